@@ -1,0 +1,362 @@
+//! Fills in defaults and finds what serde cannot: rules across keys.
+
+use std::collections::HashSet;
+
+use super::defaults::{self, PLACEHOLDERS, TEMPLATES};
+use super::error::{Problem, Seg, did_you_mean};
+use super::model::{Config, Direction, Hook, MetricKind, MetricSpec, ScrapeSelector, Stage};
+use crate::at;
+use crate::rollout::window::DeployWindows;
+
+fn problem(path: Vec<Seg>, message: impl Into<String>, fix: impl Into<String>) -> Problem {
+    Problem {
+        path,
+        message: message.into(),
+        fix: fix.into(),
+    }
+}
+
+/// Expands presets and defaults in place, then checks every rule.
+pub fn resolve(config: &mut Config) -> Vec<Problem> {
+    let mut out = Vec::new();
+    resolve_stages(config, &mut out);
+    resolve_metrics(config, &mut out);
+    check_stages(config, &mut out);
+    check_metrics(config, &mut out);
+    check_hooks(config, &mut out);
+    check_window(config, &mut out);
+    out
+}
+
+fn resolve_stages(config: &mut Config, out: &mut Vec<Problem>) {
+    let strategy = config.rollout.strategy;
+    match (config.rollout.preset, config.stages.is_empty()) {
+        (Some(_), false) => out.push(problem(
+            at!["rollout", "preset"],
+            "both a preset and [[stage]] tables are given",
+            "remove `preset` to use your own stages, or remove the [[stage]] tables to use the preset's",
+        )),
+        (Some(preset), true) => config.stages = defaults::preset_stages(preset),
+        (None, true) => match defaults::strategy_stages(strategy) {
+            Some(stages) => config.stages = stages,
+            None => out.push(problem(
+                at!["rollout", "strategy"],
+                format!("strategy \"{strategy}\" needs [[stage]] tables (only you know how many instances there are)"),
+                "add [[stage]] tables with `instances = N`, or set `preset`",
+            )),
+        },
+        (None, false) => {}
+    }
+    let hooks = &config.hooks;
+    for stage in &mut config.stages {
+        if stage.enter.0.is_empty() {
+            stage.enter = hooks.enter.clone();
+        }
+        if stage.undo.0.is_empty() {
+            stage.undo = hooks.undo.clone();
+        }
+    }
+}
+
+fn resolve_metrics(config: &mut Config, out: &mut Vec<Problem>) {
+    if config.metrics.is_empty() {
+        config.metrics = defaults::default_metrics(config.rollout.preset);
+    }
+    let (has_prom, has_scrape) = (config.prometheus.is_some(), config.scrape.is_some());
+    for (i, m) in config.metrics.iter_mut().enumerate() {
+        if let Some(d) = defaults::kind_defaults(m.kind) {
+            m.unit.get_or_insert_with(|| d.unit.to_string());
+            m.direction.get_or_insert(d.direction);
+            m.warning.get_or_insert(d.warning);
+            m.critical.get_or_insert(d.critical);
+            m.for_.get_or_insert(d.for_);
+            m.immediate = m.immediate.or(d.immediate);
+            m.baseline_ratio = m.baseline_ratio.or(d.baseline_ratio);
+            m.baseline_floor = m.baseline_floor.or(d.baseline_floor);
+            m.min_requests = m.min_requests.or(d.min_requests);
+        }
+        m.for_.get_or_insert(crate::duration::Span::mins(1));
+        let has_source = m.query.is_some() || m.template.is_some() || m.scrape.is_some() || m.probe.is_some();
+        if has_source {
+            continue;
+        }
+        if has_prom && default_scrape(m.kind).is_some() {
+            m.template = Some(TEMPLATES[0].into());
+        } else if has_scrape && let Some(sel) = default_scrape(m.kind) {
+            m.scale = m.scale.or(sel.1);
+            m.scrape = Some(sel.0);
+        } else {
+            out.push(problem(
+                at!["metric", i, "name"],
+                format!("metric \"{}\" has no source", m.name),
+                "set `query` (with [prometheus]), `template`, `scrape` (with [scrape]) or `probe`",
+            ));
+        }
+    }
+}
+
+/// What a metric kind reads from a plain `/metrics` page, and its scale.
+fn default_scrape(kind: MetricKind) -> Option<(ScrapeSelector, Option<f64>)> {
+    let requests = || ScrapeSelector {
+        family: "http_requests_total".into(),
+        errors: [("code".to_string(), "~5..".to_string())].into(),
+        ..Default::default()
+    };
+    match kind {
+        MetricKind::ErrorRate | MetricKind::SuccessRate => Some((requests(), None)),
+        MetricKind::LatencyP95 => Some((
+            ScrapeSelector {
+                family: "http_request_duration_seconds".into(),
+                quantile: Some(0.95),
+                ..Default::default()
+            },
+            Some(1000.0),
+        )),
+        _ => None,
+    }
+}
+
+fn check_stages(config: &Config, out: &mut Vec<Problem>) {
+    let mut names = HashSet::new();
+    let metric_names: Vec<&str> = config.metrics.iter().map(|m| m.name.as_str()).collect();
+    let mut last_weight: Option<(f64, &str)> = None;
+    let mut last_instances: Option<(u32, &str)> = None;
+    let preset = config.rollout.preset.is_some();
+    for (i, s) in config.stages.iter().enumerate() {
+        if !names.insert(s.name.as_str()) {
+            out.push(problem(
+                at!["stage", i, "name"],
+                format!("duplicate stage name \"{}\"", s.name),
+                "give every stage its own name",
+            ));
+        }
+        if let Some(w) = s.weight {
+            if !(0.0..=100.0).contains(&w) {
+                out.push(problem(
+                    at!["stage", i, "weight"],
+                    format!("weight {w} is outside 0..100"),
+                    "weights are percentages of traffic on the new version",
+                ));
+            }
+            if let Some((prev, prev_name)) = last_weight
+                && w <= prev
+            {
+                out.push(problem(
+                    at!["stage", i, "weight"],
+                    format!("weights must increase: stage \"{}\" has weight {w} after \"{prev_name}\" with {prev}", s.name),
+                    "give each stage a larger weight than the stage before it",
+                ));
+            }
+            last_weight = Some((w, &s.name));
+        }
+        if let Some(n) = s.instances {
+            if let Some((prev, prev_name)) = last_instances
+                && n <= prev
+            {
+                out.push(problem(
+                    at!["stage", i, "instances"],
+                    format!("instance counts must increase: stage \"{}\" has {n} after \"{prev_name}\" with {prev}", s.name),
+                    "give each stage more instances than the stage before it",
+                ));
+            }
+            last_instances = Some((n, &s.name));
+        }
+        if s.undo.0.is_empty() && !s.irreversible {
+            let (path, fix) = if preset {
+                (at!["rollout", "preset"], "set [hooks] undo = { exec = [...] } (used by every stage)")
+            } else {
+                (at!["stage", i], "add `undo = { exec = [...] }` (or [hooks] undo for every stage), or say `irreversible = true`")
+            };
+            out.push(problem(
+                path,
+                format!("stage \"{}\" has no undo action: no deploy without a rollback plan", s.name),
+                fix,
+            ));
+        }
+        if let Some(g) = &s.gate
+            && !g.manual
+            && g.url.is_none()
+        {
+            out.push(problem(at!["stage", i, "gate"], "gate has neither `manual = true` nor `url`", "set one of them"));
+        }
+        check_overrides(config, i, s, &metric_names, out);
+    }
+}
+
+fn check_overrides(config: &Config, i: usize, s: &Stage, metric_names: &[&str], out: &mut Vec<Problem>) {
+    for (name, o) in &s.thresholds {
+        let Some(m) = config.metrics.iter().find(|m| &m.name == name) else {
+            let hint = did_you_mean(name, metric_names.iter().copied())
+                .map(|n| format!("did you mean \"{n}\"? "))
+                .unwrap_or_default();
+            out.push(problem(
+                at!["stage", i, "thresholds", name],
+                format!("stage \"{}\" sets thresholds for metric \"{name}\", which is not defined", s.name),
+                format!("{hint}define it in a [[metric]] table, or use one of: {}", metric_names.join(", ")),
+            ));
+            continue;
+        };
+        let (w, c) = (o.warning.or(m.warning), o.critical.or(m.critical));
+        if let (Some(w), Some(c), Some(dir)) = (w, c, m.direction) {
+            check_order(at!["stage", i, "thresholds", name], &m.name, w, c, dir, out);
+        }
+    }
+}
+
+fn check_order(path: Vec<Seg>, name: &str, warning: f64, critical: f64, dir: Direction, out: &mut Vec<Problem>) {
+    let (beyond, word) = match dir {
+        Direction::HigherIsWorse => (warning > critical, "above"),
+        Direction::LowerIsWorse => (warning < critical, "below"),
+    };
+    if beyond {
+        out.push(problem(
+            path,
+            format!("metric \"{name}\": warning {warning} is {word} critical {critical}, so critical would fire first"),
+            format!("the warning line must come before the critical one; swap them or move warning {}", if word == "above" { "down" } else { "up" }),
+        ));
+    }
+}
+
+fn check_metrics(config: &Config, out: &mut Vec<Problem>) {
+    let mut names = HashSet::new();
+    for (i, m) in config.metrics.iter().enumerate() {
+        if !names.insert(m.name.as_str()) {
+            out.push(problem(at!["metric", i, "name"], format!("duplicate metric name \"{}\"", m.name), "give every metric its own name"));
+        }
+        if m.kind == MetricKind::Custom {
+            for (key, missing) in [
+                ("unit", m.unit.is_none()),
+                ("direction", m.direction.is_none()),
+                ("warning", m.warning.is_none()),
+                ("critical", m.critical.is_none()),
+            ] {
+                if missing {
+                    out.push(problem(
+                        at!["metric", i, "kind"],
+                        format!("custom metric \"{}\" needs `{key}`", m.name),
+                        format!("add `{key} = ...`: a custom metric has no defaults"),
+                    ));
+                }
+            }
+        }
+        if let (Some(w), Some(c), Some(dir)) = (m.warning, m.critical, m.direction) {
+            check_order(at!["metric", i, "warning"], &m.name, w, c, dir, out);
+        }
+        check_metric_source(config, i, m, out);
+    }
+}
+
+fn check_metric_source(config: &Config, i: usize, m: &MetricSpec, out: &mut Vec<Problem>) {
+    if let Some(t) = &m.template
+        && !TEMPLATES.contains(&t.as_str())
+    {
+        let hint = did_you_mean(t, TEMPLATES).map(|n| format!("did you mean \"{n}\"? ")).unwrap_or_default();
+        out.push(problem(at!["metric", i, "template"], format!("unknown template \"{t}\""), format!("{hint}templates: {}", TEMPLATES.join(", "))));
+    }
+    if (m.query.is_some() || m.template.is_some()) && config.prometheus.is_none() {
+        out.push(problem(at!["metric", i, "name"], format!("metric \"{}\" queries Prometheus but there is no [prometheus] table", m.name), "add [prometheus] with `url = \"http://...\"`"));
+    }
+    if m.scrape.is_some() && config.scrape.is_none() {
+        out.push(problem(at!["metric", i, "scrape"], format!("metric \"{}\" reads scraped targets but there is no [scrape] table", m.name), "add [scrape] with `canary = [\"http://host:port/metrics\"]`"));
+    }
+    if let Some(q) = m.scrape.as_ref().and_then(|s| s.quantile)
+        && !(0.0..=1.0).contains(&q)
+    {
+        out.push(problem(at!["metric", i, "scrape", "quantile"], format!("quantile {q} is outside 0..1"), "p95 is quantile = 0.95"));
+    }
+    if m.kind == MetricKind::Readiness && m.probe.is_none() {
+        out.push(problem(at!["metric", i, "kind"], format!("readiness metric \"{}\" needs `probe`", m.name), "set `probe = \"http://host:port/ready\"`"));
+    }
+}
+
+fn check_hooks(config: &Config, out: &mut Vec<Problem>) {
+    for (i, s) in config.stages.iter().enumerate() {
+        for (field, hooks) in [("enter", &s.enter.0), ("undo", &s.undo.0)] {
+            for (j, h) in hooks.iter().enumerate() {
+                check_hook(at!["stage", i, field, j], h, out);
+            }
+        }
+        for (field, hook) in [("smoke", &s.smoke), ("verify", &s.verify)] {
+            if let Some(h) = hook {
+                check_hook(at!["stage", i, field], h, out);
+            }
+        }
+    }
+    let g = &config.hooks;
+    for (field, hooks) in [
+        ("enter", &g.enter),
+        ("undo", &g.undo),
+        ("on_pause", &g.on_pause),
+        ("on_resume", &g.on_resume),
+        ("on_promote", &g.on_promote),
+        ("on_rollback", &g.on_rollback),
+        ("on_breach", &g.on_breach),
+        ("on_event", &g.on_event),
+    ] {
+        for (j, h) in hooks.0.iter().enumerate() {
+            check_hook(at!["hooks", field, j], h, out);
+        }
+    }
+}
+
+fn check_hook(path: Vec<Seg>, h: &Hook, out: &mut Vec<Problem>) {
+    let here = |key: &str| {
+        let mut p = path.clone();
+        p.push(Seg::Key(key.into()));
+        p
+    };
+    match (&h.exec, &h.http) {
+        (None, None) => out.push(problem(path.clone(), "hook has neither `exec` nor `http`", "set `exec = [\"cmd\", \"arg\"]` or `http = \"https://...\"`")),
+        (Some(_), Some(_)) => out.push(problem(path.clone(), "hook has both `exec` and `http`", "split it into two hooks")),
+        _ => {}
+    }
+    if let Some(argv) = &h.exec {
+        if argv.is_empty() || argv[0].is_empty() {
+            out.push(problem(here("exec"), "empty command", "`exec` starts with the program to run"));
+        }
+        if h.shell && argv.len() != 1 {
+            out.push(problem(here("shell"), "a shell hook takes exactly one script string", "write `exec = [\"script ...\"]` with `shell = true`"));
+        }
+        for arg in argv {
+            for name in placeholders(arg) {
+                if h.shell {
+                    out.push(problem(
+                        here("exec"),
+                        format!("placeholder {{{name}}} in a shell script could be interpreted by the shell"),
+                        format!("use \"$COCKPIT_{}\" in shell scripts, or drop `shell = true`", name.to_uppercase()),
+                    ));
+                } else if !PLACEHOLDERS.contains(&name) {
+                    let hint = did_you_mean(name, PLACEHOLDERS).map(|n| format!("did you mean {{{n}}}? ")).unwrap_or_default();
+                    out.push(problem(here("exec"), format!("unknown placeholder {{{name}}}"), format!("{hint}placeholders: {}", PLACEHOLDERS.map(|p| format!("{{{p}}}")).join(" "))));
+                }
+            }
+        }
+    }
+    if let Some(url) = &h.http
+        && !(url.starts_with("http://") || url.starts_with("https://"))
+    {
+        out.push(problem(here("http"), format!("\"{url}\" is not an http(s) URL"), "write the full URL, e.g. \"https://chat.example.com/hook\""));
+    }
+}
+
+/// `{name}` occurrences in a hook argument.
+pub fn placeholders(arg: &str) -> Vec<&str> {
+    let mut found = Vec::new();
+    let mut rest = arg;
+    while let Some(open) = rest.find('{') {
+        let after = &rest[open + 1..];
+        let Some(close) = after.find('}') else { break };
+        let name = &after[..close];
+        if !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+            found.push(name);
+        }
+        rest = &after[close + 1..];
+    }
+    found
+}
+
+fn check_window(config: &Config, out: &mut Vec<Problem>) {
+    if let Err((list, i, msg)) = DeployWindows::from_spec(&config.window) {
+        out.push(problem(at!["window", list, i], msg, "fix the entry or remove it"));
+    }
+}

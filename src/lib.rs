@@ -1,0 +1,7 @@
+//! The deployment cockpit: watch and steer a staged rollout from a terminal.
+
+pub mod cli;
+pub mod config;
+pub mod duration;
+pub mod format;
+pub mod rollout;
