@@ -4,4 +4,5 @@ pub mod cli;
 pub mod config;
 pub mod duration;
 pub mod format;
+pub mod httpd;
 pub mod rollout;

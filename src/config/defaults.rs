@@ -85,7 +85,10 @@ pub fn default_metrics(preset: Option<Preset>) -> Vec<MetricSpec> {
             ("success_rate", MetricKind::SuccessRate),
         ]
     };
-    kinds.iter().map(|(name, kind)| bare_metric(name, *kind)).collect()
+    kinds
+        .iter()
+        .map(|(name, kind)| bare_metric(name, *kind))
+        .collect()
 }
 
 pub fn bare_metric(name: &str, kind: MetricKind) -> MetricSpec {
@@ -163,7 +166,10 @@ pub fn strategy_stages(strategy: Strategy) -> Option<Vec<Stage>> {
                 .collect(),
         ),
         // Seeds 000/001/004: idle colour smoke-tested at 0%, switch, confidence hour.
-        Strategy::BlueGreen => Some(vec![stage("green idle", 0.0, m(5)), stage("switch", 100.0, Span::hours(1))]),
+        Strategy::BlueGreen => Some(vec![
+            stage("green idle", 0.0, m(5)),
+            stage("switch", 100.0, Span::hours(1)),
+        ]),
         Strategy::Phased => Some(
             ["internal", "beta", "all"]
                 .iter()

@@ -105,7 +105,10 @@ impl IntoSeg for usize {
 }
 
 /// The closest candidate within a small edit distance, for "did you mean".
-pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub fn did_you_mean<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
     candidates
         .into_iter()
         .map(|c| (edit_distance(word, c), c))
@@ -134,7 +137,10 @@ mod tests {
 
     #[test]
     fn suggests_close_names_only() {
-        assert_eq!(did_you_mean("wieght", ["weight", "wait", "name"]), Some("weight"));
+        assert_eq!(
+            did_you_mean("wieght", ["weight", "wait", "name"]),
+            Some("weight")
+        );
         assert_eq!(did_you_mean("colour", ["weight", "wait"]), None);
     }
 
@@ -148,6 +154,9 @@ mod tests {
             message: "bad".into(),
             fix: "do this".into(),
         };
-        assert_eq!(e.to_string(), "c.toml:3:1: `stage[0].wait`: bad\n  fix: do this");
+        assert_eq!(
+            e.to_string(),
+            "c.toml:3:1: `stage[0].wait`: bad\n  fix: do this"
+        );
     }
 }

@@ -71,7 +71,9 @@ impl<'a> Source<'a> {
 
 fn walk(table: &dyn TableLike, offset: usize, path: &mut Vec<Seg>, best: &mut Vec<Seg>) {
     for (name, _) in table.iter() {
-        let Some((key, item)) = table.get_key_value(name) else { continue };
+        let Some((key, item)) = table.get_key_value(name) else {
+            continue;
+        };
         path.push(Seg::Key(name.to_string()));
         let covers = |r: Option<Range<usize>>| r.is_some_and(|r| r.contains(&offset));
         if (covers(key.span()) || covers(item.span())) && path.len() > best.len() {

@@ -42,14 +42,19 @@ pub fn user_config_path() -> Option<PathBuf> {
 /// Reads, parses and validates; every problem found is returned, in file order.
 pub fn load(path: &Path) -> Result<Config, Vec<ConfigError>> {
     let text = std::fs::read_to_string(path).map_err(|e| {
-        vec![ConfigError::unplaced(path, format!("cannot read config: {e}"), "check the path and its permissions")]
+        vec![ConfigError::unplaced(
+            path,
+            format!("cannot read config: {e}"),
+            "check the path and its permissions",
+        )]
     })?;
     parse(path, &text)
 }
 
 pub fn parse(path: &Path, text: &str) -> Result<Config, Vec<ConfigError>> {
     let source = Source::new(text);
-    let mut config: Config = toml::from_str(text).map_err(|e| vec![serde_error(path, &source, &e)])?;
+    let mut config: Config =
+        toml::from_str(text).map_err(|e| vec![serde_error(path, &source, &e)])?;
     let problems = validate::resolve(&mut config);
     if problems.is_empty() {
         return Ok(config);
@@ -57,7 +62,9 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, Vec<ConfigError>> {
     let mut errors: Vec<ConfigError> = problems
         .into_iter()
         .map(|p| {
-            let (line, column) = source.find(&p.path).map_or((0, 0), |r| source.line_col(r.start));
+            let (line, column) = source
+                .find(&p.path)
+                .map_or((0, 0), |r| source.line_col(r.start));
             ConfigError {
                 file: path.to_path_buf(),
                 line,
@@ -90,32 +97,49 @@ fn serde_error(path: &Path, source: &Source, e: &toml::de::Error) -> ConfigError
 
 /// Turns serde's wording into the operator's: what was wrong and the fix.
 fn explain(raw: &str, key_path: &mut Vec<error::Seg>) -> (String, String) {
-    let ticked = |s: &str| -> Vec<String> { s.split('`').skip(1).step_by(2).map(String::from).collect() };
+    let ticked =
+        |s: &str| -> Vec<String> { s.split('`').skip(1).step_by(2).map(String::from).collect() };
     if let Some(rest) = raw.strip_prefix("unknown field ") {
         let words = ticked(rest);
-        let (bad, expected) = words.split_first().map_or(("", &[][..]), |(b, e)| (b.as_str(), e));
+        let (bad, expected) = words
+            .split_first()
+            .map_or(("", &[][..]), |(b, e)| (b.as_str(), e));
         let hint = did_you_mean(bad, expected.iter().map(String::as_str))
             .map(|s| format!("did you mean `{s}`? "))
             .unwrap_or_default();
-        return (format!("unknown key `{bad}`"), format!("{hint}keys allowed here: {}", expected.join(", ")));
+        return (
+            format!("unknown key `{bad}`"),
+            format!("{hint}keys allowed here: {}", expected.join(", ")),
+        );
     }
     if let Some(rest) = raw.strip_prefix("unknown variant ") {
         let words = ticked(rest);
-        let (bad, expected) = words.split_first().map_or(("", &[][..]), |(b, e)| (b.as_str(), e));
+        let (bad, expected) = words
+            .split_first()
+            .map_or(("", &[][..]), |(b, e)| (b.as_str(), e));
         let hint = did_you_mean(bad, expected.iter().map(String::as_str))
             .map(|s| format!("did you mean \"{s}\"? "))
             .unwrap_or_default();
-        return (format!("unknown value \"{bad}\""), format!("{hint}expected one of: {}", expected.join(", ")));
+        return (
+            format!("unknown value \"{bad}\""),
+            format!("{hint}expected one of: {}", expected.join(", ")),
+        );
     }
     if let Some(rest) = raw.strip_prefix("missing field ") {
         let field = ticked(rest).into_iter().next().unwrap_or_default();
         key_path.push(error::Seg::Key(field.clone()));
-        return (format!("missing key `{field}`"), format!("add `{field} = ...` here"));
+        return (
+            format!("missing key `{field}`"),
+            format!("add `{field} = ...` here"),
+        );
     }
     if let Some((what, expected)) = raw.split_once(", expected ")
         && raw.starts_with("invalid type")
     {
-        return (what.replace("invalid type: ", "wrong type: found "), format!("write {expected}"));
+        return (
+            what.replace("invalid type: ", "wrong type: found "),
+            format!("write {expected}"),
+        );
     }
     if let Some((msg, fix)) = raw.split_once("; ") {
         return (msg.to_string(), fix.to_string());
@@ -148,7 +172,11 @@ canary = ["http://127.0.0.1:9100/metrics"]
         let c = parse(Path::new("c.toml"), MINIMAL).unwrap();
         let weights: Vec<_> = c.stages.iter().map(|s| s.weight.unwrap()).collect();
         assert_eq!(weights, [5.0, 25.0, 50.0, 100.0]);
-        assert!(c.stages.iter().all(|s| s.wait == crate::duration::Span::mins(15)));
+        assert!(
+            c.stages
+                .iter()
+                .all(|s| s.wait == crate::duration::Span::mins(15))
+        );
         let err = c.metrics.iter().find(|m| m.name == "error_rate").unwrap();
         assert_eq!((err.warning, err.critical), (Some(0.2), Some(0.5)));
         assert_eq!(c.stages[2].undo.0.len(), 1);
@@ -156,7 +184,10 @@ canary = ["http://127.0.0.1:9100/metrics"]
 
     #[test]
     fn unknown_key_suggests_the_right_one() {
-        let text = MINIMAL.replace("service = \"checkout\"", "service = \"checkout\"\nservise = \"x\"");
+        let text = MINIMAL.replace(
+            "service = \"checkout\"",
+            "service = \"checkout\"\nservise = \"x\"",
+        );
         let e = &parse(Path::new("c.toml"), &text).unwrap_err()[0];
         assert_eq!(e.key, "rollout.servise");
         assert_eq!(e.line, 5);

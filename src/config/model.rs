@@ -216,7 +216,8 @@ impl<'de> Deserialize<'de> for Hooks {
                 Vec::<Hook>::deserialize(de::value::SeqAccessDeserializer::new(seq)).map(Hooks)
             }
             fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Hooks, A::Error> {
-                Hook::deserialize(de::value::MapAccessDeserializer::new(map)).map(|h| Hooks(vec![h]))
+                Hook::deserialize(de::value::MapAccessDeserializer::new(map))
+                    .map(|h| Hooks(vec![h]))
             }
         }
         d.deserialize_any(OneOrMany)

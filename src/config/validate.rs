@@ -76,7 +76,8 @@ fn resolve_metrics(config: &mut Config, out: &mut Vec<Problem>) {
             m.min_requests = m.min_requests.or(d.min_requests);
         }
         m.for_.get_or_insert(crate::duration::Span::mins(1));
-        let has_source = m.query.is_some() || m.template.is_some() || m.scrape.is_some() || m.probe.is_some();
+        let has_source =
+            m.query.is_some() || m.template.is_some() || m.scrape.is_some() || m.probe.is_some();
         if has_source {
             continue;
         }
@@ -163,13 +164,22 @@ fn check_stages(config: &Config, out: &mut Vec<Problem>) {
         }
         if s.undo.0.is_empty() && !s.irreversible {
             let (path, fix) = if preset {
-                (at!["rollout", "preset"], "set [hooks] undo = { exec = [...] } (used by every stage)")
+                (
+                    at!["rollout", "preset"],
+                    "set [hooks] undo = { exec = [...] } (used by every stage)",
+                )
             } else {
-                (at!["stage", i], "add `undo = { exec = [...] }` (or [hooks] undo for every stage), or say `irreversible = true`")
+                (
+                    at!["stage", i],
+                    "add `undo = { exec = [...] }` (or [hooks] undo for every stage), or say `irreversible = true`",
+                )
             };
             out.push(problem(
                 path,
-                format!("stage \"{}\" has no undo action: no deploy without a rollback plan", s.name),
+                format!(
+                    "stage \"{}\" has no undo action: no deploy without a rollback plan",
+                    s.name
+                ),
                 fix,
             ));
         }
@@ -177,13 +187,23 @@ fn check_stages(config: &Config, out: &mut Vec<Problem>) {
             && !g.manual
             && g.url.is_none()
         {
-            out.push(problem(at!["stage", i, "gate"], "gate has neither `manual = true` nor `url`", "set one of them"));
+            out.push(problem(
+                at!["stage", i, "gate"],
+                "gate has neither `manual = true` nor `url`",
+                "set one of them",
+            ));
         }
         check_overrides(config, i, s, &metric_names, out);
     }
 }
 
-fn check_overrides(config: &Config, i: usize, s: &Stage, metric_names: &[&str], out: &mut Vec<Problem>) {
+fn check_overrides(
+    config: &Config,
+    i: usize,
+    s: &Stage,
+    metric_names: &[&str],
+    out: &mut Vec<Problem>,
+) {
     for (name, o) in &s.thresholds {
         let Some(m) = config.metrics.iter().find(|m| &m.name == name) else {
             let hint = did_you_mean(name, metric_names.iter().copied())
@@ -191,8 +211,14 @@ fn check_overrides(config: &Config, i: usize, s: &Stage, metric_names: &[&str], 
                 .unwrap_or_default();
             out.push(problem(
                 at!["stage", i, "thresholds", name],
-                format!("stage \"{}\" sets thresholds for metric \"{name}\", which is not defined", s.name),
-                format!("{hint}define it in a [[metric]] table, or use one of: {}", metric_names.join(", ")),
+                format!(
+                    "stage \"{}\" sets thresholds for metric \"{name}\", which is not defined",
+                    s.name
+                ),
+                format!(
+                    "{hint}define it in a [[metric]] table, or use one of: {}",
+                    metric_names.join(", ")
+                ),
             ));
             continue;
         };
@@ -203,7 +229,14 @@ fn check_overrides(config: &Config, i: usize, s: &Stage, metric_names: &[&str], 
     }
 }
 
-fn check_order(path: Vec<Seg>, name: &str, warning: f64, critical: f64, dir: Direction, out: &mut Vec<Problem>) {
+fn check_order(
+    path: Vec<Seg>,
+    name: &str,
+    warning: f64,
+    critical: f64,
+    dir: Direction,
+    out: &mut Vec<Problem>,
+) {
     let (beyond, word) = match dir {
         Direction::HigherIsWorse => (warning > critical, "above"),
         Direction::LowerIsWorse => (warning < critical, "below"),
@@ -221,7 +254,11 @@ fn check_metrics(config: &Config, out: &mut Vec<Problem>) {
     let mut names = HashSet::new();
     for (i, m) in config.metrics.iter().enumerate() {
         if !names.insert(m.name.as_str()) {
-            out.push(problem(at!["metric", i, "name"], format!("duplicate metric name \"{}\"", m.name), "give every metric its own name"));
+            out.push(problem(
+                at!["metric", i, "name"],
+                format!("duplicate metric name \"{}\"", m.name),
+                "give every metric its own name",
+            ));
         }
         if m.kind == MetricKind::Custom {
             for (key, missing) in [
@@ -250,22 +287,50 @@ fn check_metric_source(config: &Config, i: usize, m: &MetricSpec, out: &mut Vec<
     if let Some(t) = &m.template
         && !TEMPLATES.contains(&t.as_str())
     {
-        let hint = did_you_mean(t, TEMPLATES).map(|n| format!("did you mean \"{n}\"? ")).unwrap_or_default();
-        out.push(problem(at!["metric", i, "template"], format!("unknown template \"{t}\""), format!("{hint}templates: {}", TEMPLATES.join(", "))));
+        let hint = did_you_mean(t, TEMPLATES)
+            .map(|n| format!("did you mean \"{n}\"? "))
+            .unwrap_or_default();
+        out.push(problem(
+            at!["metric", i, "template"],
+            format!("unknown template \"{t}\""),
+            format!("{hint}templates: {}", TEMPLATES.join(", ")),
+        ));
     }
     if (m.query.is_some() || m.template.is_some()) && config.prometheus.is_none() {
-        out.push(problem(at!["metric", i, "name"], format!("metric \"{}\" queries Prometheus but there is no [prometheus] table", m.name), "add [prometheus] with `url = \"http://...\"`"));
+        out.push(problem(
+            at!["metric", i, "name"],
+            format!(
+                "metric \"{}\" queries Prometheus but there is no [prometheus] table",
+                m.name
+            ),
+            "add [prometheus] with `url = \"http://...\"`",
+        ));
     }
     if m.scrape.is_some() && config.scrape.is_none() {
-        out.push(problem(at!["metric", i, "scrape"], format!("metric \"{}\" reads scraped targets but there is no [scrape] table", m.name), "add [scrape] with `canary = [\"http://host:port/metrics\"]`"));
+        out.push(problem(
+            at!["metric", i, "scrape"],
+            format!(
+                "metric \"{}\" reads scraped targets but there is no [scrape] table",
+                m.name
+            ),
+            "add [scrape] with `canary = [\"http://host:port/metrics\"]`",
+        ));
     }
     if let Some(q) = m.scrape.as_ref().and_then(|s| s.quantile)
         && !(0.0..=1.0).contains(&q)
     {
-        out.push(problem(at!["metric", i, "scrape", "quantile"], format!("quantile {q} is outside 0..1"), "p95 is quantile = 0.95"));
+        out.push(problem(
+            at!["metric", i, "scrape", "quantile"],
+            format!("quantile {q} is outside 0..1"),
+            "p95 is quantile = 0.95",
+        ));
     }
     if m.kind == MetricKind::Readiness && m.probe.is_none() {
-        out.push(problem(at!["metric", i, "kind"], format!("readiness metric \"{}\" needs `probe`", m.name), "set `probe = \"http://host:port/ready\"`"));
+        out.push(problem(
+            at!["metric", i, "kind"],
+            format!("readiness metric \"{}\" needs `probe`", m.name),
+            "set `probe = \"http://host:port/ready\"`",
+        ));
     }
 }
 
@@ -306,16 +371,32 @@ fn check_hook(path: Vec<Seg>, h: &Hook, out: &mut Vec<Problem>) {
         p
     };
     match (&h.exec, &h.http) {
-        (None, None) => out.push(problem(path.clone(), "hook has neither `exec` nor `http`", "set `exec = [\"cmd\", \"arg\"]` or `http = \"https://...\"`")),
-        (Some(_), Some(_)) => out.push(problem(path.clone(), "hook has both `exec` and `http`", "split it into two hooks")),
+        (None, None) => out.push(problem(
+            path.clone(),
+            "hook has neither `exec` nor `http`",
+            "set `exec = [\"cmd\", \"arg\"]` or `http = \"https://...\"`",
+        )),
+        (Some(_), Some(_)) => out.push(problem(
+            path.clone(),
+            "hook has both `exec` and `http`",
+            "split it into two hooks",
+        )),
         _ => {}
     }
     if let Some(argv) = &h.exec {
         if argv.is_empty() || argv[0].is_empty() {
-            out.push(problem(here("exec"), "empty command", "`exec` starts with the program to run"));
+            out.push(problem(
+                here("exec"),
+                "empty command",
+                "`exec` starts with the program to run",
+            ));
         }
         if h.shell && argv.len() != 1 {
-            out.push(problem(here("shell"), "a shell hook takes exactly one script string", "write `exec = [\"script ...\"]` with `shell = true`"));
+            out.push(problem(
+                here("shell"),
+                "a shell hook takes exactly one script string",
+                "write `exec = [\"script ...\"]` with `shell = true`",
+            ));
         }
         for arg in argv {
             for name in placeholders(arg) {
@@ -326,8 +407,17 @@ fn check_hook(path: Vec<Seg>, h: &Hook, out: &mut Vec<Problem>) {
                         format!("use \"$COCKPIT_{}\" in shell scripts, or drop `shell = true`", name.to_uppercase()),
                     ));
                 } else if !PLACEHOLDERS.contains(&name) {
-                    let hint = did_you_mean(name, PLACEHOLDERS).map(|n| format!("did you mean {{{n}}}? ")).unwrap_or_default();
-                    out.push(problem(here("exec"), format!("unknown placeholder {{{name}}}"), format!("{hint}placeholders: {}", PLACEHOLDERS.map(|p| format!("{{{p}}}")).join(" "))));
+                    let hint = did_you_mean(name, PLACEHOLDERS)
+                        .map(|n| format!("did you mean {{{n}}}? "))
+                        .unwrap_or_default();
+                    out.push(problem(
+                        here("exec"),
+                        format!("unknown placeholder {{{name}}}"),
+                        format!(
+                            "{hint}placeholders: {}",
+                            PLACEHOLDERS.map(|p| format!("{{{p}}}")).join(" ")
+                        ),
+                    ));
                 }
             }
         }
@@ -335,7 +425,11 @@ fn check_hook(path: Vec<Seg>, h: &Hook, out: &mut Vec<Problem>) {
     if let Some(url) = &h.http
         && !(url.starts_with("http://") || url.starts_with("https://"))
     {
-        out.push(problem(here("http"), format!("\"{url}\" is not an http(s) URL"), "write the full URL, e.g. \"https://chat.example.com/hook\""));
+        out.push(problem(
+            here("http"),
+            format!("\"{url}\" is not an http(s) URL"),
+            "write the full URL, e.g. \"https://chat.example.com/hook\"",
+        ));
     }
 }
 
@@ -357,6 +451,10 @@ pub fn placeholders(arg: &str) -> Vec<&str> {
 
 fn check_window(config: &Config, out: &mut Vec<Problem>) {
     if let Err((list, i, msg)) = DeployWindows::from_spec(&config.window) {
-        out.push(problem(at!["window", list, i], msg, "fix the entry or remove it"));
+        out.push(problem(
+            at!["window", list, i],
+            msg,
+            "fix the entry or remove it",
+        ));
     }
 }

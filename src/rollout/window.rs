@@ -63,7 +63,12 @@ impl Window {
 fn day_index(name: &str, text: &str, hint: &str) -> Result<usize, String> {
     DAYS.iter()
         .position(|d| d.eq_ignore_ascii_case(name.trim()))
-        .ok_or_else(|| format!("unknown day \"{}\" in window \"{text}\"; {hint}", name.trim()))
+        .ok_or_else(|| {
+            format!(
+                "unknown day \"{}\" in window \"{text}\"; {hint}",
+                name.trim()
+            )
+        })
 }
 
 fn minute_of_day(hhmm: &str, text: &str, hint: &str) -> Result<u32, String> {
@@ -87,7 +92,9 @@ impl Freeze {
     pub fn parse(text: &str) -> Result<Freeze, String> {
         let date = |s: &str| {
             NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").map_err(|_| {
-                format!("bad freeze date \"{text}\"; write \"2026-12-24\" or \"2026-12-20..2027-01-02\"")
+                format!(
+                    "bad freeze date \"{text}\"; write \"2026-12-24\" or \"2026-12-20..2027-01-02\""
+                )
             })
         };
         let (from, to) = match text.split_once("..") {
@@ -115,7 +122,10 @@ pub enum WindowStatus {
 impl WindowStatus {
     /// Starting now needs a typed reason in the incident log.
     pub fn needs_reason(&self) -> bool {
-        matches!(self, WindowStatus::Outside | WindowStatus::Never(_) | WindowStatus::Frozen(_))
+        matches!(
+            self,
+            WindowStatus::Outside | WindowStatus::Never(_) | WindowStatus::Frozen(_)
+        )
     }
 
     pub fn describe(&self) -> String {
@@ -152,7 +162,11 @@ impl DeployWindows {
             .freeze
             .iter()
             .enumerate()
-            .map(|(i, t)| Freeze::parse(t).map(|f| (f, t.clone())).map_err(|e| ("freeze", i, e)))
+            .map(|(i, t)| {
+                Freeze::parse(t)
+                    .map(|f| (f, t.clone()))
+                    .map_err(|e| ("freeze", i, e))
+            })
             .collect::<Result<Vec<_>, _>>()?;
         Ok(DeployWindows {
             enabled: spec.enabled,
@@ -168,10 +182,18 @@ impl DeployWindows {
             return WindowStatus::Skipped("windows disabled in config".into());
         }
         let today = local.date();
-        if let Some((_, text)) = self.freeze.iter().find(|(f, _)| f.from <= today && today <= f.to) {
+        if let Some((_, text)) = self
+            .freeze
+            .iter()
+            .find(|(f, _)| f.from <= today && today <= f.to)
+        {
             return WindowStatus::Frozen(text.clone());
         }
-        let first = |list: &[Window]| list.iter().find(|w| w.contains(local)).map(|w| w.text.clone());
+        let first = |list: &[Window]| {
+            list.iter()
+                .find(|w| w.contains(local))
+                .map(|w| w.text.clone())
+        };
         if let Some(w) = first(&self.never) {
             WindowStatus::Never(w)
         } else if let Some(w) = first(&self.best) {
@@ -196,11 +218,26 @@ mod tests {
     fn seed_003_defaults() {
         let w = DeployWindows::from_spec(&WindowSpec::default()).unwrap();
         // 2026-11-24 is a Tuesday.
-        assert!(matches!(w.status(at("2026-11-24", "10:30")), WindowStatus::Best(_)));
-        assert!(matches!(w.status(at("2026-11-23", "11:30")), WindowStatus::Acceptable(_)));
-        assert!(matches!(w.status(at("2026-11-23", "10:30")), WindowStatus::Outside));
-        assert!(matches!(w.status(at("2026-11-27", "12:30")), WindowStatus::Never(_)));
-        assert!(matches!(w.status(at("2026-11-25", "16:30")), WindowStatus::Never(_)));
+        assert!(matches!(
+            w.status(at("2026-11-24", "10:30")),
+            WindowStatus::Best(_)
+        ));
+        assert!(matches!(
+            w.status(at("2026-11-23", "11:30")),
+            WindowStatus::Acceptable(_)
+        ));
+        assert!(matches!(
+            w.status(at("2026-11-23", "10:30")),
+            WindowStatus::Outside
+        ));
+        assert!(matches!(
+            w.status(at("2026-11-27", "12:30")),
+            WindowStatus::Never(_)
+        ));
+        assert!(matches!(
+            w.status(at("2026-11-25", "16:30")),
+            WindowStatus::Never(_)
+        ));
         assert!(w.status(at("2026-11-27", "13:00")).needs_reason());
         assert!(!w.status(at("2026-11-26", "13:59")).needs_reason());
     }
@@ -212,7 +249,10 @@ mod tests {
             ..WindowSpec::default()
         };
         let w = DeployWindows::from_spec(&spec).unwrap();
-        assert!(matches!(w.status(at("2026-11-24", "10:30")), WindowStatus::Frozen(_)));
+        assert!(matches!(
+            w.status(at("2026-11-24", "10:30")),
+            WindowStatus::Frozen(_)
+        ));
     }
 
     #[test]
