@@ -1,6 +1,14 @@
-//! The pure rollout core: no IO, no clock of its own.
+//! The pure rollout core: no IO, no clock of its own. Inputs carry their
+//! time; outputs are effects for the edges to carry out.
 
+pub mod engine;
+pub mod event;
 pub mod reading;
+pub mod track;
+pub mod verdict;
 pub mod window;
 
+pub use engine::{Phase, Ready, Rollout, State};
+pub use event::{Action, Actor, Command, Effect, Event, Input, Outcome, Purpose};
 pub use reading::{Group, Reading};
+pub use verdict::{At, Level, Rule, Verdict};

@@ -1,0 +1,1132 @@
+//! The rollout state machine: `update(now, input) -> effects`.
+//!
+//! Everything the product decides happens here, with time passed in, so a
+//! day of rollout can be simulated in a loop and every rule tested without
+//! a terminal, a network or a clock.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use serde::{Deserialize, Serialize};
+
+use super::event::{Action, Actor, Command, Effect, Event, Input, MetricValue, Outcome, Purpose};
+use super::track::Track;
+use super::verdict::{At, Level, Rule};
+use super::window::{DeployWindows, WindowStatus};
+use crate::config::Config;
+use crate::config::model::{Hook, MetricKind, OnCritical, OnNoData};
+use crate::format::number;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "phase", rename_all = "snake_case")]
+pub enum Phase {
+    /// Not started, or started and blocked by the checklist or the window.
+    Waiting,
+    /// Waiting for a gate before entering `stage`.
+    Gate,
+    /// Running the stage's enter hooks and smoke check.
+    Entering,
+    Observing,
+    RollingBack,
+    /// Rolled back; watching that the error rate comes back down.
+    Verifying {
+        since: At,
+    },
+    Promoted,
+    RolledBack {
+        recovered: bool,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Step {
+    pub hook: Hook,
+    pub purpose: Purpose,
+    pub stage: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Running {
+    pub id: u64,
+    pub step: Step,
+    pub started: At,
+}
+
+/// A hook that failed, or whose outcome is unknown after a crash; the
+/// operator must retry it or skip it with a reason.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Failure {
+    pub step: Step,
+    pub summary: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Countdown {
+    pub deadline: At,
+    /// Remaining milliseconds while held.
+    pub held: Option<u64>,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RollbackInfo {
+    pub by: Actor,
+    pub reason: String,
+    pub at: At,
+    pub completed: Option<At>,
+}
+
+/// Everything needed to carry on after a crash; journalled as checkpoints.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct State {
+    pub phase: Phase,
+    pub stage: usize,
+    /// Stages whose enter began: these are undone on rollback.
+    pub entered: usize,
+    pub observed_ms: u64,
+    pub paused: bool,
+    pub operator: String,
+    pub started_at: Option<At>,
+    pub last_at: At,
+    pub window: Option<WindowStatus>,
+    pub window_override: Option<String>,
+    pub checks_skipped: Option<String>,
+    pub checklist: Vec<bool>,
+    pub countdown: Option<Countdown>,
+    /// The operator dismissed the countdown for the current breach.
+    pub countdown_dismissed: bool,
+    pub rollback: Option<RollbackInfo>,
+    /// A rollback asked for while a hook ran; it starts when the hook ends.
+    pub rollback_deferred: Option<(Actor, String)>,
+    pub queue: VecDeque<Step>,
+    pub running: Option<Running>,
+    pub failed: Option<Failure>,
+    pub gate_open: bool,
+    pub next_id: u64,
+    pub last_snapshot: At,
+    pub outcome: Option<Outcome>,
+}
+
+pub struct Rollout {
+    pub config: Config,
+    pub state: State,
+    pub tracks: Vec<Track>,
+    windows: DeployWindows,
+    out: Vec<Effect>,
+}
+
+/// What the operator can do now, for footers and help.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ready {
+    Advance,
+    Promote,
+}
+
+impl Rollout {
+    /// Needs a config that passed `config::parse`.
+    pub fn new(config: Config, now: At) -> Rollout {
+        let state = State {
+            phase: Phase::Waiting,
+            stage: 0,
+            entered: 0,
+            observed_ms: 0,
+            paused: false,
+            operator: String::new(),
+            started_at: None,
+            last_at: now,
+            window: None,
+            window_override: None,
+            checks_skipped: None,
+            checklist: vec![false; config.checklist.items.len()],
+            countdown: None,
+            countdown_dismissed: false,
+            rollback: None,
+            rollback_deferred: None,
+            queue: VecDeque::new(),
+            running: None,
+            failed: None,
+            gate_open: false,
+            next_id: 1,
+            last_snapshot: now,
+            outcome: None,
+        };
+        Self::resume(config, state, now)
+    }
+
+    /// Carries on from a checkpoint. A hook that was running has an unknown
+    /// outcome: it becomes a failure the operator must retry or skip.
+    pub fn resume(config: Config, mut state: State, now: At) -> Rollout {
+        if let Some(r) = state.running.take() {
+            state.failed = Some(Failure {
+                summary: format!(
+                    "outcome unknown: the cockpit stopped while `{}` ran",
+                    r.step.hook.label()
+                ),
+                step: r.step,
+            });
+        }
+        state.last_at = now;
+        let windows = DeployWindows::from_spec(&config.window).unwrap_or_default();
+        let mut rollout = Rollout {
+            config,
+            state,
+            tracks: Vec::new(),
+            windows,
+            out: Vec::new(),
+        };
+        rollout.tracks = rollout
+            .rules_for(rollout.state.stage)
+            .into_iter()
+            .map(|r| Track::new(r, now))
+            .collect();
+        rollout
+    }
+
+    fn rules_for(&self, stage: usize) -> Vec<Rule> {
+        let overrides = self.config.stages.get(stage).map(|s| &s.thresholds);
+        self.config
+            .metrics
+            .iter()
+            .map(|m| Rule::new(m, overrides.and_then(|o| o.get(&m.name))))
+            .collect()
+    }
+
+    pub fn update(&mut self, now: At, input: Input) -> Vec<Effect> {
+        let elapsed = now.saturating_sub(self.state.last_at);
+        self.state.last_at = now.max(self.state.last_at);
+        if self.state.phase == Phase::Observing && !self.state.paused && self.state.failed.is_none()
+        {
+            self.state.observed_ms += elapsed;
+        }
+        match input {
+            Input::Start { local, operator } => self.start(now, local, operator),
+            Input::Tick => {}
+            Input::Sample {
+                metric,
+                group,
+                reading,
+            } => {
+                if let Some(t) = self.tracks.get_mut(metric) {
+                    t.record(now, group, reading);
+                }
+            }
+            Input::Command { actor, command } => self.command(now, actor, command),
+            Input::HookDone { id, ok, summary } => self.hook_done(now, id, ok, summary),
+            Input::GateOpened { stage } => {
+                if self.state.phase == Phase::Gate && stage == self.state.stage {
+                    self.state.gate_open = true;
+                    self.enter_stage(now, stage);
+                }
+            }
+        }
+        self.refresh(now);
+        self.decide(now);
+        self.snapshot(now);
+        self.finish_effects()
+    }
+
+    /// Journal first, then the checkpoint, then anything that acts: a crash
+    /// after an action started can never lose the decision behind it.
+    fn finish_effects(&mut self) -> Vec<Effect> {
+        let mut effects = std::mem::take(&mut self.out);
+        effects.sort_by_key(|e| match e {
+            Effect::Journal { .. } => 0,
+            _ => 2,
+        });
+        let decided = effects.iter().any(|e| matches!(e, Effect::Journal { event, .. } if !matches!(event, Event::Snapshot { .. } | Event::MetricChanged { .. })));
+        if decided
+            || effects.iter().any(|e| {
+                matches!(
+                    e,
+                    Effect::Journal {
+                        event: Event::Snapshot { .. },
+                        ..
+                    }
+                )
+            })
+        {
+            let at = effects
+                .iter()
+                .position(|e| !matches!(e, Effect::Journal { .. }))
+                .unwrap_or(effects.len());
+            effects.insert(at, Effect::Checkpoint(Box::new(self.state.clone())));
+        }
+        effects
+    }
+
+    fn journal(&mut self, now: At, event: Event) {
+        let notify = matches!(
+            event,
+            Event::Decision { .. }
+                | Event::StageObserving { .. }
+                | Event::RollbackComplete
+                | Event::Finished { .. }
+        );
+        if notify && !self.config.hooks.on_event.0.is_empty() {
+            let text = serde_json::to_string(&event).unwrap_or_default();
+            self.notify(self.config.hooks.on_event.0.clone(), text, "");
+        }
+        self.out.push(Effect::Journal { at: now, event });
+    }
+
+    fn notify(&mut self, hooks: Vec<Hook>, event: String, reason: &str) {
+        if hooks.is_empty() {
+            return;
+        }
+        let vars = self.vars(self.state.stage, reason);
+        self.out.push(Effect::Notify { hooks, vars, event });
+    }
+
+    fn say(&mut self, text: impl Into<String>) {
+        self.out.push(Effect::Say(text.into()));
+    }
+
+    fn values(&self) -> Vec<MetricValue> {
+        self.tracks.iter().map(Track::value).collect()
+    }
+
+    fn decision(&mut self, now: At, action: Action, by: Actor, reason: impl Into<String>) {
+        let event = Event::Decision {
+            action,
+            by,
+            reason: reason.into(),
+            stage: self.state.stage,
+            metrics: self.values(),
+        };
+        self.journal(now, event);
+    }
+
+    // ----- starting -------------------------------------------------------
+
+    fn start(&mut self, now: At, local: chrono::NaiveDateTime, operator: String) {
+        if self.state.started_at.is_some() {
+            return;
+        }
+        self.state.started_at = Some(now);
+        self.state.operator = operator.clone();
+        let window = if self.config.rollout.security_hotfix {
+            WindowStatus::Skipped("security hotfix".into())
+        } else {
+            self.windows.status(local)
+        };
+        self.state.window = Some(window.clone());
+        let r = &self.config.rollout;
+        let event = Event::Started {
+            rollout: r.name.clone(),
+            service: r.service.clone(),
+            environment: r.environment.clone(),
+            old_version: r.old_version.clone(),
+            new_version: r.new_version.clone(),
+            strategy: r.strategy.to_string(),
+            stages: self.config.stages.iter().map(|s| s.name.clone()).collect(),
+            operator,
+            window,
+        };
+        self.journal(now, event);
+        self.try_begin(now);
+    }
+
+    /// Why stage 1 cannot start yet, if it cannot.
+    pub fn blocker(&self) -> Option<String> {
+        if self.state.checks_skipped.is_some() {
+            return None;
+        }
+        if let Some(w) = &self.state.window
+            && w.needs_reason()
+            && self.state.window_override.is_none()
+        {
+            return Some(format!("{}: starting needs a typed reason", w.describe()));
+        }
+        let done = self.state.checklist.iter().filter(|t| **t).count();
+        let total = self.state.checklist.len();
+        (done < total).then(|| format!("pre-deploy checklist: {done} of {total} ticked"))
+    }
+
+    fn try_begin(&mut self, now: At) {
+        if self.state.phase != Phase::Waiting || self.state.started_at.is_none() {
+            return;
+        }
+        match self.blocker() {
+            Some(reason) => self.journal(now, Event::Blocked { reason }),
+            None => self.enter_stage(now, 0),
+        }
+    }
+
+    // ----- commands -------------------------------------------------------
+
+    fn command(&mut self, now: At, actor: Actor, command: Command) {
+        match command {
+            Command::OverrideWindow { reason } => {
+                if self.state.phase == Phase::Waiting && self.state.window_override.is_none() {
+                    self.state.window_override = Some(reason.clone());
+                    self.decision(now, Action::OverrideWindow, actor, reason);
+                    self.try_begin(now);
+                }
+            }
+            Command::TickChecklist { item } => {
+                if let Some(false) = self.state.checklist.get(item).copied() {
+                    self.state.checklist[item] = true;
+                    let item = self.config.checklist.items[item].clone();
+                    self.journal(now, Event::ChecklistTicked { item, by: actor });
+                    self.try_begin(now);
+                }
+            }
+            Command::SkipChecks { reason } => {
+                if self.state.phase == Phase::Waiting && self.state.checks_skipped.is_none() {
+                    self.state.checks_skipped = Some(reason.clone());
+                    self.journal(
+                        now,
+                        Event::Note {
+                            by: actor,
+                            text: format!("checklist and deploy window skipped: {reason}"),
+                        },
+                    );
+                    self.try_begin(now);
+                }
+            }
+            Command::Advance => self.advance(now, actor, None),
+            Command::ForceAdvance { reason } => self.advance(now, actor, Some(reason)),
+            Command::Pause => self.pause(now, actor, true),
+            Command::Resume => self.pause(now, actor, false),
+            Command::Rollback { reason } => self.rollback(now, actor, reason),
+            Command::Hold | Command::Release | Command::Cancel => {
+                self.countdown_command(now, actor, command)
+            }
+            Command::Note { text } => self.journal(now, Event::Note { by: actor, text }),
+            Command::OpenGate => {
+                if self.state.phase == Phase::Gate {
+                    self.decision(now, Action::OpenGate, actor, "gate opened by hand");
+                    self.state.gate_open = true;
+                    self.enter_stage(now, self.state.stage);
+                }
+            }
+            Command::Retry => self.retry(now, actor),
+            Command::Skip { reason } => self.skip(now, actor, reason),
+        }
+    }
+
+    fn advance(&mut self, now: At, actor: Actor, forced: Option<String>) {
+        if self.state.phase != Phase::Observing || self.state.failed.is_some() {
+            return self.say("nothing to advance: no stage is being observed");
+        }
+        let (action, reason) = match (self.ready(now), forced) {
+            (Ok(_), _) => (
+                Action::Advance,
+                format!("stage {} green", self.stage_name()),
+            ),
+            (Err(why), Some(reason)) => (
+                Action::ForceAdvance,
+                format!("{reason} (was not green: {why})"),
+            ),
+            (Err(why), None) => {
+                return self.say(format!("not ready: {why} (A forces with a reason)"));
+            }
+        };
+        let last = self.state.stage + 1 >= self.config.stages.len();
+        let action = if last && action == Action::Advance {
+            Action::Promote
+        } else {
+            action
+        };
+        self.decision(now, action, actor, reason);
+        self.leave_stage(now);
+        if last {
+            self.promote(now);
+        } else {
+            self.enter_stage(now, self.state.stage + 1);
+        }
+    }
+
+    fn pause(&mut self, now: At, actor: Actor, pause: bool) {
+        let live = matches!(
+            self.state.phase,
+            Phase::Observing | Phase::Gate | Phase::Entering
+        );
+        if !live || self.state.paused == pause {
+            return;
+        }
+        self.state.paused = pause;
+        let (action, hooks) = if pause {
+            (Action::Pause, self.config.hooks.on_pause.0.clone())
+        } else {
+            (Action::Resume, self.config.hooks.on_resume.0.clone())
+        };
+        self.decision(
+            now,
+            action,
+            actor,
+            if pause {
+                "observation paused"
+            } else {
+                "observation resumed"
+            },
+        );
+        self.notify(hooks, format!("{action:?}").to_lowercase(), "");
+        if !pause && self.config.policy.pause_stops_rollback {
+            // A countdown frozen by the pause starts again from where it was.
+            if let Some(c) = &mut self.state.countdown
+                && let Some(left) = c.held.take()
+            {
+                c.deadline = now + left;
+            }
+        }
+    }
+
+    fn countdown_command(&mut self, now: At, actor: Actor, command: Command) {
+        let Some(c) = self.state.countdown.as_mut() else {
+            return self.say("no auto-rollback countdown is running");
+        };
+        let action = match command {
+            Command::Hold if c.held.is_none() => {
+                c.held = Some(c.deadline.saturating_sub(now));
+                Action::Hold
+            }
+            Command::Hold | Command::Release if c.held.is_some() => {
+                c.deadline = now + c.held.take().unwrap_or(0);
+                Action::Release
+            }
+            Command::Cancel => {
+                self.state.countdown = None;
+                self.state.countdown_dismissed = true;
+                Action::Cancel
+            }
+            _ => return,
+        };
+        let reason = match action {
+            Action::Hold => "auto-rollback countdown held",
+            Action::Release => "auto-rollback countdown released",
+            _ => "auto-rollback cancelled for this breach",
+        };
+        self.decision(now, action, actor, reason);
+    }
+
+    // ----- stages and hooks -----------------------------------------------
+
+    fn stage_name(&self) -> String {
+        self.config
+            .stages
+            .get(self.state.stage)
+            .map_or_else(String::new, |s| s.name.clone())
+    }
+
+    fn weight_of(&self, stage: Option<usize>) -> String {
+        stage
+            .and_then(|i| self.config.stages.get(i))
+            .and_then(|s| s.weight.map(number).or(s.instances.map(|n| n.to_string())))
+            .unwrap_or_else(|| "0".into())
+    }
+
+    /// Placeholder values for a hook of `stage`.
+    pub fn vars(&self, stage: usize, reason: &str) -> BTreeMap<String, String> {
+        let r = &self.config.rollout;
+        let pairs = [
+            ("rollout", r.name.clone()),
+            ("service", r.service.clone()),
+            (
+                "stage",
+                self.config
+                    .stages
+                    .get(stage)
+                    .map_or_else(String::new, |s| s.name.clone()),
+            ),
+            ("weight", self.weight_of(Some(stage))),
+            ("previous_weight", self.weight_of(stage.checked_sub(1))),
+            ("version", r.new_version.clone()),
+            ("operator", self.state.operator.clone()),
+            ("reason", reason.to_string()),
+        ];
+        pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
+    }
+
+    fn enter_stage(&mut self, now: At, index: usize) {
+        self.state.stage = index;
+        self.state.observed_ms = 0;
+        self.state.countdown = None;
+        self.state.countdown_dismissed = false;
+        let stage = self.config.stages[index].clone();
+        if let Some(gate) = &stage.gate
+            && !self.state.gate_open
+        {
+            self.state.phase = Phase::Gate;
+            let what = match &gate.url {
+                Some(url) => {
+                    self.out.push(Effect::WatchGate {
+                        stage: index,
+                        url: url.clone(),
+                        every_ms: gate.every.as_millis(),
+                    });
+                    format!("gate {url}")
+                }
+                None => "a keypress (g) to enter".into(),
+            };
+            self.journal(now, Event::WaitingForGate { stage: index, what });
+            return;
+        }
+        self.state.gate_open = false;
+        self.state.phase = Phase::Entering;
+        self.state.entered = self.state.entered.max(index + 1);
+        self.journal(
+            now,
+            Event::StageEntering {
+                stage: index,
+                name: stage.name.clone(),
+                exposure: stage.exposure(),
+            },
+        );
+        let steps = stage
+            .enter
+            .0
+            .iter()
+            .map(|h| (h, Purpose::Enter))
+            .chain(stage.smoke.iter().map(|h| (h, Purpose::Smoke)));
+        self.state.queue = steps
+            .map(|(h, purpose)| Step {
+                hook: h.clone(),
+                purpose,
+                stage: index,
+            })
+            .collect();
+        self.next_step(now);
+    }
+
+    fn leave_stage(&mut self, now: At) {
+        let event = Event::StageLeft {
+            stage: self.state.stage,
+            name: self.stage_name(),
+            observed_ms: self.state.observed_ms,
+        };
+        self.journal(now, event);
+    }
+
+    /// Starts the next queued hook, or finishes the operation.
+    fn next_step(&mut self, now: At) {
+        if self.state.running.is_some() || self.state.failed.is_some() {
+            return;
+        }
+        if let Some((actor, reason)) = self.state.rollback_deferred.take() {
+            return self.begin_rollback(now, actor, reason);
+        }
+        match self.state.queue.pop_front() {
+            Some(step) => self.run(now, step),
+            None => self.operation_done(now),
+        }
+    }
+
+    fn run(&mut self, now: At, step: Step) {
+        let id = self.state.next_id;
+        self.state.next_id += 1;
+        let label = step.hook.label();
+        let reason = self
+            .state
+            .rollback
+            .as_ref()
+            .map_or("", |r| r.reason.as_str())
+            .to_string();
+        self.journal(
+            now,
+            Event::HookStarted {
+                id,
+                label,
+                purpose: step.purpose,
+                stage: step.stage,
+            },
+        );
+        let vars = self.vars(step.stage, &reason);
+        self.out.push(Effect::RunHook {
+            id,
+            hook: step.hook.clone(),
+            vars,
+            purpose: step.purpose,
+            stage: step.stage,
+        });
+        self.state.running = Some(Running {
+            id,
+            step,
+            started: now,
+        });
+    }
+
+    fn hook_done(&mut self, now: At, id: u64, ok: bool, summary: String) {
+        let Some(running) = self.state.running.take_if(|r| r.id == id) else {
+            return;
+        };
+        let label = running.step.hook.label();
+        self.journal(
+            now,
+            Event::HookFinished {
+                id,
+                label: label.clone(),
+                ok,
+                summary: summary.clone(),
+            },
+        );
+        if !ok {
+            if self.state.phase == Phase::Entering && self.state.rollback_deferred.is_some() {
+                // The operator already chose to roll back; the failure changes nothing.
+                return self.next_step(now);
+            }
+            self.state.failed = Some(Failure {
+                step: running.step,
+                summary: format!("`{label}` failed: {summary}"),
+            });
+            return;
+        }
+        self.next_step(now);
+    }
+
+    fn retry(&mut self, now: At, actor: Actor) {
+        let Some(f) = self.state.failed.take() else {
+            return self.say("no failed hook to retry");
+        };
+        self.decision(
+            now,
+            Action::Retry,
+            actor,
+            format!("retry `{}`", f.step.hook.label()),
+        );
+        self.run(now, f.step);
+    }
+
+    fn skip(&mut self, now: At, actor: Actor, reason: String) {
+        let Some(f) = self.state.failed.take() else {
+            return self.say("no failed hook to skip");
+        };
+        self.decision(
+            now,
+            Action::Skip,
+            actor,
+            format!("skipped `{}`: {reason}", f.step.hook.label()),
+        );
+        self.next_step(now);
+    }
+
+    fn operation_done(&mut self, now: At) {
+        match self.state.phase {
+            Phase::Entering => {
+                self.state.phase = Phase::Observing;
+                self.state.observed_ms = 0;
+                self.tracks = self
+                    .rules_for(self.state.stage)
+                    .into_iter()
+                    .map(|r| Track::new(r, now))
+                    .collect();
+                let event = Event::StageObserving {
+                    stage: self.state.stage,
+                    name: self.stage_name(),
+                };
+                self.journal(now, event);
+            }
+            Phase::RollingBack => {
+                if let Some(r) = &mut self.state.rollback {
+                    r.completed = Some(now);
+                }
+                self.journal(now, Event::RollbackComplete);
+                self.state.phase = Phase::Verifying { since: now };
+                for t in &mut self.tracks {
+                    t.canary = None;
+                    t.baseline = None;
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn promote(&mut self, now: At) {
+        self.state.phase = Phase::Promoted;
+        let hooks = self.config.hooks.on_promote.0.clone();
+        self.notify(hooks, "promote".into(), "");
+        self.finish(now, Outcome::Promoted);
+    }
+
+    fn finish(&mut self, now: At, outcome: Outcome) {
+        self.state.outcome = Some(outcome);
+        self.journal(now, Event::Finished { outcome });
+        self.out.push(Effect::Finished(outcome));
+    }
+
+    // ----- rollback -------------------------------------------------------
+
+    fn rollback(&mut self, now: At, actor: Actor, reason: String) {
+        if self.state.rollback.is_some() || self.state.rollback_deferred.is_some() {
+            return self.say("already rolling back");
+        }
+        if matches!(self.state.phase, Phase::Waiting | Phase::Promoted) {
+            return self.say("nothing to roll back");
+        }
+        if self.state.running.is_some() {
+            // Never kill a half-run traffic change; undo it once it ends.
+            self.decision(
+                now,
+                Action::Rollback,
+                actor.clone(),
+                format!("{reason} (after the running hook ends)"),
+            );
+            self.state.rollback_deferred = Some((actor, reason));
+            return;
+        }
+        self.decision(now, Action::Rollback, actor.clone(), reason.clone());
+        self.begin_rollback(now, actor, reason);
+    }
+
+    fn begin_rollback(&mut self, now: At, by: Actor, reason: String) {
+        self.state.rollback = Some(RollbackInfo {
+            by,
+            reason: reason.clone(),
+            at: now,
+            completed: None,
+        });
+        self.state.countdown = None;
+        self.state.failed = None;
+        self.state.paused = false;
+        self.state.phase = Phase::RollingBack;
+        let stages = &self.config.stages;
+        let mut queue: VecDeque<Step> = (0..self.state.entered)
+            .rev()
+            .flat_map(|i| {
+                stages[i].undo.0.iter().map(move |h| Step {
+                    hook: h.clone(),
+                    purpose: Purpose::Undo,
+                    stage: i,
+                })
+            })
+            .collect();
+        let last = self.state.entered.saturating_sub(1);
+        queue.extend(self.config.hooks.on_rollback.0.iter().map(|h| Step {
+            hook: h.clone(),
+            purpose: Purpose::OnRollback,
+            stage: last,
+        }));
+        queue.extend((0..self.state.entered).rev().filter_map(|i| {
+            stages[i].verify.clone().map(|h| Step {
+                hook: h,
+                purpose: Purpose::Verify,
+                stage: i,
+            })
+        }));
+        self.state.queue = queue;
+        self.next_step(now);
+    }
+
+    // ----- watching -------------------------------------------------------
+
+    fn refresh(&mut self, now: At) {
+        let stale = self.config.policy.stale_after.as_millis();
+        let mut changes = Vec::new();
+        for t in &mut self.tracks {
+            if let Some(previous) = t.refresh(now, stale) {
+                let v = t.value();
+                changes.push(Event::MetricChanged {
+                    metric: v.metric,
+                    from: previous.level,
+                    to: v.level,
+                    reason: v.reason,
+                    canary: v.canary,
+                    baseline: v.baseline,
+                });
+            }
+        }
+        for event in changes {
+            self.journal(now, event);
+        }
+    }
+
+    fn decide(&mut self, now: At) {
+        match self.state.phase {
+            Phase::Observing if self.state.failed.is_none() => self.watch_stage(now),
+            Phase::Verifying { since } => self.verify_rollback(now, since),
+            _ => {}
+        }
+    }
+
+    fn watch_stage(&mut self, now: At) {
+        let policy = self.config.policy.clone();
+        let frozen = self.state.paused && policy.pause_stops_rollback;
+        if policy.on_critical != OnCritical::Alert
+            && !frozen
+            && let Some(t) = self.tracks.iter().find(|t| t.immediate())
+        {
+            let reason = t.verdict.reason.clone();
+            return self.rollback(
+                now,
+                Actor::Policy,
+                format!("{reason} (past the immediate line)"),
+            );
+        }
+        let critical = self
+            .tracks
+            .iter()
+            .find(|t| t.sustained(now, Level::Critical))
+            .map(|t| t.reason_held(now));
+        match critical {
+            Some(reason) => {
+                if self.state.countdown.is_none() && !self.state.countdown_dismissed {
+                    self.on_sustained_critical(now, reason);
+                }
+            }
+            None => self.clear_countdown(now),
+        }
+        if let Some(c) = &mut self.state.countdown {
+            if frozen && c.held.is_none() {
+                c.held = Some(c.deadline.saturating_sub(now));
+            }
+            if c.held.is_none() && now >= c.deadline {
+                let reason = c.reason.clone();
+                return self.rollback(now, Actor::Policy, format!("{reason}; countdown expired"));
+            }
+        }
+        if policy.on_no_data == OnNoData::Rollback
+            && !frozen
+            && let Some(t) = self.tracks.iter().find(|t| {
+                t.verdict.level == Level::NoData
+                    && t.held_ms(now) >= policy.no_data_rollback_after.as_millis()
+            })
+        {
+            let reason = format!("{} for {}", t.verdict.reason, policy.no_data_rollback_after);
+            return self.rollback(now, Actor::Policy, reason);
+        }
+        if policy.auto_advance && !self.state.paused && self.ready(now).is_ok() {
+            self.advance(now, Actor::Policy, None);
+        }
+    }
+
+    fn on_sustained_critical(&mut self, now: At, reason: String) {
+        let hooks = self.config.hooks.on_breach.0.clone();
+        self.notify(hooks, "breach".into(), &reason);
+        match self.config.policy.on_critical {
+            OnCritical::Rollback => self.rollback(now, Actor::Policy, reason),
+            OnCritical::Countdown => {
+                let ms = self.config.policy.countdown.as_millis();
+                self.state.countdown = Some(Countdown {
+                    deadline: now + ms,
+                    held: None,
+                    reason: reason.clone(),
+                });
+                self.journal(
+                    now,
+                    Event::CountdownStarted {
+                        seconds: ms / 1000,
+                        reason,
+                    },
+                );
+            }
+            OnCritical::Alert => {
+                // Alert once per breach: reuse the dismissed flag as "already said".
+                self.state.countdown_dismissed = true;
+                self.decision(
+                    now,
+                    Action::Hold,
+                    Actor::Policy,
+                    format!("{reason} (policy: alert only)"),
+                );
+            }
+        }
+    }
+
+    fn clear_countdown(&mut self, now: At) {
+        self.state.countdown_dismissed = false;
+        if self.state.countdown.take().is_some() {
+            self.journal(
+                now,
+                Event::CountdownCleared {
+                    reason: "no metric is critical any more".into(),
+                },
+            );
+        }
+    }
+
+    /// Seed 004: after a rollback the error rate should drop at once.
+    fn verify_rollback(&mut self, now: At, since: At) {
+        let mut seen = false;
+        let mut still_bad = None;
+        for t in self
+            .tracks
+            .iter()
+            .filter(|t| t.rule.kind == MetricKind::ErrorRate)
+        {
+            // After a rollback the stable version carries the traffic.
+            let slot = t.baseline.as_ref().or(t.canary.as_ref());
+            if let Some((at, super::reading::Reading::Value { value, .. })) = slot
+                && *at >= since
+            {
+                seen = true;
+                if t.rule.beyond(*value, t.rule.warning) {
+                    still_bad = Some(format!(
+                        "{} {} still above {} warning",
+                        t.rule.label(),
+                        t.rule.show(*value),
+                        t.rule.show(t.rule.warning)
+                    ));
+                }
+            }
+        }
+        let limit = self.config.policy.rollback_verify_within.as_millis();
+        let recovered = if seen && still_bad.is_none() {
+            Some((true, "error rate back under its warning line".to_string()))
+        } else if now.saturating_sub(since) >= limit {
+            let why = still_bad.unwrap_or_else(|| "no error-rate data after the rollback".into());
+            Some((
+                false,
+                format!(
+                    "rollback did not recover the metrics within {}: {why}",
+                    self.config.policy.rollback_verify_within
+                ),
+            ))
+        } else {
+            None
+        };
+        if let Some((ok, reason)) = recovered {
+            self.journal(
+                now,
+                Event::RollbackVerified {
+                    recovered: ok,
+                    reason,
+                },
+            );
+            self.state.phase = Phase::RolledBack { recovered: ok };
+            self.finish(
+                now,
+                if ok {
+                    Outcome::RolledBack
+                } else {
+                    Outcome::RolledBackUnrecovered
+                },
+            );
+        }
+    }
+
+    fn snapshot(&mut self, now: At) {
+        let every = self.config.journal.snapshot_every.as_millis();
+        let live = matches!(self.state.phase, Phase::Observing | Phase::Verifying { .. });
+        if live && every > 0 && now.saturating_sub(self.state.last_snapshot) >= every {
+            self.state.last_snapshot = now;
+            let event = Event::Snapshot {
+                stage: self.state.stage,
+                observed_ms: self.state.observed_ms,
+                metrics: self.values(),
+            };
+            self.out.push(Effect::Journal { at: now, event });
+        }
+    }
+
+    // ----- derived views --------------------------------------------------
+
+    /// Ready to advance, or why not, in words.
+    pub fn ready(&self, now: At) -> Result<Ready, String> {
+        if self.state.phase != Phase::Observing {
+            return Err("no stage is being observed".into());
+        }
+        if let Some(t) = self
+            .tracks
+            .iter()
+            .filter(|t| t.verdict.level != Level::Ok)
+            .max_by_key(|t| t.verdict.level)
+        {
+            return Err(t.reason_held(now));
+        }
+        let wait = self.config.stages[self.state.stage].wait.as_millis();
+        if self.state.observed_ms < wait {
+            let served = crate::duration::Span::from_millis(self.state.observed_ms / 1000 * 1000);
+            return Err(format!(
+                "observed {served} of {}",
+                crate::duration::Span::from_millis(wait)
+            ));
+        }
+        Ok(if self.state.stage + 1 >= self.config.stages.len() {
+            Ready::Promote
+        } else {
+            Ready::Advance
+        })
+    }
+
+    pub fn is_finished(&self) -> bool {
+        self.state.outcome.is_some()
+    }
+
+    /// The decision line, always in words; `clock` renders a timestamp.
+    pub fn decision_line(&self, now: At, clock: &dyn Fn(At) -> String) -> String {
+        let s = &self.state;
+        if let Some(f) = &s.failed {
+            return format!(
+                "FAILED: {}: R retry, S skip with reason{}",
+                f.summary,
+                if s.rollback.is_none() {
+                    ", r roll back"
+                } else {
+                    ""
+                }
+            );
+        }
+        match &s.phase {
+            Phase::Waiting => match (s.started_at, self.blocker()) {
+                (None, _) => "Not started: s starts the rollout".into(),
+                (Some(_), Some(b)) => format!("Waiting: {b}"),
+                (Some(_), None) => "Starting".into(),
+            },
+            Phase::Gate => format!("Waiting for gate before {}", self.stage_name()),
+            Phase::Entering => {
+                let what = s.running.as_ref().map_or_else(String::new, |r| {
+                    format!(
+                        ": running `{}` ({})",
+                        r.step.hook.label(),
+                        crate::duration::Span::from_millis(
+                            now.saturating_sub(r.started) / 1000 * 1000
+                        )
+                    )
+                });
+                format!("Entering {}{what}", self.stage_name())
+            }
+            Phase::Observing => self.observing_line(now),
+            Phase::RollingBack => {
+                let what = s.running.as_ref().map_or_else(String::new, |r| {
+                    format!(": running `{}`", r.step.hook.label())
+                });
+                format!("ROLLING BACK{what}")
+            }
+            Phase::Verifying { .. } => format!(
+                "Rolled back at {}: verifying the error rate recovers",
+                clock(s.rollback.as_ref().map_or(now, |r| r.at))
+            ),
+            Phase::RolledBack { recovered } => {
+                let r = s.rollback.as_ref();
+                let line = format!(
+                    "Rolled back at {}: {}",
+                    clock(r.map_or(now, |r| r.at)),
+                    r.map_or("", |r| r.reason.as_str())
+                );
+                if *recovered {
+                    line
+                } else {
+                    format!("{line}. ROLLBACK DID NOT RECOVER THE METRICS")
+                }
+            }
+            Phase::Promoted => "Promoted: all stages done".into(),
+        }
+    }
+
+    fn observing_line(&self, now: At) -> String {
+        if let Some(c) = &self.state.countdown {
+            return match c.held {
+                Some(left) => format!(
+                    "AUTO-ROLLBACK HELD at {}s: h release, r roll back now, c cancel ({})",
+                    left / 1000,
+                    c.reason
+                ),
+                None => format!(
+                    "AUTO-ROLLBACK IN {}s: r roll back now, h hold, c cancel ({})",
+                    c.deadline.saturating_sub(now).div_ceil(1000),
+                    c.reason
+                ),
+            };
+        }
+        if self.state.paused {
+            return "Paused: observation clock stopped (p resumes)".into();
+        }
+        match self.ready(now) {
+            Ok(Ready::Promote) => "Ready to promote to 100% (a)".into(),
+            Ok(Ready::Advance) => {
+                let next = &self.config.stages[self.state.stage + 1];
+                format!("Ready to advance to {} (a)", next.exposure())
+            }
+            Err(why) => format!("Holding: {why}"),
+        }
+    }
+}

@@ -1,0 +1,275 @@
+//! What goes into the core (inputs) and what comes out (effects, and the
+//! journal events that become the postmortem timeline).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::reading::{Group, Reading};
+use super::verdict::{At, Level};
+use super::window::WindowStatus;
+use crate::config::model::Hook;
+
+/// Who made a decision: a named operator, or the configured policy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Actor {
+    Operator(String),
+    Policy,
+}
+
+impl std::fmt::Display for Actor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Actor::Operator(name) => f.write_str(name),
+            Actor::Policy => f.write_str("policy"),
+        }
+    }
+}
+
+/// The keypress-level things an operator (or a script) can ask for.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "command", rename_all = "snake_case")]
+pub enum Command {
+    /// Start outside the deploy window, with the reason for the log.
+    OverrideWindow {
+        reason: String,
+    },
+    TickChecklist {
+        item: usize,
+    },
+    /// Drills and scripted runs: checklist and window do not apply.
+    SkipChecks {
+        reason: String,
+    },
+    Advance,
+    ForceAdvance {
+        reason: String,
+    },
+    Pause,
+    Resume,
+    Rollback {
+        reason: String,
+    },
+    /// Freeze an auto-rollback countdown; `Release` lets it run again.
+    Hold,
+    Release,
+    /// Dismiss the countdown for this breach; the breach stays on screen.
+    Cancel,
+    Note {
+        text: String,
+    },
+    /// Open a manual gate.
+    OpenGate,
+    /// After a failed hook: run it again, or skip it with a reason.
+    Retry,
+    Skip {
+        reason: String,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Input {
+    /// The operator starts the rollout; `local` is the wall clock for windows.
+    Start {
+        local: chrono::NaiveDateTime,
+        operator: String,
+    },
+    Tick,
+    Sample {
+        metric: usize,
+        group: Group,
+        reading: Reading,
+    },
+    Command {
+        actor: Actor,
+        command: Command,
+    },
+    HookDone {
+        id: u64,
+        ok: bool,
+        summary: String,
+    },
+    /// An HTTP gate's URL answered 200.
+    GateOpened {
+        stage: usize,
+    },
+}
+
+/// Why a hook runs; the journal and the screen say it in these words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Purpose {
+    Enter,
+    Smoke,
+    Undo,
+    OnRollback,
+    Verify,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Effect {
+    /// Append to the journal. Effects run in order, so a decision is on disk
+    /// before the hook it starts.
+    Journal {
+        at: At,
+        event: Event,
+    },
+    /// Run a hook that gates the rollout; its result comes back as `HookDone`.
+    RunHook {
+        id: u64,
+        hook: Hook,
+        vars: BTreeMap<String, String>,
+        purpose: Purpose,
+        stage: usize,
+    },
+    /// Fire-and-forget notifications (on_pause, on_breach, ...).
+    Notify {
+        hooks: Vec<Hook>,
+        vars: BTreeMap<String, String>,
+        event: String,
+    },
+    /// Poll `url` until it answers 200, then send `GateOpened`.
+    WatchGate {
+        stage: usize,
+        url: String,
+        every_ms: u64,
+    },
+    /// Feedback for the operator that changes nothing ("not ready: ...").
+    Say(String),
+    /// The whole state after this update, for resuming after a crash.
+    /// Comes after the journal events and before any action.
+    Checkpoint(Box<super::engine::State>),
+    Finished(Outcome),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Promoted,
+    RolledBack,
+    /// Rolled back, but the metrics did not recover in time.
+    RolledBackUnrecovered,
+}
+
+/// One metric's values at a moment, for decisions and snapshots.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MetricValue {
+    pub metric: String,
+    pub level: Level,
+    pub canary: Option<f64>,
+    pub baseline: Option<f64>,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    Start,
+    Advance,
+    ForceAdvance,
+    Pause,
+    Resume,
+    Rollback,
+    Hold,
+    Release,
+    Cancel,
+    Retry,
+    Skip,
+    Promote,
+    OverrideWindow,
+    OpenGate,
+}
+
+/// The incident log's vocabulary.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Event {
+    Started {
+        rollout: String,
+        service: String,
+        environment: String,
+        old_version: String,
+        new_version: String,
+        strategy: String,
+        stages: Vec<String>,
+        operator: String,
+        window: WindowStatus,
+    },
+    Blocked {
+        reason: String,
+    },
+    ChecklistTicked {
+        item: String,
+        by: Actor,
+    },
+    Decision {
+        action: Action,
+        by: Actor,
+        reason: String,
+        stage: usize,
+        metrics: Vec<MetricValue>,
+    },
+    StageEntering {
+        stage: usize,
+        name: String,
+        exposure: String,
+    },
+    StageObserving {
+        stage: usize,
+        name: String,
+    },
+    StageLeft {
+        stage: usize,
+        name: String,
+        observed_ms: u64,
+    },
+    WaitingForGate {
+        stage: usize,
+        what: String,
+    },
+    MetricChanged {
+        metric: String,
+        from: Level,
+        to: Level,
+        reason: String,
+        canary: Option<f64>,
+        baseline: Option<f64>,
+    },
+    CountdownStarted {
+        seconds: u64,
+        reason: String,
+    },
+    CountdownCleared {
+        reason: String,
+    },
+    HookStarted {
+        id: u64,
+        label: String,
+        purpose: Purpose,
+        stage: usize,
+    },
+    HookFinished {
+        id: u64,
+        label: String,
+        ok: bool,
+        summary: String,
+    },
+    Note {
+        by: Actor,
+        text: String,
+    },
+    Snapshot {
+        stage: usize,
+        observed_ms: u64,
+        metrics: Vec<MetricValue>,
+    },
+    RollbackComplete,
+    RollbackVerified {
+        recovered: bool,
+        reason: String,
+    },
+    Finished {
+        outcome: Outcome,
+    },
+}

@@ -1,0 +1,123 @@
+//! One metric followed over time: latest readings, current verdict, how long
+//! it has held, and a short history for sparklines.
+
+use std::collections::VecDeque;
+
+use super::event::MetricValue;
+use super::reading::{Group, Reading};
+use super::verdict::{At, Level, Rule, Verdict};
+
+const HISTORY: usize = 240;
+
+#[derive(Debug, Clone)]
+pub struct Track {
+    pub rule: Rule,
+    pub canary: Option<(At, Reading)>,
+    pub baseline: Option<(At, Reading)>,
+    pub verdict: Verdict,
+    /// When the current level began: a breach counts once it has held `for`.
+    pub since: At,
+    /// Recent canary values, oldest first.
+    pub history: VecDeque<(At, f64)>,
+}
+
+impl Track {
+    pub fn new(rule: Rule, now: At) -> Track {
+        let verdict = Verdict::new(
+            Level::NoData,
+            format!("{}: no data (waiting for the first sample)", rule.label()),
+        );
+        Track {
+            rule,
+            canary: None,
+            baseline: None,
+            verdict,
+            since: now,
+            history: VecDeque::new(),
+        }
+    }
+
+    pub fn record(&mut self, now: At, group: Group, reading: Reading) {
+        if group == Group::Canary {
+            if let Reading::Value { value, .. } = &reading {
+                if self.history.len() == HISTORY {
+                    self.history.pop_front();
+                }
+                self.history.push_back((now, *value));
+            }
+            self.canary = Some((now, reading));
+        } else {
+            self.baseline = Some((now, reading));
+        }
+    }
+
+    /// Re-judges; returns the previous verdict when the level changed.
+    pub fn refresh(&mut self, now: At, stale_after_ms: u64) -> Option<Verdict> {
+        let fresh = |slot: &Option<(At, Reading)>| -> Option<Reading> {
+            let (at, r) = slot.as_ref()?;
+            let age = now.saturating_sub(*at);
+            Some(if age > stale_after_ms {
+                Reading::no_data(format!(
+                    "no sample for {}",
+                    crate::duration::Span::from_millis(age / 1000 * 1000)
+                ))
+            } else {
+                r.clone()
+            })
+        };
+        let verdict = match fresh(&self.canary) {
+            None => self.verdict.clone(),
+            Some(canary) => self.rule.judge(&canary, fresh(&self.baseline).as_ref()),
+        };
+        let changed = verdict.level != self.verdict.level;
+        let previous = std::mem::replace(&mut self.verdict, verdict);
+        if changed {
+            self.since = now;
+            Some(previous)
+        } else {
+            None
+        }
+    }
+
+    pub fn held_ms(&self, now: At) -> u64 {
+        now.saturating_sub(self.since)
+    }
+
+    /// A breach at `level` that has held for the rule's `for`.
+    pub fn sustained(&self, now: At, level: Level) -> bool {
+        self.verdict.level == level && self.held_ms(now) >= self.rule.for_ms
+    }
+
+    pub fn immediate(&self) -> bool {
+        self.verdict.level == Level::Critical
+            && self
+                .canary
+                .as_ref()
+                .is_some_and(|(_, r)| self.rule.is_immediate(r))
+    }
+
+    /// The verdict's reason with how long it has held: "..., held 45s of 1m".
+    pub fn reason_held(&self, now: At) -> String {
+        let v = &self.verdict;
+        if !v.level.is_breach() {
+            return v.reason.clone();
+        }
+        let held = crate::duration::Span::from_millis(self.held_ms(now) / 1000 * 1000);
+        let need = crate::duration::Span::from_millis(self.rule.for_ms);
+        format!("{}, held {held} of {need}", v.reason)
+    }
+
+    pub fn value(&self) -> MetricValue {
+        let val = |slot: &Option<(At, Reading)>| match slot {
+            Some((_, Reading::Value { value, .. })) => Some(*value),
+            _ => None,
+        };
+        MetricValue {
+            metric: self.rule.name.clone(),
+            level: self.verdict.level,
+            canary: val(&self.canary),
+            baseline: val(&self.baseline),
+            reason: self.verdict.reason.clone(),
+        }
+    }
+}

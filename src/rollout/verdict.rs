@@ -1,0 +1,274 @@
+//! Judging one metric: a reading against its thresholds and baseline.
+
+use serde::{Deserialize, Serialize};
+
+use super::reading::Reading;
+use crate::config::model::{Direction, MetricKind, MetricSpec, ThresholdOverride};
+use crate::format::with_unit;
+
+/// Time in milliseconds since the Unix epoch, always passed in.
+pub type At = u64;
+
+/// The state a metric shows: never "ok" without evidence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Level {
+    Ok,
+    LowEvidence,
+    NoData,
+    Warning,
+    Critical,
+}
+
+impl Level {
+    pub fn word(self) -> &'static str {
+        match self {
+            Level::Ok => "OK",
+            Level::LowEvidence => "LOW EVIDENCE",
+            Level::NoData => "NO DATA",
+            Level::Warning => "WARN",
+            Level::Critical => "CRIT",
+        }
+    }
+
+    pub fn is_breach(self) -> bool {
+        matches!(self, Level::Warning | Level::Critical)
+    }
+}
+
+/// A metric's rule for one stage: config thresholds with stage overrides applied.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Rule {
+    pub name: String,
+    pub kind: MetricKind,
+    pub unit: String,
+    pub direction: Direction,
+    pub warning: f64,
+    pub critical: f64,
+    pub for_ms: u64,
+    pub immediate: Option<f64>,
+    pub baseline_ratio: Option<f64>,
+    pub baseline_floor: Option<f64>,
+    pub min_requests: Option<f64>,
+}
+
+impl Rule {
+    /// Needs a resolved spec (see config::validate::resolve).
+    pub fn new(spec: &MetricSpec, over: Option<&ThresholdOverride>) -> Rule {
+        let o = over.cloned().unwrap_or_default();
+        Rule {
+            name: spec.name.clone(),
+            kind: spec.kind,
+            unit: spec.unit.clone().unwrap_or_default(),
+            direction: spec.direction.unwrap_or(Direction::HigherIsWorse),
+            warning: o.warning.or(spec.warning).unwrap_or(f64::INFINITY),
+            critical: o.critical.or(spec.critical).unwrap_or(f64::INFINITY),
+            for_ms: o.for_.or(spec.for_).map_or(60_000, |s| s.as_millis()),
+            immediate: spec.immediate,
+            baseline_ratio: spec.baseline_ratio,
+            baseline_floor: spec.baseline_floor,
+            min_requests: spec.min_requests,
+        }
+    }
+
+    /// How the operator says it: "error rate", "p95".
+    pub fn label(&self) -> String {
+        match self.kind {
+            MetricKind::ErrorRate => "error rate".into(),
+            MetricKind::LatencyP95 => "p95".into(),
+            MetricKind::SuccessRate => "success rate".into(),
+            MetricKind::DbErrors => "DB errors".into(),
+            MetricKind::SecurityAlerts => "security alerts".into(),
+            _ => self.name.replace('_', " "),
+        }
+    }
+
+    pub fn show(&self, v: f64) -> String {
+        with_unit(v, &self.unit)
+    }
+
+    /// Whether `v` is past `line` in the bad direction.
+    pub fn beyond(&self, v: f64, line: f64) -> bool {
+        match self.direction {
+            Direction::HigherIsWorse => v > line,
+            Direction::LowerIsWorse => v < line,
+        }
+    }
+
+    fn sign(&self) -> &'static str {
+        match self.direction {
+            Direction::HigherIsWorse => ">",
+            Direction::LowerIsWorse => "<",
+        }
+    }
+
+    /// The instantaneous verdict; how long it has held is tracked elsewhere.
+    pub fn judge(&self, canary: &Reading, baseline: Option<&Reading>) -> Verdict {
+        let (value, requests) = match canary {
+            Reading::NoData { reason } => {
+                return Verdict::new(
+                    Level::NoData,
+                    format!("{}: no data ({reason})", self.label()),
+                );
+            }
+            Reading::Value {
+                value, requests, ..
+            } => (*value, *requests),
+        };
+        if let (Some(min), Some(n)) = (self.min_requests, requests)
+            && n < min
+        {
+            return Verdict::new(
+                Level::LowEvidence,
+                format!(
+                    "{}: not enough evidence ({} requests < {} needed)",
+                    self.label(),
+                    n.round(),
+                    min
+                ),
+            );
+        }
+        let label = self.label();
+        for (level, line, word) in [
+            (Level::Critical, self.critical, "critical"),
+            (Level::Warning, self.warning, "warning"),
+        ] {
+            if self.beyond(value, line) {
+                let reason = format!(
+                    "{label} {} {} {} {word}",
+                    self.show(value),
+                    self.sign(),
+                    self.show(line)
+                );
+                return Verdict::new(level, reason).with_value(value);
+            }
+        }
+        if let Some(v) = self.baseline_breach(value, baseline) {
+            return v;
+        }
+        Verdict::new(Level::Ok, format!("{label} {} ok", self.show(value))).with_value(value)
+    }
+
+    /// Seed 000: the canary may not exceed the stable version by more than N x.
+    fn baseline_breach(&self, value: f64, baseline: Option<&Reading>) -> Option<Verdict> {
+        let ratio = self.baseline_ratio?;
+        let Some(Reading::Value { value: base, .. }) = baseline else {
+            return None;
+        };
+        if value < self.baseline_floor.unwrap_or(0.0) || *base <= 0.0 {
+            return None;
+        }
+        let actual = value / base;
+        (actual > ratio).then(|| {
+            let reason = format!(
+                "{} {} is {:.1}x baseline {} (limit {}x)",
+                self.label(),
+                self.show(value),
+                actual,
+                self.show(*base),
+                crate::format::number(ratio)
+            );
+            Verdict::new(Level::Critical, reason).with_value(value)
+        })
+    }
+
+    /// Past the line where a breach counts at once (seed 004: 5% errors).
+    pub fn is_immediate(&self, reading: &Reading) -> bool {
+        match (self.immediate, reading) {
+            (Some(line), Reading::Value { value, .. }) => self.beyond(*value, line),
+            _ => false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Verdict {
+    pub level: Level,
+    pub reason: String,
+    pub value: Option<f64>,
+}
+
+impl Verdict {
+    pub fn new(level: Level, reason: String) -> Verdict {
+        Verdict {
+            level,
+            reason,
+            value: None,
+        }
+    }
+
+    fn with_value(mut self, v: f64) -> Verdict {
+        self.value = Some(v);
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::defaults::bare_metric;
+
+    fn error_rate() -> Rule {
+        let mut spec = bare_metric("error_rate", MetricKind::ErrorRate);
+        let d = crate::config::defaults::kind_defaults(MetricKind::ErrorRate).unwrap();
+        spec.unit = Some(d.unit.into());
+        spec.direction = Some(d.direction);
+        spec.warning = Some(d.warning);
+        spec.critical = Some(d.critical);
+        spec.baseline_ratio = d.baseline_ratio;
+        spec.baseline_floor = d.baseline_floor;
+        spec.min_requests = d.min_requests;
+        Rule::new(&spec, None)
+    }
+
+    #[test]
+    fn thresholds_in_words() {
+        let r = error_rate();
+        let v = r.judge(&Reading::value(0.8, Some(1000.0)), None);
+        assert_eq!(
+            (v.level, v.reason.as_str()),
+            (Level::Critical, "error rate 0.8% > 0.5% critical")
+        );
+        assert_eq!(
+            r.judge(&Reading::value(0.3, Some(1000.0)), None).level,
+            Level::Warning
+        );
+        assert_eq!(
+            r.judge(&Reading::value(0.1, Some(1000.0)), None).level,
+            Level::Ok
+        );
+    }
+
+    #[test]
+    fn no_evidence_is_never_ok() {
+        let r = error_rate();
+        assert_eq!(
+            r.judge(&Reading::value(0.0, Some(3.0)), None).level,
+            Level::LowEvidence
+        );
+        assert_eq!(
+            r.judge(&Reading::no_data("timeout after 5s"), None).level,
+            Level::NoData
+        );
+        assert_eq!(
+            r.judge(&Reading::value(f64::NAN, None), None).level,
+            Level::NoData
+        );
+    }
+
+    #[test]
+    fn twice_the_baseline_is_critical_above_the_noise_floor() {
+        let r = error_rate();
+        let base = Reading::value(0.06, Some(1000.0));
+        let v = r.judge(&Reading::value(0.15, Some(1000.0)), Some(&base));
+        assert_eq!(v.level, Level::Critical, "{}", v.reason);
+        assert!(v.reason.contains("2.5x baseline"), "{}", v.reason);
+        // 0.02% vs 0.005% is 4x but under the 0.05% floor: noise.
+        let tiny = Reading::value(0.005, Some(1000.0));
+        assert_eq!(
+            r.judge(&Reading::value(0.02, Some(1000.0)), Some(&tiny))
+                .level,
+            Level::Ok
+        );
+    }
+}
