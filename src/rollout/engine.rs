@@ -858,7 +858,7 @@ impl Rollout {
             .map(|t| t.reason_held(now));
         match critical {
             Some(reason) => {
-                if self.state.countdown.is_none() && !self.state.countdown_dismissed {
+                if self.state.countdown.is_none() && !self.state.countdown_dismissed && !frozen {
                     self.on_sustained_critical(now, reason);
                 }
             }

@@ -1,0 +1,701 @@
+//! Whole rollouts through the pure engine, hours of simulated time each.
+
+use std::path::Path;
+
+use chrono::NaiveDateTime;
+use cockpit::config;
+use cockpit::rollout::{
+    Action, Actor, At, Command, Effect, Event, Group, Input, Level, Outcome, Phase, Purpose,
+    Reading, Rollout,
+};
+
+const T0: At = 1_790_000_000_000;
+const SEC: At = 1000;
+const MIN: At = 60 * SEC;
+
+const BASE: &str = r#"
+[rollout]
+name = "checkout 2.0"
+service = "checkout"
+old_version = "1.9"
+new_version = "2.0"
+
+[hooks]
+enter = { exec = ["set-weight", "{weight}"] }
+undo = { exec = ["set-weight", "{previous_weight}"] }
+
+[scrape]
+canary = ["http://127.0.0.1:9100/metrics"]
+baseline = ["http://127.0.0.1:9101/metrics"]
+"#;
+
+/// A tuesday morning: inside seed 003's best window.
+fn tuesday() -> NaiveDateTime {
+    NaiveDateTime::parse_from_str("2026-11-24 10:30", "%Y-%m-%d %H:%M").unwrap()
+}
+
+fn friday_evening() -> NaiveDateTime {
+    NaiveDateTime::parse_from_str("2026-11-27 17:00", "%Y-%m-%d %H:%M").unwrap()
+}
+
+fn alice() -> Actor {
+    Actor::Operator("alice".into())
+}
+
+/// A simulated clock driving the engine, completing hooks unless told not to.
+struct Drive {
+    r: Rollout,
+    now: At,
+    effects: Vec<Effect>,
+    auto_hooks: bool,
+    pending: Vec<u64>,
+    /// The stable version's error rate.
+    baseline_err: f64,
+}
+
+impl Drive {
+    fn new(extra: &str) -> Drive {
+        let text = format!("{BASE}\n{extra}");
+        let cfg = config::parse(Path::new("t.toml"), &text).unwrap_or_else(|e| panic!("{}", e[0]));
+        Drive {
+            r: Rollout::new(cfg, T0),
+            now: T0,
+            effects: vec![],
+            auto_hooks: true,
+            pending: vec![],
+            baseline_err: 0.05,
+        }
+    }
+
+    fn started(extra: &str) -> Drive {
+        let mut d = Drive::new(extra);
+        d.send(Input::Start {
+            local: tuesday(),
+            operator: "alice".into(),
+        });
+        d.cmd(Command::SkipChecks {
+            reason: "test".into(),
+        });
+        d
+    }
+
+    fn send(&mut self, input: Input) {
+        let mut queue = vec![input];
+        while let Some(i) = queue.pop() {
+            let out = self.r.update(self.now, i);
+            for e in &out {
+                if let Effect::RunHook { id, .. } = e {
+                    if self.auto_hooks {
+                        queue.push(Input::HookDone {
+                            id: *id,
+                            ok: true,
+                            summary: "exit 0".into(),
+                        });
+                    } else {
+                        self.pending.push(*id);
+                    }
+                }
+            }
+            self.effects.extend(out);
+        }
+    }
+
+    fn cmd(&mut self, command: Command) {
+        self.send(Input::Command {
+            actor: alice(),
+            command,
+        });
+    }
+
+    /// Feeds every metric a sample each second for `dur`, from `canary(t)`
+    /// for the error rate and healthy values for the rest.
+    fn run(&mut self, dur: At, error_rate: impl Fn(&Drive) -> Option<f64>) {
+        let end = self.now + dur;
+        while self.now < end && !self.r.is_finished() {
+            self.now += SEC;
+            let err = error_rate(self);
+            for (i, m) in self.r.config.metrics.clone().iter().enumerate() {
+                let healthy = match m.name.as_str() {
+                    "error_rate" => err,
+                    "latency_p95" => Some(180.0),
+                    _ => Some(99.95),
+                };
+                let reading = healthy.map_or_else(
+                    || Reading::no_data("query returned no series"),
+                    |v| Reading::value(v, Some(1000.0)),
+                );
+                let base = if m.name == "error_rate" {
+                    self.baseline_err
+                } else {
+                    healthy.unwrap_or(0.0)
+                };
+                self.send(Input::Sample {
+                    metric: i,
+                    group: Group::Canary,
+                    reading,
+                });
+                self.send(Input::Sample {
+                    metric: i,
+                    group: Group::Baseline,
+                    reading: Reading::value(base, Some(20000.0)),
+                });
+            }
+        }
+    }
+
+    fn events(&self) -> Vec<&Event> {
+        self.effects
+            .iter()
+            .filter_map(|e| {
+                if let Effect::Journal { event, .. } = e {
+                    Some(event)
+                } else {
+                    None
+                }
+            })
+            .collect()
+    }
+
+    fn decisions(&self) -> Vec<(Action, Actor, String)> {
+        self.events()
+            .into_iter()
+            .filter_map(|e| {
+                if let Event::Decision {
+                    action, by, reason, ..
+                } = e
+                {
+                    Some((*action, by.clone(), reason.clone()))
+                } else {
+                    None
+                }
+            })
+            .collect()
+    }
+
+    /// (purpose, argv) of every hook run, in order.
+    fn hooks(&self) -> Vec<(Purpose, String)> {
+        self.effects
+            .iter()
+            .filter_map(|e| match e {
+                Effect::RunHook {
+                    hook,
+                    vars,
+                    purpose,
+                    ..
+                } => {
+                    let argv = hook.exec.clone().unwrap_or_default().join(" ");
+                    let filled = vars
+                        .iter()
+                        .fold(argv, |a, (k, v)| a.replace(&format!("{{{k}}}"), v));
+                    Some((*purpose, filled))
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn stage(&self) -> usize {
+        self.r.state.stage
+    }
+}
+
+fn healthy(_: &Drive) -> Option<f64> {
+    Some(0.05)
+}
+
+#[test]
+fn healthy_canary_is_promoted_stage_by_stage() {
+    let mut d = Drive::started("[policy]\nauto_advance = true");
+    d.run(3 * 60 * MIN, healthy);
+    assert_eq!(d.r.state.outcome, Some(Outcome::Promoted));
+    let enters: Vec<_> = d.hooks().into_iter().map(|(_, argv)| argv).collect();
+    assert_eq!(
+        enters,
+        [
+            "set-weight 5",
+            "set-weight 25",
+            "set-weight 50",
+            "set-weight 100"
+        ]
+    );
+    // Four 15-minute stages, each advanced by policy only once green and served.
+    let elapsed = d.now - T0;
+    assert!(
+        (60 * MIN..62 * MIN).contains(&elapsed),
+        "took {}s",
+        elapsed / SEC
+    );
+    assert!(d.decisions().iter().all(|(_, by, _)| *by == Actor::Policy));
+}
+
+#[test]
+fn without_auto_advance_a_green_stage_waits_for_the_operator() {
+    let mut d = Drive::started("");
+    d.run(30 * MIN, healthy);
+    assert_eq!(d.stage(), 0);
+    assert_eq!(
+        d.r.decision_line(d.now, &|_| String::new()),
+        "Ready to advance to 25% (a)"
+    );
+    d.cmd(Command::Advance);
+    assert_eq!(d.stage(), 1);
+    assert_eq!(d.r.state.phase, Phase::Observing);
+}
+
+#[test]
+fn advancing_before_the_wait_is_refused_with_the_reason() {
+    let mut d = Drive::started("");
+    d.run(5 * MIN, healthy);
+    d.cmd(Command::Advance);
+    assert_eq!(d.stage(), 0);
+    let said: Vec<_> = d
+        .effects
+        .iter()
+        .filter_map(|e| {
+            if let Effect::Say(s) = e {
+                Some(s.as_str())
+            } else {
+                None
+            }
+        })
+        .collect();
+    assert_eq!(
+        said,
+        ["not ready: observed 5m of 15m (A forces with a reason)"]
+    );
+}
+
+#[test]
+fn breach_at_25_percent_counts_down_then_rolls_back_in_reverse() {
+    let mut d = Drive::started("[policy]\nauto_advance = true");
+    d.run(2 * 60 * MIN, |d| {
+        Some(if d.stage() >= 1 { 0.9 } else { 0.05 })
+    });
+    assert_eq!(d.r.state.outcome, Some(Outcome::RolledBack));
+    let hooks = d.hooks();
+    let undo: Vec<_> = hooks
+        .iter()
+        .filter(|(p, _)| *p == Purpose::Undo)
+        .map(|(_, a)| a.as_str())
+        .collect();
+    assert_eq!(
+        undo,
+        ["set-weight 5", "set-weight 0"],
+        "stage 25% undone first, then 5%"
+    );
+    let (action, by, reason) = d.decisions().last().cloned().unwrap();
+    assert_eq!((action, by), (Action::Rollback, Actor::Policy));
+    assert!(
+        reason.starts_with("error rate 0.9% > 0.5% critical, held 1m of 1m"),
+        "{reason}"
+    );
+    assert!(reason.ends_with("countdown expired"), "{reason}");
+    // Breach at 15m; 'for' 1m; countdown 30s.
+    let rb = d.r.state.rollback.as_ref().unwrap().at - T0;
+    assert!(
+        (16 * MIN + 30 * SEC..=16 * MIN + 33 * SEC).contains(&rb),
+        "rolled back at {}s",
+        rb / SEC
+    );
+    let line = d.r.decision_line(d.now, &|_| "14:02:11".into());
+    assert!(
+        line.starts_with("Rolled back at 14:02:11: error rate 0.9% > 0.5% critical"),
+        "{line}"
+    );
+}
+
+#[test]
+fn one_bad_sample_changes_the_colour_not_the_decision() {
+    let mut d = Drive::started("[policy]\non_critical = \"rollback\"");
+    d.run(3 * MIN, healthy);
+    d.run(SEC, |_| Some(0.9));
+    assert_eq!(d.r.tracks[0].verdict.level, Level::Critical);
+    d.run(10 * MIN, healthy);
+    assert!(d.r.state.rollback.is_none());
+    assert_eq!(d.r.tracks[0].verdict.level, Level::Ok);
+}
+
+#[test]
+fn flapping_near_the_line_never_rolls_back() {
+    let mut d = Drive::started("[policy]\non_critical = \"rollback\"\nauto_advance = true");
+    // 40s just over critical, 40s just under, for two hours.
+    d.run(2 * 60 * MIN, |d| {
+        Some(if (d.now - T0) / (40 * SEC) % 2 == 0 {
+            0.55
+        } else {
+            0.45
+        })
+    });
+    assert!(d.r.state.rollback.is_none(), "{:?}", d.decisions());
+    assert_eq!(d.stage(), 0, "a stage that keeps warning never advances");
+    let changes = d
+        .events()
+        .iter()
+        .filter(|e| matches!(e, Event::MetricChanged { .. }))
+        .count();
+    assert!(changes > 100, "every flip is journalled ({changes})");
+}
+
+#[test]
+fn no_data_holds_and_never_passes() {
+    let mut d = Drive::started("[policy]\nauto_advance = true");
+    d.run(2 * 60 * MIN, |_| None);
+    assert_eq!((d.stage(), d.r.state.rollback.clone()), (0, None));
+    let line = d.r.decision_line(d.now, &|_| String::new());
+    assert!(
+        line.starts_with("Holding: error rate: no data (query returned no series)"),
+        "{line}"
+    );
+}
+
+#[test]
+fn a_source_that_goes_silent_is_no_data_not_its_last_good_value() {
+    let mut d = Drive::started("");
+    d.run(MIN, healthy);
+    d.now += 5 * MIN;
+    d.send(Input::Tick);
+    assert_eq!(d.r.tracks[0].verdict.level, Level::NoData);
+    assert!(
+        d.r.tracks[0].verdict.reason.contains("no sample for 5m"),
+        "{}",
+        d.r.tracks[0].verdict.reason
+    );
+}
+
+#[test]
+fn no_data_policy_can_roll_back_after_a_while() {
+    let mut d =
+        Drive::started("[policy]\non_no_data = \"rollback\"\nno_data_rollback_after = \"5m\"");
+    d.run(MIN, healthy);
+    d.run(10 * MIN, |_| None);
+    let rb = d.r.state.rollback.as_ref().expect("rolled back");
+    assert_eq!(rb.by, Actor::Policy);
+    assert_eq!((rb.at - T0) / SEC, 6 * 60 + 1);
+}
+
+#[test]
+fn low_evidence_blocks_advancing() {
+    let mut d = Drive::started("");
+    d.run(20 * MIN, healthy);
+    let mut low = Drive::started("");
+    low.run(20 * MIN, healthy);
+    low.send(Input::Sample {
+        metric: 1,
+        group: Group::Canary,
+        reading: Reading::value(100.0, Some(3.0)),
+    });
+    assert_eq!(low.r.tracks[1].verdict.level, Level::LowEvidence);
+    low.cmd(Command::Advance);
+    assert_eq!(low.stage(), 0);
+    d.cmd(Command::Advance);
+    assert_eq!(d.stage(), 1);
+}
+
+#[test]
+fn countdown_held_released_and_expired() {
+    let mut d = Drive::started("");
+    d.run(2 * MIN, healthy);
+    d.run(MIN + 2 * SEC, |_| Some(0.9)); // sustained after 'for' (1m): countdown starts
+    assert!(d.r.state.countdown.is_some());
+    d.run(10 * SEC, |_| Some(0.9));
+    d.cmd(Command::Hold);
+    d.run(10 * MIN, |_| Some(0.9));
+    assert!(d.r.state.rollback.is_none(), "held countdown must not fire");
+    let line = d.r.decision_line(d.now, &|_| String::new());
+    assert!(line.starts_with("AUTO-ROLLBACK HELD at 19s"), "{line}");
+    d.cmd(Command::Release);
+    d.run(15 * SEC, |_| Some(0.9));
+    assert!(d.r.state.rollback.is_none());
+    d.run(10 * SEC, |_| Some(0.9));
+    assert_eq!(d.r.state.rollback.as_ref().unwrap().by, Actor::Policy);
+    let actions: Vec<_> = d.decisions().into_iter().map(|(a, _, _)| a).collect();
+    assert_eq!(actions, [Action::Hold, Action::Release, Action::Rollback]);
+}
+
+#[test]
+fn countdown_cancelled_stays_cancelled_until_the_breach_ends() {
+    let mut d = Drive::started("");
+    d.run(2 * MIN, healthy);
+    d.run(MIN + 5 * SEC, |_| Some(0.9));
+    d.cmd(Command::Cancel);
+    d.run(30 * MIN, |_| Some(0.9));
+    assert!(d.r.state.rollback.is_none());
+    d.run(MIN, healthy);
+    d.run(2 * MIN, |_| Some(0.9));
+    assert!(
+        d.r.state.rollback.is_some(),
+        "a new breach starts a new countdown"
+    );
+}
+
+#[test]
+fn the_countdown_line_says_what_keys_do() {
+    let mut d = Drive::started("");
+    d.run(2 * MIN, healthy);
+    d.run(MIN + 3 * SEC, |_| Some(0.9));
+    let line = d.r.decision_line(d.now, &|_| String::new());
+    assert!(
+        line.starts_with("AUTO-ROLLBACK IN 28s: r roll back now, h hold, c cancel"),
+        "{line}"
+    );
+}
+
+#[test]
+fn past_five_percent_errors_rolls_back_at_once() {
+    let mut d = Drive::started("");
+    d.run(2 * MIN, healthy);
+    d.run(SEC, |_| Some(6.0));
+    let rb = d.r.state.rollback.as_ref().expect("immediate rollback");
+    assert!(
+        rb.reason.contains("past the immediate line"),
+        "{}",
+        rb.reason
+    );
+}
+
+#[test]
+fn forced_advance_records_the_typed_reason() {
+    let mut d = Drive::started("");
+    d.run(3 * MIN, |_| Some(0.3));
+    d.cmd(Command::ForceAdvance {
+        reason: "warning is a known dashboard bug".into(),
+    });
+    assert_eq!(d.stage(), 1);
+    let (action, by, reason) = d.decisions().last().cloned().unwrap();
+    assert_eq!((action, by), (Action::ForceAdvance, alice()));
+    assert!(
+        reason.starts_with(
+            "warning is a known dashboard bug (was not green: error rate 0.3% > 0.2% warning"
+        ),
+        "{reason}"
+    );
+}
+
+#[test]
+fn operator_rollback_during_an_advance_waits_for_the_hook_then_undoes_it() {
+    let mut d = Drive::started("");
+    d.run(20 * MIN, healthy);
+    d.auto_hooks = false;
+    d.cmd(Command::Advance);
+    assert_eq!(d.r.state.phase, Phase::Entering);
+    d.cmd(Command::Rollback {
+        reason: "wrong build".into(),
+    });
+    d.cmd(Command::Rollback {
+        reason: "pressed twice".into(),
+    });
+    assert!(
+        d.r.state.rollback.is_none(),
+        "deferred until the running hook ends"
+    );
+    d.auto_hooks = true;
+    let id = d.pending.pop().unwrap();
+    d.send(Input::HookDone {
+        id,
+        ok: true,
+        summary: "exit 0".into(),
+    });
+    let undo: Vec<_> = d
+        .hooks()
+        .into_iter()
+        .filter(|(p, _)| *p == Purpose::Undo)
+        .map(|(_, a)| a)
+        .collect();
+    assert_eq!(
+        undo,
+        ["set-weight 5", "set-weight 0"],
+        "the half-entered 25% stage is undone too, once"
+    );
+    let rollbacks = d
+        .decisions()
+        .iter()
+        .filter(|(a, _, _)| *a == Action::Rollback)
+        .count();
+    assert_eq!(rollbacks, 1);
+}
+
+#[test]
+fn a_breach_during_rollback_starts_nothing_new() {
+    let mut d = Drive::started("[policy]\non_critical = \"rollback\"");
+    d.run(2 * MIN, healthy);
+    d.auto_hooks = false;
+    d.run(2 * MIN, |_| Some(0.9));
+    assert_eq!(d.r.state.phase, Phase::RollingBack);
+    d.run(5 * MIN, |_| Some(0.9));
+    d.cmd(Command::Rollback {
+        reason: "again".into(),
+    });
+    assert_eq!(d.pending.len(), 1, "one undo hook running, nothing else");
+}
+
+#[test]
+fn a_rollback_that_does_not_recover_says_so() {
+    let mut d = Drive::started("[policy]\non_critical = \"rollback\"");
+    d.run(2 * MIN, healthy);
+    // The fault is in a shared dependency: stable errors too.
+    d.baseline_err = 0.9;
+    d.run(MIN + SEC, |_| Some(0.9));
+    assert!(
+        matches!(d.r.state.phase, Phase::Verifying { .. }),
+        "{:?}",
+        d.r.state.phase
+    );
+    d.run(4 * MIN, |_| None);
+    assert!(
+        matches!(d.r.state.phase, Phase::Verifying { .. }),
+        "still watching within 5m"
+    );
+    d.run(2 * MIN, |_| None);
+    assert_eq!(d.r.state.outcome, Some(Outcome::RolledBackUnrecovered));
+    let line = d.r.decision_line(d.now, &|_| "t".into());
+    assert!(
+        line.ends_with("ROLLBACK DID NOT RECOVER THE METRICS"),
+        "{line}"
+    );
+}
+
+#[test]
+fn pause_stops_the_observation_clock() {
+    let mut d = Drive::started("");
+    d.run(5 * MIN, healthy);
+    d.cmd(Command::Pause);
+    d.run(30 * MIN, healthy);
+    assert_eq!(d.r.state.observed_ms / SEC, 5 * 60);
+    d.cmd(Command::Resume);
+    d.run(10 * MIN, healthy);
+    assert_eq!(d.r.state.observed_ms / SEC, 15 * 60);
+}
+
+#[test]
+fn pause_does_not_stop_a_policy_rollback_unless_configured() {
+    let mut d = Drive::started("[policy]\non_critical = \"rollback\"");
+    d.run(MIN, healthy);
+    d.cmd(Command::Pause);
+    d.run(2 * MIN, |_| Some(0.9));
+    assert!(d.r.state.rollback.is_some());
+    let mut d = Drive::started("[policy]\non_critical = \"rollback\"\npause_stops_rollback = true");
+    d.run(MIN, healthy);
+    d.cmd(Command::Pause);
+    d.run(2 * MIN, |_| Some(0.9));
+    assert!(d.r.state.rollback.is_none());
+}
+
+#[test]
+fn deploy_window_closed_at_start_needs_a_typed_reason() {
+    let mut d = Drive::new("");
+    d.send(Input::Start {
+        local: friday_evening(),
+        operator: "alice".into(),
+    });
+    for i in 0..6 {
+        d.cmd(Command::TickChecklist { item: i });
+    }
+    assert_eq!(d.r.state.phase, Phase::Waiting);
+    let line = d.r.decision_line(d.now, &|_| String::new());
+    assert_eq!(
+        line,
+        "Waiting: no-deploy window (Fri 12:00-24:00): starting needs a typed reason"
+    );
+    d.cmd(Command::OverrideWindow {
+        reason: "payment outage fix".into(),
+    });
+    assert_eq!(d.r.state.phase, Phase::Observing);
+    assert!(
+        d.decisions()
+            .iter()
+            .any(|(a, _, r)| *a == Action::OverrideWindow && r == "payment outage fix")
+    );
+}
+
+#[test]
+fn the_checklist_must_be_ticked_before_stage_one() {
+    let mut d = Drive::new("[checklist]\nitems = [\"tests green\", \"on-call assigned\"]");
+    d.send(Input::Start {
+        local: tuesday(),
+        operator: "alice".into(),
+    });
+    d.cmd(Command::TickChecklist { item: 0 });
+    assert_eq!(d.r.state.phase, Phase::Waiting);
+    assert_eq!(
+        d.r.blocker().unwrap(),
+        "pre-deploy checklist: 1 of 2 ticked"
+    );
+    d.cmd(Command::TickChecklist { item: 1 });
+    assert_eq!(d.r.state.phase, Phase::Observing);
+}
+
+#[test]
+fn a_failed_hook_stops_until_retried_or_skipped() {
+    let mut d = Drive::started("");
+    d.run(20 * MIN, healthy);
+    d.auto_hooks = false;
+    d.cmd(Command::Advance);
+    let id = d.pending.pop().unwrap();
+    d.send(Input::HookDone {
+        id,
+        ok: false,
+        summary: "exit 1".into(),
+    });
+    let line = d.r.decision_line(d.now, &|_| String::new());
+    assert_eq!(
+        line,
+        "FAILED: `set-weight {weight}` failed: exit 1: R retry, S skip with reason, r roll back"
+    );
+    d.cmd(Command::Retry);
+    let id = d.pending.pop().expect("re-run");
+    d.send(Input::HookDone {
+        id,
+        ok: false,
+        summary: "exit 1".into(),
+    });
+    d.cmd(Command::Skip {
+        reason: "weight set by hand".into(),
+    });
+    assert_eq!(d.r.state.phase, Phase::Observing);
+    assert_eq!(d.stage(), 1);
+}
+
+#[test]
+fn every_hook_is_journalled_before_it_runs() {
+    let mut d = Drive::started("[policy]\nauto_advance = true");
+    d.run(20 * MIN, healthy);
+    for (i, e) in d.effects.iter().enumerate() {
+        if let Effect::RunHook { id, .. } = e {
+            let before = &d.effects[..i];
+            assert!(before.iter().any(|b| matches!(b, Effect::Journal { event: Event::HookStarted { id: j, .. }, .. } if j == id)));
+            assert!(
+                matches!(before.last(), Some(Effect::Checkpoint(_))),
+                "checkpoint right before acting"
+            );
+        }
+    }
+}
+
+#[test]
+fn resume_from_a_checkpoint_with_a_running_hook_asks_the_operator() {
+    let mut d = Drive::started("");
+    d.run(20 * MIN, healthy);
+    d.auto_hooks = false;
+    d.cmd(Command::Advance);
+    let state = d
+        .effects
+        .iter()
+        .rev()
+        .find_map(|e| {
+            if let Effect::Checkpoint(s) = e {
+                Some((**s).clone())
+            } else {
+                None
+            }
+        })
+        .unwrap();
+    let json = serde_json::to_string(&state).unwrap();
+    let restored = serde_json::from_str(&json).unwrap();
+    let r = Rollout::resume(d.r.config.clone(), restored, d.now + MIN);
+    let f = r.state.failed.as_ref().expect("unknown outcome");
+    assert!(
+        f.summary
+            .starts_with("outcome unknown: the cockpit stopped while `set-weight {weight}` ran")
+    );
+    assert_eq!((r.state.stage, r.state.phase.clone()), (1, Phase::Entering));
+}
