@@ -1,3 +1,104 @@
+//! The `cockpit` command line.
+
+mod check;
+mod init;
+
+use std::path::PathBuf;
+
+use clap::{CommandFactory, Parser, Subcommand};
+
+/// Exit codes, documented in the README.
+pub mod exit {
+    /// Success; for a rollout: promoted.
+    pub const OK: i32 = 0;
+    /// An error that is not the config's: IO, a port, an internal fault.
+    pub const ERROR: i32 = 1;
+    /// Bad command line or bad config.
+    pub const CONFIG: i32 = 2;
+    /// Rolled back, and the metrics recovered.
+    pub const ROLLED_BACK: i32 = 3;
+    /// Rolled back, but the metrics did not recover.
+    pub const ROLLED_BACK_UNRECOVERED: i32 = 4;
+    /// Stopped without an outcome: needs an operator (deploy window,
+    /// checklist, a failed hook, a hook with unknown outcome, a lock held).
+    pub const ABORTED: i32 = 5;
+}
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "cockpit",
+    version,
+    about = "Watch and steer a staged rollout from a terminal",
+    long_about = "The deployment cockpit shows every stage of a rollout with live error rate, \
+p95 latency and success rate against warning and critical thresholds, lets you advance, \
+pause or roll back with one key, can roll back on its own on a sustained critical breach, \
+and writes an incident log that becomes the postmortem timeline.",
+    after_help = "Exit codes: 0 ok/promoted, 1 error, 2 config or usage error, 3 rolled back, \
+4 rolled back but metrics did not recover, 5 stopped: needs an operator."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand, Debug)]
+enum Cmd {
+    /// Validate a config and print the rollout plan it describes.
+    Check {
+        /// Config file; default ./cockpit.toml, then the user config dir.
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+    },
+    /// Write a commented starter config to the user config dir (never overwrites).
+    Init {
+        /// Seed 003's risk preset: zero, low, medium, high.
+        #[arg(long)]
+        preset: Option<String>,
+        /// Write here instead of the user config dir.
+        #[arg(long)]
+        path: Option<PathBuf>,
+    },
+    /// Print shell completions (bash, zsh, fish).
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+}
+
 pub fn main() -> i32 {
-    0
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { exit::CONFIG } else { exit::OK };
+            let _ = e.print();
+            return code;
+        }
+    };
+    match cli.command {
+        Cmd::Check { config } => check::run(config.as_deref()),
+        Cmd::Init { preset, path } => init::run(preset.as_deref(), path.as_deref()),
+        Cmd::Completions { shell } => {
+            clap_complete::generate(shell, &mut Cli::command(), "cockpit", &mut std::io::stdout());
+            exit::OK
+        }
+    }
+}
+
+/// Loads the config or prints every problem; `Err` carries the exit code.
+pub fn load_config(explicit: Option<&std::path::Path>) -> Result<(PathBuf, crate::config::Config), i32> {
+    let path = crate::config::discover(explicit).map_err(|e| {
+        eprintln!("error: {e}");
+        exit::CONFIG
+    })?;
+    match crate::config::load(&path) {
+        Ok(c) => Ok((path, c)),
+        Err(errors) => {
+            for e in &errors {
+                eprintln!("error: {e}");
+            }
+            let n = errors.len();
+            eprintln!("{n} problem{} in {}", if n == 1 { "" } else { "s" }, path.display());
+            Err(exit::CONFIG)
+        }
+    }
 }
