@@ -30,15 +30,30 @@ pub fn plan(path: &Path, c: &Config) -> String {
     );
     out.push_str("\nstages:\n");
     for (i, s) in c.stages.iter().enumerate() {
-        let _ = writeln!(out, "  {}. {:<12} {:<14} wait {}", i + 1, s.name, s.exposure(), s.wait);
+        let _ = writeln!(
+            out,
+            "  {}. {:<12} {:<14} wait {}",
+            i + 1,
+            s.name,
+            s.exposure(),
+            s.wait
+        );
         let _ = writeln!(out, "       enter: {}", hooks(&s.enter.0));
-        let undo = if s.irreversible { "none: irreversible".to_string() } else { hooks(&s.undo.0) };
+        let undo = if s.irreversible {
+            "none: irreversible".to_string()
+        } else {
+            hooks(&s.undo.0)
+        };
         let _ = writeln!(out, "       undo:  {undo}");
         if let Some(h) = &s.smoke {
             let _ = writeln!(out, "       smoke: {}", h.label());
         }
         if let Some(g) = &s.gate {
-            let _ = writeln!(out, "       gate:  {}", g.url.as_deref().unwrap_or("manual (g)"));
+            let _ = writeln!(
+                out,
+                "       gate:  {}",
+                g.url.as_deref().unwrap_or("manual (g)")
+            );
         }
     }
     let total = c.stages.iter().map(|s| s.wait.0).sum();
@@ -46,7 +61,11 @@ pub fn plan(path: &Path, c: &Config) -> String {
     out.push_str("\nmetrics:\n");
     for m in &c.metrics {
         let unit = m.unit.clone().unwrap_or_default();
-        let sign = if m.direction == Some(Direction::LowerIsWorse) { "<" } else { ">" };
+        let sign = if m.direction == Some(Direction::LowerIsWorse) {
+            "<"
+        } else {
+            ">"
+        };
         let line = |v: Option<f64>| v.map_or("-".into(), |v| crate::format::with_unit(v, &unit));
         let _ = write!(
             out,
@@ -67,21 +86,38 @@ pub fn plan(path: &Path, c: &Config) -> String {
     let p = &c.policy;
     let critical = match p.on_critical {
         OnCritical::Rollback => "roll back at once".to_string(),
-        OnCritical::Countdown => format!("count down {} (h holds, c cancels), then roll back", p.countdown),
+        OnCritical::Countdown => format!(
+            "count down {} (h holds, c cancels), then roll back",
+            p.countdown
+        ),
         OnCritical::Alert => "alert only".to_string(),
     };
     let no_data = match p.on_no_data {
         OnNoData::Hold => "hold".to_string(),
         OnNoData::Rollback => format!("roll back after {}", p.no_data_rollback_after),
     };
-    let _ = writeln!(out, "\npolicy: sustained critical: {critical}; no data: {no_data}; auto-advance: {}", if p.auto_advance { "on" } else { "off" });
+    let _ = writeln!(
+        out,
+        "\npolicy: sustained critical: {critical}; no data: {no_data}; auto-advance: {}",
+        if p.auto_advance { "on" } else { "off" }
+    );
     let w = &c.window;
     if w.enabled {
-        let _ = writeln!(out, "window: best {}; acceptable {}; never {}", w.best.join(", "), w.acceptable.join(", "), w.never.join(", "));
+        let _ = writeln!(
+            out,
+            "window: best {}; acceptable {}; never {}",
+            w.best.join(", "),
+            w.acceptable.join(", "),
+            w.never.join(", ")
+        );
     } else {
         out.push_str("window: disabled\n");
     }
-    let _ = writeln!(out, "checklist: {} items to tick before stage 1", c.checklist.items.len());
+    let _ = writeln!(
+        out,
+        "checklist: {} items to tick before stage 1",
+        c.checklist.items.len()
+    );
     let warnings = warnings(c);
     if !warnings.is_empty() {
         out.push_str("\nwarnings:\n");
@@ -121,15 +157,25 @@ fn warnings(c: &Config) -> Vec<String> {
             out.push(format!("stage {} ({}) has no smoke check", i + 1, s.name));
         }
         if s.enter.0.is_empty() {
-            out.push(format!("stage {} ({}) has no enter hook: nothing moves traffic", i + 1, s.name));
+            out.push(format!(
+                "stage {} ({}) has no enter hook: nothing moves traffic",
+                i + 1,
+                s.name
+            ));
         }
     }
-    let has_baseline = c.scrape.as_ref().is_some_and(|s| !s.baseline.is_empty()) || c.prometheus.is_some();
+    let has_baseline =
+        c.scrape.as_ref().is_some_and(|s| !s.baseline.is_empty()) || c.prometheus.is_some();
     if !has_baseline {
-        out.push("no baseline targets: canary-vs-stable comparison (seed 000's 2x rule) is off".into());
+        out.push(
+            "no baseline targets: canary-vs-stable comparison (seed 000's 2x rule) is off".into(),
+        );
     }
     if c.policy.on_critical == OnCritical::Alert {
-        out.push("on_critical = \"alert\": a sustained critical breach never rolls back by itself".into());
+        out.push(
+            "on_critical = \"alert\": a sustained critical breach never rolls back by itself"
+                .into(),
+        );
     }
     if c.rollout.security_hotfix {
         out.push("security_hotfix = true: deploy windows are not enforced".into());

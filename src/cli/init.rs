@@ -32,15 +32,26 @@ countdown = "30s"
 
 pub fn run(preset: Option<&str>, path: Option<&Path>) -> i32 {
     let preset_line = match preset {
-        None => "strategy = \"canary\"      # 5% -> 25% -> 50% -> 100%, 15 minutes each\n".to_string(),
-        Some(p @ ("zero" | "low" | "medium" | "high")) => format!("preset = \"{p}\"          # seed 003's risk presets\n"),
+        None => {
+            "strategy = \"canary\"      # 5% -> 25% -> 50% -> 100%, 15 minutes each\n".to_string()
+        }
+        Some(p @ ("zero" | "low" | "medium" | "high")) => {
+            format!("preset = \"{p}\"          # seed 003's risk presets\n")
+        }
         Some(other) => {
-            eprintln!("error: unknown preset \"{other}\"\n  fix: use one of zero, low, medium, high");
+            eprintln!(
+                "error: unknown preset \"{other}\"\n  fix: use one of zero, low, medium, high"
+            );
             return exit::CONFIG;
         }
     };
-    let text = STARTER.replace("PRESET_NAME", preset.unwrap_or("canary")).replace("PRESET_LINE", &preset_line);
-    let target = match path.map(Path::to_path_buf).or_else(crate::config::user_config_path) {
+    let text = STARTER
+        .replace("PRESET_NAME", preset.unwrap_or("canary"))
+        .replace("PRESET_LINE", &preset_line);
+    let target = match path
+        .map(Path::to_path_buf)
+        .or_else(crate::config::user_config_path)
+    {
         Some(t) => t,
         None => {
             eprintln!("error: no user config dir on this system\n  fix: pass --path FILE");
@@ -48,7 +59,10 @@ pub fn run(preset: Option<&str>, path: Option<&Path>) -> i32 {
         }
     };
     if target.exists() {
-        eprintln!("error: {} exists; init never overwrites\n  fix: edit it, or pass --path NEW_FILE", target.display());
+        eprintln!(
+            "error: {} exists; init never overwrites\n  fix: edit it, or pass --path NEW_FILE",
+            target.display()
+        );
         return exit::CONFIG;
     }
     if let Some(dir) = target.parent().filter(|d| !d.as_os_str().is_empty())
@@ -61,6 +75,10 @@ pub fn run(preset: Option<&str>, path: Option<&Path>) -> i32 {
         eprintln!("error: cannot write {}: {e}", target.display());
         return exit::ERROR;
     }
-    println!("wrote {}\nnext: cockpit check --config {}", target.display(), target.display());
+    println!(
+        "wrote {}\nnext: cockpit check --config {}",
+        target.display(),
+        target.display()
+    );
     exit::OK
 }

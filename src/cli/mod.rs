@@ -69,7 +69,11 @@ pub fn main() -> i32 {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
-            let code = if e.use_stderr() { exit::CONFIG } else { exit::OK };
+            let code = if e.use_stderr() {
+                exit::CONFIG
+            } else {
+                exit::OK
+            };
             let _ = e.print();
             return code;
         }
@@ -78,14 +82,21 @@ pub fn main() -> i32 {
         Cmd::Check { config } => check::run(config.as_deref()),
         Cmd::Init { preset, path } => init::run(preset.as_deref(), path.as_deref()),
         Cmd::Completions { shell } => {
-            clap_complete::generate(shell, &mut Cli::command(), "cockpit", &mut std::io::stdout());
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "cockpit",
+                &mut std::io::stdout(),
+            );
             exit::OK
         }
     }
 }
 
 /// Loads the config or prints every problem; `Err` carries the exit code.
-pub fn load_config(explicit: Option<&std::path::Path>) -> Result<(PathBuf, crate::config::Config), i32> {
+pub fn load_config(
+    explicit: Option<&std::path::Path>,
+) -> Result<(PathBuf, crate::config::Config), i32> {
     let path = crate::config::discover(explicit).map_err(|e| {
         eprintln!("error: {e}");
         exit::CONFIG
@@ -97,7 +108,11 @@ pub fn load_config(explicit: Option<&std::path::Path>) -> Result<(PathBuf, crate
                 eprintln!("error: {e}");
             }
             let n = errors.len();
-            eprintln!("{n} problem{} in {}", if n == 1 { "" } else { "s" }, path.display());
+            eprintln!(
+                "{n} problem{} in {}",
+                if n == 1 { "" } else { "s" },
+                path.display()
+            );
             Err(exit::CONFIG)
         }
     }

@@ -44,6 +44,11 @@ impl<'a> Source<'a> {
                 }
                 Seg::Index(i) => {
                     let it = item.take()?;
+                    if it.as_array().is_none() && it.as_array_of_tables().is_none() && *i == 0 {
+                        // `enter = { ... }` is a one-hook list: index 0 is the table itself.
+                        item = Some(it);
+                        continue;
+                    }
                     if let Some(tables) = it.as_array_of_tables() {
                         let t = tables.get(*i)?;
                         best = t.span().or(best);

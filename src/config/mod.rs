@@ -138,7 +138,7 @@ fn explain(raw: &str, key_path: &mut Vec<error::Seg>) -> (String, String) {
     {
         return (
             what.replace("invalid type: ", "wrong type: found "),
-            format!("write {expected}"),
+            format!("write {}", type_words(expected)),
         );
     }
     if let Some((msg, fix)) = raw.split_once("; ") {
@@ -146,6 +146,17 @@ fn explain(raw: &str, key_path: &mut Vec<error::Seg>) -> (String, String) {
     }
     let first_line = raw.lines().next().unwrap_or(raw).to_string();
     (first_line, "check the TOML syntax at this place".into())
+}
+
+/// Rust type names as an operator would say them.
+fn type_words(expected: &str) -> String {
+    match expected {
+        "f64" | "f32" => "a number, without quotes or unit (5 means 5%)".into(),
+        "u32" | "u64" | "usize" | "i64" => "a whole number".into(),
+        "a boolean" => "true or false".into(),
+        "a sequence" => "an array: [\"a\", \"b\"]".into(),
+        other => other.to_string(),
+    }
 }
 
 #[cfg(test)]

@@ -19,11 +19,14 @@ fn problem(path: Vec<Seg>, message: impl Into<String>, fix: impl Into<String>) -
 /// Expands presets and defaults in place, then checks every rule.
 pub fn resolve(config: &mut Config) -> Vec<Problem> {
     let mut out = Vec::new();
+    // Hooks first: once [hooks] defaults are copied into stages, a bad one
+    // would be reported once per stage at no line of the file.
+    check_hooks(config, &mut out);
     resolve_stages(config, &mut out);
     resolve_metrics(config, &mut out);
     check_stages(config, &mut out);
+    check_preset_undo(config, &mut out);
     check_metrics(config, &mut out);
-    check_hooks(config, &mut out);
     check_window(config, &mut out);
     out
 }
@@ -59,10 +62,18 @@ fn resolve_stages(config: &mut Config, out: &mut Vec<Problem>) {
 }
 
 fn resolve_metrics(config: &mut Config, out: &mut Vec<Problem>) {
+    let (has_prom, has_scrape) = (config.prometheus.is_some(), config.scrape.is_some());
     if config.metrics.is_empty() {
+        if !has_prom && !has_scrape {
+            out.push(problem(
+                at!["rollout"],
+                "no metric source: the default metrics (error rate, p95, success rate) need [prometheus] or [scrape]",
+                "add [scrape] with `canary = [\"http://host:port/metrics\"]`, or [prometheus] with `url = \"http://...\"`",
+            ));
+            return;
+        }
         config.metrics = defaults::default_metrics(config.rollout.preset);
     }
-    let (has_prom, has_scrape) = (config.prometheus.is_some(), config.scrape.is_some());
     for (i, m) in config.metrics.iter_mut().enumerate() {
         if let Some(d) = defaults::kind_defaults(m.kind) {
             m.unit.get_or_insert_with(|| d.unit.to_string());
@@ -162,25 +173,11 @@ fn check_stages(config: &Config, out: &mut Vec<Problem>) {
             }
             last_instances = Some((n, &s.name));
         }
-        if s.undo.0.is_empty() && !s.irreversible {
-            let (path, fix) = if preset {
-                (
-                    at!["rollout", "preset"],
-                    "set [hooks] undo = { exec = [...] } (used by every stage)",
-                )
-            } else {
-                (
-                    at!["stage", i],
-                    "add `undo = { exec = [...] }` (or [hooks] undo for every stage), or say `irreversible = true`",
-                )
-            };
+        if s.undo.0.is_empty() && !s.irreversible && !preset {
             out.push(problem(
-                path,
-                format!(
-                    "stage \"{}\" has no undo action: no deploy without a rollback plan",
-                    s.name
-                ),
-                fix,
+                at!["stage", i],
+                format!("stage \"{}\" has no undo action: no deploy without a rollback plan", s.name),
+                "add `undo = { exec = [...] }` (or [hooks] undo for every stage), or say `irreversible = true`",
             ));
         }
         if let Some(g) = &s.gate
@@ -194,6 +191,17 @@ fn check_stages(config: &Config, out: &mut Vec<Problem>) {
             ));
         }
         check_overrides(config, i, s, &metric_names, out);
+    }
+}
+
+/// Preset stages share [hooks] undo, so a missing one is said once.
+fn check_preset_undo(config: &Config, out: &mut Vec<Problem>) {
+    if config.rollout.preset.is_some() && config.stages.iter().any(|s| s.undo.0.is_empty()) {
+        out.push(problem(
+            at!["rollout", "preset"],
+            "the preset's stages have no undo action: no deploy without a rollback plan",
+            "set [hooks] undo = { exec = [...] } (used by every stage)",
+        ));
     }
 }
 

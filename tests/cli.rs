@@ -1,0 +1,144 @@
+//! The binary against the config fixtures: every invalid config gives its
+//! exact message, every valid one passes `check`.
+
+use std::fs;
+use std::path::Path;
+
+use assert_cmd::Command;
+
+fn cockpit() -> Command {
+    Command::cargo_bin("cockpit").unwrap()
+}
+
+fn fixtures(dir: &str) -> Vec<std::path::PathBuf> {
+    let mut files: Vec<_> = fs::read_dir(Path::new("tests/configs").join(dir))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn every_invalid_config_gives_its_exact_message_with_a_line() {
+    let files = fixtures("invalid");
+    assert!(files.len() >= 15, "only {} invalid fixtures", files.len());
+    let mut wrong = Vec::new();
+    for f in &files {
+        let expected = fs::read_to_string(f.with_extension("err")).unwrap();
+        let out = cockpit()
+            .args(["check", "--config"])
+            .arg(f)
+            .output()
+            .unwrap();
+        let got = String::from_utf8_lossy(&out.stderr);
+        if out.status.code() != Some(2) || got != expected {
+            wrong.push(format!(
+                "{}: exit {:?}\n--- expected\n{expected}--- got\n{got}",
+                f.display(),
+                out.status.code()
+            ));
+        }
+        let first = expected.lines().next().unwrap();
+        let place = format!("error: {}:", f.display());
+        assert!(first.starts_with(&place), "{first}");
+        let line_no = first[place.len()..].split(':').next().unwrap();
+        assert!(
+            line_no.parse::<usize>().is_ok_and(|n| n > 0),
+            "no line number in {first}"
+        );
+        assert!(expected.contains("\n  fix: "), "no fix in {}", f.display());
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+#[test]
+fn every_valid_config_and_the_example_pass_check() {
+    let mut files = fixtures("valid");
+    files.push("cockpit.example.toml".into());
+    for f in files {
+        let out = cockpit()
+            .args(["check", "--config"])
+            .arg(&f)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}: {}",
+            f.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+#[test]
+fn check_prints_the_plan() {
+    let out = cockpit()
+        .args(["check", "--config", "tests/configs/valid/preset-high.toml"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("  1. 1%           1%             wait 8h"),
+        "{text}"
+    );
+    assert!(
+        text.contains("  6. 100%         100%           wait 1d"),
+        "{text}"
+    );
+    assert!(text.contains("minimum total duration: 2d"), "{text}");
+    assert!(
+        text.contains("error_rate     warn > 0.2%      crit > 0.5%"),
+        "{text}"
+    );
+    assert!(text.contains("stage 3 (25%) has no smoke check"), "{text}");
+}
+
+#[test]
+fn init_writes_a_config_that_checks_and_never_overwrites() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cockpit.toml");
+    cockpit()
+        .args(["init", "--preset", "medium", "--path"])
+        .arg(&path)
+        .assert()
+        .success();
+    cockpit()
+        .args(["check", "--config"])
+        .arg(&path)
+        .assert()
+        .success();
+    fs::write(&path, "# mine\n").unwrap();
+    cockpit()
+        .args(["init", "--path"])
+        .arg(&path)
+        .assert()
+        .code(2);
+    assert_eq!(fs::read_to_string(&path).unwrap(), "# mine\n");
+}
+
+#[test]
+fn a_missing_config_says_how_to_get_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = cockpit()
+        .current_dir(dir.path())
+        .env("HOME", dir.path())
+        .env("XDG_CONFIG_HOME", dir.path())
+        .arg("check")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("run `cockpit init`"));
+}
+
+#[test]
+fn completions_for_each_shell() {
+    for shell in ["bash", "zsh", "fish"] {
+        let out = cockpit().args(["completions", shell]).output().unwrap();
+        assert!(
+            out.status.success() && String::from_utf8_lossy(&out.stdout).contains("check"),
+            "{shell}"
+        );
+    }
+}
