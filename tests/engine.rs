@@ -320,7 +320,7 @@ fn flapping_near_the_line_never_rolls_back() {
     let mut d = Drive::started("[policy]\non_critical = \"rollback\"\nauto_advance = true");
     // 40s just over critical, 40s just under, for two hours.
     d.run(2 * 60 * MIN, |d| {
-        Some(if (d.now - T0) / (40 * SEC) % 2 == 0 {
+        Some(if ((d.now - T0) / (40 * SEC)).is_multiple_of(2) {
             0.55
         } else {
             0.45
