@@ -208,6 +208,11 @@ impl Rollout {
                 if let Some(t) = self.tracks.get_mut(metric) {
                     t.record(now, group, reading);
                 }
+                // Only this metric changed; staleness of the rest is caught by ticks.
+                self.refresh(now, Some(metric));
+                self.decide(now);
+                self.snapshot(now);
+                return self.finish_effects();
             }
             Input::Command { actor, command } => self.command(now, actor, command),
             Input::HookDone { id, ok, summary } => self.hook_done(now, id, ok, summary),
@@ -218,7 +223,7 @@ impl Rollout {
                 }
             }
         }
-        self.refresh(now);
+        self.refresh(now, None);
         self.decide(now);
         self.snapshot(now);
         self.finish_effects()
@@ -808,10 +813,13 @@ impl Rollout {
 
     // ----- watching -------------------------------------------------------
 
-    fn refresh(&mut self, now: At) {
+    fn refresh(&mut self, now: At, only: Option<usize>) {
         let stale = self.config.policy.stale_after.as_millis();
         let mut changes = Vec::new();
-        for t in &mut self.tracks {
+        for (i, t) in self.tracks.iter_mut().enumerate() {
+            if only.is_some_and(|o| o != i) {
+                continue;
+            }
             if let Some(previous) = t.refresh(now, stale) {
                 let v = t.value();
                 changes.push(Event::MetricChanged {
@@ -883,7 +891,7 @@ impl Rollout {
             let reason = format!("{} for {}", t.verdict.reason, policy.no_data_rollback_after);
             return self.rollback(now, Actor::Policy, reason);
         }
-        if policy.auto_advance && !self.state.paused && self.ready(now).is_ok() {
+        if policy.auto_advance && !self.state.paused && self.is_ready() {
             self.advance(now, Actor::Policy, None);
         }
     }
@@ -1008,6 +1016,13 @@ impl Rollout {
     }
 
     // ----- derived views --------------------------------------------------
+
+    /// `ready(now).is_ok()` without building the words: runs on every sample.
+    fn is_ready(&self) -> bool {
+        self.state.phase == Phase::Observing
+            && self.tracks.iter().all(|t| t.verdict.level == Level::Ok)
+            && self.state.observed_ms >= self.config.stages[self.state.stage].wait.as_millis()
+    }
 
     /// Ready to advance, or why not, in words.
     pub fn ready(&self, now: At) -> Result<Ready, String> {
