@@ -1,8 +1,14 @@
 //! The deployment cockpit: watch and steer a staged rollout from a terminal.
 
+pub mod actions;
 pub mod cli;
 pub mod config;
 pub mod duration;
 pub mod format;
 pub mod httpd;
+pub mod journal;
+pub mod metrics;
 pub mod rollout;
+pub mod run;
+pub mod sim;
+pub mod tui;

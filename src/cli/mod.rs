@@ -2,6 +2,7 @@
 
 mod check;
 mod init;
+pub mod run;
 
 use std::path::PathBuf;
 
@@ -58,6 +59,8 @@ enum Cmd {
         #[arg(long)]
         path: Option<PathBuf>,
     },
+    /// Drive a rollout: the live screen, or JSON lines with --headless.
+    Run(run::RunArgs),
     /// Print shell completions (bash, zsh, fish).
     Completions {
         #[arg(value_enum)]
@@ -81,6 +84,7 @@ pub fn main() -> i32 {
     match cli.command {
         Cmd::Check { config } => check::run(config.as_deref()),
         Cmd::Init { preset, path } => init::run(preset.as_deref(), path.as_deref()),
+        Cmd::Run(args) => run::run(args),
         Cmd::Completions { shell } => {
             clap_complete::generate(
                 shell,

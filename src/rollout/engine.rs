@@ -709,10 +709,13 @@ impl Rollout {
             Phase::Entering => {
                 self.state.phase = Phase::Observing;
                 self.state.observed_ms = 0;
+                // New rules for the new stage; the sparkline history carries on.
+                let old = std::mem::take(&mut self.tracks);
                 self.tracks = self
                     .rules_for(self.state.stage)
                     .into_iter()
-                    .map(|r| Track::new(r, now))
+                    .zip(old)
+                    .map(|(r, t)| Track::new(r, now).with_history(t.history))
                     .collect();
                 let event = Event::StageObserving {
                     stage: self.state.stage,
@@ -1050,6 +1053,14 @@ impl Rollout {
         } else {
             Ready::Advance
         })
+    }
+
+    /// Past canary values from a source's backfill: sparklines only, never
+    /// a verdict (they may predate this stage).
+    pub fn backfill(&mut self, metric: usize, points: &[(At, f64)]) {
+        if let Some(t) = self.tracks.get_mut(metric) {
+            t.backfill(points);
+        }
     }
 
     pub fn is_finished(&self) -> bool {

@@ -249,6 +249,12 @@ pub enum Event {
         purpose: Purpose,
         stage: usize,
     },
+    /// The last lines a hook printed, journalled by the runtime when it ends.
+    HookOutput {
+        id: u64,
+        label: String,
+        tail: Vec<String>,
+    },
     HookFinished {
         id: u64,
         label: String,

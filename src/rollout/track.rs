@@ -37,6 +37,23 @@ impl Track {
         }
     }
 
+    pub fn with_history(mut self, history: VecDeque<(At, f64)>) -> Track {
+        self.history = history;
+        self
+    }
+
+    /// Older points go in front of what is already there, oldest first.
+    pub fn backfill(&mut self, points: &[(At, f64)]) {
+        let first = self.history.front().map_or(At::MAX, |(at, _)| *at);
+        let older = points.iter().filter(|(at, v)| *at < first && v.is_finite());
+        let mut merged: VecDeque<(At, f64)> = older.copied().collect();
+        merged.extend(self.history.drain(..));
+        while merged.len() > HISTORY {
+            merged.pop_front();
+        }
+        self.history = merged;
+    }
+
     pub fn record(&mut self, now: At, group: Group, reading: Reading) {
         if group == Group::Canary {
             if let Reading::Value { value, .. } = &reading {

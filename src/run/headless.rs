@@ -1,0 +1,111 @@
+//! `--headless`: the same engine, events as JSON lines on stdout, the
+//! policy deciding everything. For CI pipelines, scripts and tests.
+
+use std::io::Write;
+
+use serde_json::json;
+
+use super::{Control, View};
+use crate::cli::exit;
+use crate::rollout::{At, Effect, Input, Phase, Rollout};
+
+#[derive(Default)]
+pub struct Headless {
+    /// What to do with a hook whose outcome is unknown after a crash.
+    pub unknown_hook: Option<UnknownHook>,
+    answered_unknown: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum UnknownHook {
+    /// Run the hook again.
+    Rerun,
+    /// Treat it as done.
+    Done,
+}
+
+impl Headless {
+    pub fn new(unknown_hook: Option<UnknownHook>) -> Headless {
+        Headless {
+            unknown_hook,
+            answered_unknown: false,
+        }
+    }
+
+    fn print(&self, value: serde_json::Value) {
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "{value}");
+        let _ = out.flush();
+    }
+}
+
+impl View for Headless {
+    fn effect(&mut self, _: &Rollout, effect: &Effect) {
+        match effect {
+            Effect::Journal { at, event } => {
+                let mut v = serde_json::to_value(event).unwrap_or_default();
+                v["at"] = json!(at);
+                self.print(v);
+            }
+            Effect::Say(text) => self.print(json!({ "event": "say", "text": text })),
+            _ => {}
+        }
+    }
+
+    fn line(&mut self, text: &str) {
+        self.print(json!({ "event": "output", "text": text }));
+    }
+
+    fn key(&mut self, _: &Rollout, _: crossterm::event::KeyEvent, _: At) -> (Vec<Input>, Control) {
+        (vec![], Control::Continue)
+    }
+
+    fn render(&mut self, _: &Rollout, _: At, _: bool) {}
+
+    fn stuck(&mut self, r: &Rollout) -> Option<i32> {
+        if r.state.phase == Phase::Waiting
+            && r.state.started_at.is_some()
+            && let Some(why) = r.blocker()
+        {
+            self.print(json!({ "event": "stopped", "reason": format!("{why}; headless runs take --override-window REASON and --checklist-done") }));
+            return Some(exit::ABORTED);
+        }
+        if let Some(f) = &r.state.failed {
+            let unknown = f.summary.starts_with("outcome unknown");
+            if unknown && self.unknown_hook.is_some() && !self.answered_unknown {
+                return None;
+            }
+            let hint = if unknown {
+                "; resume with --unknown-hook rerun|done"
+            } else {
+                ""
+            };
+            self.print(json!({ "event": "stopped", "reason": format!("{}{hint}", f.summary) }));
+            return Some(exit::ABORTED);
+        }
+        None
+    }
+
+    fn exits_on_outcome(&self) -> bool {
+        true
+    }
+}
+
+impl Headless {
+    /// The input answering an unknown hook outcome, once, if a flag says how.
+    pub fn unknown_answer(&mut self, r: &Rollout) -> Option<Input> {
+        let f = r.state.failed.as_ref()?;
+        if !f.summary.starts_with("outcome unknown") || self.answered_unknown {
+            return None;
+        }
+        self.answered_unknown = true;
+        let actor = crate::rollout::Actor::Operator(r.state.operator.clone());
+        let command = match self.unknown_hook? {
+            UnknownHook::Rerun => crate::rollout::Command::Retry,
+            UnknownHook::Done => crate::rollout::Command::Skip {
+                reason: "marked done on resume (--unknown-hook done)".into(),
+            },
+        };
+        Some(Input::Command { actor, command })
+    }
+}

@@ -1,0 +1,308 @@
+//! The runtime: one loop feeding the pure core from the edges (metric
+//! sources, hooks, the operator) and carrying out its effects in order.
+
+pub mod clock;
+mod edges;
+pub mod headless;
+
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+
+pub use clock::{Clock, operator};
+
+use crate::cli::exit;
+use crate::config::Config;
+use crate::rollout::{At, Effect, Group, Input, Outcome, Reading, Rollout};
+
+/// What the edges tell the loop.
+#[derive(Debug)]
+pub enum Msg {
+    Samples(Vec<(usize, Group, Reading)>),
+    /// Recent canary values from the source's backfill, for sparklines.
+    History(Vec<(usize, Vec<(At, f64)>)>),
+    HookDone {
+        id: u64,
+        ok: bool,
+        summary: String,
+        label: String,
+        tail: Vec<String>,
+    },
+    /// A line of hook output or a notification result, for the log pane.
+    Line(String),
+    GateOpen(usize),
+    Key(crossterm::event::KeyEvent),
+    Redraw,
+    /// A signal or a dead task: stop now, leaving the journal resumable.
+    Stop(String),
+}
+
+/// What a view wants after a key.
+#[derive(Debug, PartialEq)]
+pub enum Control {
+    Continue,
+    Quit,
+}
+
+/// The screen or the JSON-lines printer; both drive the same core.
+pub trait View {
+    fn effect(&mut self, rollout: &Rollout, effect: &Effect);
+    fn line(&mut self, text: &str);
+    fn key(
+        &mut self,
+        rollout: &Rollout,
+        key: crossterm::event::KeyEvent,
+        now: At,
+    ) -> (Vec<Input>, Control);
+    fn render(&mut self, rollout: &Rollout, now: At, clock_only: bool);
+    /// Headless: the exit code when only an operator could carry on.
+    fn stuck(&mut self, rollout: &Rollout) -> Option<i32>;
+    /// Whether the session ends as soon as the rollout has an outcome.
+    fn exits_on_outcome(&self) -> bool;
+}
+
+pub fn outcome_code(outcome: Option<Outcome>) -> i32 {
+    match outcome {
+        Some(Outcome::Promoted) => exit::OK,
+        Some(Outcome::RolledBack) => exit::ROLLED_BACK,
+        Some(Outcome::RolledBackUnrecovered) => exit::ROLLED_BACK_UNRECOVERED,
+        None => exit::ABORTED,
+    }
+}
+
+pub struct Session {
+    pub rollout: Rollout,
+    pub clock: Clock,
+    pub journal: Option<crate::journal::Journal>,
+    tx: mpsc::UnboundedSender<Msg>,
+    rx: mpsc::UnboundedReceiver<Msg>,
+}
+
+impl Session {
+    pub fn new(config: Config, clock: Clock, journal: Option<crate::journal::Journal>) -> Session {
+        let rollout = Rollout::new(config, clock.now());
+        Self::with(rollout, clock, journal)
+    }
+
+    pub fn with(
+        rollout: Rollout,
+        clock: Clock,
+        journal: Option<crate::journal::Journal>,
+    ) -> Session {
+        let (tx, rx) = mpsc::unbounded_channel();
+        Session {
+            rollout,
+            clock,
+            journal,
+            tx,
+            rx,
+        }
+    }
+
+    pub fn sender(&self) -> mpsc::UnboundedSender<Msg> {
+        self.tx.clone()
+    }
+
+    /// Feeds one input and carries out every effect, journal first.
+    pub fn apply(&mut self, input: Input, view: &mut dyn View) -> Result<(), String> {
+        let now = self.clock.now();
+        let effects = self.rollout.update(now, input);
+        for effect in &effects {
+            self.carry_out(effect)?;
+            view.effect(&self.rollout, effect);
+        }
+        Ok(())
+    }
+
+    fn carry_out(&mut self, effect: &Effect) -> Result<(), String> {
+        match effect {
+            Effect::Journal { at, event } => {
+                if let Some(j) = &mut self.journal {
+                    j.append_event(*at, event)
+                        .map_err(|e| format!("cannot write the journal: {e}"))?;
+                }
+            }
+            Effect::Checkpoint(state) => {
+                if let Some(j) = &mut self.journal {
+                    j.append_checkpoint(self.clock.now(), state)
+                        .map_err(|e| format!("cannot write the journal: {e}"))?;
+                }
+            }
+            Effect::RunHook {
+                id,
+                hook,
+                vars,
+                purpose,
+                ..
+            } => {
+                let context = self.context(&format!("{purpose:?}").to_lowercase(), vars);
+                edges::spawn_hook(self.tx.clone(), *id, hook.clone(), vars.clone(), context)
+            }
+            Effect::Notify { hooks, vars, event } => {
+                let context = self.context(event, vars);
+                edges::spawn_notify(
+                    self.tx.clone(),
+                    hooks.clone(),
+                    vars.clone(),
+                    event.clone(),
+                    context,
+                )
+            }
+            Effect::WatchGate {
+                stage,
+                url,
+                every_ms,
+            } => edges::spawn_gate(self.tx.clone(), self.clock, *stage, url.clone(), *every_ms),
+            Effect::Say(_) | Effect::Finished(_) => {}
+        }
+        Ok(())
+    }
+
+    /// What an `http` hook sends: the event, its placeholder values and the
+    /// metric values behind it.
+    fn context(
+        &self,
+        event: &str,
+        vars: &std::collections::BTreeMap<String, String>,
+    ) -> serde_json::Value {
+        let mut body = serde_json::json!({ "event": event });
+        for (k, v) in vars {
+            body[k] = serde_json::Value::String(v.clone());
+        }
+        let metrics: Vec<_> = self.rollout.tracks.iter().map(|t| t.value()).collect();
+        body["metrics"] = serde_json::to_value(metrics).unwrap_or_default();
+        body
+    }
+
+    /// Runs until the view quits, the rollout ends (headless), or a signal.
+    pub async fn drive(mut self, view: &mut dyn View, first: Vec<Input>) -> i32 {
+        let poller = match edges::spawn_metrics(&self.rollout.config, self.clock, self.tx.clone()) {
+            Ok(p) => p,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return exit::ERROR;
+            }
+        };
+        edges::spawn_signals(self.tx.clone());
+        let code = self.event_loop(view, first).await;
+        poller.abort();
+        if let Some(j) = &mut self.journal {
+            let _ = j.flush();
+        }
+        code
+    }
+
+    async fn event_loop(&mut self, view: &mut dyn View, first: Vec<Input>) -> i32 {
+        for input in first {
+            if let Err(e) = self.apply(input, view) {
+                eprintln!("error: {e}");
+                return exit::ERROR;
+            }
+        }
+        let mut tick = tokio::time::interval(self.clock.real(Duration::from_secs(1)));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        loop {
+            let now = self.clock.now();
+            if self.rollout.is_finished() && view.exits_on_outcome() {
+                view.render(&self.rollout, now, false);
+                return outcome_code(self.rollout.state.outcome);
+            }
+            if let Some(code) = view.stuck(&self.rollout) {
+                return code;
+            }
+            let (input, clock_only) = tokio::select! {
+                _ = tick.tick() => (Some(Input::Tick), true),
+                msg = self.rx.recv() => match msg {
+                    None => return exit::ERROR,
+                    Some(msg) => match self.message(msg, view) {
+                        Ok(input) => (input, false),
+                        Err(code) => return code,
+                    },
+                },
+            };
+            if let Some(input) = input
+                && let Err(e) = self.apply(input, view)
+            {
+                eprintln!("error: {e}");
+                return exit::ERROR;
+            }
+            view.render(&self.rollout, self.clock.now(), clock_only);
+        }
+    }
+
+    /// Turns an edge's message into the core's input; Err ends the session.
+    fn message(&mut self, msg: Msg, view: &mut dyn View) -> Result<Option<Input>, i32> {
+        Ok(match msg {
+            Msg::Samples(samples) => {
+                let last = samples.len().saturating_sub(1);
+                for (i, (metric, group, reading)) in samples.into_iter().enumerate() {
+                    let input = Input::Sample {
+                        metric,
+                        group,
+                        reading,
+                    };
+                    if i == last {
+                        return Ok(Some(input));
+                    }
+                    if let Err(e) = self.apply(input, view) {
+                        eprintln!("error: {e}");
+                        return Err(exit::ERROR);
+                    }
+                }
+                None
+            }
+            Msg::HookDone {
+                id,
+                ok,
+                summary,
+                label,
+                tail,
+            } => {
+                if !tail.is_empty() {
+                    let at = self.clock.now();
+                    let event = crate::rollout::Event::HookOutput { id, label, tail };
+                    self.carry_out(&Effect::Journal { at, event })
+                        .map_err(|e| {
+                            eprintln!("error: {e}");
+                            exit::ERROR
+                        })?;
+                }
+                Some(Input::HookDone { id, ok, summary })
+            }
+            Msg::History(history) => {
+                for (metric, points) in history {
+                    self.rollout.backfill(metric, &points);
+                }
+                None
+            }
+            Msg::Line(text) => {
+                view.line(&text);
+                None
+            }
+            Msg::GateOpen(stage) => Some(Input::GateOpened { stage }),
+            Msg::Key(key) => {
+                let (inputs, control) = view.key(&self.rollout, key, self.clock.now());
+                for input in inputs {
+                    if let Err(e) = self.apply(input, view) {
+                        eprintln!("error: {e}");
+                        return Err(exit::ERROR);
+                    }
+                }
+                if control == Control::Quit {
+                    // Quitting never rolls back or promotes: the journal resumes it.
+                    return Err(outcome_code(self.rollout.state.outcome));
+                }
+                None
+            }
+            Msg::Redraw => None,
+            Msg::Stop(why) => {
+                view.line(&why);
+                return Err(if self.rollout.is_finished() {
+                    outcome_code(self.rollout.state.outcome)
+                } else {
+                    exit::ABORTED
+                });
+            }
+        })
+    }
+}

@@ -1,0 +1,1 @@
+//! The cockpit screen: a `run::View` drawing the rollout with ratatui.
