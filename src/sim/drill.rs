@@ -44,8 +44,8 @@ new_version = "{new}"
 strategy = "canary"
 
 [hooks]
-enter = {{ name = "simulator: canary to {{weight}}%", http = "{url}", method = "POST", timeout = "10s" }}
-undo = {{ name = "simulator: canary back to {{previous_weight}}%", http = "{url}", method = "POST", timeout = "10s" }}
+enter = {{ name = "simulator: move traffic to the canary", http = "{url}", method = "POST", timeout = "10s" }}
+undo = {{ name = "simulator: move traffic back", http = "{url}", method = "POST", timeout = "10s" }}
 
 [scrape]
 canary = ["{canary}"]
