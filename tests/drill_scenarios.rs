@@ -132,12 +132,8 @@ fn teaches(d: &Drill) {
     let ctx = d.context();
     match d.name.as_str() {
         "healthy" | "counter-reset" | "noisy-healthy" => {
-            for m in ["error_rate", "latency_p95", "success_rate"] {
-                assert!(
-                    !levels(m).contains(&"critical".into()),
-                    "{m} went critical\n{ctx}"
-                );
-            }
+            // A lone error in a small sample may blip; it must never hold.
+            assert!(d.all("countdown_started").is_empty(), "{ctx}");
         }
         "metrics-outage" => {
             let faults = d.all("drill_fault");

@@ -142,7 +142,7 @@ pub fn render(s: &DrillScore) -> Vec<String> {
                     )
                 })
                 .unwrap_or_default();
-            timeline.push(format!("  {} {label}{after_fault}", t(ms)));
+            timeline.push((ms, format!("  {} {label}{after_fault}", t(ms))));
         }
     };
     add("fault visible", s.fault_visible_ms);
@@ -152,7 +152,8 @@ pub fn render(s: &DrillScore) -> Vec<String> {
         add(&format!("decision, by {by}"), s.decision_ms);
     }
     add("rollback complete", s.rollback_complete_ms);
-    lines.extend(timeline);
+    timeline.sort_by_key(|(ms, _)| *ms);
+    lines.extend(timeline.into_iter().map(|(_, line)| line));
     lines.push(format!("  a good operator: {}", s.good_operator));
     lines
 }
