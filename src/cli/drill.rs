@@ -333,8 +333,11 @@ impl<V: View> DrillView<V> {
 impl<V: View> View for DrillView<V> {
     fn effect(&mut self, rollout: &Rollout, effect: &Effect) {
         if let Effect::Journal { at, event } = effect {
-            if let Event::DrillScore(s) = event {
-                self.score = Some(s.clone());
+            match event {
+                Event::DrillScore(s) => self.score = Some(s.clone()),
+                // The scenario's duration counts from the rollout's start.
+                Event::Started { .. } => self.deadline = at + self.scenario.duration.as_millis(),
+                _ => {}
             }
             self.events.push((*at, event.clone()));
         }
