@@ -5,8 +5,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::Duration;
 
-/// A rollout whose first stage waits at a manual gate: a headless run of it
-/// keeps running (and holding the lock) until killed.
+/// A rollout whose first stage's hook takes a few seconds and whose metric
+/// source is down (no data holds the stage): a headless run of it keeps
+/// running, and holding the lock, until killed.
 fn config(dir: &Path) -> PathBuf {
     let text = format!(
         r#"
@@ -19,8 +20,7 @@ new_version = "2.0"
 [[stage]]
 name = "5%"
 weight = 5
-gate = {{ manual = true }}
-enter = {{ exec = ["true"] }}
+enter = {{ exec = ["sleep", "3"] }}
 undo = {{ exec = ["true"] }}
 
 [window]
@@ -39,8 +39,15 @@ canary = ["http://127.0.0.1:9/metrics"]
     path
 }
 
+/// The binary under test; `COCKPIT_BIN` overrides it when several worktrees
+/// share one target dir (the uplifted `cockpit` is whoever built last).
+fn bin() -> PathBuf {
+    std::env::var_os("COCKPIT_BIN")
+        .map_or_else(|| env!("CARGO_BIN_EXE_cockpit").into(), PathBuf::from)
+}
+
 fn cockpit(config: &Path, extra: &[&str]) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_cockpit"));
+    let mut c = Command::new(bin());
     c.args([
         "run",
         "--headless",
@@ -102,7 +109,7 @@ impl Driver {
     }
 }
 
-const GATE: &str = "waiting_for_gate";
+const HOOK: &str = "\"event\":\"hook_started\"";
 
 fn journal_files(dir: &Path) -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
@@ -121,7 +128,7 @@ fn stderr(out: &Output) -> String {
 fn a_second_cockpit_on_the_same_rollout_is_told_who_drives() {
     let tmp = tempfile::tempdir().unwrap();
     let config = config(tmp.path());
-    let first = Driver::start(&config, &[], GATE, 1);
+    let first = Driver::start(&config, &[], HOOK, 1);
     let out = cockpit(&config, &[]).output().unwrap();
     assert_eq!(out.status.code(), Some(5), "{}", stderr(&out));
     let err = stderr(&out);
@@ -142,7 +149,7 @@ fn a_second_cockpit_on_the_same_rollout_is_told_who_drives() {
 fn after_a_kill_the_stale_lock_is_taken_over_and_the_unfinished_run_offered() {
     let tmp = tempfile::tempdir().unwrap();
     let config = config(tmp.path());
-    Driver::start(&config, &[], GATE, 1).sigkill();
+    Driver::start(&config, &[], HOOK, 1).sigkill();
     let dir = tmp.path().join("journal");
     let old = journal_files(&dir).pop().unwrap();
 
@@ -162,7 +169,7 @@ fn after_a_kill_the_stale_lock_is_taken_over_and_the_unfinished_run_offered() {
     assert_eq!(journal_files(&dir), vec![old.clone()], "nothing written");
 
     // --resume carries the same journal on, at the gate where it was.
-    let resumed = Driver::start(&config, &["--resume"], "\"type\":\"resumed\"", 1);
+    let resumed = Driver::start(&config, &["--resume", "--unknown-hook", "rerun"], HOOK, 2);
     drop(resumed);
     assert_eq!(journal_files(&dir), vec![old.clone()], "same journal");
     let text = std::fs::read_to_string(&old).unwrap();
@@ -170,14 +177,14 @@ fn after_a_kill_the_stale_lock_is_taken_over_and_the_unfinished_run_offered() {
     assert_eq!(text.matches("\"event\":\"started\"").count(), 1, "{text}");
 
     // --fresh leaves the old journal, marked abandoned, and starts another.
-    let fresh = Driver::start(&config, &["--fresh"], GATE, 2);
+    let fresh = Driver::start(&config, &["--fresh"], HOOK, 3);
     drop(fresh);
     let files = journal_files(&dir);
     assert_eq!(files.len(), 2, "{files:?}");
     let text = std::fs::read_to_string(&old).unwrap();
     assert!(text.contains("\"type\":\"abandoned\""), "{text}");
 
-    let list = Command::new(env!("CARGO_BIN_EXE_cockpit"))
+    let list = Command::new(bin())
         .args(["report", "--list", "--config"])
         .arg(&config)
         .output()

@@ -62,12 +62,17 @@ pub fn run(args: RunArgs) -> i32 {
         Ok(lock) => lock,
         Err(code) => return code,
     };
+    let mut config = config;
+    if args.headless && !config.policy.auto_advance {
+        // Nobody can press `a` in a pipeline: a green stage advances by itself.
+        eprintln!("note: headless: policy.auto_advance is on (no operator to advance)");
+        config.policy.auto_advance = true;
+    }
     let mut view = Headless::new(args.unknown_hook);
-    let session = match begin(&args, &path, config, &who, clock, &mut view) {
+    let (session, first) = match begin(&args, &path, config, &who, clock, &mut view) {
         Ok(s) => s,
         Err(code) => return code,
     };
-    let (session, first) = session;
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
