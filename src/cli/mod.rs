@@ -2,6 +2,7 @@
 
 mod check;
 mod init;
+mod report;
 pub mod run;
 
 use std::path::PathBuf;
@@ -61,6 +62,8 @@ enum Cmd {
     },
     /// Drive a rollout: the live screen, or JSON lines with --headless.
     Run(run::RunArgs),
+    /// Render a run's journal as a Markdown postmortem; --list shows past runs.
+    Report(report::ReportArgs),
     /// Print shell completions (bash, zsh, fish).
     Completions {
         #[arg(value_enum)]
@@ -85,6 +88,7 @@ pub fn main() -> i32 {
         Cmd::Check { config } => check::run(config.as_deref()),
         Cmd::Init { preset, path } => init::run(preset.as_deref(), path.as_deref()),
         Cmd::Run(args) => run::run(args),
+        Cmd::Report(args) => report::run(args),
         Cmd::Completions { shell } => {
             clap_complete::generate(
                 shell,
