@@ -10,6 +10,11 @@
 //! weight, metric snapshot, operator, reason): the body of `http` hooks.
 //! Output lines go to `Lines` as they arrive, for the log pane.
 
+mod exec;
+mod http;
+pub mod output;
+pub mod placeholder;
+
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -17,8 +22,17 @@ use tokio::sync::mpsc::UnboundedSender;
 
 use crate::config::model::Hook;
 
+pub use http::redact;
+
 pub type Vars = BTreeMap<String, String>;
 pub type Lines = UnboundedSender<String>;
+
+/// How long an `exec` hook may run before its process group is killed.
+pub const EXEC_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long one `http` attempt may take.
+pub const HTTP_TIMEOUT: Duration = Duration::from_secs(10);
+/// Further attempts of an `http` hook after a 5xx or a connection error.
+pub const HTTP_RETRIES: u32 = 3;
 
 /// How a hook ended: `summary` is one line for the screen, `tail` the last
 /// lines it printed, for the journal.
@@ -29,31 +43,83 @@ pub struct HookRun {
     pub tail: Vec<String>,
 }
 
-pub async fn run_hook(
-    hook: &Hook,
-    _vars: &Vars,
-    _context: &serde_json::Value,
-    _lines: Lines,
-) -> HookRun {
-    HookRun {
-        ok: false,
-        summary: format!("`{}`: hooks not built yet", hook.label()),
-        tail: Vec::new(),
+impl HookRun {
+    fn failed(summary: impl Into<String>) -> HookRun {
+        HookRun {
+            ok: false,
+            summary: summary.into(),
+            tail: Vec::new(),
+        }
     }
 }
 
+/// Runs one hook to its end; never panics, never returns early on error:
+/// every way it can go wrong becomes a failed `HookRun` that says why.
+pub async fn run_hook(
+    hook: &Hook,
+    vars: &Vars,
+    context: &serde_json::Value,
+    lines: Lines,
+) -> HookRun {
+    let prefix = prefix(hook);
+    match (&hook.exec, &hook.http) {
+        (Some(argv), None) => exec::run(hook, argv, vars, &prefix, &lines).await,
+        (None, Some(url)) => http::run(hook, url, vars, context, &prefix, &lines).await,
+        _ => HookRun::failed(format!(
+            "`{}` needs exactly one of `exec` or `http`",
+            hook.label()
+        )),
+    }
+}
+
+/// Runs every notification hook at once; each result becomes a line. A
+/// failing chat or paging webhook never holds up the rollout.
 pub async fn notify(
     hooks: &[Hook],
     vars: &Vars,
-    _event: &str,
+    event: &str,
     context: &serde_json::Value,
     lines: Lines,
 ) {
-    for hook in hooks {
-        let _ = run_hook(hook, vars, context, lines.clone()).await;
+    let runs = hooks
+        .iter()
+        .map(|hook| run_hook(hook, vars, context, lines.clone()));
+    for (hook, run) in hooks.iter().zip(futures::future::join_all(runs).await) {
+        let verdict = if run.ok { "sent" } else { "FAILED" };
+        let _ = lines.send(format!(
+            "{} notify {event}: {verdict}: {}",
+            prefix(hook),
+            run.summary
+        ));
     }
 }
 
-pub async fn gate_open(_url: &str, _timeout: Duration) -> bool {
-    false
+/// One poll of a gate: open when the URL answers 200 within `timeout`.
+pub async fn gate_open(url: &str, timeout: Duration) -> bool {
+    let Ok(client) = reqwest::Client::builder().timeout(timeout).build() else {
+        return false;
+    };
+    matches!(client.get(url).send().await, Ok(r) if r.status().as_u16() == 200)
+}
+
+/// `[label]` in front of every line a hook prints, cut to stay readable on
+/// an 80-column screen.
+fn prefix(hook: &Hook) -> String {
+    let label = hook.label();
+    let short: String = label.chars().take(32).collect();
+    if short.len() < label.len() {
+        format!("[{short}...]")
+    } else {
+        format!("[{short}]")
+    }
+}
+
+/// `60s`, `1500ms`: a time limit as the config would write it.
+fn limit_text(d: Duration) -> String {
+    let ms = d.as_millis();
+    if ms.is_multiple_of(1000) {
+        format!("{}s", ms / 1000)
+    } else {
+        format!("{ms}ms")
+    }
 }

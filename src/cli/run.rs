@@ -73,6 +73,12 @@ pub fn run(args: RunArgs) -> i32 {
             return exit::ERROR;
         }
     };
+    let mut config = config;
+    if args.headless && !config.policy.auto_advance {
+        // Nobody can press `a` in a pipeline: a green stage advances by itself.
+        eprintln!("note: headless: policy.auto_advance is on (no operator to advance)");
+        config.policy.auto_advance = true;
+    }
     // On the screen the operator starts with `s`, after the checklist.
     let first = first_inputs(&args, &config, &who, args.headless);
     let session = Session::new(config, clock, Some(journal));

@@ -70,6 +70,16 @@ impl View for Headless {
             self.print(json!({ "event": "stopped", "reason": format!("{why}; headless runs take --override-window REASON and --checklist-done") }));
             return Some(exit::ABORTED);
         }
+        let manual_gate = r
+            .config
+            .stages
+            .get(r.state.stage)
+            .and_then(|s| s.gate.as_ref())
+            .is_some_and(|g| g.url.is_none());
+        if r.state.phase == Phase::Gate && manual_gate {
+            self.print(json!({ "event": "stopped", "reason": format!("stage {} waits for a keypress gate; headless runs have no operator to open it", r.config.stages[r.state.stage].name) }));
+            return Some(exit::ABORTED);
+        }
         if let Some(f) = &r.state.failed {
             let unknown = f.summary.starts_with("outcome unknown");
             if unknown && self.unknown_hook.is_some() && !self.answered_unknown {

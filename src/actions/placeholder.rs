@@ -1,0 +1,101 @@
+//! `{weight}`-style placeholders, filled in one pass: a value is inserted
+//! as it is and never read again, so a stage named `{reason}` or `$(rm)`
+//! stays exactly that text inside the one argument it lands in.
+
+use super::Vars;
+
+/// Replaces every `{name}` whose name is in `vars`; anything else is kept.
+pub fn fill(text: &str, vars: &Vars) -> String {
+    fill_with(text, vars, |v| v.to_string())
+}
+
+/// As `fill`, percent-encoding each value so it stays one URL component.
+pub fn fill_url(text: &str, vars: &Vars) -> String {
+    fill_with(text, vars, percent_encode)
+}
+
+fn fill_with(text: &str, vars: &Vars, encode: impl Fn(&str) -> String) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        match after
+            .find('}')
+            .and_then(|close| vars.get(&after[..close]).map(|v| (close, v)))
+        {
+            Some((close, value)) => {
+                out.push_str(&encode(value));
+                rest = &after[close + 1..];
+            }
+            None => {
+                out.push('{');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Everything but RFC 3986's unreserved characters, as `%XX`.
+fn percent_encode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// The same values as environment variables: `COCKPIT_WEIGHT=25`.
+pub fn env_vars(vars: &Vars) -> Vec<(String, String)> {
+    vars.iter()
+        .map(|(k, v)| (format!("COCKPIT_{}", k.to_uppercase()), v.clone()))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars() -> Vars {
+        [
+            ("stage", "{reason}"),
+            ("reason", "; rm -rf x"),
+            ("weight", "25"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+    }
+
+    #[test]
+    fn values_are_inserted_once_and_never_expanded_again() {
+        assert_eq!(fill("--stage={stage}", &vars()), "--stage={reason}");
+        assert_eq!(fill("{weight}%{weight}", &vars()), "25%25");
+    }
+
+    #[test]
+    fn unknown_names_and_stray_braces_are_left_alone() {
+        assert_eq!(fill("{nope} {weight", &vars()), "{nope} {weight");
+        assert_eq!(fill("{{weight}}", &vars()), "{25}");
+        assert_eq!(fill("json: {\"a\":1}", &vars()), "json: {\"a\":1}");
+    }
+
+    #[test]
+    fn url_values_cannot_leave_their_component() {
+        assert_eq!(
+            fill_url("https://h/flags/{reason}?w={weight}", &vars()),
+            "https://h/flags/%3B%20rm%20-rf%20x?w=25"
+        );
+    }
+
+    #[test]
+    fn env_names_are_prefixed_and_upper_case() {
+        assert!(env_vars(&vars()).contains(&("COCKPIT_WEIGHT".into(), "25".into())));
+    }
+}
