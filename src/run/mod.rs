@@ -62,6 +62,10 @@ pub trait View {
     fn stuck(&mut self, rollout: &Rollout) -> Option<i32>;
     /// Whether the session ends as soon as the rollout has an outcome.
     fn exits_on_outcome(&self) -> bool;
+    /// The session is stopping (a signal, a dead task) and why.
+    fn stopped(&mut self, why: &str) {
+        self.line(why);
+    }
 }
 
 pub fn outcome_code(outcome: Option<Outcome>) -> i32 {
@@ -311,7 +315,7 @@ impl Session {
                 None
             }
             Msg::Stop(why) => {
-                view.line(&why);
+                view.stopped(&why);
                 return Err(if self.rollout.is_finished() {
                     outcome_code(self.rollout.state.outcome)
                 } else {
