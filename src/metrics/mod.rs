@@ -10,14 +10,36 @@
 //! - `Sources::backfill(&mut self, now: At) -> Vec<(usize, Vec<(At, f64)>)>`
 //!   (recent canary history per metric, for sparklines; may be empty)
 
+pub mod compute;
+pub mod exposition;
+pub mod fetch;
+pub mod matcher;
+pub mod probe;
+pub mod prom;
+pub mod scrape;
+pub mod templates;
+
 use std::time::Duration;
 
+use futures::future::join_all;
+
 use crate::config::Config;
+use crate::duration::Span;
 use crate::rollout::{At, Group, Reading};
+use probe::Probe;
+use prom::Api;
+use scrape::{ScrapeMetric, Scraper};
+
+/// How far back `backfill` reaches.
+pub const BACKFILL: Duration = Duration::from_secs(5 * 60);
 
 pub struct Sources {
-    metrics: usize,
     every: Duration,
+    api: Option<Api>,
+    scraper: Option<Scraper>,
+    probes: Vec<Probe>,
+    probe_client: reqwest::Client,
+    probe_timeout: Span,
 }
 
 impl Sources {
@@ -30,9 +52,45 @@ impl Sources {
             .map_or(Duration::from_secs(5), |s| {
                 Duration::from_millis(s.as_millis())
             });
+        let api = match &config.prometheus {
+            Some(spec) => Some(Api::from_config(config, spec)?),
+            None => None,
+        };
+        let mut scraped = Vec::new();
+        for (i, m) in config.metrics.iter().enumerate() {
+            if let Some(sm) = ScrapeMetric::from_spec(m)? {
+                scraped.push((i, sm));
+            }
+        }
+        let scraper = match &config.scrape {
+            Some(spec) if !scraped.is_empty() => Some(Scraper::new(spec, scraped)?),
+            _ => None,
+        };
+        let probes = config
+            .metrics
+            .iter()
+            .enumerate()
+            .filter_map(|(i, m)| {
+                m.probe.as_ref().map(|url| Probe {
+                    metric: i,
+                    url: url.clone(),
+                    expect_version: config.rollout.new_version.clone(),
+                })
+            })
+            .collect();
+        let probe_timeout = config
+            .scrape
+            .as_ref()
+            .map(|s| s.timeout)
+            .or(config.prometheus.as_ref().map(|p| p.timeout))
+            .unwrap_or(Span::secs(5));
         Ok(Sources {
-            metrics: config.metrics.len(),
             every,
+            api: api.filter(|a| !a.is_empty()),
+            scraper: scraper.filter(|s| !s.is_empty()),
+            probes,
+            probe_client: reqwest::Client::new(),
+            probe_timeout,
         })
     }
 
@@ -40,19 +98,38 @@ impl Sources {
         self.every
     }
 
+    /// Every source at once; each request is bounded by its timeout.
     pub async fn poll(&mut self) -> Vec<(usize, Group, Reading)> {
-        (0..self.metrics)
-            .map(|i| {
-                (
-                    i,
-                    Group::Canary,
-                    Reading::no_data("metric sources not built yet"),
-                )
-            })
-            .collect()
+        let api = async {
+            match &self.api {
+                Some(api) => api.poll().await,
+                None => Vec::new(),
+            }
+        };
+        let scraped = async {
+            match &mut self.scraper {
+                Some(s) => s.poll().await,
+                None => Vec::new(),
+            }
+        };
+        let (client, timeout) = (&self.probe_client, self.probe_timeout);
+        let probes = join_all(
+            self.probes
+                .iter()
+                .map(|p| async move { (p.metric, Group::Canary, p.read(client, timeout).await) }),
+        );
+        let (mut out, scraped, probed) = tokio::join!(api, scraped, probes);
+        out.extend(scraped);
+        out.extend(probed);
+        out
     }
 
-    pub async fn backfill(&mut self, _now: At) -> Vec<(usize, Vec<(At, f64)>)> {
-        Vec::new()
+    /// The canary's last five minutes from Prometheus, one point per poll
+    /// interval; scraped targets and probes have no history to offer.
+    pub async fn backfill(&mut self, now: At) -> Vec<(usize, Vec<(At, f64)>)> {
+        match &self.api {
+            Some(api) => api.backfill(now, BACKFILL, self.every).await,
+            None => Vec::new(),
+        }
     }
 }

@@ -1,0 +1,442 @@
+//! The Prometheus HTTP API (`/api/v1/query`, `/api/v1/query_range`), as
+//! Prometheus, Thanos, Mimir and VictoriaMetrics all serve it.
+
+use std::time::Duration;
+
+use futures::future::join_all;
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use serde_json::Value;
+
+use super::fetch::{self, shown};
+use super::templates::{self, Promql};
+use crate::config::Config;
+use crate::config::model::{MetricSpec, PrometheusSpec};
+use crate::duration::Span;
+use crate::rollout::{At, Group, Reading};
+
+/// One metric's queries for one group.
+struct Query {
+    metric: usize,
+    group: Group,
+    promql: Promql,
+    scale: f64,
+}
+
+pub struct Api {
+    client: reqwest::Client,
+    base: String,
+    timeout: Span,
+    queries: Vec<Query>,
+}
+
+/// An instant query's single number, and the warnings that came with it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Answer {
+    pub value: f64,
+    pub warnings: Vec<String>,
+}
+
+impl Api {
+    /// Builds the client and every query up front, so a missing token or a
+    /// template that cannot serve a kind stops the start, not a poll.
+    pub fn from_config(config: &Config, spec: &PrometheusSpec) -> Result<Api, String> {
+        let client = client(spec)?;
+        let mut queries = Vec::new();
+        for (i, m) in config.metrics.iter().enumerate() {
+            for (group, promql) in metric_queries(config, spec, m)? {
+                queries.push(Query {
+                    metric: i,
+                    group,
+                    promql,
+                    scale: m.scale.unwrap_or(1.0),
+                });
+            }
+        }
+        Ok(Api {
+            client,
+            base: spec.url.trim_end_matches('/').to_string(),
+            timeout: spec.timeout,
+            queries,
+        })
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.queries.is_empty()
+    }
+
+    pub async fn poll(&self) -> Vec<(usize, Group, Reading)> {
+        join_all(
+            self.queries
+                .iter()
+                .map(|q| async move { (q.metric, q.group, self.reading(q).await) }),
+        )
+        .await
+    }
+
+    async fn reading(&self, q: &Query) -> Reading {
+        let requests = async {
+            match &q.promql.requests {
+                Some(r) => self.instant(r).await.ok().map(|a| a.value),
+                None => None,
+            }
+        };
+        let (answer, requests) = tokio::join!(self.instant(&q.promql.value), requests);
+        match answer {
+            Err(reason) => Reading::no_data(reason),
+            Ok(a) => with_warnings(Reading::value(a.value * q.scale, requests), &a.warnings),
+        }
+    }
+
+    pub async fn instant(&self, promql: &str) -> Result<Answer, String> {
+        let url = format!("{}/api/v1/query", self.base);
+        let request = self.client.get(&url).query(&[("query", promql)]);
+        let got = fetch::send(request, &url, self.timeout).await?;
+        instant_answer(got.status, &got.body, &url)
+    }
+
+    /// The canary's recent history of every templated or queried metric,
+    /// `span` back from `now`, one point per `step`.
+    pub async fn backfill(
+        &self,
+        now: At,
+        span: Duration,
+        step: Duration,
+    ) -> Vec<(usize, Vec<(At, f64)>)> {
+        let canary = self.queries.iter().filter(|q| q.group == Group::Canary);
+        let got = join_all(canary.map(|q| async move {
+            let points = self.range(&q.promql.value, now, span, step).await;
+            (q.metric, points.map(|p| scaled(p, q.scale)))
+        }))
+        .await;
+        got.into_iter()
+            .filter_map(|(m, points)| points.ok().filter(|p| !p.is_empty()).map(|p| (m, p)))
+            .collect()
+    }
+
+    async fn range(
+        &self,
+        promql: &str,
+        now: At,
+        span: Duration,
+        step: Duration,
+    ) -> Result<Vec<(At, f64)>, String> {
+        let url = format!("{}/api/v1/query_range", self.base);
+        let end = now as f64 / 1000.0;
+        let start = end - span.as_secs_f64();
+        let request = self.client.get(&url).query(&[
+            ("query", promql.to_string()),
+            ("start", format!("{start:.3}")),
+            ("end", format!("{end:.3}")),
+            ("step", format!("{}s", step.as_secs().max(1))),
+        ]);
+        let got = fetch::send(request, &url, self.timeout).await?;
+        range_answer(got.status, &got.body, &url)
+    }
+}
+
+fn scaled(points: Vec<(At, f64)>, scale: f64) -> Vec<(At, f64)> {
+    points.into_iter().map(|(t, v)| (t, v * scale)).collect()
+}
+
+fn with_warnings(reading: Reading, warnings: &[String]) -> Reading {
+    match reading {
+        Reading::Value {
+            value, requests, ..
+        } if !warnings.is_empty() => Reading::Value {
+            value,
+            requests,
+            detail: Some(format!("warning: {}", warnings.join("; "))),
+        },
+        other => other,
+    }
+}
+
+/// Client with auth and extra headers as default headers, the timeout and
+/// an optional custom CA. Secrets come from the environment only.
+fn client(spec: &PrometheusSpec) -> Result<reqwest::Client, String> {
+    let mut headers = HeaderMap::new();
+    if let Some(var) = &spec.token_env {
+        let token = secret(var, "token_env")?;
+        headers.insert(
+            reqwest::header::AUTHORIZATION,
+            sensitive(&format!("Bearer {token}"), "token_env")?,
+        );
+    }
+    if let Some(var) = &spec.basic_auth_env {
+        let pair = secret(var, "basic_auth_env")?;
+        if !pair.contains(':') {
+            return Err(format!(
+                "[prometheus] basic_auth_env: ${var} must hold `user:password`"
+            ));
+        }
+        let encoded = base64(pair.as_bytes());
+        headers.insert(
+            reqwest::header::AUTHORIZATION,
+            sensitive(&format!("Basic {encoded}"), "basic_auth_env")?,
+        );
+    }
+    for (name, value) in &spec.headers {
+        let key = HeaderName::from_bytes(name.as_bytes())
+            .map_err(|_| format!("[prometheus] headers: {name:?} is not a valid header name"))?;
+        let value = match value.strip_prefix("env:") {
+            Some(var) => secret(var, &format!("headers.{name}"))?,
+            None => value.clone(),
+        };
+        headers.insert(key, sensitive(&value, &format!("headers.{name}"))?);
+    }
+    let mut builder = reqwest::Client::builder()
+        .default_headers(headers)
+        .timeout(Duration::from_millis(spec.timeout.as_millis()));
+    if let Some(path) = &spec.ca_file {
+        let pem = std::fs::read(path)
+            .map_err(|e| format!("[prometheus] ca_file: cannot read {}: {e}", path.display()))?;
+        let cert = reqwest::Certificate::from_pem(&pem).map_err(|e| {
+            format!(
+                "[prometheus] ca_file: {} is not a PEM certificate: {e}",
+                path.display()
+            )
+        })?;
+        builder = builder.add_root_certificate(cert);
+    }
+    builder
+        .build()
+        .map_err(|e| format!("[prometheus]: cannot build the HTTP client: {e}"))
+}
+
+fn secret(var: &str, key: &str) -> Result<String, String> {
+    std::env::var(var).map_err(|_| {
+        format!(
+            "[prometheus] {key}: environment variable {var} is not set; export it before starting"
+        )
+    })
+}
+
+/// Marked sensitive so that reqwest's Debug output never shows it.
+fn sensitive(value: &str, key: &str) -> Result<HeaderValue, String> {
+    let mut v = HeaderValue::from_str(value)
+        .map_err(|_| format!("[prometheus] {key}: the value is not a valid HTTP header value"))?;
+    v.set_sensitive(true);
+    Ok(v)
+}
+
+/// Standard base64 (RFC 4648) for the Basic auth header.
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, b)| n | (*b as u32) << (16 - 8 * i));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// Placeholders a query or selector may use, filled from `[rollout]`.
+pub fn fill(text: &str, config: &Config, group: Group, selector: &str, window: &str) -> String {
+    let r = &config.rollout;
+    let version = match group {
+        Group::Canary => &r.new_version,
+        Group::Baseline => &r.old_version,
+    };
+    text.replace("{selector}", selector)
+        .replace("{service}", &r.service)
+        .replace("{new_version}", &r.new_version)
+        .replace("{old_version}", &r.old_version)
+        .replace("{version}", version)
+        .replace("{environment}", &r.environment)
+        .replace("{rate_window}", window)
+}
+
+/// The canary and baseline queries of one metric, or none when the metric
+/// reads another source.
+fn metric_queries(
+    config: &Config,
+    spec: &PrometheusSpec,
+    m: &MetricSpec,
+) -> Result<Vec<(Group, Promql)>, String> {
+    let window = spec.rate_window.to_string();
+    let selector = |group: Group, template: Option<&str>| {
+        let (mut canary, mut baseline) = (
+            spec.canary_selector.as_str(),
+            spec.baseline_selector.as_str(),
+        );
+        if let Some((c, b)) = template.and_then(templates::default_selectors) {
+            // Only the generic defaults are swapped: a selector the team wrote wins.
+            if canary == r#"service="{service}",version="{new_version}""# {
+                canary = c;
+            }
+            if baseline == r#"service="{service}",version="{old_version}""# {
+                baseline = b;
+            }
+        }
+        let raw = if group == Group::Canary {
+            canary
+        } else {
+            baseline
+        };
+        fill(raw, config, group, "", &window)
+    };
+    let mut out = Vec::new();
+    if let Some(query) = &m.query {
+        let plain = |q: &str, g| Promql {
+            value: fill(q, config, g, &selector(g, None), &window),
+            requests: None,
+        };
+        out.push((Group::Canary, plain(query, Group::Canary)));
+        if let Some(b) = &m.baseline_query {
+            out.push((Group::Baseline, plain(b, Group::Baseline)));
+        }
+    } else if let Some(t) = &m.template {
+        for g in [Group::Canary, Group::Baseline] {
+            let q = templates::queries(t, m.kind, &selector(g, Some(t)), &window).ok_or_else(|| {
+                format!(
+                    "metric \"{}\": template \"{t}\" has no query for kind {:?}; set `query` instead",
+                    m.name, m.kind
+                )
+            })?;
+            out.push((g, q));
+        }
+    }
+    Ok(out)
+}
+
+/// Turns an `/api/v1/query` response into one number or the reason there is none.
+pub fn instant_answer(status: u16, body: &[u8], url: &str) -> Result<Answer, String> {
+    let data = api_data(status, body, url)?;
+    let warnings = data.1;
+    let data = data.0;
+    let result = &data["result"];
+    let sample = match data["resultType"].as_str() {
+        Some("scalar") => result,
+        Some("vector") => {
+            let series = result.as_array().ok_or("vector result is not a list")?;
+            match series.len() {
+                0 => return Err("query returned no series".into()),
+                1 => &series[0]["value"],
+                n => {
+                    return Err(format!(
+                        "query returned {n} series, expected one: aggregate it, e.g. sum(...)"
+                    ));
+                }
+            }
+        }
+        Some("matrix") => {
+            return Err(
+                "query returned a range vector: drop the [range] or wrap it in rate()".into(),
+            );
+        }
+        other => {
+            return Err(format!(
+                "unexpected result type {other:?} from {}",
+                shown(url)
+            ));
+        }
+    };
+    let value = sample_value(sample)
+        .ok_or_else(|| format!("malformed sample in the response from {}", shown(url)))?;
+    if !value.is_finite() {
+        return Err(format!("query returned {}", promql_number(value)));
+    }
+    Ok(Answer { value, warnings })
+}
+
+/// Turns an `/api/v1/query_range` response into points of its one series.
+pub fn range_answer(status: u16, body: &[u8], url: &str) -> Result<Vec<(At, f64)>, String> {
+    let (data, _) = api_data(status, body, url)?;
+    let series = data["result"]
+        .as_array()
+        .ok_or("range result is not a list")?;
+    let [one] = series.as_slice() else {
+        return Err(format!(
+            "range query returned {} series, expected one",
+            series.len()
+        ));
+    };
+    let values = one["values"]
+        .as_array()
+        .ok_or("range series has no values")?;
+    Ok(values
+        .iter()
+        .filter_map(|p| {
+            let at = (p.get(0)?.as_f64()? * 1000.0).round() as At;
+            let v = sample_value(p)?;
+            v.is_finite().then_some((at, v))
+        })
+        .collect())
+}
+
+/// The `data` of a successful API response with its warnings, or why not.
+fn api_data(status: u16, body: &[u8], url: &str) -> Result<(Value, Vec<String>), String> {
+    let parsed: Result<Value, _> = serde_json::from_slice(body);
+    let api_error = |v: &Value| {
+        v["error"].as_str().map(|e| {
+            let kind = v["errorType"].as_str().unwrap_or("error");
+            format!("{kind}: {e}")
+        })
+    };
+    if !(200..300).contains(&status) {
+        let why = parsed.as_ref().ok().and_then(api_error);
+        return Err(match why {
+            Some(why) => format!("HTTP {status} from {}: {why}", shown(url)),
+            None => format!("HTTP {status} from {}", shown(url)),
+        });
+    }
+    let v = parsed.map_err(|e| format!("malformed JSON from {}: {e}", shown(url)))?;
+    match v["status"].as_str() {
+        Some("success") => {}
+        Some("error") => {
+            let why = api_error(&v).unwrap_or_else(|| "no reason given".into());
+            return Err(format!("Prometheus error from {}: {why}", shown(url)));
+        }
+        _ => {
+            return Err(format!(
+                "response from {} has no \"status\"; is this a Prometheus API?",
+                shown(url)
+            ));
+        }
+    }
+    let mut warnings: Vec<String> = Vec::new();
+    for key in ["warnings", "infos"] {
+        if let Some(list) = v[key].as_array() {
+            warnings.extend(list.iter().filter_map(|w| w.as_str().map(String::from)));
+        }
+    }
+    Ok((v["data"].clone(), warnings))
+}
+
+/// A `[timestamp, "value"]` pair's value; Prometheus writes numbers as strings.
+fn sample_value(pair: &Value) -> Option<f64> {
+    pair.get(1)?.as_str()?.parse().ok()
+}
+
+fn promql_number(v: f64) -> &'static str {
+    if v.is_nan() {
+        "NaN"
+    } else if v > 0.0 {
+        "+Inf"
+    } else {
+        "-Inf"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_matches_rfc4648() {
+        assert_eq!(base64(b""), "");
+        assert_eq!(base64(b"f"), "Zg==");
+        assert_eq!(base64(b"fo"), "Zm8=");
+        assert_eq!(base64(b"foo"), "Zm9v");
+        assert_eq!(base64(b"user:pass"), "dXNlcjpwYXNz");
+    }
+}

@@ -1,0 +1,338 @@
+//! Direct scraping of `/metrics` pages, no Prometheus in between: every
+//! value is computed from what changed between two scrapes of a target.
+
+use std::time::Instant;
+
+use futures::future::join_all;
+
+use super::compute::{self, Buckets, Previous, Requests};
+use super::exposition::{self, MetricSnapshot, Wanted};
+use super::fetch::{self, shown};
+use super::matcher::Matchers;
+use crate::config::model::{MetricKind, MetricSpec, ScrapeSpec};
+use crate::duration::Span;
+use crate::rollout::{Group, Reading};
+
+/// What one metric reads from the pages, with its matchers compiled.
+#[derive(Debug, Clone)]
+pub struct ScrapeMetric {
+    pub kind: MetricKind,
+    pub family: String,
+    pub labels: Matchers,
+    pub errors: Matchers,
+    pub quantile: Option<f64>,
+    pub scale: f64,
+}
+
+impl ScrapeMetric {
+    pub fn from_spec(m: &MetricSpec) -> Result<Option<ScrapeMetric>, String> {
+        let Some(sel) = &m.scrape else {
+            return Ok(None);
+        };
+        let what = format!("metric \"{}\" scrape", m.name);
+        let errors = Matchers::from_config(&sel.errors, &format!("{what}.errors"))?;
+        let needs_errors = matches!(m.kind, MetricKind::ErrorRate | MetricKind::SuccessRate);
+        if needs_errors && errors.is_empty() {
+            return Err(format!(
+                "{what}: an error or success rate needs `errors`, e.g. errors = {{ code = \"~5..\" }}"
+            ));
+        }
+        let quantile = sel
+            .quantile
+            .or((m.kind == MetricKind::LatencyP95).then_some(0.95));
+        Ok(Some(ScrapeMetric {
+            kind: m.kind,
+            family: sel.family.clone(),
+            labels: Matchers::from_config(&sel.labels, &format!("{what}.labels"))?,
+            errors,
+            quantile,
+            scale: m.scale.unwrap_or(1.0),
+        }))
+    }
+}
+
+/// One scrape of one target, reduced to what the next one needs.
+struct Seen {
+    at: Instant,
+    counters: Previous,
+}
+
+struct Target {
+    url: String,
+    group: Group,
+    last: Option<Seen>,
+}
+
+/// This poll's result for one target.
+enum Outcome {
+    Failed(String),
+    Read {
+        snapshot: MetricSnapshot,
+        at: Instant,
+    },
+}
+
+pub struct Scraper {
+    client: reqwest::Client,
+    timeout: Span,
+    wanted: Wanted,
+    targets: Vec<Target>,
+    metrics: Vec<(usize, ScrapeMetric)>,
+}
+
+impl Scraper {
+    pub fn new(spec: &ScrapeSpec, metrics: Vec<(usize, ScrapeMetric)>) -> Result<Scraper, String> {
+        let client = reqwest::Client::builder()
+            .build()
+            .map_err(|e| format!("[scrape]: cannot build the HTTP client: {e}"))?;
+        let targets = spec
+            .canary
+            .iter()
+            .map(|u| (u, Group::Canary))
+            .chain(spec.baseline.iter().map(|u| (u, Group::Baseline)))
+            .map(|(url, group)| Target {
+                url: url.clone(),
+                group,
+                last: None,
+            })
+            .collect();
+        Ok(Scraper {
+            client,
+            timeout: spec.timeout,
+            wanted: Wanted::families(metrics.iter().map(|(_, m)| m.family.clone())),
+            targets,
+            metrics,
+        })
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.metrics.is_empty()
+    }
+
+    pub async fn poll(&mut self) -> Vec<(usize, Group, Reading)> {
+        let outcomes = join_all(self.targets.iter().map(|t| self.scrape(&t.url))).await;
+        let mut out = Vec::new();
+        for group in [Group::Canary, Group::Baseline] {
+            let observed: Vec<(&Target, &Outcome)> = self
+                .targets
+                .iter()
+                .zip(&outcomes)
+                .filter(|(t, _)| t.group == group)
+                .collect();
+            if observed.is_empty() {
+                continue;
+            }
+            for (i, m) in &self.metrics {
+                out.push((*i, group, reading(m, &observed)));
+            }
+        }
+        for (target, outcome) in self.targets.iter_mut().zip(outcomes) {
+            // A failed scrape keeps the last good one: the next delta then
+            // spans the gap, as `rate` does over missed scrapes.
+            if let Outcome::Read { snapshot, at } = outcome {
+                target.last = Some(Seen {
+                    at,
+                    counters: compute::index(&snapshot),
+                });
+            }
+        }
+        out
+    }
+
+    async fn scrape(&self, url: &str) -> Outcome {
+        let request = self
+            .client
+            .get(url)
+            .header("Accept", "text/plain;version=0.0.4;q=0.9,*/*;q=0.1");
+        let got = match fetch::send(request, url, self.timeout).await {
+            Ok(got) => got,
+            Err(reason) => return Outcome::Failed(reason),
+        };
+        let at = Instant::now();
+        if got.status != 200 {
+            return Outcome::Failed(format!("HTTP {} from {}", got.status, shown(url)));
+        }
+        let Ok(text) = std::str::from_utf8(&got.body) else {
+            return Outcome::Failed(format!("{} is not UTF-8 text", shown(url)));
+        };
+        match exposition::parse(text, &self.wanted) {
+            Ok(snapshot) => Outcome::Read { snapshot, at },
+            Err(e) => Outcome::Failed(format!("cannot read {}: {e}", shown(url))),
+        }
+    }
+}
+
+/// One metric for one group, summed over the group's targets. Any target
+/// that failed makes the whole group no data: a sum missing a pod is not
+/// the group's value.
+fn reading(m: &ScrapeMetric, observed: &[(&Target, &Outcome)]) -> Reading {
+    let failures: Vec<&str> = observed
+        .iter()
+        .filter_map(|(_, o)| match o {
+            Outcome::Failed(why) => Some(why.as_str()),
+            Outcome::Read { .. } => None,
+        })
+        .collect();
+    if let Some(first) = failures.first() {
+        return Reading::no_data(if observed.len() == 1 {
+            first.to_string()
+        } else {
+            format!(
+                "{} of {} targets failed: {first}",
+                failures.len(),
+                observed.len()
+            )
+        });
+    }
+    let pairs: Vec<Pair> = observed
+        .iter()
+        .filter_map(|(t, o)| match o {
+            Outcome::Read { snapshot, at } => Some(Pair {
+                last: t.last.as_ref(),
+                snapshot,
+                at: *at,
+            }),
+            Outcome::Failed(_) => None,
+        })
+        .collect();
+    let scaled = |r: Reading| match r {
+        Reading::Value {
+            value,
+            requests,
+            detail,
+        } => Reading::Value {
+            value: value * m.scale,
+            requests,
+            detail,
+        },
+        other => other,
+    };
+    scaled(compute_reading(m, &pairs))
+}
+
+/// A target's previous scrape (if any) and this one.
+struct Pair<'a> {
+    last: Option<&'a Seen>,
+    snapshot: &'a MetricSnapshot,
+    at: Instant,
+}
+
+const WAITING: &str = "waiting for a second scrape";
+
+fn compute_reading(m: &ScrapeMetric, pairs: &[Pair]) -> Reading {
+    let counter = pairs
+        .first()
+        .is_some_and(|p| compute::is_counter(p.snapshot, &m.family));
+    let deltas_needed = m.quantile.is_some()
+        || counter
+        || matches!(
+            m.kind,
+            MetricKind::ErrorRate | MetricKind::SuccessRate | MetricKind::DbErrors
+        );
+    if deltas_needed && pairs.iter().any(|p| p.last.is_none()) {
+        return Reading::no_data(WAITING);
+    }
+    if let Some(q) = m.quantile {
+        return quantile(m, q, pairs);
+    }
+    match m.kind {
+        MetricKind::ErrorRate | MetricKind::SuccessRate => rate_of_errors(m, pairs),
+        MetricKind::DbErrors => {
+            per_second(m, pairs).map_or_else(Reading::no_data, |r| Reading::value(r * 60.0, None))
+        }
+        // A counter of alerts counts the new ones; a gauge is read as is.
+        MetricKind::SecurityAlerts if counter => Reading::value(total_increase(m, pairs), None),
+        MetricKind::Custom if counter => {
+            per_second(m, pairs).map_or_else(Reading::no_data, |r| Reading::value(r, None))
+        }
+        _ => gauge(m, pairs),
+    }
+}
+
+fn previous<'a>(p: &Pair<'a>) -> &'a Previous {
+    static EMPTY: std::sync::OnceLock<Previous> = std::sync::OnceLock::new();
+    p.last
+        .map_or_else(|| EMPTY.get_or_init(Previous::new), |s| &s.counters)
+}
+
+fn rate_of_errors(m: &ScrapeMetric, pairs: &[Pair]) -> Reading {
+    let mut sum = Requests::default();
+    for p in pairs {
+        sum += compute::requests(previous(p), p.snapshot, &m.family, &m.labels, &m.errors);
+    }
+    if !pairs.iter().any(|p| has_family(p.snapshot, &m.family)) {
+        return Reading::no_data(format!("no {} series on the page", m.family));
+    }
+    if sum.total == 0.0 {
+        return Reading::no_data("no requests between the last two scrapes");
+    }
+    let errors = 100.0 * sum.errors / sum.total;
+    let value = if m.kind == MetricKind::SuccessRate {
+        100.0 - errors
+    } else {
+        errors
+    };
+    Reading::value(value, Some(sum.total))
+}
+
+fn has_family(s: &MetricSnapshot, family: &str) -> bool {
+    s.samples
+        .iter()
+        .any(|x| compute::is_counter_sample(family, &x.name))
+}
+
+fn total_increase(m: &ScrapeMetric, pairs: &[Pair]) -> f64 {
+    let none = Matchers::default();
+    pairs
+        .iter()
+        .map(|p| compute::requests(previous(p), p.snapshot, &m.family, &m.labels, &none).total)
+        .sum()
+}
+
+/// Summed per-second increase of a counter over each target's own interval.
+fn per_second(m: &ScrapeMetric, pairs: &[Pair]) -> Result<f64, String> {
+    let none = Matchers::default();
+    let mut rate = 0.0;
+    for p in pairs {
+        let last = p.last.ok_or(WAITING)?;
+        let secs = p.at.duration_since(last.at).as_secs_f64();
+        if secs <= 0.0 {
+            return Err(WAITING.into());
+        }
+        rate +=
+            compute::requests(&last.counters, p.snapshot, &m.family, &m.labels, &none).total / secs;
+    }
+    Ok(rate)
+}
+
+fn gauge(m: &ScrapeMetric, pairs: &[Pair]) -> Reading {
+    if !pairs.iter().any(|p| has_family(p.snapshot, &m.family)) {
+        return Reading::no_data(format!("no {} series on the page", m.family));
+    }
+    let sum = pairs
+        .iter()
+        .map(|p| compute::current_sum(p.snapshot, &m.family, &m.labels))
+        .sum();
+    Reading::value(sum, None)
+}
+
+fn quantile(m: &ScrapeMetric, q: f64, pairs: &[Pair]) -> Reading {
+    let mut buckets = Buckets::new();
+    for p in pairs {
+        compute::bucket_increases(previous(p), p.snapshot, &m.family, &m.labels, &mut buckets);
+    }
+    if buckets.is_empty() {
+        return Reading::no_data(format!("no {}_bucket series on the page", m.family));
+    }
+    let observed = buckets
+        .iter()
+        .find(|(le, _)| *le == f64::INFINITY)
+        .map(|(_, n)| *n);
+    let Some(requests) = observed else {
+        return Reading::no_data(format!("{}_bucket has no le=\"+Inf\" bucket", m.family));
+    };
+    if requests == 0.0 {
+        return Reading::no_data("no requests between the last two scrapes");
+    }
+    Reading::value(compute::histogram_quantile(q, &buckets), Some(requests))
+}
