@@ -1,6 +1,7 @@
 //! The `cockpit` command line.
 
 mod check;
+pub mod drill;
 mod init;
 mod report;
 pub mod run;
@@ -64,6 +65,10 @@ enum Cmd {
     Run(run::RunArgs),
     /// Render a run's journal as a Markdown postmortem; --list shows past runs.
     Report(report::ReportArgs),
+    /// Rehearse a rollout against the built-in simulator, with scripted faults and a score.
+    Drill(drill::DrillArgs),
+    /// Serve the simulator alone (prints its ports) until SIGINT/SIGTERM.
+    Simulate(drill::SimulateArgs),
     /// Print shell completions (bash, zsh, fish).
     Completions {
         #[arg(value_enum)]
@@ -89,6 +94,8 @@ pub fn main() -> i32 {
         Cmd::Init { preset, path } => init::run(preset.as_deref(), path.as_deref()),
         Cmd::Run(args) => run::run(args),
         Cmd::Report(args) => report::run(args),
+        Cmd::Drill(args) => drill::drill(args),
+        Cmd::Simulate(args) => drill::simulate(args),
         Cmd::Completions { shell } => {
             clap_complete::generate(
                 shell,

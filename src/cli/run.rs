@@ -12,6 +12,8 @@ use crate::journal::{self, Header, Journal, Resumed, RunStatus, RunSummary, resu
 use crate::rollout::{Actor, At, Command, Input, Rollout};
 use crate::run::headless::{Headless, UnknownHook};
 use crate::run::{Clock, Session, operator};
+use crate::tui::Screen;
+use crate::tui::theme::{self, Theme};
 
 /// What `cockpit run` was asked for, beyond the config.
 #[derive(Debug, Clone, clap::Args)]
@@ -40,12 +42,27 @@ pub struct RunArgs {
     /// Start a new run even if one is unfinished (its journal is kept, marked abandoned).
     #[arg(long)]
     pub fresh: bool,
+    /// Screen theme: dark, light, high-contrast, colour-blind, or a theme
+    /// file (overrides `[ui] theme`). NO_COLOR turns colour off.
+    #[arg(long, value_name = "NAME|FILE")]
+    pub theme: Option<String>,
 }
 
 pub fn run(args: RunArgs) -> i32 {
     let (path, config) = match super::load_config(args.config.as_deref()) {
         Ok(loaded) => loaded,
         Err(code) => return code,
+    };
+    let screen = if args.headless {
+        None
+    } else {
+        match screen(&args, &path, &config) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return exit::CONFIG;
+            }
+        }
     };
     if !args.headless && !std::io::stdout().is_terminal() {
         eprintln!(
@@ -84,21 +101,45 @@ pub fn run(args: RunArgs) -> i32 {
             return exit::ERROR;
         }
     };
-    if args.headless {
-        runtime.block_on(session.drive(&mut view, first))
-    } else {
-        eprintln!("error: the screen is not built yet; run with --headless");
-        exit::ERROR
+    match screen {
+        None => runtime.block_on(session.drive(&mut view, first)),
+        Some(screen) => runtime.block_on(crate::tui::run(session, screen, first)),
     }
 }
 
-/// Start, then whatever the flags already answered.
-fn first_inputs(args: &RunArgs, config: &Config, who: &str) -> Vec<Input> {
+/// The screen's theme and keys, checked before anything starts.
+fn screen(args: &RunArgs, path: &Path, config: &Config) -> Result<Screen, String> {
+    let colour = theme::colour_wanted();
+    let theme = match (&args.theme, &config.ui.theme) {
+        (Some(choice), _) => Theme::load(choice, colour)?,
+        // A theme file named in the config is relative to the config.
+        (None, Some(choice)) => {
+            let beside = path.parent().unwrap_or(Path::new(".")).join(choice);
+            let choice = if choice.ends_with(".toml") && beside.exists() {
+                beside.display().to_string()
+            } else {
+                choice.clone()
+            };
+            Theme::load(&choice, colour)
+                .map_err(|e| format!("{}: [ui] theme: {e}", path.display()))?
+        }
+        (None, None) => Theme::load("dark", colour)?,
+    };
+    let (who, ssh) = operator();
+    let who = args.operator.clone().unwrap_or(who);
+    Screen::new(config, theme, &who, ssh).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// Start (if asked), then whatever the flags already answered.
+fn first_inputs(args: &RunArgs, config: &Config, who: &str, start: bool) -> Vec<Input> {
     let actor = Actor::Operator(who.to_string());
-    let mut inputs = vec![Input::Start {
-        local: Clock::local_now(),
-        operator: who.to_string(),
-    }];
+    let mut inputs = Vec::new();
+    if start {
+        inputs.push(Input::Start {
+            local: Clock::local_now(),
+            operator: who.to_string(),
+        });
+    }
     let command = |command| Input::Command {
         actor: actor.clone(),
         command,
@@ -192,7 +233,8 @@ fn begin(
         }
         (Some(run), false, false) => ask_resume(args, run, &config.rollout.name)?,
     };
-    let first = first_inputs(args, &config, who);
+    // On the screen the operator starts with `s`, after the checklist.
+    let first = first_inputs(args, &config, who, args.headless);
     if let (true, Some(run)) = (resume, unfinished) {
         return resume_run(&run.path, path, config, who, clock, view, first);
     }

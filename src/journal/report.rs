@@ -40,6 +40,8 @@ pub struct Report {
     pub hooks: Vec<HookRow>,
     pub notes: Vec<NoteRow>,
     pub rolled_back: bool,
+    /// Drills only: how the drill went against the scenario.
+    pub drill_score: Option<crate::rollout::event::DrillScore>,
     pub warnings: Vec<String>,
 }
 
@@ -133,6 +135,7 @@ pub fn build(read: &Read) -> Report {
         hooks: vec![],
         notes: vec![],
         rolled_back: false,
+        drill_score: None,
         warnings: read.warnings.clone(),
     };
     for (at, event) in read.events() {
@@ -270,6 +273,11 @@ impl Report {
                 });
                 self.moment(at, "note", format!("{by}: {text}"));
             }
+            Event::DrillFault { what, active } => {
+                let kind = if *active { "fault on" } else { "fault off" };
+                self.moment(at, kind, format!("drill: {what}"))
+            }
+            Event::DrillScore(score) => self.drill_score = Some(score.clone()),
             Event::RollbackComplete => self.moment(
                 at,
                 "rollback complete",
@@ -434,6 +442,9 @@ pub fn markdown(r: &Report) -> String {
     decisions(&mut out, r);
     hooks(&mut out, r);
     notes(&mut out, r);
+    if let Some(score) = &r.drill_score {
+        drill_score(&mut out, score);
+    }
     if r.rolled_back {
         let _ = writeln!(out, "## After the rollback (seed 003)\n");
         for item in AFTER_ROLLBACK {
@@ -445,6 +456,49 @@ pub fn markdown(r: &Report) -> String {
         let _ = writeln!(out, "> warning: {w}");
     }
     out.trim_end().to_string() + "\n"
+}
+
+/// The drill's score: when things were seen and decided, in simulated time.
+fn drill_score(out: &mut String, d: &crate::rollout::event::DrillScore) {
+    let t = |ms: Option<u64>| ms.map_or_else(|| "-".to_string(), |ms| format!("T+{}", span(ms)));
+    let verdict = match (d.right_call, d.in_time) {
+        (true, true) => "right call, in time",
+        (true, false) => "right call, too late",
+        _ => "wrong call",
+    };
+    let _ = writeln!(
+        out,
+        "## Drill score: {}
+",
+        d.scenario
+    );
+    let _ = writeln!(
+        out,
+        "{verdict}: {} at {} (a good operator: {} at {} within {}).
+",
+        d.outcome,
+        d.stage,
+        d.expected_outcome,
+        d.expected_stage,
+        span(d.expected_within_ms)
+    );
+    let by = d
+        .decided_by
+        .as_ref()
+        .map_or_else(|| "-".to_string(), |a| a.to_string());
+    let rows = [
+        ("fault visible", t(d.fault_visible_ms)),
+        ("first warning", t(d.first_warning_ms)),
+        ("first critical", t(d.first_critical_ms)),
+        ("decision", format!("{} by {by}", t(d.decision_ms))),
+        ("rollback complete", t(d.rollback_complete_ms)),
+        ("ended", t(Some(d.ended_ms))),
+    ];
+    let _ = writeln!(out, "| moment | since start |\n|---|---|");
+    for (what, when) in rows {
+        let _ = writeln!(out, "| {what} | {when} |");
+    }
+    let _ = writeln!(out, "\nWhat a good operator does: {}\n", d.good_operator);
 }
 
 fn summary(out: &mut String, r: &Report) {
