@@ -38,6 +38,11 @@ fn tmux_installed() -> bool {
 impl Tmux {
     /// Starts `cockpit run` with `args` in an 80x24 session under `dir`.
     fn start(dir: &Path, args: &[&str]) -> Tmux {
+        Tmux::start_with(dir, "", args)
+    }
+
+    /// Same, with `env` (`NAME=value ...`) set for the cockpit.
+    fn start_with(dir: &Path, env: &str, args: &[&str]) -> Tmux {
         let socket = format!(
             "cockpit-test-{}-{}",
             std::process::id(),
@@ -48,7 +53,7 @@ impl Tmux {
         std::fs::write(&conf, "set -g remain-on-exit on\nset -g status off\n").unwrap();
         let quoted: Vec<String> = args.iter().map(|a| format!("'{a}'")).collect();
         let command = format!(
-            "cd '{}' && SSH_CONNECTION='10.0.0.1 50000 10.0.0.2 22' exec '{}' run {}",
+            "cd '{}' && SSH_CONNECTION='10.0.0.1 50000 10.0.0.2 22' {env} exec '{}' run {}",
             dir.display(),
             env!("CARGO_BIN_EXE_cockpit"),
             quoted.join(" ")
@@ -103,6 +108,12 @@ impl Tmux {
             std::thread::sleep(Duration::from_millis(100));
         }
         panic!("waited for {what}; the screen shows:\n{last}");
+    }
+
+    /// The screen with tmux's history, for after the process has exited.
+    fn history(&self) -> String {
+        let out = self.tmux(&["capture-pane", "-p", "-S", "-", "-t", "0"]);
+        String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
     fn wait_for(&self, text: &str) -> String {
@@ -367,4 +378,42 @@ fn a_resized_terminal_is_redrawn_to_its_new_size() {
     });
     t.keys(&["q", "y"]);
     assert_eq!(t.exited(), Some(5), "quit leaves the rollout resumable");
+}
+
+#[test]
+fn a_panic_in_a_background_task_stops_the_screen_and_restores_the_terminal() {
+    if !tmux_installed() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    quiet_config(dir.path());
+    let t = Tmux::start_with(
+        dir.path(),
+        "COCKPIT_TEST_PANIC_AFTER_MS=1500",
+        &[
+            "--config",
+            "cockpit.toml",
+            "--override-window",
+            "test",
+            "--checklist-done",
+        ],
+    );
+    t.wait_for("Not started: s starts the rollout");
+    // An internal fault is exit 1, not a screen drawing over a restored terminal.
+    assert_eq!(t.exited(), Some(1));
+    assert_eq!(
+        t.format("#{alternate_on}"),
+        "0",
+        "still on the alternate screen"
+    );
+    let after = t.history();
+    assert!(after.contains("test panic in a background task"), "{after}");
+    assert!(
+        after.contains("cockpit: internal error, stopping"),
+        "{after}"
+    );
+    assert!(
+        !after.contains("metrics:") && !after.contains("Not started"),
+        "{after}"
+    );
 }
