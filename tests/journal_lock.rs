@@ -5,6 +5,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::Duration;
 
+mod journal_support;
+use journal_support::{bin, journal_files};
+
 /// A rollout whose first stage's hook takes a few seconds and whose metric
 /// source is down (no data holds the stage): a headless run of it keeps
 /// running, and holding the lock, until killed.
@@ -37,13 +40,6 @@ canary = ["http://127.0.0.1:9/metrics"]
     let path = dir.join("cockpit.toml");
     std::fs::write(&path, text).unwrap();
     path
-}
-
-/// The binary under test; `COCKPIT_BIN` overrides it when several worktrees
-/// share one target dir (the uplifted `cockpit` is whoever built last).
-fn bin() -> PathBuf {
-    std::env::var_os("COCKPIT_BIN")
-        .map_or_else(|| env!("CARGO_BIN_EXE_cockpit").into(), PathBuf::from)
 }
 
 fn cockpit(config: &Path, extra: &[&str]) -> Command {
@@ -110,15 +106,6 @@ impl Driver {
 }
 
 const HOOK: &str = "\"event\":\"hook_started\"";
-
-fn journal_files(dir: &Path) -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map(|d| d.filter_map(Result::ok).map(|e| e.path()).collect())
-        .unwrap_or_default();
-    files.retain(|p| p.extension().is_some_and(|x| x == "jsonl"));
-    files.sort();
-    files
-}
 
 fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
