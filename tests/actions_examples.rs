@@ -254,3 +254,68 @@ async fn the_nginx_example_moves_real_traffic_and_rolls_it_back() {
     stable.1.abort();
     canary.1.abort();
 }
+
+/// The whole chain through the binary: the engine asks, the runtime spawns
+/// the hook, its output reaches the JSON lines and its file is written.
+#[test]
+fn cockpit_run_carries_out_a_stage_hook_and_streams_its_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("cockpit.toml");
+    fs::write(
+        &cfg,
+        format!(
+            r#"
+[rollout]
+name = "checkout 2.0"
+service = "checkout"
+old_version = "1.9"
+new_version = "2.0"
+
+[[stage]]
+name = "all"
+weight = 100
+wait = "1m"
+irreversible = true
+enter = {{ exec = ["sh", "-c", "echo \"$1\" > weight.txt; echo set weight $1", "sh", "{{weight}}"], cwd = '{dir}' }}
+
+[scrape]
+canary = ["http://127.0.0.1:9/metrics"]
+
+[checklist]
+items = []
+
+[window]
+enabled = false
+
+[journal]
+dir = '{dir}/journal'
+"#,
+            dir = dir.path().display()
+        ),
+    )
+    .unwrap();
+    // The source is down, so the stage holds on "no data"; stop it after a moment.
+    let out = assert_cmd::Command::new(env!("CARGO_BIN_EXE_cockpit"))
+        .args(["run", "--headless", "--config"])
+        .arg(&cfg)
+        .timeout(Duration::from_secs(5))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        fs::read_to_string(dir.path().join("weight.txt")).unwrap(),
+        "100\n"
+    );
+    let events: Vec<serde_json::Value> = stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    assert!(
+        events
+            .iter()
+            .any(|e| e["event"] == "output"
+                && e["text"].as_str().unwrap().ends_with("] set weight 100")),
+        "{stdout}"
+    );
+    assert!(stdout.contains("\"event\":\"stage_observing\""), "{stdout}");
+}

@@ -251,3 +251,50 @@ fn a_scenario_file_from_anywhere_runs_too() {
         "{err}"
     );
 }
+
+#[test]
+fn a_drill_stopped_by_a_signal_is_still_scored_in_its_journal() {
+    let data = tempfile::tempdir().unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_cockpit"))
+        .args([
+            "drill",
+            "--scenario",
+            "healthy",
+            "--speed",
+            "60",
+            "--headless",
+        ])
+        .env("XDG_DATA_HOME", data.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Bounded wait for the journal to exist, then stop the drill mid-stage.
+    let begun = std::time::Instant::now();
+    while walk(data.path())
+        .iter()
+        .all(|p| p.extension().is_none_or(|e| e != "jsonl"))
+        && begun.elapsed() < std::time::Duration::from_secs(30)
+    {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    let pid = child.id().to_string();
+    Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(5), "stopped without an outcome");
+    let journal = walk(data.path())
+        .into_iter()
+        .find(|p| p.extension().is_some_and(|e| e == "jsonl"))
+        .unwrap();
+    let text = std::fs::read_to_string(journal).unwrap();
+    let score: Value = text
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .find(|v| v["event"]["event"] == "drill_score")
+        .expect("a drill_score line in the journal");
+    assert_eq!(score["event"]["outcome"], "held");
+    assert_eq!(score["event"]["right_call"], false);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("WRONG CALL"), "{stderr}");
+}

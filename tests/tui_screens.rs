@@ -613,3 +613,74 @@ fn a_failed_hook_shows_its_command_and_output_and_offers_retry_and_skip() {
     assert!(w.r.state.failed.is_none());
     assert_eq!(w.r.state.phase, cockpit::rollout::Phase::Observing);
 }
+
+#[test]
+fn any_terminal_size_draws_without_a_panic() {
+    let mut states = vec![healthy(), countdown(), help(), promoted()];
+    let mut typing = healthy();
+    typing.press('n');
+    states.push(typing);
+    states.push(World::new("", Theme::load("dark", true).unwrap()));
+    for w in &states {
+        for (width, height) in [(1, 1), (10, 3), (20, 5), (40, 12), (79, 23), (200, 60)] {
+            let screen = text_of(&w.draw(width, height));
+            assert_eq!(screen.lines().count(), height as usize);
+        }
+    }
+}
+
+#[test]
+fn t_cycles_the_built_in_themes() {
+    let mut w = healthy();
+    w.press('t');
+    assert_eq!(w.screen.theme.name, "light");
+    let buf = w.draw(120, 40).backend().buffer().clone();
+    assert_eq!(fg_of(&buf, "✓ OK"), Color::Rgb(0, 0x64, 0));
+    for _ in 0..3 {
+        w.press('t');
+    }
+    assert_eq!(w.screen.theme.name, "dark");
+}
+
+fn cockpit_run(dir: &Path, config_extra: &str, args: &[&str]) -> (Option<i32>, String) {
+    let cfg = dir.join("cockpit.toml");
+    let text = format!("{CONFIG}\n[journal]\ndir = \"journal\"\n{config_extra}");
+    std::fs::write(&cfg, text).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_cockpit"))
+        .current_dir(dir)
+        .args(["run", "--config"])
+        .arg(&cfg)
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn a_bad_theme_or_key_is_refused_before_anything_starts() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, err) = cockpit_run(dir.path(), "", &["--theme", "solarized"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains(
+            "theme \"solarized\": no such built-in theme (dark, light, high-contrast, colour-blind)"
+        ),
+        "{err}"
+    );
+    let (code, err) = cockpit_run(dir.path(), "[ui]\ntheme = \"mine.toml\"", &[]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("[ui] theme: theme file mine.toml: cannot read it"),
+        "{err}"
+    );
+    let (code, err) = cockpit_run(dir.path(), "[ui]\nkeys = { rollback = \"R\" }", &[]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("cockpit.toml: [ui] keys: \"R\" is bound to both rollback and retry"),
+        "{err}"
+    );
+    assert!(!dir.path().join("journal").exists(), "nothing may start");
+}

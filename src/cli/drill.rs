@@ -9,14 +9,16 @@ use tokio::sync::mpsc::{self, UnboundedSender};
 
 use super::exit;
 use crate::journal::{self, Header, Journal};
-use crate::rollout::{Actor, At, Command, Effect, Event, Input, Rollout};
+use crate::rollout::{Actor, At, Command, Event, Input};
 use crate::run::headless::Headless;
-use crate::run::{Clock, Control, Msg, Session, View, operator, outcome_code};
+use crate::run::{Clock, Msg, Session, operator};
 use crate::sim::drill::{self as drill_config, Endpoints};
 use crate::sim::model::{FaultChange, Version};
-use crate::sim::scenario::{BUILT_IN, DEFAULT, Verdict};
+use crate::sim::scenario::{BUILT_IN, DEFAULT};
 use crate::sim::server::Simulator;
 use crate::sim::{Scenario, score};
+use crate::tui::Screen;
+use crate::tui::theme::{self, Theme};
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct DrillArgs {
@@ -35,6 +37,9 @@ pub struct DrillArgs {
     /// Who drives, for the journal (default: user@host).
     #[arg(long)]
     pub operator: Option<String>,
+    /// Screen theme: dark, light, high-contrast, colour-blind, or a theme file.
+    #[arg(long, value_name = "NAME|FILE")]
+    pub theme: Option<String>,
 }
 
 #[derive(Debug, Clone, clap::Args)]
@@ -159,7 +164,10 @@ pub fn drill(args: DrillArgs) -> i32 {
         Ok(s) => s,
         Err(code) => return code,
     };
-    if !args.headless {
+    let who = args.operator.clone().unwrap_or_else(|| operator().0);
+    let theme = if args.headless {
+        None
+    } else {
         if !std::io::stdout().is_terminal() {
             eprintln!(
                 "error: stdout is not a terminal, so the screen cannot be drawn.\n\
@@ -167,18 +175,23 @@ pub fn drill(args: DrillArgs) -> i32 {
             );
             return exit::CONFIG;
         }
-        eprintln!("error: the screen is not built yet; run `cockpit drill --headless`");
-        return exit::ERROR;
-    }
+        let choice = args.theme.as_deref().unwrap_or("dark");
+        match Theme::load(choice, theme::colour_wanted()) {
+            Ok(t) => Some(t),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return exit::CONFIG;
+            }
+        }
+    };
     let rt = match runtime() {
         Ok(rt) => rt,
         Err(code) => return code,
     };
-    let who = args.operator.clone().unwrap_or_else(|| operator().0);
-    rt.block_on(run_drill(scenario, &args, who))
+    rt.block_on(run_drill(scenario, &args, who, theme))
 }
 
-async fn run_drill(scenario: Scenario, args: &DrillArgs, who: String) -> i32 {
+async fn run_drill(scenario: Scenario, args: &DrillArgs, who: String, theme: Option<Theme>) -> i32 {
     let clock = Clock::new(args.speed);
     let (fault_tx, mut faults) = mpsc::unbounded_channel::<FaultChange>();
     let sim = match Simulator::start(scenario.clone(), clock, Some(fault_tx)).await {
@@ -198,9 +211,18 @@ async fn run_drill(scenario: Scenario, args: &DrillArgs, who: String) -> i32 {
         old_version,
         new_version,
     };
-    let config = match drill_config::config(&scenario, &endpoints, args.headless, None) {
+    let headless = theme.is_none();
+    let config = match drill_config::config(&scenario, &endpoints, headless, None) {
         Ok(c) => c,
         Err(e) => {
+            eprintln!("error: {e}");
+            return exit::CONFIG;
+        }
+    };
+    let screen = match theme.map(|t| Screen::new(&config, t, &who, operator().1)) {
+        None => None,
+        Some(Ok(screen)) => Some(screen),
+        Some(Err(e)) => {
             eprintln!("error: {e}");
             return exit::CONFIG;
         }
@@ -212,12 +234,13 @@ async fn run_drill(scenario: Scenario, args: &DrillArgs, who: String) -> i32 {
             return exit::ERROR;
         }
     };
+    let path = journal.path().to_path_buf();
     eprintln!(
         "drill {}: {} ({}x; journal {})",
         scenario.name,
         scenario.summary,
         args.speed,
-        journal.path().display()
+        path.display()
     );
     let session = Session::new(config, clock, Some(journal));
     let tx = session.sender();
@@ -233,8 +256,25 @@ async fn run_drill(scenario: Scenario, args: &DrillArgs, who: String) -> i32 {
             }
         }
     });
+    let referee = tokio::spawn(referee(path.clone(), scenario.clone(), clock, tx, headless));
+    let first = first_inputs(&scenario, who);
+    let code = match screen {
+        None => session.drive(&mut Headless::new(None), first).await,
+        Some(screen) => crate::tui::run(session, screen, first).await,
+    };
+    referee.abort();
+    drop(sim);
+    match settle(&path, &scenario, clock.now(), headless) {
+        Ok(score) => score::render(&score).iter().for_each(|l| eprintln!("{l}")),
+        Err(e) => eprintln!("warning: the drill could not be scored: {e}"),
+    }
+    code
+}
+
+/// Start, and skip the window and checklist: a drill is a rehearsal.
+fn first_inputs(scenario: &Scenario, who: String) -> Vec<Input> {
     let actor = Actor::Operator(who.clone());
-    let first = vec![
+    vec![
         Input::Start {
             local: Clock::local_now(),
             operator: who,
@@ -245,18 +285,99 @@ async fn run_drill(scenario: Scenario, args: &DrillArgs, who: String) -> i32 {
                 reason: format!("drill, scenario {}", scenario.name),
             },
         },
-    ];
-    let mut view = DrillView::new(Headless::new(None), scenario, clock, tx);
-    let code = session.drive(&mut view, first).await;
-    drop(sim);
-    let score = view.score.clone().unwrap_or_else(|| {
-        eprintln!("note: stopped before the end: this score is not in the journal");
-        score::score(&view.scenario, &view.events, clock.now())
-    });
-    for line in score::render(&score) {
-        eprintln!("{line}");
+    ]
+}
+
+/// The journal's events, in order (what a score is computed from).
+fn journal_events(path: &std::path::Path) -> Result<Vec<(At, Event)>, String> {
+    let read = journal::read(path)?;
+    Ok(read.events().map(|(at, e)| (at, e.clone())).collect())
+}
+
+/// Watches the drill's journal: scores the drill when it reaches an
+/// outcome, or when the scenario's time is up without one (headless, that
+/// ends the drill as held; on screen the operator may carry on).
+async fn referee(
+    path: std::path::PathBuf,
+    scenario: Scenario,
+    clock: Clock,
+    tx: UnboundedSender<Msg>,
+    stop_when_up: bool,
+) {
+    let every = std::time::Duration::from_millis(200);
+    let mut time_up_scored = false;
+    loop {
+        tokio::time::sleep(every).await;
+        let Ok(events) = journal_events(&path) else {
+            continue;
+        };
+        let Some(started) = events
+            .iter()
+            .find(|(_, e)| matches!(e, Event::Started { .. }))
+            .map(|(at, _)| *at)
+        else {
+            continue;
+        };
+        let finished = events
+            .iter()
+            .any(|(_, e)| matches!(e, Event::Finished { .. }));
+        let time_up = clock.now() >= started + scenario.duration.as_millis();
+        if finished || (time_up && !time_up_scored) {
+            let s = score::score(&scenario, &events, clock.now());
+            let outcome = s.outcome.replace('_', " ");
+            let stage = s.stage.clone();
+            if tx.send(Msg::Journal(Event::DrillScore(s))).is_err() || finished {
+                return;
+            }
+            time_up_scored = true;
+            if stop_when_up {
+                let why = format!(
+                    "drill time is up ({}): {outcome} at {stage}",
+                    scenario.duration
+                );
+                let _ = tx.send(Msg::Stop(why));
+                return;
+            }
+        }
     }
-    code
+}
+
+/// After the session: the score from the journal, appended if the session
+/// ended before it was journalled (quit, a signal, an outcome headless).
+fn settle(
+    path: &std::path::Path,
+    scenario: &Scenario,
+    now: At,
+    headless: bool,
+) -> Result<crate::rollout::DrillScore, String> {
+    let events = journal_events(path)?;
+    let last_finish = events
+        .iter()
+        .rposition(|(_, e)| matches!(e, Event::Finished { .. }));
+    let scored = events
+        .iter()
+        .enumerate()
+        .rev()
+        .find_map(|(i, (_, e))| match e {
+            Event::DrillScore(s) if last_finish.is_none_or(|f| i > f) => Some(s.clone()),
+            _ => None,
+        });
+    if let Some(s) = scored {
+        return Ok(s);
+    }
+    let s = score::score(scenario, &events, now);
+    let event = Event::DrillScore(s.clone());
+    let mut journal = Journal::reopen(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    journal
+        .append_event(now, &event)
+        .and_then(|_| journal.flush())
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    if headless {
+        let mut line = serde_json::to_value(&event).unwrap_or_default();
+        line["at"] = serde_json::json!(now);
+        println!("{line}");
+    }
+    Ok(s)
 }
 
 /// The journal of a drill: the header says so, and hashes the scenario.
@@ -280,112 +401,4 @@ fn open_journal(
     let dir = journal::default_dir(config);
     Journal::create(&dir, header)
         .map_err(|e| format!("cannot create the journal in {}: {e}", dir.display()))
-}
-
-/// Wraps the screen or the headless printer: keeps the journal's events,
-/// ends a drill that reached no outcome by the scenario's duration, and
-/// journals the score before the session ends (outcome, deadline or quit).
-pub struct DrillView<V: View> {
-    inner: V,
-    pub scenario: Scenario,
-    clock: Clock,
-    deadline: At,
-    tx: UnboundedSender<Msg>,
-    pub events: Vec<(At, Event)>,
-    pub score: Option<crate::rollout::DrillScore>,
-    score_sent: bool,
-    /// The exit code once the score is in the journal.
-    exit_with: Option<i32>,
-}
-
-impl<V: View> DrillView<V> {
-    pub fn new(inner: V, scenario: Scenario, clock: Clock, tx: UnboundedSender<Msg>) -> Self {
-        let deadline = clock.now() + scenario.duration.as_millis();
-        DrillView {
-            inner,
-            scenario,
-            clock,
-            deadline,
-            tx,
-            events: Vec::new(),
-            score: None,
-            score_sent: false,
-            exit_with: None,
-        }
-    }
-
-    /// Ends the drill with `code` once its score is journalled.
-    fn finish(&mut self, code: i32) {
-        self.exit_with.get_or_insert(code);
-        self.send_score();
-    }
-
-    /// Scores what the journal holds so far and sends it to be journalled.
-    fn send_score(&mut self) {
-        if !self.score_sent {
-            self.score_sent = true;
-            let s = score::score(&self.scenario, &self.events, self.clock.now());
-            let _ = self.tx.send(Msg::Journal(Event::DrillScore(s)));
-        }
-    }
-}
-
-impl<V: View> View for DrillView<V> {
-    fn effect(&mut self, rollout: &Rollout, effect: &Effect) {
-        if let Effect::Journal { at, event } = effect {
-            if let Event::DrillScore(s) = event {
-                self.score = Some(s.clone());
-            }
-            self.events.push((*at, event.clone()));
-        }
-        self.inner.effect(rollout, effect);
-    }
-
-    fn line(&mut self, text: &str) {
-        self.inner.line(text);
-    }
-
-    fn key(
-        &mut self,
-        rollout: &Rollout,
-        key: crossterm::event::KeyEvent,
-        now: At,
-    ) -> (Vec<Input>, Control) {
-        let (inputs, control) = self.inner.key(rollout, key, now);
-        if control == Control::Quit && self.score.is_none() {
-            // Quitting a drill still scores it; the session ends once it is journalled.
-            self.finish(outcome_code(rollout.state.outcome));
-            return (inputs, Control::Continue);
-        }
-        (inputs, control)
-    }
-
-    fn render(&mut self, rollout: &Rollout, now: At, clock_only: bool) {
-        self.inner.render(rollout, now, clock_only);
-    }
-
-    fn stuck(&mut self, rollout: &Rollout) -> Option<i32> {
-        if self.score.is_some() {
-            return self.exit_with;
-        }
-        if self.score_sent {
-            return None;
-        }
-        if let Some(code) = self.inner.stuck(rollout) {
-            self.finish(code);
-        } else if rollout.is_finished() && self.inner.exits_on_outcome() {
-            self.finish(outcome_code(rollout.state.outcome));
-        } else if rollout.is_finished() {
-            // On screen the drill stays up after its outcome; score it now.
-            self.send_score();
-        } else if self.clock.now() >= self.deadline {
-            self.finish(Verdict::Held.exit_code());
-        }
-        None
-    }
-
-    fn exits_on_outcome(&self) -> bool {
-        // The loop must not end before the score is journalled; `stuck` ends it.
-        false
-    }
 }

@@ -304,6 +304,7 @@ pub struct DrillScore {
     /// ...and it was reached within the scenario's time.
     pub in_time: bool,
     pub fault_visible_ms: Option<u64>,
+    /// First warning (or worse) at or after the fault; any, without one.
     pub first_warning_ms: Option<u64>,
     pub first_critical_ms: Option<u64>,
     pub decision_ms: Option<u64>,

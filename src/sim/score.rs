@@ -56,6 +56,15 @@ pub fn score(scenario: &Scenario, events: &[(At, Event)], end: At) -> DrillScore
         .iter()
         .find(|(_, e)| matches!(e, Event::Finished { .. }))
         .map_or(since(end), |(at, _)| since(*at));
+    // Detection is of the fault: noise before it does not count.
+    let fault = first(&|e| matches!(e, Event::DrillFault { active: true, .. }));
+    let detected = |level: &dyn Fn(Level) -> bool| {
+        events
+            .iter()
+            .filter(|(at, _)| fault.is_none_or(|f| since(*at) >= f))
+            .find(|(_, e)| matches!(e, Event::MetricChanged { to, .. } if level(*to)))
+            .map(|(at, _)| since(*at))
+    };
     let expect = &scenario.expect;
     DrillScore {
         scenario: scenario.name.clone(),
@@ -70,19 +79,9 @@ pub fn score(scenario: &Scenario, events: &[(At, Event)], end: At) -> DrillScore
             Verdict::Held => ended >= expect.within.as_millis(),
             _ => ended <= expect.within.as_millis(),
         },
-        fault_visible_ms: first(&|e| matches!(e, Event::DrillFault { active: true, .. })),
-        first_warning_ms: first(
-            &|e| matches!(e, Event::MetricChanged { to, .. } if *to >= Level::Warning),
-        ),
-        first_critical_ms: first(&|e| {
-            matches!(
-                e,
-                Event::MetricChanged {
-                    to: Level::Critical,
-                    ..
-                }
-            )
-        }),
+        fault_visible_ms: fault,
+        first_warning_ms: detected(&|to| to >= Level::Warning),
+        first_critical_ms: detected(&|to| to == Level::Critical),
         decision_ms: decision.map(|(at, _)| since(*at)),
         decided_by: decision.and_then(|(_, e)| match e {
             Event::Decision { by, .. } => Some(by.clone()),
@@ -237,7 +236,8 @@ mod tests {
         );
         assert!(s.right_call && s.in_time);
         assert_eq!(s.fault_visible_ms, Some(181 * S));
-        assert_eq!(s.first_warning_ms, Some(10 * S));
+        // The warning at 10 s was noise before the fault: not a detection.
+        assert_eq!(s.first_warning_ms, Some(190 * S));
         assert_eq!(s.first_critical_ms, Some(190 * S));
         assert_eq!(
             (s.decision_ms, s.decided_by.clone()),

@@ -44,6 +44,7 @@ pub async fn run(session: Session, screen: Screen, first: Vec<Input>) -> i32 {
     };
     stop_on_panic(tx.clone());
     let reader = spawn_keys(tx.clone());
+    panic_for_tests();
     let mut view = Tui {
         screen,
         terminal: Some(terminal),
@@ -96,6 +97,21 @@ fn stop_on_panic(tx: UnboundedSender<Msg>) {
             )));
         }
     }));
+}
+
+/// Debug builds only: a task that panics after `COCKPIT_TEST_PANIC_AFTER_MS`,
+/// so the pseudo-terminal tests can prove a dying task stops the screen.
+fn panic_for_tests() {
+    #[cfg(debug_assertions)]
+    if let Some(ms) = std::env::var("COCKPIT_TEST_PANIC_AFTER_MS")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+    {
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(ms)).await;
+            panic!("test panic in a background task (COCKPIT_TEST_PANIC_AFTER_MS)");
+        });
+    }
 }
 
 fn spawn_keys(tx: UnboundedSender<Msg>) -> tokio::task::JoinHandle<()> {
