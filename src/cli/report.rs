@@ -123,7 +123,11 @@ fn list(runs: &[journal::RunSummary], format: Format) -> i32 {
             } else {
                 &r.rollout
             },
-            r.outcome.lines().next().unwrap_or_default(),
+            format!(
+                "{}{}",
+                r.outcome.lines().next().unwrap_or_default(),
+                if r.drill { " (drill)" } else { "" }
+            ),
             r.operator,
             r.path.display()
         );
