@@ -101,12 +101,47 @@ fn append_decisions(round: u64) -> Vec<f64> {
     times
 }
 
+/// What one engine update that decides costs: the decision, then the
+/// checkpoint of the whole state, each fsynced.
+fn append_decision_and_checkpoint(round: u64) -> (Vec<f64>, f64) {
+    let text = "[rollout]\nname = \"bench\"\nservice = \"s\"\nold_version = \"1\"\nnew_version = \"2\"\n\
+                [hooks]\nenter = { exec = [\"set-weight\", \"{weight}\"] }\nundo = { exec = [\"set-weight\", \"{previous_weight}\"] }\n\
+                [scrape]\ncanary = [\"http://127.0.0.1:9/metrics\"]\n";
+    let config = cockpit::config::parse(std::path::Path::new("bench.toml"), text).unwrap();
+    let state = cockpit::rollout::Rollout::new(config, 0).state;
+    let mut j = Journal::create(&dir(), header(2000 + round)).unwrap();
+    let event = Event::Decision {
+        action: Action::Advance,
+        by: Actor::Policy,
+        reason: "stage 5% green".into(),
+        stage: 0,
+        metrics: metrics(),
+    };
+    let before = std::fs::metadata(j.path()).unwrap().len();
+    let times = (0..DECISIONS)
+        .map(|i| {
+            let t = Instant::now();
+            j.append_event(i as u64, &event).unwrap();
+            j.append_checkpoint(i as u64, &state).unwrap();
+            t.elapsed().as_secs_f64() * 1e6
+        })
+        .collect();
+    let bytes = (std::fs::metadata(j.path()).unwrap().len() - before) as f64 / DECISIONS as f64;
+    let _ = std::fs::remove_file(j.path());
+    (times, bytes)
+}
+
 fn main() {
     std::fs::create_dir_all(dir()).unwrap();
     let mut rates = vec![];
     let mut sizes = vec![];
     let mut fsyncs = vec![];
+    let mut updates = vec![];
+    let mut update_bytes = vec![];
     for round in 0..ROUNDS as u64 {
+        let (times, bytes) = append_decision_and_checkpoint(round);
+        updates.extend(times);
+        update_bytes.push(bytes);
         let (rate, size) = append_events(round);
         rates.push(rate);
         sizes.push(size);
@@ -128,5 +163,10 @@ fn main() {
         fsyncs.len(),
         median(fsyncs),
         p90
+    );
+    println!(
+        "deciding update (decision + checkpoint, 2 fsyncs, {:.0} bytes): median {:.0} us",
+        median(update_bytes),
+        median(updates)
     );
 }

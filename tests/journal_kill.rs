@@ -294,3 +294,56 @@ fn a_hook_cut_off_by_a_kill_is_never_rerun_without_a_word() {
     let log = std::fs::read_to_string(tmp.path().join("hooks.log")).unwrap_or_default();
     assert_eq!(log, "enter 10%\n", "ran once, not again");
 }
+
+#[test]
+fn a_run_killed_at_a_url_gate_watches_the_gate_again_on_resume() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let (url, _server) = fixture();
+    let open = Arc::new(AtomicBool::new(false));
+    let gate_rt = tokio::runtime::Runtime::new().unwrap();
+    let flag = open.clone();
+    let (gate, _task) = gate_rt
+        .block_on(cockpit::httpd::serve(0, move |_req| {
+            let status = if flag.load(Ordering::SeqCst) {
+                200
+            } else {
+                503
+            };
+            async move { cockpit::httpd::Response::text(status, "gate") }
+        }))
+        .unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = config(tmp.path(), &url);
+    let text = std::fs::read_to_string(&cfg).unwrap().replace(
+        "name = \"100%\"\n",
+        &format!("name = \"100%\"\ngate = {{ url = \"http://{gate}/open\", every = \"200ms\" }}\n"),
+    );
+    std::fs::write(&cfg, text).unwrap();
+
+    let mut run = Run(Some(cockpit(&cfg, &[]).spawn().unwrap()));
+    let child = run.0.as_mut().unwrap();
+    let mut at_gate = false;
+    for _ in 0..2400 {
+        let journal = journal_files(&tmp.path().join("journal"));
+        let text = journal
+            .first()
+            .map(|p| std::fs::read_to_string(p).unwrap_or_default());
+        if text.is_some_and(|t| t.contains("\"event\":\"waiting_for_gate\"")) {
+            at_gate = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(at_gate, "the run never reached the gate");
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    open.store(true, Ordering::SeqCst);
+    let out = Run(Some(cockpit(&cfg, &["--resume"]).spawn().unwrap())).finish();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    let ending = ending(&journal_of(tmp.path()));
+    assert_eq!(ending.status, "promoted");
+    assert_eq!(ending.stages_entered, vec![0, 1]);
+}

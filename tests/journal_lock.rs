@@ -190,6 +190,17 @@ fn after_a_kill_the_stale_lock_is_taken_over_and_the_unfinished_run_offered() {
 fn resume_with_nothing_to_resume_says_so() {
     let tmp = tempfile::tempdir().unwrap();
     let config = config(tmp.path());
+    // An unfinished drill of the same rollout is no run to resume.
+    let drill = cockpit::journal::Header {
+        rollout: "checkout 2.0".into(),
+        config_path: "cockpit.toml".into(),
+        config_hash: "sha256:0".into(),
+        operator: "alice@ops-1".into(),
+        ssh_connection: None,
+        drill: true,
+        started_at: 1_795_516_200_000,
+    };
+    cockpit::journal::Journal::create(&tmp.path().join("journal"), drill).unwrap();
     let out = cockpit(&config, &["--resume"]).output().unwrap();
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(5), "{err}");

@@ -210,3 +210,46 @@ fn the_journal_is_private_to_its_owner() {
     assert_eq!(runs.len(), 1);
     assert_eq!(runs[0].outcome, "rolled back");
 }
+
+mod journal_support;
+
+#[test]
+fn cockpit_report_renders_a_crashed_journal_and_names_a_damaged_line() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let path = scripted_rollout(dir.path());
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&path)
+        .unwrap();
+    f.write_all(br#"{"type":"event","at":1795"#).unwrap();
+    let out = std::process::Command::new(journal_support::bin())
+        .arg("report")
+        .arg(&path)
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stdout.starts_with("# Rollout report: checkout 2.0\n"),
+        "{stdout}"
+    );
+    assert!(stderr.contains("the last line is cut short"), "{stderr}");
+
+    // The same bytes followed by another line: damage in the middle.
+    f.write_all(b"\n{\"type\":\"abandoned\",\"at\":1,\"by\":\"x\",\"reason\":\"y\"}\n")
+        .unwrap();
+    let out = std::process::Command::new(journal_support::bin())
+        .args(["report", "--format", "json"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let lines = std::fs::read_to_string(&path).unwrap().lines().count();
+    let want = format!("{}:{}: not a journal record", path.display(), lines - 1);
+    assert!(stderr.contains(&want), "{stderr}");
+}

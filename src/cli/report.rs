@@ -78,20 +78,36 @@ fn render(path: &Path, format: Format) -> i32 {
     }
     let report = report::build(&read);
     match format {
-        Format::Markdown => print!("{}", report::markdown(&report)),
-        Format::Json => println!(
-            "{}",
-            serde_json::to_string_pretty(&report).unwrap_or_default()
-        ),
+        Format::Markdown => out(&report::markdown(&report)),
+        Format::Json => out(&json(&report)),
     }
-    exit::OK
+}
+
+fn json(value: &impl serde::Serialize) -> String {
+    serde_json::to_string_pretty(value).unwrap_or_default() + "\n"
+}
+
+/// Prints without panicking when the reader went away (`| head`).
+fn out(text: &str) -> i32 {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            eprintln!("error: cannot write the report: {e}");
+            exit::ERROR
+        }
+        _ => exit::OK,
+    }
 }
 
 fn list(runs: &[journal::RunSummary], format: Format) -> i32 {
     if format == Format::Json {
-        println!("{}", serde_json::to_string_pretty(runs).unwrap_or_default());
-        return exit::OK;
+        return out(&json(&runs));
     }
+    let mut text = String::new();
     for r in runs {
         let start = chrono::DateTime::from_timestamp_millis(r.started_at as i64)
             .map(|t| {
@@ -100,17 +116,21 @@ fn list(runs: &[journal::RunSummary], format: Format) -> i32 {
                     .to_string()
             })
             .unwrap_or_default();
-        println!(
-            "{:<20} {start:<16} {:<26} {:<20} {}",
+        text += &format!(
+            "{:<20} {start:<16} {:<26} {:<20} {}\n",
             if r.rollout.is_empty() {
                 "?"
             } else {
                 &r.rollout
             },
-            r.outcome.lines().next().unwrap_or_default(),
+            format!(
+                "{}{}",
+                r.outcome.lines().next().unwrap_or_default(),
+                if r.drill { " (drill)" } else { "" }
+            ),
             r.operator,
             r.path.display()
         );
     }
-    exit::OK
+    out(&text)
 }

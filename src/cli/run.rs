@@ -256,7 +256,7 @@ fn unfinished_run(dir: &Path, rollout: &str) -> Option<RunSummary> {
         );
     }
     runs.into_iter()
-        .find(|r| r.rollout == rollout && r.status == Some(RunStatus::Unfinished))
+        .find(|r| r.rollout == rollout && !r.drill && r.status == Some(RunStatus::Unfinished))
 }
 
 /// No flag said whether to resume: a terminal is asked, a script is told.

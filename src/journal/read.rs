@@ -168,6 +168,8 @@ pub struct RunSummary {
     pub outcome: String,
     pub status: Option<RunStatus>,
     pub operator: String,
+    /// A drill on the simulator: never offered for resume by `cockpit run`.
+    pub drill: bool,
     pub path: PathBuf,
 }
 
@@ -190,6 +192,7 @@ pub fn runs(dir: &Path) -> Result<Vec<RunSummary>, String> {
                 outcome: r.status().to_string(),
                 status: Some(r.status()),
                 operator: r.header.operator.clone(),
+                drill: r.header.drill,
                 path,
             },
             Err(e) => RunSummary {
@@ -198,6 +201,7 @@ pub fn runs(dir: &Path) -> Result<Vec<RunSummary>, String> {
                 outcome: format!("unreadable: {e}"),
                 status: None,
                 operator: String::new(),
+                drill: false,
                 path,
             },
         })

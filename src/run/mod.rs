@@ -194,12 +194,32 @@ impl Session {
             }
         };
         edges::spawn_signals(self.tx.clone());
+        self.rewatch_gate();
         let code = self.event_loop(view, first).await;
         poller.abort();
         if let Some(j) = &mut self.journal {
             let _ = j.flush();
         }
         code
+    }
+
+    /// A resumed session waiting at a URL gate watches it again: the
+    /// `WatchGate` effect died with the process that carried it out.
+    fn rewatch_gate(&self) {
+        let state = &self.rollout.state;
+        let gate = self
+            .rollout
+            .config
+            .stages
+            .get(state.stage)
+            .and_then(|s| s.gate.as_ref());
+        if state.phase == crate::rollout::Phase::Gate
+            && let Some(g) = gate
+            && let Some(url) = &g.url
+        {
+            let every = g.every.as_millis();
+            edges::spawn_gate(self.tx.clone(), self.clock, state.stage, url.clone(), every);
+        }
     }
 
     async fn event_loop(&mut self, view: &mut dyn View, first: Vec<Input>) -> i32 {

@@ -1,0 +1,190 @@
+//! On a real terminal (tmux), `cockpit run` asks before resuming an
+//! unfinished run: `y` carries it on, anything else changes nothing.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use cockpit::journal::{self, Header, Journal};
+
+mod journal_support;
+use journal_support::{bin, journal_files};
+
+/// A tmux server of our own, killed when the test ends.
+struct Tmux(String);
+
+impl Tmux {
+    fn start(name: &str, command: &str) -> Option<Tmux> {
+        if Command::new("tmux").arg("-V").output().is_err() {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "tmux is required in CI"
+            );
+            eprintln!("SKIP: tmux not installed");
+            return None;
+        }
+        let socket = format!("cockpit-journal-{name}-{}", std::process::id());
+        let ok = Command::new("tmux")
+            .args([
+                "-L",
+                &socket,
+                "new-session",
+                "-d",
+                "-x",
+                "80",
+                "-y",
+                "24",
+                command,
+            ])
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "tmux new-session failed");
+        Some(Tmux(socket))
+    }
+
+    fn screen(&self) -> String {
+        let out = Command::new("tmux")
+            .args(["-L", &self.0, "capture-pane", "-p"])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Waits (bounded) until the screen shows `text`.
+    fn wait_for(&self, text: &str) -> String {
+        for _ in 0..600 {
+            let screen = self.screen();
+            if screen.contains(text) {
+                return screen;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("never saw {text:?}; the screen:\n{}", self.screen());
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        Command::new("tmux")
+            .args(["-L", &self.0, "send-keys"])
+            .args(keys)
+            .status()
+            .unwrap();
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .args(["-L", &self.0, "kill-server"])
+            .status();
+    }
+}
+
+/// A config and an unfinished run of its rollout (started, never ended).
+fn setup(dir: &Path) -> (PathBuf, PathBuf) {
+    let journal_dir = dir.join("journal");
+    let text = format!(
+        r#"
+[rollout]
+name = "checkout 2.0"
+service = "checkout"
+old_version = "1.9"
+new_version = "2.0"
+
+[[stage]]
+name = "all"
+weight = 100
+irreversible = true
+
+[window]
+enabled = false
+
+[checklist]
+items = []
+
+[journal]
+dir = "{}"
+
+[scrape]
+canary = ["http://127.0.0.1:9/metrics"]
+"#,
+        journal_dir.display()
+    );
+    let config = dir.join("cockpit.toml");
+    std::fs::write(&config, text).unwrap();
+    let header = Header {
+        rollout: "checkout 2.0".into(),
+        config_path: config.display().to_string(),
+        config_hash: "sha256:0".into(),
+        operator: "alice@ops-1".into(),
+        ssh_connection: None,
+        drill: false,
+        started_at: 1_795_516_200_000,
+    };
+    let old = Journal::create(&journal_dir, header)
+        .unwrap()
+        .path()
+        .to_path_buf();
+    (config, old)
+}
+
+fn command(config: &Path) -> String {
+    format!(
+        "'{}' run --config '{}'; echo EXIT=$?; sleep 60",
+        bin().display(),
+        config.display()
+    )
+}
+
+#[test]
+fn declining_to_resume_changes_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (config, old) = setup(tmp.path());
+    let Some(tmux) = Tmux::start("no", &command(&config)) else {
+        return;
+    };
+    let screen = tmux.wait_for("Resume it? [y/N]");
+    assert!(
+        screen.contains("rollout checkout 2.0 has an unfinished run started"),
+        "{screen}"
+    );
+    tmux.keys(&["n", "Enter"]);
+    let screen = tmux.wait_for("EXIT=");
+    assert!(screen.contains("EXIT=5"), "{screen}");
+    assert!(screen.contains("not resumed; nothing changed"), "{screen}");
+    assert_eq!(
+        journal_files(&tmp.path().join("journal")),
+        vec![old.clone()]
+    );
+    let read = journal::read(&old).unwrap();
+    assert_eq!(read.entries.len(), 1, "the old journal is untouched");
+}
+
+#[test]
+fn answering_y_resumes_the_same_journal_before_the_screen_starts() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (config, old) = setup(tmp.path());
+    let Some(tmux) = Tmux::start("yes", &command(&config)) else {
+        return;
+    };
+    tmux.wait_for("Resume it? [y/N]");
+    tmux.keys(&["y", "Enter"]);
+    for _ in 0..600 {
+        let text = std::fs::read_to_string(&old).unwrap();
+        if text.contains("\"type\":\"resumed\"") {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let read = journal::read(&old).unwrap();
+    assert_eq!(read.status().to_string(), "unfinished");
+    let resumed = read
+        .entries
+        .iter()
+        .filter(|e| matches!(e.record, journal::Record::Resumed(_)))
+        .count();
+    assert_eq!(resumed, 1, "{:?}", read.entries);
+    assert_eq!(journal_files(&tmp.path().join("journal")), vec![old]);
+    // The screen took over the terminal: quit it.
+    tmux.keys(&["q"]);
+}
