@@ -107,8 +107,139 @@ fn an_override_reason_is_journalled_and_the_rollout_starts() {
     let journals: Vec<_> = std::fs::read_dir(dir.path().join("journal"))
         .unwrap()
         .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "jsonl"))
         .collect();
     assert_eq!(journals.len(), 1, "{journals:?}");
     let text = std::fs::read_to_string(&journals[0]).unwrap();
     assert!(text.contains("hotfix for INC-42"), "{text}");
+}
+
+/// A `/metrics` page whose counters grow by 100 requests per scrape, of
+/// which `errors` are 5xx; latency all under 100 ms. Served on a runtime of
+/// its own so the test can block on the binary.
+fn fixture(errors: u64) -> (String, tokio::runtime::Runtime) {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let scrapes = std::sync::Arc::new(AtomicU64::new(0));
+    let (addr, _task) = rt
+        .block_on(cockpit::httpd::serve(0, move |_req| {
+            let n = scrapes.fetch_add(1, Ordering::SeqCst) + 1;
+            let (total, bad) = (100 * n, errors * n);
+            async move {
+                let body = format!(
+                    "# TYPE http_requests_total counter\n\
+                     http_requests_total{{code=\"200\"}} {ok}\n\
+                     http_requests_total{{code=\"500\"}} {bad}\n\
+                     # TYPE http_request_duration_seconds histogram\n\
+                     http_request_duration_seconds_bucket{{le=\"0.1\"}} {total}\n\
+                     http_request_duration_seconds_bucket{{le=\"+Inf\"}} {total}\n\
+                     http_request_duration_seconds_sum {sum}\n\
+                     http_request_duration_seconds_count {total}\n",
+                    ok = total - bad,
+                    sum = total as f64 * 0.05,
+                );
+                cockpit::httpd::Response::text(200, body)
+            }
+        }))
+        .unwrap();
+    (format!("http://{addr}/metrics"), rt)
+}
+
+/// Two stages whose hooks append to `hooks.log`, fast enough for a test.
+fn live_config(dir: &Path, url: &str) -> std::path::PathBuf {
+    let log = dir.join("hooks.log");
+    let hook = |what: &str| {
+        format!(
+            "{{ exec = [\"sh\", \"-c\", \"echo {what} $COCKPIT_STAGE >> '{}'\"] }}",
+            log.display()
+        )
+    };
+    let text = format!(
+        r#"
+[rollout]
+name = "checkout 2.0"
+service = "checkout"
+old_version = "1.9"
+new_version = "2.0"
+
+[hooks]
+enter = {enter}
+undo = {undo}
+
+[[stage]]
+name = "10%"
+weight = 10
+wait = "2s"
+
+[[stage]]
+name = "100%"
+weight = 100
+wait = "2s"
+
+[scrape]
+canary = ["{url}"]
+every = "200ms"
+
+[[metric]]
+name = "error_rate"
+kind = "error_rate"
+for = "1s"
+baseline_ratio = 1000
+
+[policy]
+on_critical = "rollback"
+rollback_verify_within = "2s"
+
+[checklist]
+items = []
+
+[window]
+enabled = false
+
+[journal]
+dir = "{journal}"
+"#,
+        enter = hook("enter"),
+        undo = hook("undo"),
+        journal = dir.join("journal").display()
+    );
+    let path = dir.join("cockpit.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn a_healthy_canary_is_promoted_through_real_hooks_and_scrapes() {
+    let dir = tempfile::tempdir().unwrap();
+    let (url, _server) = fixture(0);
+    let out = cockpit()
+        .args(["run", "--headless", "--config"])
+        .arg(live_config(dir.path(), &url))
+        .timeout(std::time::Duration::from_secs(60))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("\"outcome\":\"promoted\""), "{stdout}");
+    let hooks = std::fs::read_to_string(dir.path().join("hooks.log")).unwrap();
+    assert_eq!(hooks, "enter 10%\nenter 100%\n");
+}
+
+#[test]
+fn an_erroring_canary_is_rolled_back_and_its_stage_undone() {
+    let dir = tempfile::tempdir().unwrap();
+    let (url, _server) = fixture(10);
+    let out = cockpit()
+        .args(["run", "--headless", "--config"])
+        .arg(live_config(dir.path(), &url))
+        .timeout(std::time::Duration::from_secs(60))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    // The same page stays at 10% errors after the undo: not recovered.
+    assert_eq!(out.status.code(), Some(4), "{stdout}");
+    assert!(stdout.contains("\"action\":\"rollback\""), "{stdout}");
+    assert!(stdout.contains("\"by\":\"policy\""), "{stdout}");
+    let hooks = std::fs::read_to_string(dir.path().join("hooks.log")).unwrap();
+    assert_eq!(hooks, "enter 10%\nundo 10%\n");
 }

@@ -327,7 +327,7 @@ impl Rollout {
             window,
         };
         self.journal(now, event);
-        self.try_begin(now);
+        self.try_begin(now, true);
     }
 
     /// Why stage 1 cannot start yet, if it cannot.
@@ -346,12 +346,15 @@ impl Rollout {
         (done < total).then(|| format!("pre-deploy checklist: {done} of {total} ticked"))
     }
 
-    fn try_begin(&mut self, now: At) {
+    /// Enters stage 1 unless something blocks it; `announce` journals the
+    /// blocker (not after each checklist tick, which is journalled itself).
+    fn try_begin(&mut self, now: At, announce: bool) {
         if self.state.phase != Phase::Waiting || self.state.started_at.is_none() {
             return;
         }
         match self.blocker() {
-            Some(reason) => self.journal(now, Event::Blocked { reason }),
+            Some(reason) if announce => self.journal(now, Event::Blocked { reason }),
+            Some(_) => {}
             None => self.enter_stage(now, 0),
         }
     }
@@ -364,7 +367,7 @@ impl Rollout {
                 if self.state.phase == Phase::Waiting && self.state.window_override.is_none() {
                     self.state.window_override = Some(reason.clone());
                     self.decision(now, Action::OverrideWindow, actor, reason);
-                    self.try_begin(now);
+                    self.try_begin(now, true);
                 }
             }
             Command::TickChecklist { item } => {
@@ -372,7 +375,7 @@ impl Rollout {
                     self.state.checklist[item] = true;
                     let item = self.config.checklist.items[item].clone();
                     self.journal(now, Event::ChecklistTicked { item, by: actor });
-                    self.try_begin(now);
+                    self.try_begin(now, false);
                 }
             }
             Command::SkipChecks { reason } => {
@@ -385,7 +388,7 @@ impl Rollout {
                             text: format!("checklist and deploy window skipped: {reason}"),
                         },
                     );
-                    self.try_begin(now);
+                    self.try_begin(now, false);
                 }
             }
             Command::Advance => self.advance(now, actor, None),

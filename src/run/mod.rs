@@ -33,6 +33,9 @@ pub enum Msg {
     GateOpen(usize),
     Key(crossterm::event::KeyEvent),
     Redraw,
+    /// An event from an edge for the journal and the view, not for the
+    /// core: a drill's faults and its score.
+    Journal(crate::rollout::Event),
     /// A signal or a dead task: stop now, leaving the journal resumable.
     Stop(String),
 }
@@ -59,6 +62,10 @@ pub trait View {
     fn stuck(&mut self, rollout: &Rollout) -> Option<i32>;
     /// Whether the session ends as soon as the rollout has an outcome.
     fn exits_on_outcome(&self) -> bool;
+    /// The session is stopping (a signal, a dead task) and why.
+    fn stopped(&mut self, why: &str) {
+        self.line(why);
+    }
 }
 
 pub fn outcome_code(outcome: Option<Outcome>) -> i32 {
@@ -295,8 +302,20 @@ impl Session {
                 None
             }
             Msg::Redraw => None,
+            Msg::Journal(event) => {
+                let effect = Effect::Journal {
+                    at: self.clock.now(),
+                    event,
+                };
+                self.carry_out(&effect).map_err(|e| {
+                    eprintln!("error: {e}");
+                    exit::ERROR
+                })?;
+                view.effect(&self.rollout, &effect);
+                None
+            }
             Msg::Stop(why) => {
-                view.line(&why);
+                view.stopped(&why);
                 return Err(if self.rollout.is_finished() {
                     outcome_code(self.rollout.state.outcome)
                 } else {

@@ -1,1 +1,20 @@
 //! The cockpit screen: a `run::View` drawing the rollout with ratatui.
+//!
+//! - `keys`: the key map (defaults in code, `[ui] keys` overrides), the
+//!   one source for the footer and the help screen.
+//! - `theme`: named styles from `themes/*.toml`, user overrides, `NO_COLOR`.
+//! - `screen`: prompts, help, log: what keys do, as engine inputs.
+//! - `draw`: the frame, a function of the rollout and the screen state.
+//! - `terminal`: the real terminal, the key reader, redraw pacing, and
+//!   restoring the terminal on every way out.
+
+mod draw;
+pub mod keys;
+mod logpane;
+mod screen;
+mod terminal;
+pub mod theme;
+
+pub use draw::{draw, footer_line, height};
+pub use screen::{Ask, Mode, Screen, local_time, utc_time, words};
+pub use terminal::run;

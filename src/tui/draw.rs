@@ -1,0 +1,674 @@
+//! Drawing: a function of the rollout and the screen state, nothing else.
+//! Panels collapse on small terminals: the trend column goes first, then
+//! the log shrinks, never the decision line or the footer.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Cell, Clear, Paragraph, Row, Table};
+
+use super::keys::Action;
+use super::screen::{Mode, Screen};
+use super::theme::{Theme, symbol};
+use crate::config::model::Direction;
+use crate::duration::Span as Dur;
+use crate::rollout::track::Track;
+use crate::rollout::{At, Level, Phase, Reading, Rollout, Rule};
+
+const LOG_MIN: u16 = 3;
+
+pub fn draw(frame: &mut Frame, s: &Screen, r: &Rollout, now: At) {
+    let area = frame.area();
+    frame.render_widget(Block::default().style(s.theme.text), area);
+    let t = &s.theme;
+    let (panel, panel_lines) = middle(s, r, now, area.width);
+    let failure = failure_panel(s, r);
+    let decision = decision_lines(s, r, now, area.width);
+    let decision_h = decision.len() as u16;
+    let fixed = 2 + 1 + decision_h + 1;
+    let room = area.height.saturating_sub(fixed + LOG_MIN);
+    let panel_h = (panel_lines + 2).min(room);
+    let failure_h = failure.as_ref().map_or(0, |f| {
+        (f.len() as u16 + 2).min(room.saturating_sub(panel_h))
+    });
+    let [header, pipeline, mid, fail, decision_area, log, footer] = Layout::vertical([
+        Constraint::Length(2),
+        Constraint::Length(1),
+        Constraint::Length(panel_h),
+        Constraint::Length(failure_h),
+        Constraint::Length(decision_h),
+        Constraint::Min(0),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    draw_header(frame, s, r, now, header);
+    frame.render_widget(
+        Paragraph::new(pipeline_line(s, r, pipeline.width)),
+        pipeline,
+    );
+    let (title, border) = panel_title(r);
+    frame.render_widget(
+        panel.block(
+            Block::bordered()
+                .title(Span::styled(title, t.title))
+                .border_style(border(t)),
+        ),
+        mid,
+    );
+    if let Some(lines) = failure {
+        let block = Block::bordered()
+            .title(Span::styled(" hook failed ", t.critical))
+            .border_style(t.critical);
+        frame.render_widget(Paragraph::new(lines).block(block), fail);
+    }
+    frame.render_widget(Paragraph::new(decision), decision_area);
+    let log_block = Block::default()
+        .borders(Borders::TOP)
+        .border_style(t.border)
+        .title(Span::styled(" log ", t.dim));
+    frame.render_widget(s.log.widget(t).block(log_block), log);
+    frame.render_widget(Paragraph::new(footer_line(s, r, now)), footer);
+    match &s.mode {
+        Mode::Normal => {}
+        mode => draw_prompt(frame, t, mode, area),
+    }
+    if s.help {
+        draw_help(frame, s, area);
+    }
+}
+
+// ----- header ---------------------------------------------------------------
+
+fn draw_header(frame: &mut Frame, s: &Screen, r: &Rollout, now: At, area: Rect) {
+    let t = &s.theme;
+    let ro = &r.config.rollout;
+    let sep = || Span::styled(" · ", t.dim);
+    let first = Line::from(vec![
+        Span::styled(ro.name.clone(), t.title),
+        sep(),
+        Span::raw(format!("{}/{}", ro.service, ro.environment)),
+        sep(),
+        Span::styled(format!("{} → {}", ro.old_version, ro.new_version), t.title),
+        sep(),
+        Span::raw(ro.strategy.to_string()),
+    ]);
+    let who = if r.state.operator.is_empty() {
+        &s.operator
+    } else {
+        &r.state.operator
+    };
+    let driver = Line::from(vec![
+        Span::styled("driver ", t.dim),
+        Span::styled(who.clone(), t.title),
+        Span::styled(if s.ssh { " (SSH)" } else { "" }, t.warning),
+    ]);
+    let since = r.state.started_at.map_or_else(
+        || "not started".to_string(),
+        |at| {
+            format!(
+                "T+{}",
+                Dur::from_millis(now.saturating_sub(at) / 1000 * 1000)
+            )
+        },
+    );
+    let window = s.window(r, now);
+    let window_style = if window.needs_reason() && r.state.window_override.is_none() {
+        t.warning
+    } else {
+        t.dim
+    };
+    let mut window_text = format!("window: {}", window.describe());
+    if window.needs_reason() && r.state.window_override.is_some() {
+        window_text.push_str(" (overridden)");
+    }
+    let second = Line::from(vec![
+        Span::styled(s.time_of_day(now), t.title),
+        sep(),
+        Span::raw(since),
+        sep(),
+        Span::styled(window_text, window_style),
+    ]);
+    let [top, bottom] = Layout::vertical([Constraint::Length(1); 2]).areas(area);
+    for ((left, right), row) in [(first, driver), (second, badge(s, r))]
+        .into_iter()
+        .zip([top, bottom])
+    {
+        let right_w = (right.width() as u16 + 1).min(row.width / 2);
+        let [l, r] =
+            Layout::horizontal([Constraint::Min(0), Constraint::Length(right_w)]).areas(row);
+        frame.render_widget(Paragraph::new(left), l);
+        frame.render_widget(Paragraph::new(right).right_aligned(), r);
+    }
+}
+
+/// The phase in one word, top right.
+fn badge<'a>(s: &Screen, r: &Rollout) -> Line<'a> {
+    let t = &s.theme;
+    let st = &r.state;
+    let (text, style) = match &st.phase {
+        _ if st.failed.is_some() => ("HOOK FAILED", t.critical),
+        Phase::Waiting => ("WAITING", t.warning),
+        Phase::Gate => ("AT GATE", t.warning),
+        Phase::Entering => ("ENTERING", t.title),
+        Phase::Observing if st.countdown.is_some() => ("COUNTDOWN", t.alarm),
+        Phase::Observing if st.paused => ("PAUSED", t.warning),
+        Phase::Observing => ("OBSERVING", t.title),
+        Phase::RollingBack => ("ROLLING BACK", t.critical),
+        Phase::Verifying { .. } => ("VERIFYING", t.critical),
+        Phase::Promoted => ("PROMOTED", t.ok),
+        Phase::RolledBack { .. } => ("ROLLED BACK", t.critical),
+    };
+    Line::from(Span::styled(text, style))
+}
+
+// ----- pipeline -------------------------------------------------------------
+
+fn pipeline_line<'a>(s: &Screen, r: &Rollout, width: u16) -> Line<'a> {
+    let wide = pipeline_spans(s, r, true, 10);
+    if Line::from(wide.clone()).width() <= width as usize {
+        return Line::from(wide);
+    }
+    Line::from(pipeline_spans(s, r, false, 6))
+}
+
+fn pipeline_spans<'a>(s: &Screen, r: &Rollout, names: bool, bar: usize) -> Vec<Span<'a>> {
+    let t = &s.theme;
+    let st = &r.state;
+    let mut spans = Vec::new();
+    for (i, stage) in r.config.stages.iter().enumerate() {
+        if i > 0 {
+            spans.push(Span::styled("  ", t.dim));
+        }
+        let label = if names && stage.name != stage.exposure() {
+            format!("{} {}", stage.name, stage.exposure())
+        } else {
+            stage.exposure()
+        };
+        let current = i == st.stage;
+        let (sym, style, extra) =
+            if st.phase == Phase::Promoted || i < st.stage && st.rollback.is_none() {
+                ("✓", t.ok, String::new())
+            } else if st.rollback.is_some() && i < st.entered {
+                ("↺", t.critical, " undone".to_string())
+            } else if current && st.failed.is_some() {
+                ("✗", t.critical, " failed".to_string())
+            } else if current && st.phase == Phase::Gate {
+                ("⏸", t.warning, " gate".to_string())
+            } else if current && st.phase == Phase::Entering {
+                ("▶", t.title, " entering".to_string())
+            } else if current && st.phase == Phase::Observing {
+                let wait = stage.wait.as_millis();
+                let seen = st.observed_ms.min(wait);
+                let filled = if wait == 0 {
+                    bar
+                } else {
+                    (seen as usize * bar) / wait as usize
+                };
+                spans.push(Span::styled(format!("▶ {label} "), t.title));
+                spans.push(Span::styled("█".repeat(filled), t.progress));
+                spans.push(Span::styled("░".repeat(bar - filled), t.dim));
+                spans.push(Span::raw(format!(
+                    " {}/{}",
+                    Dur::from_millis(st.observed_ms / 1000 * 1000),
+                    stage.wait
+                )));
+                continue;
+            } else {
+                ("·", t.dim, format!(" {}", stage.wait))
+            };
+        spans.push(Span::styled(format!("{sym} {label}{extra}"), style));
+    }
+    spans
+}
+
+// ----- middle panel ---------------------------------------------------------
+
+/// What the middle of the screen holds now, and its height without borders.
+enum Panel<'a> {
+    Metrics(Table<'a>),
+    Waiting(Paragraph<'a>),
+}
+
+impl<'a> Panel<'a> {
+    fn block(self, block: Block<'a>) -> PanelWidget<'a> {
+        PanelWidget(self, block)
+    }
+}
+
+struct PanelWidget<'a>(Panel<'a>, Block<'a>);
+
+impl ratatui::widgets::Widget for PanelWidget<'_> {
+    fn render(self, area: Rect, buf: &mut ratatui::buffer::Buffer) {
+        match self.0 {
+            Panel::Metrics(t) => ratatui::widgets::Widget::render(t.block(self.1), area, buf),
+            Panel::Waiting(p) => ratatui::widgets::Widget::render(p.block(self.1), area, buf),
+        }
+    }
+}
+
+fn panel_title(r: &Rollout) -> (String, fn(&Theme) -> Style) {
+    if r.state.phase == Phase::Waiting {
+        return (" before the rollout ".into(), |t| t.warning);
+    }
+    let stage = r
+        .config
+        .stages
+        .get(r.state.stage)
+        .map_or_else(String::new, |s| format!("{} ({})", s.name, s.exposure()));
+    (format!(" metrics: {stage} "), |t| t.border)
+}
+
+fn middle<'a>(s: &Screen, r: &Rollout, now: At, width: u16) -> (Panel<'a>, u16) {
+    if r.state.phase == Phase::Waiting {
+        let lines = waiting_lines(s, r, now);
+        let n = lines.len() as u16;
+        return (Panel::Waiting(Paragraph::new(lines)), n);
+    }
+    (
+        Panel::Metrics(metrics_table(s, r, width.saturating_sub(2))),
+        r.tracks.len() as u16 + 1,
+    )
+}
+
+fn waiting_lines<'a>(s: &Screen, r: &Rollout, now: At) -> Vec<Line<'a>> {
+    let t = &s.theme;
+    let st = &r.state;
+    let done = st.checklist.iter().filter(|x| **x).count();
+    let mut lines = vec![Line::from(vec![
+        Span::styled("Pre-deploy checklist", t.title),
+        Span::styled(
+            format!(
+                " ({done} of {} ticked; 1-9 ticks an item)",
+                st.checklist.len()
+            ),
+            t.dim,
+        ),
+    ])];
+    for (i, (item, ticked)) in r
+        .config
+        .checklist
+        .items
+        .iter()
+        .zip(&st.checklist)
+        .enumerate()
+    {
+        let (mark, style) = if *ticked {
+            ("[x]", t.ok)
+        } else {
+            ("[ ]", t.warning)
+        };
+        lines.push(Line::from(vec![
+            Span::styled(format!(" {} ", i + 1), t.key),
+            Span::styled(mark, style),
+            Span::raw(format!(" {item}")),
+        ]));
+    }
+    let window = s.window(r, now);
+    let mut w = vec![
+        Span::styled("Deploy window: ", t.title),
+        Span::raw(window.describe()),
+    ];
+    match (&st.window_override, window.needs_reason()) {
+        (Some(reason), _) => w.push(Span::styled(
+            format!("; overridden: \"{reason}\""),
+            t.warning,
+        )),
+        (None, true) => w.push(Span::styled(
+            format!(
+                "; {} starts anyway with a typed reason",
+                s.keys.first(Action::OverrideWindow)
+            ),
+            t.warning,
+        )),
+        (None, false) => {}
+    }
+    lines.push(Line::from(w));
+    let next = match (st.started_at, r.blocker()) {
+        (None, _) => format!("{} starts the rollout", s.keys.first(Action::Start)),
+        (Some(_), Some(b)) => format!("started; waiting for: {b}"),
+        (Some(_), None) => "starting".into(),
+    };
+    lines.push(Line::from(Span::styled(next, t.key)));
+    lines
+}
+
+fn metric_value(slot: &Option<(At, Reading)>) -> Option<f64> {
+    match slot {
+        Some((_, Reading::Value { value, .. })) => Some(*value),
+        _ => None,
+    }
+}
+
+fn line_text(rule: &Rule, v: f64) -> String {
+    if !v.is_finite() {
+        return "-".into();
+    }
+    let sign = match rule.direction {
+        Direction::HigherIsWorse => ">",
+        Direction::LowerIsWorse => "<",
+    };
+    format!("{sign} {}", rule.show(v))
+}
+
+/// Requests as a short number: 850, 12.3k, 4.1M.
+fn evidence(n: f64) -> String {
+    match n {
+        n if n >= 1e6 => format!("{:.1}M", n / 1e6),
+        n if n >= 1e4 => format!("{:.1}k", n / 1e3),
+        n => format!("{}", n.round() as i64),
+    }
+}
+
+/// Column (title, width); the trend takes what is left.
+const COLUMNS: [(&str, u16); 8] = [
+    ("METRIC", 12),
+    ("CANARY", 8),
+    ("BASELINE", 8),
+    ("RATIO", 5),
+    ("WARN", 8),
+    ("CRIT", 8),
+    ("REQS", 6),
+    ("STATE", 14),
+];
+
+fn metrics_table<'a>(s: &Screen, r: &Rollout, width: u16) -> Table<'a> {
+    let t = &s.theme;
+    let fixed: u16 = COLUMNS.iter().map(|(_, w)| w + 1).sum();
+    let trend = width.saturating_sub(fixed).min(60);
+    let with_trend = trend >= 8;
+    let mut widths: Vec<Constraint> = COLUMNS
+        .iter()
+        .map(|(_, w)| Constraint::Length(*w))
+        .collect();
+    let mut titles: Vec<Cell> = COLUMNS.iter().map(|(n, _)| Cell::from(*n)).collect();
+    if with_trend {
+        widths.push(Constraint::Length(trend));
+        titles.push(Cell::from("TREND (taller is worse)"));
+    }
+    let rows = r.tracks.iter().map(|track| {
+        let rule = &track.rule;
+        let canary = metric_value(&track.canary);
+        let base = metric_value(&track.baseline);
+        let show = |v: Option<f64>| v.map_or_else(|| "-".into(), |v| rule.show(v));
+        let ratio = match (canary, base) {
+            (Some(c), Some(b)) if b > 0.0 => format!("{:.1}x", c / b),
+            _ => "-".into(),
+        };
+        let reqs = match &track.canary {
+            Some((
+                _,
+                Reading::Value {
+                    requests: Some(n), ..
+                },
+            )) => evidence(*n),
+            _ => "-".into(),
+        };
+        let level = track.verdict.level;
+        let mut cells = vec![
+            Cell::from(rule.label()),
+            Cell::from(show(canary)).style(t.title),
+            Cell::from(show(base)),
+            Cell::from(ratio),
+            Cell::from(line_text(rule, rule.warning)).style(t.dim),
+            Cell::from(line_text(rule, rule.critical)).style(t.dim),
+            Cell::from(reqs),
+            Cell::from(format!("{} {}", symbol(level), level.word())).style(t.level(level)),
+        ];
+        if with_trend {
+            cells.push(Cell::from(sparkline(t, track, trend as usize)));
+        }
+        Row::new(cells)
+    });
+    Table::new(rows, widths)
+        .header(Row::new(titles).style(t.dim.add_modifier(Modifier::BOLD)))
+        .column_spacing(1)
+}
+
+/// Heights in eighths: 1-4 under the warning line, 5-6 between warning and
+/// critical, 7-8 past critical. The band is readable without colour.
+pub fn height(rule: &Rule, v: f64) -> usize {
+    let (w, c) = (rule.warning, rule.critical);
+    if !w.is_finite() || !c.is_finite() {
+        return 1;
+    }
+    // Badness grows upward whichever way the metric goes.
+    let (b, w, c) = match rule.direction {
+        Direction::HigherIsWorse => (v, w, c),
+        Direction::LowerIsWorse => (-v, -w, -c),
+    };
+    let span = (c - w).abs().max(f64::EPSILON);
+    let floor = match rule.direction {
+        Direction::HigherIsWorse => 0.0_f64.min(w),
+        Direction::LowerIsWorse => w - 3.0 * span,
+    };
+    if rule.beyond(v, rule.critical) {
+        if b < c + span { 7 } else { 8 }
+    } else if rule.beyond(v, rule.warning) {
+        if b < w + span / 2.0 { 5 } else { 6 }
+    } else {
+        let f = ((b - floor) / (w - floor).max(f64::EPSILON)).clamp(0.0, 1.0);
+        1 + (f * 3.0).floor().min(3.0) as usize
+    }
+}
+
+fn sparkline<'a>(t: &Theme, track: &Track, width: usize) -> Line<'a> {
+    const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+    let rule = &track.rule;
+    let skip = track.history.len().saturating_sub(width);
+    let spans: Vec<Span> = track
+        .history
+        .iter()
+        .skip(skip)
+        .map(|(_, v)| {
+            let h = height(rule, *v);
+            let style = match h {
+                7.. => t.critical,
+                5..=6 => t.warning,
+                _ if !rule.warning.is_finite() => t.dim,
+                _ => t.ok,
+            };
+            Span::styled(BARS[h - 1].to_string(), style)
+        })
+        .collect();
+    Line::from(spans)
+}
+
+// ----- failure, decision, footer -------------------------------------------
+
+fn failure_panel<'a>(s: &Screen, r: &Rollout) -> Option<Vec<Line<'a>>> {
+    let f = r.state.failed.as_ref()?;
+    let t = &s.theme;
+    let mut lines = vec![Line::from(Span::styled(f.summary.clone(), t.critical))];
+    if s.hook_output.is_empty() {
+        lines.push(Line::from(Span::styled("(no output)", t.dim)));
+    }
+    for l in &s.hook_output {
+        lines.push(Line::from(Span::styled(format!("  | {l}"), t.dim)));
+    }
+    let mut keys = vec![
+        Span::styled(s.keys.first(Action::Retry), t.key),
+        Span::raw(" retry  "),
+        Span::styled(s.keys.first(Action::Skip), t.key),
+        Span::raw(" skip with a typed reason"),
+    ];
+    if r.state.rollback.is_none() {
+        keys.push(Span::raw("  "));
+        keys.push(Span::styled(s.keys.first(Action::Rollback), t.key));
+        keys.push(Span::raw(" roll back"));
+    }
+    lines.push(Line::from(keys));
+    Some(lines)
+}
+
+fn decision_style(t: &Theme, r: &Rollout, now: At) -> Style {
+    let st = &r.state;
+    if let Some(c) = &st.countdown {
+        return if c.held.is_some() { t.warning } else { t.alarm };
+    }
+    match &st.phase {
+        _ if st.failed.is_some() => t.critical,
+        Phase::RollingBack | Phase::Verifying { .. } | Phase::RolledBack { .. } => t.critical,
+        Phase::Promoted => t.ok,
+        Phase::Observing if st.paused => t.warning,
+        Phase::Observing => match r.ready(now) {
+            Ok(_) => t.ok,
+            Err(_) => r
+                .tracks
+                .iter()
+                .map(|t| t.verdict.level)
+                .filter(|l| *l != Level::Ok)
+                .max()
+                .map_or(t.warning, |l| t.level(l)),
+        },
+        _ => t.warning,
+    }
+}
+
+/// The decision line, wrapped (up to three lines) so it is always read whole.
+fn decision_lines<'a>(s: &Screen, r: &Rollout, now: At, width: u16) -> Vec<Line<'a>> {
+    let t = &s.theme;
+    let text = r.decision_line(now, &|at| s.time_of_day(at));
+    let style = decision_style(t, r, now).add_modifier(Modifier::BOLD);
+    let mut lines: Vec<Line> = super::logpane::wrap(&format!("» {text}"), width as usize, 2)
+        .into_iter()
+        .take(3)
+        .map(|l| Line::from(Span::styled(l, style)))
+        .collect();
+    if let Some(flash) = &s.flash {
+        lines.push(Line::from(Span::styled(format!("  {flash}"), t.warning)));
+    }
+    lines
+}
+
+/// The keys that apply now; what does not fit is in help.
+pub fn footer_line<'a>(s: &Screen, r: &Rollout, now: At) -> Line<'a> {
+    let t = &s.theme;
+    let hint = |k: &str, what: &str| {
+        vec![
+            Span::styled(k.to_string(), t.key),
+            Span::styled(format!(" {what}  "), t.dim),
+        ]
+    };
+    let spans: Vec<Span> = match &s.mode {
+        Mode::Typing { .. } => [hint("enter", "save"), hint("esc", "cancel")].concat(),
+        Mode::ConfirmRollback | Mode::ConfirmQuit => {
+            [hint("y", "yes"), hint("any other key", "no")].concat()
+        }
+        Mode::Normal => {
+            let mut spans = Vec::new();
+            if r.state.phase == Phase::Waiting && r.state.checklist.contains(&false) {
+                spans.extend(hint("1-9", "tick"));
+            }
+            for a in s.available(r, now) {
+                let what = match a {
+                    Action::Pause if r.state.paused => "resume",
+                    Action::Hold
+                        if r.state.countdown.as_ref().is_some_and(|c| c.held.is_some()) =>
+                    {
+                        "release"
+                    }
+                    Action::Help if s.help => "close help (also q, esc)",
+                    other => other.short(),
+                };
+                spans.extend(hint(&s.keys.first(a), what));
+            }
+            spans
+        }
+    };
+    Line::from(spans)
+}
+
+fn centered(area: Rect, width: u16, height: u16) -> Rect {
+    let w = width.min(area.width);
+    let h = height.min(area.height);
+    Rect::new(
+        area.x + (area.width - w) / 2,
+        area.y + (area.height - h) / 2,
+        w,
+        h,
+    )
+}
+
+fn draw_prompt(frame: &mut Frame, t: &Theme, mode: &Mode, area: Rect) {
+    let (title, body, style) = match mode {
+        Mode::ConfirmRollback => (
+            " roll back ".to_string(),
+            "Roll back now? Traffic returns to the old version. y/N".to_string(),
+            t.alarm,
+        ),
+        Mode::ConfirmQuit => (
+            " quit ".to_string(),
+            "Quit? The rollout stays where it is (nothing is rolled back or promoted); \
+             the journal resumes it. y/N"
+                .to_string(),
+            t.warning,
+        ),
+        Mode::Typing { ask, text } => (format!(" {} ", ask.title()), format!("> {text}█"), t.title),
+        Mode::Normal => return,
+    };
+    let width = area.width.saturating_sub(4).min(100);
+    let lines = super::logpane::wrap(&body, width.saturating_sub(2) as usize, 0);
+    let rect = centered(area, width, lines.len() as u16 + 2);
+    frame.render_widget(Clear, rect);
+    let block = Block::bordered()
+        .title(Span::styled(title, style))
+        .border_style(style)
+        .style(t.text);
+    let text: Vec<Line> = lines.into_iter().map(Line::from).collect();
+    frame.render_widget(Paragraph::new(text).block(block), rect);
+}
+
+fn draw_help(frame: &mut Frame, s: &Screen, area: Rect) {
+    let t = &s.theme;
+    let rows = s.keys.help_rows();
+    let key_w = rows
+        .iter()
+        .map(|(k, _)| k.chars().count())
+        .max()
+        .unwrap_or(4)
+        .max(3);
+    let mut lines: Vec<Line> = rows
+        .into_iter()
+        .map(|(k, what)| {
+            Line::from(vec![
+                Span::styled(format!("{k:>key_w$}"), t.key),
+                Span::raw(format!("  {what}")),
+            ])
+        })
+        .collect();
+    lines.push(Line::from(vec![
+        Span::styled(format!("{:>key_w$}", "1-9"), t.key),
+        Span::raw("  tick a pre-deploy checklist item (before the start)"),
+    ]));
+    let mut legend = vec![Span::styled("States: ", t.title)];
+    for level in [
+        Level::Ok,
+        Level::Warning,
+        Level::Critical,
+        Level::NoData,
+        Level::LowEvidence,
+    ] {
+        legend.push(Span::styled(
+            format!("{} {}", symbol(level), level.word()),
+            t.level(level),
+        ));
+        legend.push(Span::raw("  "));
+    }
+    lines.push(Line::from(legend));
+    lines.push(Line::from(Span::styled(
+        format!(
+            "Trend: taller is worse; ▅▆ past warning, ▇█ past critical. Theme: {}",
+            t.name
+        ),
+        t.dim,
+    )));
+    let width = area.width.saturating_sub(2).min(96);
+    let rect = centered(area, width, lines.len() as u16 + 2);
+    frame.render_widget(Clear, rect);
+    let block = Block::bordered()
+        .title(Span::styled(" help: keys from [ui] keys ", t.title))
+        .border_style(t.key)
+        .style(t.text);
+    frame.render_widget(Paragraph::new(lines).block(block), rect);
+}

@@ -1,0 +1,547 @@
+//! The screen's own state (prompts, help, theme, log) and what keys do.
+//! Pure apart from the log pane: keys become engine inputs, effects become
+//! log lines; drawing is in `draw.rs`.
+
+use std::collections::VecDeque;
+
+use chrono::NaiveDateTime;
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use tui_logger::TuiWidgetEvent;
+
+use super::keys::{Action, KeyMap};
+use super::logpane::LogPane;
+use super::theme::Theme;
+use crate::config::Config;
+use crate::rollout::window::{DeployWindows, WindowStatus};
+use crate::rollout::{Actor, At, Command, Effect, Event, Input, Phase, Rollout};
+use crate::run::Control;
+
+/// What a typed line is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ask {
+    Note,
+    ForceAdvance,
+    Skip,
+    OverrideWindow,
+}
+
+impl Ask {
+    pub fn title(self) -> &'static str {
+        match self {
+            Ask::Note => "Note for the incident log",
+            Ask::ForceAdvance => "Force-advance: why is it safe? (goes into the incident log)",
+            Ask::Skip => "Skip the failed hook: why? (goes into the incident log)",
+            Ask::OverrideWindow => {
+                "Start outside the deploy window: why? (goes into the incident log)"
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mode {
+    Normal,
+    /// A y/N question; anything but y answers no.
+    ConfirmRollback,
+    ConfirmQuit,
+    Typing {
+        ask: Ask,
+        text: String,
+    },
+}
+
+/// How many lines of a hook's output the failure panel keeps.
+const OUTPUT_KEPT: usize = 6;
+
+pub struct Screen {
+    pub keys: KeyMap,
+    pub theme: Theme,
+    pub colour: bool,
+    pub operator: String,
+    pub ssh: bool,
+    pub mode: Mode,
+    pub help: bool,
+    /// Feedback that changed nothing ("not ready: ..."), until the next key.
+    pub flash: Option<String>,
+    /// Output of the hook that ran last, for the failure panel.
+    pub hook_output: VecDeque<String>,
+    pub(super) log: LogPane,
+    windows: DeployWindows,
+    local: fn(At) -> NaiveDateTime,
+    last_now: At,
+}
+
+/// The operator's wall clock for a timestamp.
+pub fn local_time(at: At) -> NaiveDateTime {
+    chrono::DateTime::from_timestamp_millis(at as i64)
+        .unwrap_or_default()
+        .with_timezone(&chrono::Local)
+        .naive_local()
+}
+
+/// UTC, for tests and screens that must not depend on the machine's zone.
+pub fn utc_time(at: At) -> NaiveDateTime {
+    chrono::DateTime::from_timestamp_millis(at as i64)
+        .unwrap_or_default()
+        .naive_utc()
+}
+
+impl Screen {
+    /// Keys from `[ui] keys`; the theme is chosen by the caller.
+    pub fn new(config: &Config, theme: Theme, operator: &str, ssh: bool) -> Result<Screen, String> {
+        Ok(Screen {
+            keys: KeyMap::with_overrides(&config.ui.keys)?,
+            colour: super::theme::colour_wanted(),
+            theme,
+            operator: operator.to_string(),
+            ssh,
+            mode: Mode::Normal,
+            help: false,
+            flash: None,
+            hook_output: VecDeque::new(),
+            log: LogPane::new(),
+            windows: DeployWindows::from_spec(&config.window).unwrap_or_default(),
+            local: local_time,
+            last_now: 0,
+        })
+    }
+
+    /// Times shown in this zone instead of the machine's.
+    pub fn with_clock(mut self, local: fn(At) -> NaiveDateTime) -> Screen {
+        self.local = local;
+        self
+    }
+
+    pub fn time_of_day(&self, at: At) -> String {
+        (self.local)(at).format("%H:%M:%S").to_string()
+    }
+
+    /// The deploy window: as the engine judged it at start, or as it
+    /// stands now before starting.
+    pub fn window(&self, r: &Rollout, now: At) -> WindowStatus {
+        match &r.state.window {
+            Some(w) => w.clone(),
+            None if r.config.rollout.security_hotfix => {
+                WindowStatus::Skipped("security hotfix".into())
+            }
+            None => self.windows.status((self.local)(now)),
+        }
+    }
+
+    fn actor(&self) -> Actor {
+        Actor::Operator(self.operator.clone())
+    }
+
+    fn command(&self, command: Command) -> Vec<Input> {
+        vec![Input::Command {
+            actor: self.actor(),
+            command,
+        }]
+    }
+
+    /// Whether quitting now leaves a rollout half done (it resumes).
+    fn live(r: &Rollout) -> bool {
+        r.state.started_at.is_some() && !r.is_finished()
+    }
+
+    /// The keys that apply now, in footer order.
+    pub fn available(&self, r: &Rollout, now: At) -> Vec<Action> {
+        use Action::*;
+        if self.help {
+            return vec![Help];
+        }
+        let s = &r.state;
+        let mut out = Vec::new();
+        if s.failed.is_some() {
+            out.extend([Retry, Skip]);
+            if s.rollback.is_none() {
+                out.push(Rollback);
+            }
+        } else {
+            match &s.phase {
+                Phase::Waiting => {
+                    if s.started_at.is_none() {
+                        out.push(Start);
+                    }
+                    if self.window(r, now).needs_reason() && s.window_override.is_none() {
+                        out.push(OverrideWindow);
+                    }
+                }
+                Phase::Gate => {
+                    if r.config.stages[s.stage]
+                        .gate
+                        .as_ref()
+                        .is_some_and(|g| g.url.is_none())
+                    {
+                        out.push(OpenGate);
+                    }
+                    out.extend([Pause, Rollback]);
+                }
+                Phase::Entering => out.extend([Pause, Rollback]),
+                Phase::Observing if s.countdown.is_some() => out.extend([Rollback, Hold, Cancel]),
+                Phase::Observing => {
+                    out.push(if r.ready(now).is_ok() {
+                        Advance
+                    } else {
+                        ForceAdvance
+                    });
+                    out.extend([Pause, Rollback]);
+                }
+                _ => {}
+            }
+        }
+        out.extend([Note, Help, Quit]);
+        out
+    }
+
+    pub fn key(&mut self, r: &Rollout, key: KeyEvent, now: At) -> (Vec<Input>, Control) {
+        if key.kind == KeyEventKind::Release {
+            return (vec![], Control::Continue);
+        }
+        self.flash = None;
+        match std::mem::replace(&mut self.mode, Mode::Normal) {
+            Mode::Normal => self.normal_key(r, key, now),
+            Mode::ConfirmRollback => {
+                if is_yes(&key) {
+                    let reason = "rolled back by the operator from the cockpit".to_string();
+                    return (
+                        self.command(Command::Rollback { reason }),
+                        Control::Continue,
+                    );
+                }
+                self.flash = Some("roll back: not confirmed, nothing done".into());
+                (vec![], Control::Continue)
+            }
+            Mode::ConfirmQuit => {
+                if is_yes(&key) {
+                    return (vec![], Control::Quit);
+                }
+                (vec![], Control::Continue)
+            }
+            Mode::Typing { ask, text } => self.typing_key(ask, text, key),
+        }
+    }
+
+    fn typing_key(&mut self, ask: Ask, mut text: String, key: KeyEvent) -> (Vec<Input>, Control) {
+        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+        match key.code {
+            KeyCode::Esc => return (vec![], Control::Continue),
+            KeyCode::Char('c') if ctrl => return (vec![], Control::Continue),
+            KeyCode::Enter => {
+                let text = text.trim().to_string();
+                if text.is_empty() {
+                    self.flash = Some("nothing typed: a reason is needed (esc cancels)".into());
+                    self.mode = Mode::Typing { ask, text };
+                    return (vec![], Control::Continue);
+                }
+                let command = match ask {
+                    Ask::Note => Command::Note { text },
+                    Ask::ForceAdvance => Command::ForceAdvance { reason: text },
+                    Ask::Skip => Command::Skip { reason: text },
+                    Ask::OverrideWindow => Command::OverrideWindow { reason: text },
+                };
+                return (self.command(command), Control::Continue);
+            }
+            KeyCode::Backspace => {
+                text.pop();
+            }
+            KeyCode::Char('u') if ctrl => text.clear(),
+            KeyCode::Char(c) if !ctrl && text.chars().count() < 200 => text.push(c),
+            _ => {}
+        }
+        self.mode = Mode::Typing { ask, text };
+        (vec![], Control::Continue)
+    }
+
+    fn normal_key(&mut self, r: &Rollout, key: KeyEvent, now: At) -> (Vec<Input>, Control) {
+        let none = (vec![], Control::Continue);
+        if let KeyCode::Char(d @ '1'..='9') = key.code
+            && r.state.phase == Phase::Waiting
+        {
+            let item = d as usize - '1' as usize;
+            return match r.state.checklist.get(item) {
+                Some(false) => (
+                    self.command(Command::TickChecklist { item }),
+                    Control::Continue,
+                ),
+                _ => none,
+            };
+        }
+        let ctrl_c =
+            key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL);
+        let action = if ctrl_c {
+            Some(Action::Quit)
+        } else {
+            self.keys.action(&key)
+        };
+        let Some(action) = action else {
+            if self.help && key.code == KeyCode::Esc {
+                self.help = false;
+            }
+            return none;
+        };
+        if self.help && !matches!(action, Action::Help | Action::Quit) {
+            return none;
+        }
+        let ask = |s: &mut Screen, ask| {
+            s.mode = Mode::Typing {
+                ask,
+                text: String::new(),
+            };
+            (vec![], Control::Continue)
+        };
+        let s = &r.state;
+        let inputs = match action {
+            Action::Start if s.started_at.is_none() => vec![Input::Start {
+                local: (self.local)(now),
+                operator: self.operator.clone(),
+            }],
+            Action::Start => {
+                self.flash = Some("already started".into());
+                vec![]
+            }
+            Action::OverrideWindow => return ask(self, Ask::OverrideWindow),
+            Action::Advance => self.command(Command::Advance),
+            Action::ForceAdvance if s.phase == Phase::Observing => {
+                return ask(self, Ask::ForceAdvance);
+            }
+            Action::ForceAdvance => {
+                self.flash = Some("nothing to advance: no stage is being observed".into());
+                vec![]
+            }
+            Action::Pause if s.paused => self.command(Command::Resume),
+            Action::Pause => self.command(Command::Pause),
+            Action::Rollback => match &s.countdown {
+                // The policy already asked; the operator agrees: no second question.
+                Some(c) => self.command(Command::Rollback {
+                    reason: format!(
+                        "rolled back by the operator during the countdown: {}",
+                        c.reason
+                    ),
+                }),
+                None if s.rollback.is_some() => {
+                    self.flash = Some("already rolling back".into());
+                    vec![]
+                }
+                None if s.started_at.is_none() || r.is_finished() => {
+                    self.flash = Some("nothing to roll back".into());
+                    vec![]
+                }
+                None => {
+                    self.mode = Mode::ConfirmRollback;
+                    vec![]
+                }
+            },
+            Action::Hold => match &s.countdown {
+                Some(c) if c.held.is_some() => self.command(Command::Release),
+                _ => self.command(Command::Hold),
+            },
+            Action::Cancel => self.command(Command::Cancel),
+            Action::OpenGate => self.command(Command::OpenGate),
+            Action::Retry => self.command(Command::Retry),
+            Action::Skip if s.failed.is_some() => return ask(self, Ask::Skip),
+            Action::Skip => {
+                self.flash = Some("no failed hook to skip".into());
+                vec![]
+            }
+            Action::Note => return ask(self, Ask::Note),
+            Action::Theme => {
+                self.theme = self.theme.next(self.colour);
+                self.flash = Some(format!("theme: {}", self.theme.name));
+                vec![]
+            }
+            Action::Help => {
+                self.help = !self.help;
+                vec![]
+            }
+            Action::Quit if self.help => {
+                self.help = false;
+                vec![]
+            }
+            Action::Quit if Self::live(r) => {
+                self.mode = Mode::ConfirmQuit;
+                vec![]
+            }
+            Action::Quit => return (vec![], Control::Quit),
+            Action::ScrollUp => self.scroll(TuiWidgetEvent::PrevPageKey),
+            Action::ScrollDown => self.scroll(TuiWidgetEvent::NextPageKey),
+            Action::Follow => self.scroll(TuiWidgetEvent::EscapeKey),
+        };
+        (inputs, Control::Continue)
+    }
+
+    fn scroll(&mut self, event: TuiWidgetEvent) -> Vec<Input> {
+        self.log.scroll(event);
+        vec![]
+    }
+
+    /// Journal events and the engine's feedback, into the log pane.
+    pub fn effect(&mut self, effect: &Effect) {
+        match effect {
+            Effect::Journal { at, event } => {
+                self.last_now = self.last_now.max(*at);
+                if let Event::HookStarted { .. } = event {
+                    self.hook_output.clear();
+                }
+                if let Some((level, text)) = words(event) {
+                    self.log
+                        .push(level, &format!("{} {text}", self.time_of_day(*at)));
+                }
+            }
+            Effect::Say(text) => {
+                self.flash = Some(text.clone());
+                self.log.push(
+                    log::Level::Info,
+                    &format!("{} {text}", self.time_of_day(self.last_now)),
+                );
+            }
+            _ => {}
+        }
+    }
+
+    /// A line of hook output or a notification result.
+    pub fn line(&mut self, text: &str) {
+        if self.hook_output.len() == OUTPUT_KEPT {
+            self.hook_output.pop_front();
+        }
+        self.hook_output.push_back(text.to_string());
+        self.log.push(
+            log::Level::Info,
+            &format!("{}   | {text}", self.time_of_day(self.last_now)),
+        );
+    }
+
+    /// Remembers the time for lines that come without one.
+    pub fn saw(&mut self, now: At) {
+        self.last_now = self.last_now.max(now);
+    }
+}
+
+/// `ForceAdvance` -> `FORCE ADVANCE`.
+fn upper_words(camel: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in camel.chars().enumerate() {
+        if i > 0 && c.is_uppercase() {
+            out.push(' ');
+        }
+        out.push(c.to_ascii_uppercase());
+    }
+    out
+}
+
+fn is_yes(key: &KeyEvent) -> bool {
+    matches!(key.code, KeyCode::Char('y') | KeyCode::Char('Y'))
+}
+
+/// An incident-log event as the operator reads it; None for the noisy ones.
+pub fn words(event: &Event) -> Option<(log::Level, String)> {
+    use crate::rollout::{Action, Level, Outcome};
+    use log::Level::{Error, Info, Warn};
+    let secs = |ms: u64| crate::duration::Span::from_millis(ms / 1000 * 1000).to_string();
+    Some(match event {
+        Event::Started {
+            rollout,
+            old_version,
+            new_version,
+            operator,
+            window,
+            ..
+        } => (
+            Info,
+            format!(
+                "started {rollout}: {old_version} -> {new_version} by {operator}; {}",
+                window.describe()
+            ),
+        ),
+        Event::Blocked { reason } => (Warn, format!("waiting: {reason}")),
+        Event::ChecklistTicked { item, by } => {
+            (Info, format!("checklist: \"{item}\" ticked by {by}"))
+        }
+        Event::Decision {
+            action, by, reason, ..
+        } => {
+            let level = match action {
+                Action::Rollback | Action::ForceAdvance | Action::Skip | Action::OverrideWindow => {
+                    Warn
+                }
+                _ => Info,
+            };
+            let word = upper_words(&format!("{action:?}"));
+            (level, format!("{word} by {by}: {reason}"))
+        }
+        Event::StageEntering { name, exposure, .. } => {
+            (Info, format!("entering {name} ({exposure})"))
+        }
+        Event::StageObserving { name, .. } => (Info, format!("observing {name}")),
+        Event::StageLeft {
+            name, observed_ms, ..
+        } => (Info, format!("left {name} after {}", secs(*observed_ms))),
+        Event::WaitingForGate { what, .. } => (Info, format!("waiting for {what}")),
+        Event::MetricChanged {
+            from, to, reason, ..
+        } => {
+            let level = match to {
+                Level::Critical => Error,
+                Level::Warning | Level::NoData => Warn,
+                _ => Info,
+            };
+            (level, format!("{} -> {}: {reason}", from.word(), to.word()))
+        }
+        Event::CountdownStarted { seconds, reason } => (
+            Error,
+            format!("AUTO-ROLLBACK COUNTDOWN {seconds}s: {reason}"),
+        ),
+        Event::CountdownCleared { reason } => (Info, format!("countdown cleared: {reason}")),
+        Event::HookStarted { label, purpose, .. } => {
+            let purpose = format!("{purpose:?}").to_lowercase();
+            (Info, format!("run {purpose} hook `{label}`"))
+        }
+        Event::HookOutput { .. } | Event::Snapshot { .. } => return None,
+        Event::HookFinished {
+            label, ok, summary, ..
+        } => {
+            if *ok {
+                (Info, format!("`{label}` done: {summary}"))
+            } else {
+                (Error, format!("`{label}` FAILED: {summary}"))
+            }
+        }
+        Event::Note { by, text } => (Info, format!("note by {by}: {text}")),
+        Event::DrillFault { what, active } => {
+            let state = if *active { "on" } else { "off" };
+            (Warn, format!("drill fault {state}: {what}"))
+        }
+        Event::DrillScore(d) => (
+            Info,
+            format!(
+                "drill score: {} ({}), good operator: {} at {}",
+                d.outcome,
+                if d.right_call && d.in_time {
+                    "right call in time"
+                } else if d.right_call {
+                    "right call, late"
+                } else {
+                    "wrong call"
+                },
+                d.expected_outcome,
+                d.expected_stage
+            ),
+        ),
+        Event::RollbackComplete => (Warn, "rollback complete; verifying recovery".into()),
+        Event::RollbackVerified { recovered, reason } => {
+            if *recovered {
+                (Info, format!("rollback verified: {reason}"))
+            } else {
+                (Error, format!("ROLLBACK DID NOT RECOVER: {reason}"))
+            }
+        }
+        Event::Finished { outcome } => {
+            let how = match outcome {
+                Outcome::Promoted => "promoted",
+                Outcome::RolledBack => "rolled back",
+                Outcome::RolledBackUnrecovered => "rolled back, metrics NOT recovered",
+            };
+            (Info, format!("finished: {how}"))
+        }
+    })
+}

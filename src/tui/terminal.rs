@@ -1,0 +1,221 @@
+//! The real terminal: enter and restore it, read keys, pace redraws.
+//!
+//! Every way out restores the terminal: a normal return (the guard's
+//! Drop), a signal (the runtime turns SIGTERM/SIGHUP into `Msg::Stop`), a
+//! panic on the loop's thread (ratatui's hook, then unwinding) and a panic
+//! in any other task (the hook restores, marks the screen dead so nothing
+//! draws on the restored terminal, and stops the session).
+
+use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crossterm::event::{Event as TermEvent, EventStream, KeyEvent};
+use futures::StreamExt;
+use ratatui::DefaultTerminal;
+use tokio::sync::mpsc::UnboundedSender;
+
+use super::screen::Screen;
+use crate::cli::exit;
+use crate::rollout::{At, Effect, Input, Rollout};
+use crate::run::{Control, Msg, Session, View};
+
+/// About ten frames a second at most: enough to feel immediate, cheap over SSH.
+const MIN_FRAME: Duration = Duration::from_millis(100);
+
+static PANICKED: AtomicBool = AtomicBool::new(false);
+static PANIC_TX: Mutex<Option<UnboundedSender<Msg>>> = Mutex::new(None);
+
+/// Runs the session on the screen until quit, a signal or a fatal error.
+pub async fn run(session: Session, screen: Screen, first: Vec<Input>) -> i32 {
+    let journal = session
+        .journal
+        .as_ref()
+        .map(|j| j.path().display().to_string());
+    let tx = session.sender();
+    let terminal = match ratatui::try_init() {
+        Ok(t) => t,
+        Err(e) => {
+            restore();
+            eprintln!("error: cannot set up the terminal: {e}");
+            return exit::ERROR;
+        }
+    };
+    stop_on_panic(tx.clone());
+    let reader = spawn_keys(tx.clone());
+    panic_for_tests();
+    let mut view = Tui {
+        screen,
+        terminal: Some(terminal),
+        tx,
+        last_frame: None,
+        redraw_asked: Arc::new(AtomicBool::new(false)),
+        stopped: None,
+    };
+    let mut code = session.drive(&mut view, first).await;
+    reader.abort();
+    let stopped = view.stopped.take();
+    drop(view);
+    if PANICKED.load(Ordering::SeqCst) {
+        code = exit::ERROR;
+    }
+    if let Some(why) = stopped {
+        eprintln!("cockpit: {why}");
+    }
+    if let Some(path) = journal {
+        eprintln!("cockpit: journal {path}");
+    }
+    code
+}
+
+/// Leaves the alternate screen and raw mode and shows the cursor; safe to
+/// call twice and on a terminal that is gone.
+fn restore() {
+    ratatui::restore();
+    let mut out = std::io::stdout();
+    let _ = crossterm::execute!(out, crossterm::cursor::Show);
+    let _ = out.flush();
+}
+
+/// tokio catches task panics, so without this the loop would carry on
+/// drawing over a terminal the panic hook already restored.
+fn stop_on_panic(tx: UnboundedSender<Msg>) {
+    if let Ok(mut slot) = PANIC_TX.lock() {
+        *slot = Some(tx);
+    }
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        PANICKED.store(true, Ordering::SeqCst);
+        restore();
+        previous(info);
+        if let Ok(slot) = PANIC_TX.lock()
+            && let Some(tx) = slot.as_ref()
+        {
+            let _ = tx.send(Msg::Stop(format!(
+                "internal error, stopping: {info}; the journal can resume this rollout"
+            )));
+        }
+    }));
+}
+
+/// Debug builds only: a task that panics after `COCKPIT_TEST_PANIC_AFTER_MS`,
+/// so the pseudo-terminal tests can prove a dying task stops the screen.
+fn panic_for_tests() {
+    #[cfg(debug_assertions)]
+    if let Some(ms) = std::env::var("COCKPIT_TEST_PANIC_AFTER_MS")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+    {
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(ms)).await;
+            panic!("test panic in a background task (COCKPIT_TEST_PANIC_AFTER_MS)");
+        });
+    }
+}
+
+fn spawn_keys(tx: UnboundedSender<Msg>) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut events = EventStream::new();
+        while let Some(event) = events.next().await {
+            let msg = match event {
+                Ok(TermEvent::Key(key)) => Msg::Key(key),
+                Ok(TermEvent::Resize(..)) => Msg::Redraw,
+                Ok(_) => continue,
+                Err(e) => {
+                    let _ = tx.send(Msg::Stop(format!(
+                        "cannot read the terminal ({e}); the journal can resume this rollout"
+                    )));
+                    return;
+                }
+            };
+            if tx.send(msg).is_err() {
+                return;
+            }
+        }
+        let _ = tx.send(Msg::Stop(
+            "the terminal closed; the journal can resume this rollout".into(),
+        ));
+    })
+}
+
+struct Tui {
+    screen: Screen,
+    terminal: Option<DefaultTerminal>,
+    tx: UnboundedSender<Msg>,
+    last_frame: Option<Instant>,
+    /// A deferred redraw is already on its way.
+    redraw_asked: Arc<AtomicBool>,
+    stopped: Option<String>,
+}
+
+impl Drop for Tui {
+    fn drop(&mut self) {
+        if self.terminal.take().is_some() {
+            restore();
+        }
+    }
+}
+
+impl Tui {
+    /// Draws now, or asks for a redraw once the frame budget allows.
+    fn paced_draw(&mut self, r: &Rollout, now: At) {
+        if let Some(last) = self.last_frame {
+            let since = last.elapsed();
+            if since < MIN_FRAME {
+                if !self.redraw_asked.swap(true, Ordering::SeqCst) {
+                    let (tx, asked) = (self.tx.clone(), self.redraw_asked.clone());
+                    tokio::spawn(async move {
+                        tokio::time::sleep(MIN_FRAME - since).await;
+                        asked.store(false, Ordering::SeqCst);
+                        let _ = tx.send(Msg::Redraw);
+                    });
+                }
+                return;
+            }
+        }
+        self.last_frame = Some(Instant::now());
+        let screen = &self.screen;
+        if let Some(t) = self.terminal.as_mut() {
+            // A failed write means the terminal is gone; SIGHUP stops us.
+            let _ = t.draw(|f| super::draw(f, screen, r, now));
+        }
+    }
+}
+
+impl View for Tui {
+    fn effect(&mut self, _: &Rollout, effect: &Effect) {
+        self.screen.effect(effect);
+    }
+
+    fn line(&mut self, text: &str) {
+        self.screen.line(text);
+    }
+
+    fn stopped(&mut self, why: &str) {
+        self.stopped = Some(why.to_string());
+    }
+
+    fn key(&mut self, rollout: &Rollout, key: KeyEvent, now: At) -> (Vec<Input>, Control) {
+        self.screen.key(rollout, key, now)
+    }
+
+    fn render(&mut self, rollout: &Rollout, now: At, _clock_only: bool) {
+        self.screen.saw(now);
+        if PANICKED.load(Ordering::SeqCst) {
+            return;
+        }
+        // The terminal only writes the cells that changed, so a clock tick
+        // costs a few bytes, not a repaint.
+        self.paced_draw(rollout, now);
+    }
+
+    fn stuck(&mut self, _: &Rollout) -> Option<i32> {
+        None
+    }
+
+    fn exits_on_outcome(&self) -> bool {
+        // The operator reads the outcome, then quits with q.
+        false
+    }
+}

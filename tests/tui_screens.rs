@@ -1,0 +1,686 @@
+//! The cockpit screen on ratatui's TestBackend: whole screens as insta
+//! snapshots at 120x40 and 80x24 with a fixed clock, the colour of every
+//! state asserted on the buffer, and the key map feeding footer and help.
+//! Each state is built by driving the pure engine with fixed timestamps.
+
+use std::path::Path;
+
+use cockpit::config;
+use cockpit::rollout::{At, Command, Group, Input, Reading, Rollout};
+use cockpit::tui::keys::Action;
+use cockpit::tui::theme::Theme;
+use cockpit::tui::{Mode, Screen, utc_time};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::buffer::Buffer;
+use ratatui::style::Color;
+
+/// Tuesday 2026-11-24 10:30:00 UTC: inside seed 003's best window.
+const T0: At = 1_795_516_200_000;
+const SEC: At = 1000;
+const MIN: At = 60 * SEC;
+
+const CONFIG: &str = r#"
+[rollout]
+name = "checkout 2.0"
+service = "checkout"
+old_version = "1.9"
+new_version = "2.0"
+
+[[stage]]
+name = "canary"
+weight = 5
+irreversible = true
+
+[[stage]]
+name = "quarter"
+weight = 25
+irreversible = true
+
+[[stage]]
+name = "half"
+weight = 50
+irreversible = true
+
+[[stage]]
+name = "all"
+weight = 100
+irreversible = true
+
+[scrape]
+canary = ["http://127.0.0.1:9100/metrics"]
+baseline = ["http://127.0.0.1:9101/metrics"]
+"#;
+
+/// Canary values for error rate (%), p95 (ms), success rate (%); None is no data.
+#[derive(Clone, Copy)]
+struct Health {
+    error: Option<f64>,
+    p95: f64,
+    success: f64,
+}
+
+const HEALTHY: Health = Health {
+    error: Some(0.05),
+    p95: 180.0,
+    success: 99.95,
+};
+
+struct World {
+    r: Rollout,
+    screen: Screen,
+    now: At,
+}
+
+impl World {
+    fn new(extra: &str, theme: Theme) -> World {
+        let text = format!("{CONFIG}\n{extra}");
+        let cfg = config::parse(Path::new("t.toml"), &text).unwrap_or_else(|e| panic!("{}", e[0]));
+        let screen = Screen::new(&cfg, theme, "alice@ops-1", true)
+            .unwrap()
+            .with_clock(utc_time);
+        World {
+            r: Rollout::new(cfg, T0),
+            screen,
+            now: T0,
+        }
+    }
+
+    /// Started in the best window with the checklist ticked by keys.
+    fn started() -> World {
+        let mut w = World::new("", Theme::load("dark", true).unwrap());
+        for item in 1..=6 {
+            w.press(char::from_digit(item, 10).unwrap());
+        }
+        w.send(Input::Start {
+            local: utc_time(T0),
+            operator: "alice@ops-1".into(),
+        });
+        w
+    }
+
+    /// Started with the checklist and window skipped, as drills do.
+    fn start_drill(&mut self) {
+        self.send(Input::Start {
+            local: utc_time(T0),
+            operator: "alice@ops-1".into(),
+        });
+        self.send(Input::Command {
+            actor: cockpit::rollout::Actor::Operator("alice@ops-1".into()),
+            command: Command::SkipChecks {
+                reason: "drill".into(),
+            },
+        });
+    }
+
+    fn send(&mut self, input: Input) {
+        self.screen.saw(self.now);
+        for effect in self.r.update(self.now, input) {
+            self.screen.effect(&effect);
+        }
+    }
+
+    fn press_key(&mut self, key: KeyEvent) {
+        let (inputs, _) = self.screen.key(&self.r, key, self.now);
+        for input in inputs {
+            self.send(input);
+        }
+    }
+
+    fn press(&mut self, c: char) {
+        self.press_key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE));
+    }
+
+    /// One sample a second of every metric, canary and baseline.
+    fn run(&mut self, dur: At, h: Health) {
+        let end = self.now + dur;
+        while self.now < end && !self.r.is_finished() {
+            self.now += SEC;
+            let canary = [
+                h.error.map_or_else(
+                    || Reading::no_data("query returned no series"),
+                    |v| Reading::value(v, Some(1200.0)),
+                ),
+                Reading::value(h.p95, Some(1200.0)),
+                Reading::value(h.success, Some(1200.0)),
+            ];
+            let baseline = [0.05, 170.0, 99.96];
+            for (metric, reading) in canary.into_iter().enumerate() {
+                self.send(Input::Sample {
+                    metric,
+                    group: Group::Canary,
+                    reading,
+                });
+                self.send(Input::Sample {
+                    metric,
+                    group: Group::Baseline,
+                    reading: Reading::value(baseline[metric], Some(24000.0)),
+                });
+            }
+        }
+    }
+
+    fn draw(&self, width: u16, height: u16) -> Terminal<TestBackend> {
+        let mut t = Terminal::new(TestBackend::new(width, height)).unwrap();
+        t.draw(|f| cockpit::tui::draw(f, &self.screen, &self.r, self.now))
+            .unwrap();
+        t
+    }
+
+    fn line(&self) -> String {
+        self.r
+            .decision_line(self.now, &|at| self.screen.time_of_day(at))
+    }
+}
+
+fn healthy() -> World {
+    let mut w = World::started();
+    w.run(16 * MIN, HEALTHY);
+    w
+}
+
+fn warning() -> World {
+    let mut w = World::started();
+    w.run(5 * MIN, HEALTHY);
+    w.run(
+        46 * SEC,
+        Health {
+            p95: 412.0,
+            ..HEALTHY
+        },
+    );
+    w
+}
+
+fn countdown() -> World {
+    let mut w = World::started();
+    w.run(5 * MIN, HEALTHY);
+    w.run(
+        70 * SEC,
+        Health {
+            error: Some(0.8),
+            ..HEALTHY
+        },
+    );
+    w
+}
+
+fn no_data() -> World {
+    let mut w = World::started();
+    w.run(
+        2 * MIN,
+        Health {
+            error: None,
+            ..HEALTHY
+        },
+    );
+    w
+}
+
+fn rolled_back() -> World {
+    let mut w = countdown();
+    w.press('r');
+    // The stable version carries the traffic again: the error rate drops.
+    w.run(10 * SEC, HEALTHY);
+    w
+}
+
+fn promoted() -> World {
+    let mut w = World::started();
+    for _ in 0..4 {
+        w.run(16 * MIN, HEALTHY);
+        w.press('a');
+    }
+    w
+}
+
+fn help() -> World {
+    let mut w = healthy();
+    w.press('?');
+    w
+}
+
+/// Where `text` starts on screen.
+fn find(buf: &Buffer, text: &str) -> Option<(u16, u16)> {
+    let area = buf.area;
+    for y in 0..area.height {
+        let row: Vec<&str> = (0..area.width).map(|x| buf[(x, y)].symbol()).collect();
+        for x in 0..area.width as usize {
+            let mut s = String::new();
+            for sym in &row[x..] {
+                s.push_str(sym);
+                if s.len() >= text.len() {
+                    break;
+                }
+            }
+            if s.starts_with(text) {
+                return Some((x as u16, y));
+            }
+        }
+    }
+    None
+}
+
+fn fg_of(buf: &Buffer, text: &str) -> Color {
+    let (x, y) = find(buf, text).unwrap_or_else(|| panic!("{text:?} not on screen:\n{buf:?}"));
+    buf[(x, y)].fg
+}
+
+fn bg_of(buf: &Buffer, text: &str) -> Color {
+    let (x, y) = find(buf, text).unwrap_or_else(|| panic!("{text:?} not on screen"));
+    buf[(x, y)].bg
+}
+
+fn text_of(t: &Terminal<TestBackend>) -> String {
+    let buf = t.backend().buffer();
+    (0..buf.area.height)
+        .map(|y| {
+            (0..buf.area.width)
+                .map(|x| buf[(x, y)].symbol())
+                .collect::<String>()
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+macro_rules! screens {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[test]
+            fn at_120x40() {
+                let w = super::$name();
+                insta::assert_snapshot!(super::text_of(&w.draw(120, 40)));
+            }
+
+            #[test]
+            fn at_80x24() {
+                let w = super::$name();
+                insta::assert_snapshot!(super::text_of(&w.draw(80, 24)));
+            }
+        }
+    )*};
+}
+
+screens!(
+    healthy,
+    warning,
+    countdown,
+    no_data,
+    rolled_back,
+    promoted,
+    help
+);
+
+#[test]
+fn each_state_says_itself_in_words_and_colour() {
+    let w = healthy();
+    assert_eq!(w.line(), "Ready to advance to 25% (a)");
+    let t = w.draw(120, 40);
+    let buf = t.backend().buffer();
+    assert_eq!(fg_of(buf, "✓ OK"), Color::Green);
+    assert_eq!(fg_of(buf, "» Ready to advance"), Color::Green);
+
+    let w = warning();
+    assert_eq!(
+        w.line(),
+        "Holding: p95 412 ms > 300 ms warning, held 45s of 2m"
+    );
+    let buf = w.draw(120, 40).backend().buffer().clone();
+    assert_eq!(fg_of(&buf, "▲ WARN"), Color::Yellow);
+    assert_eq!(fg_of(&buf, "» Holding: p95"), Color::Yellow);
+    // The other metrics are still OK, in their own colour.
+    assert_eq!(fg_of(&buf, "✓ OK"), Color::Green);
+
+    let w = countdown();
+    assert!(
+        w.line()
+            .starts_with("AUTO-ROLLBACK IN 21s: r roll back now"),
+        "{}",
+        w.line()
+    );
+    let buf = w.draw(120, 40).backend().buffer().clone();
+    assert_eq!(fg_of(&buf, "✗ CRIT"), Color::LightRed);
+    assert_eq!(bg_of(&buf, "» AUTO-ROLLBACK IN"), Color::Red);
+    assert_eq!(bg_of(&buf, "COUNTDOWN"), Color::Red);
+
+    let w = no_data();
+    let buf = w.draw(80, 24).backend().buffer().clone();
+    assert_eq!(fg_of(&buf, "? NO DATA"), Color::Magenta);
+    assert!(
+        w.line()
+            .contains("error rate: no data (query returned no series)")
+    );
+
+    let w = rolled_back();
+    assert!(
+        w.line()
+            .starts_with("Rolled back at 10:36:10: rolled back by the operator"),
+        "{}",
+        w.line()
+    );
+    let buf = w.draw(80, 24).backend().buffer().clone();
+    assert_eq!(fg_of(&buf, "» Rolled back at"), Color::LightRed);
+    assert_eq!(fg_of(&buf, "ROLLED BACK"), Color::LightRed);
+
+    let w = promoted();
+    assert_eq!(w.line(), "Promoted: all stages done");
+    let buf = w.draw(80, 24).backend().buffer().clone();
+    assert_eq!(fg_of(&buf, "» Promoted"), Color::Green);
+    assert_eq!(fg_of(&buf, "✓ canary"), Color::Green);
+}
+
+#[test]
+fn without_colour_states_keep_their_symbols_and_words() {
+    let mut w = World::new("", Theme::load("dark", false).unwrap());
+    w.start_drill();
+    w.run(5 * MIN, HEALTHY);
+    w.run(
+        70 * SEC,
+        Health {
+            error: Some(0.8),
+            p95: 412.0,
+            ..HEALTHY
+        },
+    );
+    let t = w.draw(120, 40);
+    let buf = t.backend().buffer();
+    for text in ["✗ CRIT", "▲ WARN", "✓ OK", "» AUTO-ROLLBACK IN"] {
+        assert_eq!(fg_of(buf, text), Color::Reset, "{text} has a colour");
+        assert_eq!(bg_of(buf, text), Color::Reset, "{text} has a colour");
+    }
+}
+
+#[test]
+fn the_sparkline_shows_the_thresholds_as_heights() {
+    // 5 min healthy, 10s in the warning band, then critical.
+    let mut w = World::started();
+    w.run(5 * MIN, HEALTHY);
+    w.run(
+        10 * SEC,
+        Health {
+            error: Some(0.3),
+            ..HEALTHY
+        },
+    );
+    w.run(
+        10 * SEC,
+        Health {
+            error: Some(0.8),
+            ..HEALTHY
+        },
+    );
+    let text = text_of(&w.draw(120, 40));
+    let row = text.lines().find(|l| l.contains("error rate")).unwrap();
+    assert!(row.contains("▁▁▁"), "{row}");
+    assert!(row.ends_with("▅▅▅▅▅▅▅▅▅▅██████████│"), "{row}");
+    // At 80 columns the sparklines go first; the state stays.
+    let narrow = text_of(&w.draw(80, 24));
+    let row = narrow.lines().find(|l| l.contains("error rate")).unwrap();
+    assert!(!row.contains('▁') && row.contains("✗ CRIT"), "{row}");
+}
+
+#[test]
+fn footer_and_help_come_from_the_same_key_map() {
+    let extra = "[ui]\nkeys = { rollback = \"x\", advance = \"ctrl-a\", help = \"f1\" }";
+    let mut w = World::new(extra, Theme::load("dark", true).unwrap());
+    w.start_drill();
+    w.run(16 * MIN, HEALTHY);
+    let footer = cockpit::tui::footer_line(&w.screen, &w.r, w.now).to_string();
+    for action in w.screen.available(&w.r, w.now) {
+        let hint = format!("{} {}", w.screen.keys.first(action), action.short());
+        assert!(footer.contains(&hint), "footer {footer:?} lacks {hint:?}");
+    }
+    assert!(
+        footer.contains("ctrl-a advance") && footer.contains("x roll back"),
+        "{footer}"
+    );
+    assert!(!footer.contains("r roll back"), "{footer}");
+    // Help lists every action with the same keys.
+    w.press_key(KeyEvent::new(KeyCode::F(1), KeyModifiers::NONE));
+    assert!(w.screen.help);
+    let help = text_of(&w.draw(120, 40));
+    for action in Action::all() {
+        let row = format!(
+            "{}  {}",
+            w.screen.keys.all_labels(action),
+            action.describe()
+        );
+        assert!(help.contains(&row), "help lacks {row:?}:\n{help}");
+    }
+    // The rebound key acts; the old one does nothing.
+    w.press_key(KeyEvent::new(KeyCode::F(1), KeyModifiers::NONE));
+    w.press('r');
+    assert_eq!(w.screen.mode, Mode::Normal);
+    w.press('x');
+    assert_eq!(w.screen.mode, Mode::ConfirmRollback);
+}
+
+#[test]
+fn keys_drive_the_engine_through_prompts() {
+    let mut w = healthy();
+    // Roll back asks first; anything but y keeps the stage.
+    w.press('r');
+    w.press('n');
+    assert!(w.r.state.rollback.is_none());
+    assert_eq!(
+        w.screen.flash.as_deref(),
+        Some("roll back: not confirmed, nothing done")
+    );
+    // A note is typed, enter saves it.
+    w.press('n');
+    for c in "db looks fine".chars() {
+        w.press(c);
+    }
+    let typed = text_of(&w.draw(80, 24));
+    assert!(typed.contains("> db looks fine█"), "{typed}");
+    w.press_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
+    let after = text_of(&w.draw(80, 24));
+    assert!(
+        after.contains("note by alice@ops-1: db looks fine"),
+        "{after}"
+    );
+    // Pause and resume by the same key.
+    w.press(' ');
+    assert!(w.r.state.paused);
+    assert_eq!(w.line(), "Paused: observation clock stopped (p resumes)");
+    w.press('p');
+    assert!(!w.r.state.paused);
+    // Advance.
+    w.press('a');
+    assert_eq!(w.r.state.stage, 1);
+    // Force-advance needs a typed reason.
+    w.run(MIN, HEALTHY);
+    w.press('A');
+    w.press_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
+    assert_eq!(w.r.state.stage, 1, "an empty reason must not force");
+    for c in "load test passed".chars() {
+        w.press(c);
+    }
+    w.press_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
+    assert_eq!(w.r.state.stage, 2);
+}
+
+#[test]
+fn during_a_countdown_r_rolls_back_at_once_and_h_holds() {
+    let mut w = countdown();
+    w.press('h');
+    assert!(w.r.state.countdown.as_ref().unwrap().held.is_some());
+    assert!(
+        w.line().starts_with("AUTO-ROLLBACK HELD at 21s: h release"),
+        "{}",
+        w.line()
+    );
+    w.press('r');
+    assert!(
+        w.r.state.rollback.is_some(),
+        "no confirmation during a countdown"
+    );
+}
+
+#[test]
+fn quitting_a_live_rollout_asks_and_never_acts() {
+    let mut w = healthy();
+    let (inputs, control) = w.screen.key(
+        &w.r,
+        KeyEvent::new(KeyCode::Char('q'), KeyModifiers::NONE),
+        w.now,
+    );
+    assert!(inputs.is_empty());
+    assert_eq!(control, cockpit::run::Control::Continue);
+    assert_eq!(w.screen.mode, Mode::ConfirmQuit);
+    let (inputs, control) = w.screen.key(
+        &w.r,
+        KeyEvent::new(KeyCode::Char('y'), KeyModifiers::NONE),
+        w.now,
+    );
+    assert!(inputs.is_empty(), "quitting sends nothing to the engine");
+    assert_eq!(control, cockpit::run::Control::Quit);
+}
+
+#[test]
+fn the_waiting_panel_ticks_the_checklist_and_takes_a_window_reason() {
+    let mut w = World::new("", Theme::load("dark", true).unwrap());
+    // Friday evening: a no-deploy window.
+    w.now = T0 + 3 * 24 * 60 * MIN + 7 * 60 * MIN;
+    w.press('2');
+    let screen = text_of(&w.draw(80, 24));
+    assert!(screen.contains(" 2 [x] Code review done"), "{screen}");
+    assert!(screen.contains(" 1 [ ] All tests green"), "{screen}");
+    assert!(
+        screen.contains("no-deploy window (Fri 12:00-24:00); o starts anyway"),
+        "{screen}"
+    );
+    w.press('o');
+    for c in "hotfix for INC-42".chars() {
+        w.press(c);
+    }
+    w.press_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
+    assert_eq!(
+        w.r.state.window_override.as_deref(),
+        Some("hotfix for INC-42")
+    );
+    w.press('s');
+    assert!(
+        w.line()
+            .starts_with("Waiting: pre-deploy checklist: 1 of 6 ticked"),
+        "{}",
+        w.line()
+    );
+    for item in [1, 3, 4, 5, 6] {
+        w.press(char::from_digit(item, 10).unwrap());
+    }
+    assert_eq!(w.r.state.phase, cockpit::rollout::Phase::Observing);
+}
+
+#[test]
+fn a_failed_hook_shows_its_command_and_output_and_offers_retry_and_skip() {
+    let text = CONFIG.replace(
+        "name = \"quarter\"\nweight = 25\nirreversible = true",
+        "name = \"quarter\"\nweight = 25\nirreversible = true\nenter = { exec = [\"set-weight\", \"25\"] }",
+    );
+    let cfg = config::parse(Path::new("t.toml"), &text).unwrap_or_else(|e| panic!("{}", e[0]));
+    let mut w = World::started();
+    w.r = Rollout::new(cfg, w.now);
+    w.start_drill();
+    w.run(16 * MIN, HEALTHY);
+    w.press('a');
+    let id = w.r.state.running.as_ref().expect("the enter hook runs").id;
+    w.screen.line("error: weight service unreachable");
+    w.send(Input::HookDone {
+        id,
+        ok: false,
+        summary: "exit status 2".into(),
+    });
+    let screen = text_of(&w.draw(80, 24));
+    assert!(
+        screen.contains("`set-weight 25` failed: exit status 2"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("| error: weight service unreachable"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("R retry  S skip with a typed reason  r roll back"),
+        "{screen}"
+    );
+    w.press('S');
+    for c in "weight set by hand".chars() {
+        w.press(c);
+    }
+    w.press_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
+    assert!(w.r.state.failed.is_none());
+    assert_eq!(w.r.state.phase, cockpit::rollout::Phase::Observing);
+}
+
+#[test]
+fn any_terminal_size_draws_without_a_panic() {
+    let mut states = vec![healthy(), countdown(), help(), promoted()];
+    let mut typing = healthy();
+    typing.press('n');
+    states.push(typing);
+    states.push(World::new("", Theme::load("dark", true).unwrap()));
+    for w in &states {
+        for (width, height) in [(1, 1), (10, 3), (20, 5), (40, 12), (79, 23), (200, 60)] {
+            let screen = text_of(&w.draw(width, height));
+            assert_eq!(screen.lines().count(), height as usize);
+        }
+    }
+}
+
+#[test]
+fn t_cycles_the_built_in_themes() {
+    let mut w = healthy();
+    w.press('t');
+    assert_eq!(w.screen.theme.name, "light");
+    let buf = w.draw(120, 40).backend().buffer().clone();
+    assert_eq!(fg_of(&buf, "✓ OK"), Color::Rgb(0, 0x64, 0));
+    for _ in 0..3 {
+        w.press('t');
+    }
+    assert_eq!(w.screen.theme.name, "dark");
+}
+
+fn cockpit_run(dir: &Path, config_extra: &str, args: &[&str]) -> (Option<i32>, String) {
+    let cfg = dir.join("cockpit.toml");
+    let text = format!("{CONFIG}\n[journal]\ndir = \"journal\"\n{config_extra}");
+    std::fs::write(&cfg, text).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_cockpit"))
+        .current_dir(dir)
+        .args(["run", "--config"])
+        .arg(&cfg)
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn a_bad_theme_or_key_is_refused_before_anything_starts() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, err) = cockpit_run(dir.path(), "", &["--theme", "solarized"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains(
+            "theme \"solarized\": no such built-in theme (dark, light, high-contrast, colour-blind)"
+        ),
+        "{err}"
+    );
+    let (code, err) = cockpit_run(dir.path(), "[ui]\ntheme = \"mine.toml\"", &[]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("[ui] theme: theme file mine.toml: cannot read it"),
+        "{err}"
+    );
+    let (code, err) = cockpit_run(dir.path(), "[ui]\nkeys = { rollback = \"R\" }", &[]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("cockpit.toml: [ui] keys: \"R\" is bound to both rollback and retry"),
+        "{err}"
+    );
+    assert!(!dir.path().join("journal").exists(), "nothing may start");
+}

@@ -1,0 +1,419 @@
+//! The real binary in a real pseudo-terminal: tmux runs `cockpit run` in a
+//! detached 80x24 session, `send-keys` presses keys, `capture-pane` reads
+//! what the operator sees. Each test has a private tmux server (`-L`) and
+//! kills only that server.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+static NEXT: AtomicU64 = AtomicU64::new(0);
+
+/// A private tmux server with one session running the cockpit.
+struct Tmux {
+    socket: String,
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = self.tmux(&["kill-server"]);
+    }
+}
+
+fn tmux_installed() -> bool {
+    let ok = Command::new("tmux")
+        .arg("-V")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        if std::env::var("CI").as_deref() == Ok("true") {
+            panic!("tmux not installed, and CI=true: the pseudo-terminal tests must run");
+        }
+        eprintln!("SKIP: tmux not installed");
+    }
+    ok
+}
+
+impl Tmux {
+    /// Starts `cockpit run` with `args` in an 80x24 session under `dir`.
+    fn start(dir: &Path, args: &[&str]) -> Tmux {
+        Tmux::start_with(dir, "", args)
+    }
+
+    /// Same, with `env` (`NAME=value ...`) set for the cockpit.
+    fn start_with(dir: &Path, env: &str, args: &[&str]) -> Tmux {
+        let socket = format!(
+            "cockpit-test-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::SeqCst)
+        );
+        let conf = dir.join("tmux.conf");
+        // A dead pane stays, so its exit status and last screen can be read.
+        std::fs::write(&conf, "set -g remain-on-exit on\nset -g status off\n").unwrap();
+        let quoted: Vec<String> = args.iter().map(|a| format!("'{a}'")).collect();
+        let command = format!(
+            "cd '{}' && SSH_CONNECTION='10.0.0.1 50000 10.0.0.2 22' {env} exec '{}' run {}",
+            dir.display(),
+            env!("CARGO_BIN_EXE_cockpit"),
+            quoted.join(" ")
+        );
+        let t = Tmux { socket };
+        let out = Command::new("tmux")
+            .args(["-L", &t.socket, "-f"])
+            .arg(&conf)
+            .args(["new-session", "-d", "-x", "80", "-y", "24", &command])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        t
+    }
+
+    fn tmux(&self, args: &[&str]) -> Output {
+        Command::new("tmux")
+            .args(["-L", &self.socket])
+            .args(args)
+            .output()
+            .unwrap()
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        for k in keys {
+            self.tmux(&["send-keys", "-t", "0", k]);
+        }
+    }
+
+    fn screen(&self) -> String {
+        String::from_utf8_lossy(&self.tmux(&["capture-pane", "-p", "-t", "0"]).stdout).into_owned()
+    }
+
+    fn format(&self, what: &str) -> String {
+        let out = self.tmux(&["display-message", "-p", "-t", "0", what]);
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
+    /// Polls the screen until `check` holds; a bounded loop, so a broken
+    /// screen fails with what was on it instead of hanging.
+    fn wait(&self, what: &str, check: impl Fn(&str) -> bool) -> String {
+        let mut last = String::new();
+        for _ in 0..300 {
+            last = self.screen();
+            if check(&last) {
+                return last;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("waited for {what}; the screen shows:\n{last}");
+    }
+
+    /// The screen with tmux's history, for after the process has exited.
+    fn history(&self) -> String {
+        let out = self.tmux(&["capture-pane", "-p", "-S", "-", "-t", "0"]);
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn wait_for(&self, text: &str) -> String {
+        self.wait(text, |s| s.contains(text))
+    }
+
+    /// (dead, exit status) of the cockpit's pane.
+    fn exited(&self) -> Option<i32> {
+        for _ in 0..300 {
+            if self.format("#{pane_dead}") == "1" {
+                return self.format("#{pane_dead_status}").parse().ok();
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        None
+    }
+}
+
+/// A `/metrics` page whose counters grow by 100 healthy requests a scrape.
+fn fixture() -> (String, tokio::runtime::Runtime) {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let scrapes = std::sync::Arc::new(AtomicU64::new(0));
+    let (addr, _task) = rt
+        .block_on(cockpit::httpd::serve(0, move |_req| {
+            let total = 100 * (scrapes.fetch_add(1, Ordering::SeqCst) + 1);
+            async move {
+                let body = format!(
+                    "# TYPE http_requests_total counter\n\
+                     http_requests_total{{code=\"200\"}} {total}\n\
+                     # TYPE http_request_duration_seconds histogram\n\
+                     http_request_duration_seconds_bucket{{le=\"0.1\"}} {total}\n\
+                     http_request_duration_seconds_bucket{{le=\"+Inf\"}} {total}\n\
+                     http_request_duration_seconds_sum {sum}\n\
+                     http_request_duration_seconds_count {total}\n",
+                    sum = total as f64 * 0.05,
+                );
+                cockpit::httpd::Response::text(200, body)
+            }
+        }))
+        .unwrap();
+    (format!("http://{addr}/metrics"), rt)
+}
+
+/// Two stages whose enter hooks write the weight the traffic layer would
+/// see into `weights.log`, the metrics scraped from `url`.
+fn live_config(dir: &Path, url: &str) -> PathBuf {
+    let text = format!(
+        r#"
+[rollout]
+name = "checkout 2.0"
+service = "checkout"
+old_version = "1.9"
+new_version = "2.0"
+
+[hooks]
+enter = {{ exec = ["sh", "-c", "echo $0 >> weights.log", "{{weight}}"] }}
+undo = {{ exec = ["sh", "-c", "echo undo $0 >> weights.log", "{{previous_weight}}"] }}
+
+[[stage]]
+name = "canary"
+weight = 10
+wait = "2s"
+
+[[stage]]
+name = "all"
+weight = 100
+wait = "2s"
+
+[scrape]
+canary = ["{url}"]
+every = "200ms"
+
+[[metric]]
+name = "error_rate"
+kind = "error_rate"
+for = "1s"
+
+[checklist]
+items = ["Tests green", "Review done"]
+
+[journal]
+dir = "journal"
+"#
+    );
+    let path = dir.join("cockpit.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// One irreversible stage, no hooks, a metric source that is down.
+fn quiet_config(dir: &Path) -> PathBuf {
+    let text = r#"
+[rollout]
+name = "checkout 2.0"
+service = "checkout"
+old_version = "1.9"
+new_version = "2.0"
+
+[[stage]]
+name = "all"
+weight = 100
+irreversible = true
+
+[scrape]
+canary = ["http://127.0.0.1:9/metrics"]
+
+[journal]
+dir = "journal"
+"#;
+    let path = dir.join("cockpit.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn keys_drive_a_rollout_in_a_real_terminal() {
+    if !tmux_installed() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (url, _server) = fixture();
+    live_config(dir.path(), &url);
+    let t = Tmux::start(
+        dir.path(),
+        &[
+            "--config",
+            "cockpit.toml",
+            "--override-window",
+            "test",
+            "--operator",
+            "alice@ops-1",
+        ],
+    );
+    let first = t.wait_for("Not started: s starts the rollout");
+    assert!(first.contains("driver alice@ops-1 (SSH)"), "{first}");
+    assert!(first.contains(" 1 [ ] Tests green"), "{first}");
+    // The checklist is ticked by keys.
+    t.keys(&["1", "2"]);
+    t.wait_for(" 2 [x] Review done");
+    // Help opens from the key map and closes again.
+    t.keys(&["?"]);
+    let help = t.wait_for("help: keys from [ui] keys");
+    assert!(
+        help.contains("p/space  pause or resume the observation clock"),
+        "{help}"
+    );
+    t.keys(&["?"]);
+    t.wait("help to close", |s| !s.contains("help: keys from"));
+    t.keys(&["s"]);
+    t.wait_for("Ready to advance to 100% (a)");
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("weights.log")).unwrap(),
+        "10\n"
+    );
+    // Pause: the decision line says so; resume with space.
+    t.keys(&["p"]);
+    t.wait_for("Paused: observation clock stopped (p resumes)");
+    t.keys(&["Space"]);
+    t.wait_for("Ready to advance to 100% (a)");
+    t.keys(&["a"]);
+    t.wait_for("Ready to promote to 100% (a)");
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("weights.log")).unwrap(),
+        "10\n100\n",
+        "the traffic layer saw the advance"
+    );
+    // A note goes through the one-line editor into the log.
+    t.keys(&["n"]);
+    t.wait_for("Note for the incident log");
+    t.keys(&["-l", "all good"]);
+    t.keys(&["Enter"]);
+    t.wait_for("note by alice@ops-1: all good");
+    t.keys(&["a"]);
+    t.wait_for("Promoted: all stages done");
+    // Finished: q quits at once, with the outcome as the exit code.
+    t.keys(&["q"]);
+    assert_eq!(t.exited(), Some(0));
+}
+
+/// Started by keys on the quiet config: observing, holding on no data.
+fn quiet_session(dir: &Path) -> Tmux {
+    quiet_config(dir);
+    let t = Tmux::start(
+        dir,
+        &[
+            "--config",
+            "cockpit.toml",
+            "--override-window",
+            "test",
+            "--checklist-done",
+        ],
+    );
+    t.wait_for("Not started: s starts the rollout");
+    t.keys(&["s"]);
+    // The source is down: no data, with the reason, never ok.
+    let holding = t.wait_for("no data (cannot connect to http://127.0.0.1:9/metrics");
+    assert!(
+        holding.contains("» Holding: ") && holding.contains("? NO DATA"),
+        "{holding}"
+    );
+    t
+}
+
+#[test]
+fn quit_asks_first_and_sighup_restores_the_terminal() {
+    if !tmux_installed() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let t = quiet_session(dir.path());
+    // q while live asks; anything but y keeps the rollout.
+    t.keys(&["q"]);
+    t.wait_for("Quit? The rollout stays where it is");
+    t.keys(&["n"]);
+    t.wait("the question to close", |s| !s.contains("Quit?"));
+    assert_eq!(t.format("#{pane_dead}"), "0");
+    // A dropped SSH connection: SIGHUP. The terminal is restored and the
+    // process exits "stopped, resumable".
+    let pid = t.format("#{pane_pid}");
+    let killed = Command::new("kill").args(["-HUP", &pid]).status().unwrap();
+    assert!(killed.success());
+    assert_eq!(t.exited(), Some(5));
+    assert_eq!(
+        t.format("#{alternate_on}"),
+        "0",
+        "still on the alternate screen"
+    );
+    // With the history: tmux may scroll the first line of the restored screen.
+    let after =
+        String::from_utf8_lossy(&t.tmux(&["capture-pane", "-p", "-S", "-", "-t", "0"]).stdout)
+            .into_owned();
+    assert!(after.contains("cockpit: SIGHUP received"), "{after}");
+    assert!(
+        !after.contains("metrics:"),
+        "the screen was not restored:\n{after}"
+    );
+    assert!(after.contains("cockpit: journal journal/"), "{after}");
+}
+
+#[test]
+fn a_resized_terminal_is_redrawn_to_its_new_size() {
+    if !tmux_installed() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let t = quiet_session(dir.path());
+    let narrow = t.screen();
+    assert!(
+        !narrow.contains("TREND"),
+        "no sparklines at 80 columns:\n{narrow}"
+    );
+    t.tmux(&["resize-window", "-t", "0", "-x", "120", "-y", "40"]);
+    let wide = t.wait_for("TREND (taller is worse)");
+    assert!(
+        wide.lines()
+            .any(|l| l.chars().count() == 120 && l.ends_with('┐')),
+        "{wide}"
+    );
+    t.tmux(&["resize-window", "-t", "0", "-x", "80", "-y", "24"]);
+    t.wait("the trend column to go", |s| {
+        !s.contains("TREND") && s.contains("? NO DATA")
+    });
+    t.keys(&["q", "y"]);
+    assert_eq!(t.exited(), Some(5), "quit leaves the rollout resumable");
+}
+
+#[test]
+fn a_panic_in_a_background_task_stops_the_screen_and_restores_the_terminal() {
+    if !tmux_installed() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    quiet_config(dir.path());
+    let t = Tmux::start_with(
+        dir.path(),
+        "COCKPIT_TEST_PANIC_AFTER_MS=1500",
+        &[
+            "--config",
+            "cockpit.toml",
+            "--override-window",
+            "test",
+            "--checklist-done",
+        ],
+    );
+    t.wait_for("Not started: s starts the rollout");
+    // An internal fault is exit 1, not a screen drawing over a restored terminal.
+    assert_eq!(t.exited(), Some(1));
+    assert_eq!(
+        t.format("#{alternate_on}"),
+        "0",
+        "still on the alternate screen"
+    );
+    let after = t.history();
+    assert!(after.contains("test panic in a background task"), "{after}");
+    assert!(
+        after.contains("cockpit: internal error, stopping"),
+        "{after}"
+    );
+    assert!(
+        !after.contains("metrics:") && !after.contains("Not started"),
+        "{after}"
+    );
+}
