@@ -362,6 +362,20 @@ headers = {{ "X-Scope-OrgID" = "env:METRICS_TEST_TENANT", "X-Extra" = "plain" }}
         assert_eq!(req.header("x-extra"), Some("plain"));
     }
 
+    // Basic auth from `user:password` in the environment.
+    // SAFETY: as above, a name only this test uses.
+    unsafe { std::env::set_var("METRICS_TEST_BASIC", "user:pass") };
+    let basic = config(&format!(
+        "[prometheus]\nurl = \"http://{addr}\"\nbasic_auth_env = \"METRICS_TEST_BASIC\"\n"
+    ));
+    let before = api.seen.lock().unwrap().len();
+    Sources::from_config(&basic).unwrap().poll().await;
+    let seen = api.seen.lock().unwrap().clone();
+    assert!(seen.len() > before);
+    for req in &seen[before..] {
+        assert_eq!(req.header("authorization"), Some("Basic dXNlcjpwYXNz"));
+    }
+
     let missing = config(&format!(
         "[prometheus]\nurl = \"http://{addr}\"\nbasic_auth_env = \"METRICS_TEST_UNSET\"\n"
     ));

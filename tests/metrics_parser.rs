@@ -3,11 +3,16 @@
 //! mangles. `metrics_prometheus.rs` checks the same page against what a
 //! real Prometheus stores.
 
+use std::sync::LazyLock;
+
 use cockpit::metrics::exposition::{FamilyType, MetricSnapshot, ParseError, Wanted, parse};
 
-fn tricky() -> MetricSnapshot {
-    let page = include_str!("fixtures/metrics/tricky.prom").replace("TIMESTAMP", "1700000000000");
-    parse(&page, &Wanted::all()).expect("the tricky page is valid")
+static PAGE: LazyLock<String> = LazyLock::new(|| {
+    include_str!("fixtures/metrics/tricky.prom").replace("TIMESTAMP", "1700000000000")
+});
+
+fn tricky() -> MetricSnapshot<'static> {
+    parse(&PAGE, &Wanted::all()).expect("the tricky page is valid")
 }
 
 fn value(s: &MetricSnapshot, name: &str) -> f64 {
@@ -66,7 +71,7 @@ fn openmetrics_counters_keep_their_type_and_created_is_its_own_sample() {
             &Wanted::families([family]),
         )
         .unwrap();
-        let names: Vec<&str> = only.samples.iter().map(|x| x.name.as_str()).collect();
+        let names: Vec<&str> = only.samples.iter().map(|x| x.name).collect();
         assert_eq!(names, ["om_requests_total"], "family {family}");
         assert!(cockpit::metrics::compute::is_counter(&only, family));
     }
@@ -76,7 +81,7 @@ fn openmetrics_counters_keep_their_type_and_created_is_its_own_sample() {
 fn only_wanted_families_are_kept() {
     let page = "a_total 1\nb_bucket{le=\"+Inf\"} 2\nb_count 2\nb_sum 0.5\nb_created 9\nab 3\n";
     let s = parse(page, &Wanted::families(["b"])).unwrap();
-    let names: Vec<&str> = s.samples.iter().map(|x| x.name.as_str()).collect();
+    let names: Vec<&str> = s.samples.iter().map(|x| x.name).collect();
     assert_eq!(names, ["b_bucket", "b_count", "b_sum"]);
 }
 
@@ -95,4 +100,21 @@ fn garbage_is_refused_with_the_line_even_in_unwanted_families() {
     // A value that is not a number.
     let err = parse("http_requests_total twelve\n", &wanted).unwrap_err();
     assert!(err.message.contains("\"twelve\" is not a number"), "{err}");
+}
+
+#[test]
+fn a_series_is_the_same_whatever_the_label_order_and_differs_by_any_value() {
+    use cockpit::metrics::exposition::series_id;
+    let page = "m{a=\"1\",b=\"2\"} 1\nm{b=\"2\",a=\"1\"} 1\nm{a=\"2\",b=\"1\"} 1\nm{a=\"1\",b=\"3\"} 1\nn{a=\"1\",b=\"2\"} 1\n";
+    let s = parse(page, &Wanted::all()).unwrap();
+    let ids: Vec<u64> = s
+        .samples
+        .iter()
+        .map(|x| series_id(x.name, &x.labels))
+        .collect();
+    assert_eq!(ids[0], ids[1]);
+    assert_eq!(s.samples[0].series, ids[0]);
+    for other in &ids[2..] {
+        assert_ne!(ids[0], *other);
+    }
 }

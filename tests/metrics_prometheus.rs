@@ -213,18 +213,21 @@ async fn our_parser_reads_the_series_and_values_prometheus_stores() {
         .collect();
     theirs.sort();
 
-    let ours = cockpit::metrics::exposition::parse(
-        &include_str!("fixtures/metrics/tricky.prom").replace("TIMESTAMP", "1"),
-        &cockpit::metrics::exposition::Wanted::all(),
-    )
-    .unwrap();
+    let page = include_str!("fixtures/metrics/tricky.prom").replace("TIMESTAMP", "1");
+    let ours =
+        cockpit::metrics::exposition::parse(&page, &cockpit::metrics::exposition::Wanted::all())
+            .unwrap();
     let mut mine: Vec<Series> = ours
         .samples
         .into_iter()
         .map(|s| {
-            let mut l = s.labels;
+            let mut l: Vec<(String, String)> = s
+                .labels
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
             l.sort();
-            (s.name, l, format!("{}", s.value))
+            (s.name.to_string(), l, format!("{}", s.value))
         })
         .collect();
     mine.sort();

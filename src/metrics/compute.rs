@@ -2,18 +2,38 @@
 //! the way PromQL's `rate` sees them, and `histogram_quantile`.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use super::exposition::{FamilyType, MetricSnapshot, Sample};
 use super::matcher::Matchers;
 
-/// The previous scrape's counters, by series identity.
-pub type Previous = HashMap<String, f64>;
+/// The previous scrape's counters, by series identity (already a hash).
+pub type Previous = HashMap<u64, f64, BuildHasherDefault<SeriesHasher>>;
 
-pub fn index(snapshot: &MetricSnapshot) -> Previous {
+/// Series ids are hashes already: hashing them again would be wasted work.
+#[derive(Default)]
+pub struct SeriesHasher(u64);
+
+impl Hasher for SeriesHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0 << 8) | *b as u64;
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+/// Consumes the scrape: only identities and values are kept for the next one.
+pub fn index(snapshot: MetricSnapshot) -> Previous {
     snapshot
         .samples
-        .iter()
-        .map(|s| (s.series_id(), s.value))
+        .into_iter()
+        .map(|s| (s.series, s.value))
         .collect()
 }
 
@@ -22,7 +42,7 @@ pub fn index(snapshot: &MetricSnapshot) -> Previous {
 /// series not seen before adds nothing yet, as a series with a single
 /// sample in its window adds nothing to `rate`.
 pub fn increase(previous: &Previous, sample: &Sample) -> f64 {
-    match previous.get(&sample.series_id()) {
+    match previous.get(&sample.series) {
         None => 0.0,
         Some(&before) if sample.value < before => sample.value,
         Some(&before) => sample.value - before,
@@ -58,7 +78,7 @@ pub fn requests(
 ) -> Requests {
     let mut sum = Requests::default();
     for s in current.samples.iter() {
-        if !is_counter_sample(family, &s.name) || !labels.matches(s) {
+        if !is_counter_sample(family, s.name) || !labels.matches(s) {
             continue;
         }
         let grew = increase(previous, s);
@@ -75,7 +95,7 @@ pub fn current_sum(current: &MetricSnapshot, family: &str, labels: &Matchers) ->
     current
         .samples
         .iter()
-        .filter(|s| is_counter_sample(family, &s.name) && labels.matches(s))
+        .filter(|s| is_counter_sample(family, s.name) && labels.matches(s))
         .map(|s| s.value)
         .sum()
 }
@@ -214,15 +234,10 @@ mod tests {
 
     #[test]
     fn counter_reset_counts_the_new_value_and_new_series_nothing() {
-        let s = |v: f64| Sample {
-            name: "c_total".into(),
-            labels: vec![],
-            value: v,
-            timestamp: None,
-        };
-        let mut prev = Previous::new();
+        let s = |v: f64| Sample::new("c_total", vec![], v, None);
+        let mut prev = Previous::default();
         assert_eq!(increase(&prev, &s(10.0)), 0.0);
-        prev.insert(s(10.0).series_id(), 10.0);
+        prev.insert(s(10.0).series, 10.0);
         assert_eq!(increase(&prev, &s(15.0)), 5.0);
         assert_eq!(increase(&prev, &s(3.0)), 3.0);
     }

@@ -8,6 +8,7 @@
 //! notes). Skipping unwanted families after reading only their name is
 //! also what makes a poll cheaper than Prometheus' own scrape.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 /// What `# TYPE` says about a family, when it says anything.
@@ -21,42 +22,77 @@ pub enum FamilyType {
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct Sample {
-    pub name: String,
+pub struct Sample<'a> {
+    pub name: &'a str,
     /// In the order the page wrote them, unescaped.
-    pub labels: Labels,
+    pub labels: Labels<'a>,
     pub value: f64,
     /// Milliseconds, when the line carries one (OpenMetrics: seconds, converted).
     pub timestamp: Option<i64>,
+    /// `series_id(name, labels)`, computed once while parsing.
+    pub series: u64,
 }
 
-impl Sample {
+impl<'a> Sample<'a> {
     pub fn label(&self, name: &str) -> Option<&str> {
         self.labels
             .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.as_ref())
     }
 
-    /// A stable identity across scrapes: name plus labels in sorted order.
-    pub fn series_id(&self) -> String {
-        let mut labels: Vec<&(String, String)> = self.labels.iter().collect();
-        labels.sort();
-        let mut id = self.name.clone();
-        for (k, v) in labels {
-            id.push('\u{0}');
-            id.push_str(k);
-            id.push('\u{1}');
-            id.push_str(v);
+    pub fn new(
+        name: &'a str,
+        labels: Labels<'a>,
+        value: f64,
+        timestamp: Option<i64>,
+    ) -> Sample<'a> {
+        Sample {
+            series: series_id(name, &labels),
+            name,
+            labels,
+            value,
+            timestamp,
         }
-        id
     }
+}
+
+/// A stable identity across scrapes: name and labels, whatever order the
+/// page writes them in. A 64-bit hash, not a string, because a poll builds
+/// one per sample; a collision among a target's few thousand series has a
+/// chance near 1e-11.
+pub fn series_id(name: &str, labels: &Labels) -> u64 {
+    // Summing per-label hashes makes the order irrelevant without sorting.
+    let labels_hash = labels.iter().fold(0u64, |acc, (k, v)| {
+        let h = fnv1a(fnv1a(FNV_OFFSET, k.as_bytes()) ^ 0xff, v.as_bytes());
+        acc.wrapping_add(mix(h))
+    });
+    mix(fnv1a(FNV_OFFSET, name.as_bytes()) ^ labels_hash)
+}
+
+const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+
+/// FNV-1a: a few times faster than SipHash here, and no adversary picks
+/// the series names of our own targets.
+fn fnv1a(mut h: u64, bytes: &[u8]) -> u64 {
+    for b in bytes {
+        h ^= *b as u64;
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
+/// A finaliser (splitmix64) so sums of per-label hashes stay well spread.
+fn mix(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
 }
 
 /// The samples of the wanted families on one page, and their types.
 #[derive(Debug, Clone, Default)]
-pub struct MetricSnapshot {
-    pub samples: Vec<Sample>,
+pub struct MetricSnapshot<'a> {
+    pub samples: Vec<Sample<'a>>,
     pub types: HashMap<String, FamilyType>,
 }
 
@@ -117,7 +153,7 @@ impl std::fmt::Display for ParseError {
 /// Parses a whole page. Lines of unwanted families are skipped once their
 /// name is read and found well formed, so garbage (an HTML error page, a
 /// truncated body) is still refused as Prometheus refuses it.
-pub fn parse(text: &str, wanted: &Wanted) -> Result<MetricSnapshot, ParseError> {
+pub fn parse<'a>(text: &'a str, wanted: &Wanted) -> Result<MetricSnapshot<'a>, ParseError> {
     let mut snapshot = MetricSnapshot::default();
     for (i, raw) in text.split('\n').enumerate() {
         let line = raw.strip_suffix('\r').unwrap_or(raw);
@@ -181,7 +217,7 @@ fn type_line(comment: &str) -> Option<(&str, FamilyType)> {
 }
 
 /// `rest` is everything after the name: `{labels} value [timestamp]`.
-fn sample_line(name: &str, rest: &str) -> Result<Sample, String> {
+fn sample_line<'a>(name: &'a str, rest: &'a str) -> Result<Sample<'a>, String> {
     let (labels, rest) = if let Some(inner) = rest.strip_prefix('{') {
         label_set(inner)?
     } else {
@@ -194,23 +230,20 @@ fn sample_line(name: &str, rest: &str) -> Result<Sample, String> {
         ));
     }
     let mut fields = rest.split([' ', '\t']).filter(|f| !f.is_empty());
-    let value_text = fields.next().ok_or(format!("{name}: missing value"))?;
-    let value =
-        parse_float(value_text).ok_or(format!("{name}: value {value_text:?} is not a number"))?;
+    let value_text = fields
+        .next()
+        .ok_or_else(|| format!("{name}: missing value"))?;
+    let value = parse_float(value_text)
+        .ok_or_else(|| format!("{name}: value {value_text:?} is not a number"))?;
     let timestamp = match fields.next() {
         None => None,
         // OpenMetrics exemplars (`# {...}`) follow a space and a hash.
         Some("#") => None,
-        Some(t) => {
-            Some(parse_timestamp(t).ok_or(format!("{name}: timestamp {t:?} is not a number"))?)
-        }
+        Some(t) => Some(
+            parse_timestamp(t).ok_or_else(|| format!("{name}: timestamp {t:?} is not a number"))?,
+        ),
     };
-    Ok(Sample {
-        name: name.to_string(),
-        labels,
-        value,
-        timestamp,
-    })
+    Ok(Sample::new(name, labels, value, timestamp))
 }
 
 /// Go's ParseFloat words (`NaN`, `+Inf`, `-Inf`) are all Rust's too.
@@ -227,10 +260,11 @@ fn parse_timestamp(s: &str) -> Option<i64> {
     secs.is_finite().then(|| (secs * 1000.0).round() as i64)
 }
 
-type Labels = Vec<(String, String)>;
+/// Label names borrow the page; values too, unless they held escapes.
+pub type Labels<'a> = Vec<(&'a str, Cow<'a, str>)>;
 
 /// Reads `name="value",...}`; returns the labels and what follows `}`.
-fn label_set(mut s: &str) -> Result<(Labels, &str), String> {
+fn label_set(mut s: &str) -> Result<(Labels<'_>, &str), String> {
     let mut labels = Vec::new();
     loop {
         s = s.trim_start_matches([' ', '\t']);
@@ -245,13 +279,13 @@ fn label_set(mut s: &str) -> Result<(Labels, &str), String> {
         s = s[end..].trim_start_matches([' ', '\t']);
         s = s
             .strip_prefix('=')
-            .ok_or(format!("label {key}: expected '='"))?
+            .ok_or_else(|| format!("label {key}: expected '='"))?
             .trim_start_matches([' ', '\t']);
         s = s
             .strip_prefix('"')
-            .ok_or(format!("label {key}: expected a quoted value"))?;
-        let (value, rest) = quoted(s).ok_or(format!("label {key}: unterminated value"))?;
-        labels.push((key.to_string(), value));
+            .ok_or_else(|| format!("label {key}: expected a quoted value"))?;
+        let (value, rest) = quoted(s).ok_or_else(|| format!("label {key}: unterminated value"))?;
+        labels.push((key, value));
         s = rest.trim_start_matches([' ', '\t']);
         if let Some(rest) = s.strip_prefix(',') {
             s = rest;
@@ -262,12 +296,17 @@ fn label_set(mut s: &str) -> Result<(Labels, &str), String> {
 }
 
 /// Reads up to the closing quote, unescaping `\\`, `\"` and `\n`.
-fn quoted(s: &str) -> Option<(String, &str)> {
+fn quoted(s: &str) -> Option<(Cow<'_, str>, &str)> {
+    // Most values hold no escape: copy them in one piece.
+    let end = s.find(['"', '\\', '\n'])?;
+    if s.as_bytes()[end] == b'"' {
+        return Some((Cow::Borrowed(&s[..end]), &s[end + 1..]));
+    }
     let mut out = String::new();
     let mut chars = s.char_indices();
     while let Some((i, c)) = chars.next() {
         match c {
-            '"' => return Some((out, &s[i + 1..])),
+            '"' => return Some((Cow::Owned(out), &s[i + 1..])),
             '\\' => match chars.next()?.1 {
                 'n' => out.push('\n'),
                 other => {

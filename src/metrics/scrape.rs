@@ -63,14 +63,17 @@ struct Target {
     last: Option<Seen>,
 }
 
-/// This poll's result for one target.
-enum Outcome {
+/// This poll's result for one target; a read page borrows its body.
+enum Outcome<'a> {
     Failed(String),
     Read {
-        snapshot: MetricSnapshot,
+        snapshot: MetricSnapshot<'a>,
         at: Instant,
     },
 }
+
+/// A fetched page before parsing, or why there is none.
+type Body = Result<(String, Instant), String>;
 
 pub struct Scraper {
     client: reqwest::Client,
@@ -110,7 +113,13 @@ impl Scraper {
     }
 
     pub async fn poll(&mut self) -> Vec<(usize, Group, Reading)> {
-        let outcomes = join_all(self.targets.iter().map(|t| self.scrape(&t.url))).await;
+        let bodies: Vec<Body> = join_all(self.targets.iter().map(|t| self.fetch(&t.url))).await;
+        let outcomes: Vec<Outcome> = self
+            .targets
+            .iter()
+            .zip(&bodies)
+            .map(|(t, body)| self.read(&t.url, body))
+            .collect();
         let mut out = Vec::new();
         for group in [Group::Canary, Group::Baseline] {
             let observed: Vec<(&Target, &Outcome)> = self
@@ -132,32 +141,35 @@ impl Scraper {
             if let Outcome::Read { snapshot, at } = outcome {
                 target.last = Some(Seen {
                     at,
-                    counters: compute::index(&snapshot),
+                    counters: compute::index(snapshot),
                 });
             }
         }
         out
     }
 
-    async fn scrape(&self, url: &str) -> Outcome {
+    async fn fetch(&self, url: &str) -> Body {
         let request = self
             .client
             .get(url)
             .header("Accept", "text/plain;version=0.0.4;q=0.9,*/*;q=0.1");
-        let got = match fetch::send(request, url, self.timeout).await {
-            Ok(got) => got,
-            Err(reason) => return Outcome::Failed(reason),
-        };
+        let got = fetch::send(request, url, self.timeout).await?;
         let at = Instant::now();
         if got.status != 200 {
-            return Outcome::Failed(format!("HTTP {} from {}", got.status, shown(url)));
+            return Err(format!("HTTP {} from {}", got.status, shown(url)));
         }
-        let Ok(text) = std::str::from_utf8(&got.body) else {
-            return Outcome::Failed(format!("{} is not UTF-8 text", shown(url)));
-        };
-        match exposition::parse(text, &self.wanted) {
-            Ok(snapshot) => Outcome::Read { snapshot, at },
-            Err(e) => Outcome::Failed(format!("cannot read {}: {e}", shown(url))),
+        let text =
+            String::from_utf8(got.body).map_err(|_| format!("{} is not UTF-8 text", shown(url)))?;
+        Ok((text, at))
+    }
+
+    fn read<'a>(&self, url: &str, body: &'a Body) -> Outcome<'a> {
+        match body {
+            Err(reason) => Outcome::Failed(reason.clone()),
+            Ok((text, at)) => match exposition::parse(text, &self.wanted) {
+                Ok(snapshot) => Outcome::Read { snapshot, at: *at },
+                Err(e) => Outcome::Failed(format!("cannot read {}: {e}", shown(url))),
+            },
         }
     }
 }
@@ -213,7 +225,7 @@ fn reading(m: &ScrapeMetric, observed: &[(&Target, &Outcome)]) -> Reading {
 /// A target's previous scrape (if any) and this one.
 struct Pair<'a> {
     last: Option<&'a Seen>,
-    snapshot: &'a MetricSnapshot,
+    snapshot: &'a MetricSnapshot<'a>,
     at: Instant,
 }
 
@@ -252,7 +264,7 @@ fn compute_reading(m: &ScrapeMetric, pairs: &[Pair]) -> Reading {
 fn previous<'a>(p: &Pair<'a>) -> &'a Previous {
     static EMPTY: std::sync::OnceLock<Previous> = std::sync::OnceLock::new();
     p.last
-        .map_or_else(|| EMPTY.get_or_init(Previous::new), |s| &s.counters)
+        .map_or_else(|| EMPTY.get_or_init(Previous::default), |s| &s.counters)
 }
 
 fn rate_of_errors(m: &ScrapeMetric, pairs: &[Pair]) -> Reading {
@@ -278,7 +290,7 @@ fn rate_of_errors(m: &ScrapeMetric, pairs: &[Pair]) -> Reading {
 fn has_family(s: &MetricSnapshot, family: &str) -> bool {
     s.samples
         .iter()
-        .any(|x| compute::is_counter_sample(family, &x.name))
+        .any(|x| compute::is_counter_sample(family, x.name))
 }
 
 fn total_increase(m: &ScrapeMetric, pairs: &[Pair]) -> f64 {
