@@ -8,30 +8,12 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use cockpit::actions::{self, HookRun, Vars, output::MAX_LINE, output::TAIL_LINES};
+mod actions_support;
+
+use actions_support::vars;
+use cockpit::actions::{HookRun, Vars, output::MAX_LINE, output::TAIL_LINES};
 use cockpit::config::model::Hook;
 use cockpit::duration::Span;
-use tokio::sync::mpsc;
-
-fn vars(pairs: &[(&str, &str)]) -> Vars {
-    let mut v: Vars = [
-        ("rollout", "checkout 2.0"),
-        ("service", "checkout"),
-        ("stage", "canary"),
-        ("weight", "25"),
-        ("previous_weight", "5"),
-        ("version", "2.0"),
-        ("operator", "alice"),
-        ("reason", ""),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect();
-    for (k, val) in pairs {
-        v.insert(k.to_string(), val.to_string());
-    }
-    v
-}
 
 fn exec(argv: &[&str]) -> Hook {
     Hook {
@@ -40,15 +22,8 @@ fn exec(argv: &[&str]) -> Hook {
     }
 }
 
-/// Runs a hook; returns its result and every line it streamed.
 async fn run(hook: &Hook, vars: &Vars) -> (HookRun, Vec<String>) {
-    let (tx, mut rx) = mpsc::unbounded_channel();
-    let run = actions::run_hook(hook, vars, &serde_json::json!({}), tx).await;
-    let mut lines = Vec::new();
-    while let Ok(l) = rx.try_recv() {
-        lines.push(l);
-    }
-    (run, lines)
+    actions_support::run(hook, vars, &serde_json::json!({})).await
 }
 
 /// A script that writes each argument it receives, NUL-separated, to `$1`.

@@ -7,6 +7,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+mod actions_support;
+
 use cockpit::actions::{self, HookRun, Vars};
 use cockpit::config::model::Hook;
 use cockpit::duration::Span;
@@ -64,15 +66,7 @@ impl Server {
 }
 
 fn vars() -> Vars {
-    [
-        ("rollout", "checkout 2.0"),
-        ("stage", "canary 25%"),
-        ("weight", "25"),
-        ("reason", ""),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect()
+    actions_support::vars(&[("stage", "canary 25%")])
 }
 
 fn http(url: String) -> Hook {
@@ -89,14 +83,8 @@ fn secret_env(name: &str, value: &str) {
 }
 
 async fn run(hook: &Hook) -> (HookRun, Vec<String>) {
-    let (tx, mut rx) = mpsc::unbounded_channel();
     let context = serde_json::json!({"event": "enter", "weight": "25", "metrics": []});
-    let run = actions::run_hook(hook, &vars(), &context, tx).await;
-    let mut lines = Vec::new();
-    while let Ok(l) = rx.try_recv() {
-        lines.push(l);
-    }
-    (run, lines)
+    actions_support::run(hook, &vars(), &context).await
 }
 
 #[tokio::test]

@@ -107,6 +107,7 @@ fn an_override_reason_is_journalled_and_the_rollout_starts() {
     let journals: Vec<_> = std::fs::read_dir(dir.path().join("journal"))
         .unwrap()
         .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "jsonl"))
         .collect();
     assert_eq!(journals.len(), 1, "{journals:?}");
     let text = std::fs::read_to_string(&journals[0]).unwrap();

@@ -154,9 +154,7 @@ fn read_lines(
             } else {
                 splitter.feed(&chunk[..n])
             };
-            for line in done {
-                record(&seen, &lines, &prefix, stderr, line);
-            }
+            record(&seen, &lines, &prefix, stderr, done);
             if n == 0 {
                 return;
             }
@@ -164,20 +162,26 @@ fn read_lines(
     })
 }
 
-fn record(seen: &Mutex<Seen>, lines: &Lines, prefix: &str, stderr: bool, line: String) {
+/// One chunk's lines under one lock: a flood costs a lock per 8 KiB.
+fn record(seen: &Mutex<Seen>, lines: &Lines, prefix: &str, stderr: bool, done: Vec<String>) {
+    if done.is_empty() {
+        return;
+    }
     let mut s = seen.lock().unwrap_or_else(|p| p.into_inner());
-    s.streamed += 1;
-    if s.streamed <= MAX_STREAMED {
-        let _ = lines.send(format!("{prefix} {line}"));
-    } else if s.streamed == MAX_STREAMED + 1 {
-        let _ = lines.send(format!(
-            "{prefix} ... more output not shown live; its last lines go to the journal"
-        ));
-    }
     if stderr {
-        s.last_stderr = Some(line.clone());
+        s.last_stderr = done.last().cloned();
     }
-    s.tail.push(line);
+    for line in done {
+        s.streamed += 1;
+        if s.streamed <= MAX_STREAMED {
+            let _ = lines.send(format!("{prefix} {line}"));
+        } else if s.streamed == MAX_STREAMED + 1 {
+            let _ = lines.send(format!(
+                "{prefix} ... more output not shown live; its last lines go to the journal"
+            ));
+        }
+        s.tail.push(line);
+    }
 }
 
 /// Waits for a reader to hit end of output, but not forever.

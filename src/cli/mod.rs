@@ -1,7 +1,9 @@
 //! The `cockpit` command line.
 
 mod check;
+pub mod drill;
 mod init;
+mod report;
 pub mod run;
 
 use std::path::PathBuf;
@@ -61,6 +63,12 @@ enum Cmd {
     },
     /// Drive a rollout: the live screen, or JSON lines with --headless.
     Run(run::RunArgs),
+    /// Render a run's journal as a Markdown postmortem; --list shows past runs.
+    Report(report::ReportArgs),
+    /// Rehearse a rollout against the built-in simulator, with scripted faults and a score.
+    Drill(drill::DrillArgs),
+    /// Serve the simulator alone (prints its ports) until SIGINT/SIGTERM.
+    Simulate(drill::SimulateArgs),
     /// Print shell completions (bash, zsh, fish).
     Completions {
         #[arg(value_enum)]
@@ -85,6 +93,9 @@ pub fn main() -> i32 {
         Cmd::Check { config } => check::run(config.as_deref()),
         Cmd::Init { preset, path } => init::run(preset.as_deref(), path.as_deref()),
         Cmd::Run(args) => run::run(args),
+        Cmd::Report(args) => report::run(args),
+        Cmd::Drill(args) => drill::drill(args),
+        Cmd::Simulate(args) => drill::simulate(args),
         Cmd::Completions { shell } => {
             clap_complete::generate(
                 shell,

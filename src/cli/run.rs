@@ -7,8 +7,9 @@ use sha2::{Digest, Sha256};
 
 use super::exit;
 use crate::config::Config;
-use crate::journal::{self, Header, Journal};
-use crate::rollout::{Actor, Command, Input};
+use crate::journal::lock::{self, Holder, Lock};
+use crate::journal::{self, Header, Journal, Resumed, RunStatus, RunSummary, resume};
+use crate::rollout::{Actor, At, Command, Input, Rollout};
 use crate::run::headless::{Headless, UnknownHook};
 use crate::run::{Clock, Session, operator};
 use crate::tui::Screen;
@@ -35,6 +36,12 @@ pub struct RunArgs {
     /// Who drives, for the journal (default: user@host).
     #[arg(long)]
     pub operator: Option<String>,
+    /// Carry on the unfinished run of this rollout without asking.
+    #[arg(long, conflicts_with = "fresh")]
+    pub resume: bool,
+    /// Start a new run even if one is unfinished (its journal is kept, marked abandoned).
+    #[arg(long)]
+    pub fresh: bool,
     /// Screen theme: dark, light, high-contrast, colour-blind, or a theme
     /// file (overrides `[ui] theme`). NO_COLOR turns colour off.
     #[arg(long, value_name = "NAME|FILE")]
@@ -66,12 +73,11 @@ pub fn run(args: RunArgs) -> i32 {
     }
     let who = args.operator.clone().unwrap_or_else(|| operator().0);
     let clock = Clock::new(1.0);
-    let journal = match open_journal(&path, &config, &who, clock.now(), false) {
-        Ok(j) => j,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return exit::ERROR;
-        }
+    let dir = journal::default_dir(&config);
+    // Held until this function returns: one driver per rollout.
+    let _lock = match take_lock(&dir, &config, &who, clock.now()) {
+        Ok(lock) => lock,
+        Err(code) => return code,
     };
     let mut config = config;
     if args.headless && !config.policy.auto_advance {
@@ -79,9 +85,11 @@ pub fn run(args: RunArgs) -> i32 {
         eprintln!("note: headless: policy.auto_advance is on (no operator to advance)");
         config.policy.auto_advance = true;
     }
-    // On the screen the operator starts with `s`, after the checklist.
-    let first = first_inputs(&args, &config, &who, args.headless);
-    let session = Session::new(config, clock, Some(journal));
+    let mut view = Headless::new(args.unknown_hook);
+    let (session, first) = match begin(&args, &path, config, &who, clock, &mut view) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -94,10 +102,7 @@ pub fn run(args: RunArgs) -> i32 {
         }
     };
     match screen {
-        None => {
-            let mut view = Headless::new(args.unknown_hook);
-            runtime.block_on(session.drive(&mut view, first))
-        }
+        None => runtime.block_on(session.drive(&mut view, first)),
         Some(screen) => runtime.block_on(crate::tui::run(session, screen, first)),
     }
 }
@@ -159,11 +164,10 @@ pub fn open_journal(
     now: crate::rollout::At,
     drill: bool,
 ) -> Result<Journal, String> {
-    let text = std::fs::read(path).unwrap_or_default();
     let header = Header {
         rollout: config.rollout.name.clone(),
         config_path: path.display().to_string(),
-        config_hash: format!("sha256:{:x}", Sha256::digest(&text)),
+        config_hash: config_hash(path),
         operator: who.to_string(),
         ssh_connection: std::env::var("SSH_CONNECTION").ok(),
         drill,
@@ -172,4 +176,211 @@ pub fn open_journal(
     let dir = journal::default_dir(config);
     Journal::create(&dir, header)
         .map_err(|e| format!("cannot create the journal in {}: {e}", dir.display()))
+}
+
+fn take_lock(dir: &Path, config: &Config, who: &str, now: At) -> Result<Lock, i32> {
+    match Lock::acquire(dir, &config.rollout.name, &Holder::me(who, now)) {
+        Ok((lock, warning)) => {
+            if let Some(w) = warning {
+                eprintln!("warning: {w}");
+            }
+            Ok(lock)
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            Err(exit::ABORTED)
+        }
+    }
+}
+
+/// A new run, or the unfinished one carried on: the session and the inputs
+/// it starts with.
+fn begin(
+    args: &RunArgs,
+    path: &Path,
+    config: Config,
+    who: &str,
+    clock: Clock,
+    view: &mut Headless,
+) -> Result<(Session, Vec<Input>), i32> {
+    let dir = journal::default_dir(&config);
+    let unfinished = unfinished_run(&dir, &config.rollout.name);
+    let fail = |e: String| {
+        eprintln!("error: {e}");
+        exit::ERROR
+    };
+    let resume = match (&unfinished, args.resume, args.fresh) {
+        (None, true, _) => {
+            eprintln!(
+                "error: nothing to resume: no unfinished run of rollout {} in {}; \
+                 run without --resume to start one",
+                config.rollout.name,
+                dir.display()
+            );
+            return Err(exit::ABORTED);
+        }
+        (None, ..) => false,
+        (Some(_), true, _) => true,
+        (Some(run), _, true) => {
+            let mut old = Journal::reopen(&run.path).map_err(|e| fail(e.to_string()))?;
+            old.append_abandoned(clock.now(), who, "a fresh run was started (--fresh)")
+                .map_err(|e| fail(e.to_string()))?;
+            eprintln!(
+                "note: the unfinished run {} is marked abandoned",
+                run.path.display()
+            );
+            false
+        }
+        (Some(run), false, false) => ask_resume(args, run, &config.rollout.name)?,
+    };
+    // On the screen the operator starts with `s`, after the checklist.
+    let first = first_inputs(args, &config, who, args.headless);
+    if let (true, Some(run)) = (resume, unfinished) {
+        return resume_run(&run.path, path, config, who, clock, view, first);
+    }
+    let journal = open_journal(path, &config, who, clock.now(), false).map_err(fail)?;
+    Ok((Session::new(config, clock, Some(journal)), first))
+}
+
+/// The newest unfinished run of `rollout` in `dir`.
+fn unfinished_run(dir: &Path, rollout: &str) -> Option<RunSummary> {
+    let runs = journal::runs(dir).unwrap_or_else(|e| {
+        eprintln!("warning: {e}");
+        vec![]
+    });
+    for r in runs.iter().filter(|r| r.status.is_none()) {
+        eprintln!(
+            "warning: {} is not considered for resume: {}",
+            r.path.display(),
+            r.outcome
+        );
+    }
+    runs.into_iter()
+        .find(|r| r.rollout == rollout && r.status == Some(RunStatus::Unfinished))
+}
+
+/// No flag said whether to resume: a terminal is asked, a script is told.
+fn ask_resume(args: &RunArgs, run: &RunSummary, rollout: &str) -> Result<bool, i32> {
+    let started = Clock::show(run.started_at);
+    let what = format!(
+        "rollout {rollout} has an unfinished run started {started} by {} ({})",
+        run.operator,
+        run.path.display()
+    );
+    let choices =
+        "--resume carries it on, --fresh starts over (the old journal is kept, marked abandoned)";
+    if args.headless || !std::io::stdin().is_terminal() {
+        eprintln!("error: {what}; {choices}");
+        return Err(exit::ABORTED);
+    }
+    eprint!("{what}.\nResume it? [y/N] ");
+    if prompt().eq_ignore_ascii_case("y") {
+        return Ok(true);
+    }
+    eprintln!("not resumed; nothing changed. {choices}");
+    Err(exit::ABORTED)
+}
+
+/// One answer line from the terminal, trimmed; empty on EOF.
+fn prompt() -> String {
+    let mut answer = String::new();
+    let _ = std::io::stdin().read_line(&mut answer);
+    answer.trim().to_string()
+}
+
+/// Rebuilds the engine from the journal's last checkpoint and carries on
+/// appending to the same journal.
+fn resume_run(
+    journal_path: &Path,
+    config_path: &Path,
+    config: Config,
+    who: &str,
+    clock: Clock,
+    view: &mut Headless,
+    first: Vec<Input>,
+) -> Result<(Session, Vec<Input>), i32> {
+    let fail = |e: String| {
+        eprintln!("error: {e}");
+        exit::ERROR
+    };
+    let read = journal::read(journal_path).map_err(fail)?;
+    for w in &read.warnings {
+        eprintln!("warning: {w}");
+    }
+    let hash = config_hash(config_path);
+    if hash != read.header.config_hash {
+        eprintln!(
+            "warning: {} changed since this run started ({} then, {hash} now); resuming with the config as it is now",
+            config_path.display(),
+            read.header.config_hash
+        );
+    }
+    let plan = resume::plan(&read);
+    let now = clock.now();
+    let (rollout, mut inputs) = plan.rollout(config, now);
+    let mut journal = Journal::reopen(journal_path).map_err(|e| fail(e.to_string()))?;
+    let resumed = Resumed {
+        at: now,
+        by: who.to_string(),
+        host: lock::host_name(),
+        pid: std::process::id(),
+        ssh_connection: std::env::var("SSH_CONNECTION").ok(),
+        voided: plan.voided.clone(),
+        replayed: plan.replayed(),
+    };
+    journal
+        .append_resumed(&resumed)
+        .map_err(|e| fail(format!("cannot write {}: {e}", journal_path.display())))?;
+    eprintln!(
+        "resuming {} at stage {} ({})",
+        rollout.config.rollout.name,
+        rollout.state.stage + 1,
+        journal_path.display()
+    );
+    inputs.extend(first);
+    if let Some(answer) = unknown_hook(&rollout, view)? {
+        inputs.push(answer);
+    }
+    Ok((Session::with(rollout, clock, Some(journal)), inputs))
+}
+
+/// A hook that ran when the cockpit died: say which, and never re-run it
+/// without an operator's word (a flag headless, a question on a terminal).
+fn unknown_hook(rollout: &Rollout, view: &mut Headless) -> Result<Option<Input>, i32> {
+    let Some(f) = rollout
+        .state
+        .failed
+        .as_ref()
+        .filter(|f| f.summary.starts_with("outcome unknown"))
+    else {
+        return Ok(None);
+    };
+    let label = f.step.hook.label();
+    eprintln!(
+        "the cockpit stopped while `{label}` ({:?} hook of stage {}) ran: whether it finished is unknown",
+        f.step.purpose,
+        f.step.stage + 1
+    );
+    if view.unknown_hook.is_some() {
+        return Ok(view.unknown_answer(rollout));
+    }
+    if !std::io::stdin().is_terminal() {
+        // The headless view stops with the hint to pass --unknown-hook.
+        return Ok(None);
+    }
+    eprint!("Run `{label}` again [r], mark it done [d], or quit [q]? ");
+    let actor = Actor::Operator(rollout.state.operator.clone());
+    let command = match prompt().to_ascii_lowercase().as_str() {
+        "r" => Command::Retry,
+        "d" => Command::Skip {
+            reason: "marked done by the operator on resume".into(),
+        },
+        _ => return Err(exit::ABORTED),
+    };
+    Ok(Some(Input::Command { actor, command }))
+}
+
+fn config_hash(path: &Path) -> String {
+    let text = std::fs::read(path).unwrap_or_default();
+    format!("sha256:{:x}", Sha256::digest(&text))
 }

@@ -389,55 +389,169 @@ fn check_hook(path: Vec<Seg>, h: &Hook, out: &mut Vec<Problem>) {
             "hook has both `exec` and `http`",
             "split it into two hooks",
         )),
-        _ => {}
+        (Some(argv), None) => check_exec_hook(&here, h, argv, out),
+        (None, Some(url)) => check_http_hook(&here, h, url, out),
     }
-    if let Some(argv) = &h.exec {
-        if argv.is_empty() || argv[0].is_empty() {
-            out.push(problem(
-                here("exec"),
-                "empty command",
-                "`exec` starts with the program to run",
-            ));
-        }
-        if h.shell && argv.len() != 1 {
-            out.push(problem(
-                here("shell"),
-                "a shell hook takes exactly one script string",
-                "write `exec = [\"script ...\"]` with `shell = true`",
-            ));
-        }
-        for arg in argv {
-            for name in placeholders(arg) {
-                if h.shell {
-                    out.push(problem(
-                        here("exec"),
-                        format!("placeholder {{{name}}} in a shell script could be interpreted by the shell"),
-                        format!("use \"$COCKPIT_{}\" in shell scripts, or drop `shell = true`", name.to_uppercase()),
-                    ));
-                } else if !PLACEHOLDERS.contains(&name) {
-                    let hint = did_you_mean(name, PLACEHOLDERS)
-                        .map(|n| format!("did you mean {{{n}}}? "))
-                        .unwrap_or_default();
-                    out.push(problem(
-                        here("exec"),
-                        format!("unknown placeholder {{{name}}}"),
-                        format!(
-                            "{hint}placeholders: {}",
-                            PLACEHOLDERS.map(|p| format!("{{{p}}}")).join(" ")
-                        ),
-                    ));
-                }
-            }
-        }
+    if h.timeout.is_some_and(|t| t.as_millis() == 0) {
+        out.push(problem(
+            here("timeout"),
+            "a timeout of 0s fails the hook before it starts",
+            "set a timeout such as \"30s\", or leave it out (60s for exec, 10s per http attempt)",
+        ));
     }
-    if let Some(url) = &h.http
-        && !(url.starts_with("http://") || url.starts_with("https://"))
+}
+
+fn check_exec_hook(
+    here: &dyn Fn(&str) -> Vec<Seg>,
+    h: &Hook,
+    argv: &[String],
+    out: &mut Vec<Problem>,
+) {
+    if argv.is_empty() || argv[0].is_empty() {
+        out.push(problem(
+            here("exec"),
+            "empty command",
+            "`exec` starts with the program to run",
+        ));
+    }
+    if h.shell && argv.len() != 1 {
+        out.push(problem(
+            here("shell"),
+            "a shell hook takes exactly one script string",
+            "write `exec = [\"script ...\"]` with `shell = true`",
+        ));
+    }
+    for arg in argv {
+        check_placeholders(here("exec"), arg, h.shell, out);
+    }
+    // Environment values are never read by a shell, so placeholders are safe there.
+    for value in h.env.values() {
+        check_placeholders(here("env"), value, false, out);
+    }
+    let http_only = [
+        ("method", h.method.is_some()),
+        ("headers", !h.headers.is_empty()),
+        ("retries", h.retries.is_some()),
+    ];
+    for (key, _) in http_only.iter().filter(|(_, set)| *set) {
+        out.push(problem(
+            here(key),
+            format!("`{key}` only applies to http hooks, and this hook runs `exec`"),
+            format!("remove `{key}`, or make this an `http = \"https://...\"` hook"),
+        ));
+    }
+}
+
+const METHODS: [&str; 5] = ["GET", "POST", "PUT", "PATCH", "DELETE"];
+
+fn check_http_hook(here: &dyn Fn(&str) -> Vec<Seg>, h: &Hook, url: &str, out: &mut Vec<Problem>) {
+    match url.strip_prefix("env:") {
+        Some(var) if !is_env_name(var) => out.push(problem(
+            here("http"),
+            format!("\"{var}\" is not an environment variable name"),
+            "write `http = \"env:NAME\"` with letters, digits and _ (e.g. env:CHAT_WEBHOOK_URL)",
+        )),
+        Some(_) => {}
+        None if !(url.starts_with("http://") || url.starts_with("https://")) => {
+            out.push(problem(
+                here("http"),
+                format!("\"{url}\" is not an http(s) URL"),
+                "write the full URL, e.g. \"https://chat.example.com/hook\", or \"env:NAME\" when the URL is a secret",
+            ))
+        }
+        None => check_placeholders(here("http"), url, false, out),
+    }
+    if let Some(m) = &h.method
+        && !METHODS.contains(&m.to_uppercase().as_str())
     {
         out.push(problem(
-            here("http"),
-            format!("\"{url}\" is not an http(s) URL"),
-            "write the full URL, e.g. \"https://chat.example.com/hook\"",
+            here("method"),
+            format!("unknown HTTP method \"{m}\""),
+            format!("use one of {}", METHODS.join(", ")),
         ));
+    }
+    for (name, value) in &h.headers {
+        check_header(here("headers"), name, value, out);
+    }
+    let exec_only = [
+        ("shell", h.shell),
+        ("cwd", h.cwd.is_some()),
+        ("env", !h.env.is_empty()),
+    ];
+    for (key, _) in exec_only.iter().filter(|(_, set)| *set) {
+        out.push(problem(
+            here(key),
+            format!("`{key}` only applies to exec hooks, and this hook sends `http`"),
+            format!("remove `{key}`, or make this an `exec = [...]` hook"),
+        ));
+    }
+}
+
+/// Secrets belong in the environment: a header that looks like one must be
+/// `env:NAME`, so the config can be committed and the value is redacted.
+fn check_header(mut path: Vec<Seg>, name: &str, value: &str, out: &mut Vec<Problem>) {
+    path.push(Seg::Key(name.into()));
+    let lower = name.to_lowercase();
+    let sensitive = [
+        "authorization",
+        "token",
+        "secret",
+        "key",
+        "cookie",
+        "password",
+        "signature",
+    ]
+    .iter()
+    .any(|w| lower.contains(w));
+    match value.strip_prefix("env:") {
+        Some(var) if !is_env_name(var) => out.push(problem(
+            path,
+            format!("\"{var}\" is not an environment variable name"),
+            format!("write `{name} = \"env:NAME\"` with letters, digits and _"),
+        )),
+        None if sensitive => out.push(problem(
+            path,
+            format!("header `{name}` has its secret written in the config"),
+            format!(
+                "export it and write `{name} = \"env:NAME\"`: read when the hook runs, redacted wherever shown"
+            ),
+        )),
+        _ => {}
+    }
+}
+
+fn is_env_name(name: &str) -> bool {
+    !name.is_empty()
+        && !name.starts_with(|c: char| c.is_ascii_digit())
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
+fn check_placeholders(path: Vec<Seg>, text: &str, shell: bool, out: &mut Vec<Problem>) {
+    for name in placeholders(text) {
+        if shell {
+            out.push(problem(
+                path.clone(),
+                format!(
+                    "placeholder {{{name}}} in a shell script could be interpreted by the shell"
+                ),
+                format!(
+                    "use \"$COCKPIT_{}\" in shell scripts, or drop `shell = true`",
+                    name.to_uppercase()
+                ),
+            ));
+        } else if !PLACEHOLDERS.contains(&name) {
+            let hint = did_you_mean(name, PLACEHOLDERS)
+                .map(|n| format!("did you mean {{{n}}}? "))
+                .unwrap_or_default();
+            out.push(problem(
+                path.clone(),
+                format!("unknown placeholder {{{name}}}"),
+                format!(
+                    "{hint}placeholders: {}",
+                    PLACEHOLDERS.map(|p| format!("{{{p}}}")).join(" ")
+                ),
+            ));
+        }
     }
 }
 

@@ -8,15 +8,34 @@
 //! - `Journal::flush(&mut self) -> io::Result<()>`
 //! - `Journal::path(&self) -> &Path`
 //! - `default_dir(&Config) -> PathBuf`
+//!
+//! Added: `Journal::reopen` (resume appends to the same file), `read`,
+//! `runs` (every journal in a dir), `lock`, `resume`, `report`.
+//!
+//! Format, version 1: every line is one JSON object with a `type`:
+//! `header` (first line, with `v`), `event` (an engine event and its time),
+//! `checkpoint` (the engine state after an update that decided something),
+//! `resumed` (who carried on, and which unchecked lines it voided) and
+//! `abandoned` (a fresh run replaced this one).
+
+pub mod lock;
+mod read;
+pub mod report;
+pub mod resume;
 
 use std::fs::{File, OpenOptions};
-use std::io::{self, Write};
+use std::io::{self, Read as _, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+pub use read::{Entry, Read, RunStatus, RunSummary, read, runs};
+
 use crate::config::Config;
 use crate::rollout::{At, Event, State};
+
+/// The journal format this build writes and the newest it reads.
+pub const FORMAT: u32 = 1;
 
 /// What the journal records about a run before the engine's first event.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -30,61 +49,175 @@ pub struct Header {
     pub started_at: At,
 }
 
+/// One line of the journal.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Record {
+    Header {
+        v: u32,
+        /// The cockpit version that wrote the journal.
+        cockpit: String,
+        header: Header,
+    },
+    Event {
+        at: At,
+        event: Event,
+    },
+    Checkpoint {
+        at: At,
+        state: Box<State>,
+    },
+    Resumed(Resumed),
+    Abandoned {
+        at: At,
+        by: String,
+        reason: String,
+    },
+}
+
+/// A run carried on after the cockpit stopped.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Resumed {
+    pub at: At,
+    pub by: String,
+    pub host: String,
+    pub pid: u32,
+    pub ssh_connection: Option<String>,
+    /// Event lines written after the last checkpoint: no action followed
+    /// them, so the resumed engine decides them again and readers skip them.
+    pub voided: Vec<usize>,
+    /// What the resume carried over from those lines (a hook's result, an
+    /// operator's command), in words.
+    pub replayed: Vec<String>,
+}
+
+/// Borrowed forms of the records written on the hot path (no clone of the
+/// engine state per checkpoint).
+#[derive(Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum Line<'a> {
+    Header {
+        v: u32,
+        cockpit: &'a str,
+        header: &'a Header,
+    },
+    Event {
+        at: At,
+        event: &'a Event,
+    },
+    Checkpoint {
+        at: At,
+        state: &'a State,
+    },
+    Resumed(&'a Resumed),
+    Abandoned {
+        at: At,
+        by: &'a str,
+        reason: &'a str,
+    },
+}
+
 pub struct Journal {
     path: PathBuf,
     file: File,
+    /// Lines in the file so far; the next record is line `lines + 1`.
+    lines: usize,
 }
 
 impl Journal {
+    /// A new journal `<rollout>-<UTC start>.jsonl`, mode 0600, in `dir`.
     pub fn create(dir: &Path, header: Header) -> io::Result<Journal> {
         std::fs::create_dir_all(dir)?;
-        let stamp = header.started_at;
-        let slug: String = header
-            .rollout
-            .chars()
-            .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
-            .collect();
-        let path = dir.join(format!("{slug}-{stamp}.jsonl"));
+        let stamp = chrono::DateTime::from_timestamp_millis(header.started_at as i64)
+            .map(|t| t.format("%Y%m%dT%H%M%S%.3fZ").to_string())
+            .unwrap_or_else(|| header.started_at.to_string());
+        let path = dir.join(format!("{}-{stamp}.jsonl", slug(&header.rollout)));
         let mut options = OpenOptions::new();
         options.create_new(true).append(true);
         #[cfg(unix)]
         std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
         let file = options.open(&path)?;
-        let mut journal = Journal { path, file };
+        let mut journal = Journal {
+            path,
+            file,
+            lines: 0,
+        };
+        let cockpit = env!("CARGO_PKG_VERSION");
         journal.write(
-            &serde_json::json!({ "type": "header", "header": header }),
+            &Line::Header {
+                v: FORMAT,
+                cockpit,
+                header: &header,
+            },
             true,
         )?;
         Ok(journal)
+    }
+
+    /// Opens an existing journal to append to it. A last line cut short by
+    /// a crash is cut off (it was never acknowledged, so nothing decided is
+    /// in it); `read` has already warned about it.
+    pub fn reopen(path: &Path) -> io::Result<Journal> {
+        let mut file = OpenOptions::new().read(true).append(true).open(path)?;
+        let mut bytes = Vec::new();
+        file.read_to_end(&mut bytes)?;
+        let complete = bytes.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+        let mut lines = bytes[..complete].iter().filter(|b| **b == b'\n').count();
+        if complete < bytes.len() {
+            if serde_json::from_slice::<Record>(&bytes[complete..]).is_ok() {
+                file.write_all(b"\n")?;
+                lines += 1;
+            } else {
+                file.set_len(complete as u64)?;
+                file.seek(SeekFrom::End(0))?;
+            }
+            file.sync_data()?;
+        }
+        Ok(Journal {
+            path: path.to_path_buf(),
+            file,
+            lines,
+        })
     }
 
     pub fn path(&self) -> &Path {
         &self.path
     }
 
+    /// Lines written so far.
+    pub fn lines(&self) -> usize {
+        self.lines
+    }
+
+    /// Decisions are on disk before this returns; metric changes, snapshots
+    /// and hook output ride on the next fsync (the checkpoint that follows
+    /// any decision).
     pub fn append_event(&mut self, at: At, event: &Event) -> io::Result<()> {
-        let sync = !matches!(event, Event::Snapshot { .. } | Event::MetricChanged { .. });
-        self.write(
-            &serde_json::json!({ "type": "event", "at": at, "event": event }),
-            sync,
-        )
+        self.write(&Line::Event { at, event }, is_decisive(event))
     }
 
     pub fn append_checkpoint(&mut self, at: At, state: &State) -> io::Result<()> {
-        self.write(
-            &serde_json::json!({ "type": "checkpoint", "at": at, "state": state }),
-            true,
-        )
+        self.write(&Line::Checkpoint { at, state }, true)
+    }
+
+    pub fn append_resumed(&mut self, resumed: &Resumed) -> io::Result<()> {
+        self.write(&Line::Resumed(resumed), true)
+    }
+
+    pub fn append_abandoned(&mut self, at: At, by: &str, reason: &str) -> io::Result<()> {
+        self.write(&Line::Abandoned { at, by, reason }, true)
     }
 
     pub fn flush(&mut self) -> io::Result<()> {
         self.file.sync_data()
     }
 
-    fn write(&mut self, value: &serde_json::Value, sync: bool) -> io::Result<()> {
-        let mut line = serde_json::to_vec(value).map_err(io::Error::other)?;
+    /// One `write` per line, so a crash leaves at most the last line cut short.
+    fn write(&mut self, record: &Line, sync: bool) -> io::Result<()> {
+        let mut line = serde_json::to_vec(record).map_err(io::Error::other)?;
         line.push(b'\n');
         self.file.write_all(&line)?;
+        self.lines += 1;
         if sync {
             self.file.sync_data()?;
         }
@@ -92,9 +225,30 @@ impl Journal {
     }
 }
 
+/// Events that must be on disk before anything acts on them.
+fn is_decisive(event: &Event) -> bool {
+    !matches!(
+        event,
+        Event::Snapshot { .. } | Event::MetricChanged { .. } | Event::HookOutput { .. }
+    )
+}
+
+/// A rollout name as a file name: `checkout 2.0` -> `checkout-2-0`.
+pub fn slug(rollout: &str) -> String {
+    rollout
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect()
+}
+
 /// `[journal] dir`, else the user's data dir.
 pub fn default_dir(config: &Config) -> PathBuf {
-    config.journal.dir.clone().unwrap_or_else(|| {
+    dir_for(config.journal.dir.as_deref())
+}
+
+/// `configured`, else `<data dir>/cockpit/journal`.
+pub fn dir_for(configured: Option<&Path>) -> PathBuf {
+    configured.map(Path::to_path_buf).unwrap_or_else(|| {
         directories::ProjectDirs::from("", "", "cockpit").map_or_else(
             || PathBuf::from(".cockpit"),
             |d| d.data_dir().join("journal"),

@@ -34,17 +34,25 @@ pub async fn send(
     timeout: Span,
 ) -> Result<Fetched, String> {
     let limit = Duration::from_millis(timeout.as_millis());
-    match tokio::time::timeout(limit, read(request, url)).await {
+    match tokio::time::timeout(limit, read(request, url, timeout)).await {
         Ok(result) => result,
         Err(_) => Err(format!("timeout after {timeout} from {}", shown(url))),
     }
 }
 
-async fn read(request: reqwest::RequestBuilder, url: &str) -> Result<Fetched, String> {
-    let mut response = request.send().await.map_err(|e| words(&e, url))?;
+async fn read(
+    request: reqwest::RequestBuilder,
+    url: &str,
+    timeout: Span,
+) -> Result<Fetched, String> {
+    let mut response = request.send().await.map_err(|e| words(&e, url, timeout))?;
     let status = response.status().as_u16();
     let mut body = Vec::new();
-    while let Some(chunk) = response.chunk().await.map_err(|e| words(&e, url))? {
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| words(&e, url, timeout))?
+    {
         if body.len() + chunk.len() > MAX_BODY {
             return Err(format!(
                 "response from {} is larger than {} MiB",
@@ -57,10 +65,10 @@ async fn read(request: reqwest::RequestBuilder, url: &str) -> Result<Fetched, St
     Ok(Fetched { status, body })
 }
 
-fn words(e: &reqwest::Error, url: &str) -> String {
+fn words(e: &reqwest::Error, url: &str, timeout: Span) -> String {
     let url = shown(url);
     if e.is_timeout() {
-        return format!("timeout from {url}");
+        return format!("timeout after {timeout} from {url}");
     }
     if e.is_connect() {
         return format!("cannot connect to {url}: {}", root_cause(e));

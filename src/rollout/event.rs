@@ -278,4 +278,39 @@ pub enum Event {
     Finished {
         outcome: Outcome,
     },
+    /// Drills only: a scripted fault switched on or off in the simulator.
+    DrillFault {
+        what: String,
+        active: bool,
+    },
+    /// Drills only: the score, computed from this journal's own events.
+    DrillScore(DrillScore),
+}
+
+/// How a drill went, against what the scenario says a good operator does.
+/// Times are simulated milliseconds since the rollout started.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DrillScore {
+    pub scenario: String,
+    /// promoted | rolled_back | rolled_back_unrecovered | held
+    pub outcome: String,
+    /// Where the call was made (the stage still live when held).
+    pub stage: String,
+    pub expected_outcome: String,
+    pub expected_stage: String,
+    pub expected_within_ms: u64,
+    /// The outcome and stage are what a good operator reaches.
+    pub right_call: bool,
+    /// ...and it was reached within the scenario's time.
+    pub in_time: bool,
+    pub fault_visible_ms: Option<u64>,
+    /// First warning (or worse) at or after the fault; any, without one.
+    pub first_warning_ms: Option<u64>,
+    pub first_critical_ms: Option<u64>,
+    pub decision_ms: Option<u64>,
+    pub decided_by: Option<Actor>,
+    pub rollback_complete_ms: Option<u64>,
+    pub ended_ms: u64,
+    /// The scenario's words on what a good operator does.
+    pub good_operator: String,
 }

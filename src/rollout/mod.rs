@@ -9,6 +9,6 @@ pub mod verdict;
 pub mod window;
 
 pub use engine::{Phase, Ready, Rollout, State};
-pub use event::{Action, Actor, Command, Effect, Event, Input, Outcome, Purpose};
+pub use event::{Action, Actor, Command, DrillScore, Effect, Event, Input, Outcome, Purpose};
 pub use reading::{Group, Reading};
 pub use verdict::{At, Level, Rule, Verdict};

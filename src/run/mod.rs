@@ -33,6 +33,9 @@ pub enum Msg {
     GateOpen(usize),
     Key(crossterm::event::KeyEvent),
     Redraw,
+    /// An event from an edge for the journal and the view, not for the
+    /// core: a drill's faults and its score.
+    Journal(crate::rollout::Event),
     /// A signal or a dead task: stop now, leaving the journal resumable.
     Stop(String),
 }
@@ -299,6 +302,18 @@ impl Session {
                 None
             }
             Msg::Redraw => None,
+            Msg::Journal(event) => {
+                let effect = Effect::Journal {
+                    at: self.clock.now(),
+                    event,
+                };
+                self.carry_out(&effect).map_err(|e| {
+                    eprintln!("error: {e}");
+                    exit::ERROR
+                })?;
+                view.effect(&self.rollout, &effect);
+                None
+            }
             Msg::Stop(why) => {
                 view.stopped(&why);
                 return Err(if self.rollout.is_finished() {

@@ -507,6 +507,26 @@ pub fn words(event: &Event) -> Option<(log::Level, String)> {
             }
         }
         Event::Note { by, text } => (Info, format!("note by {by}: {text}")),
+        Event::DrillFault { what, active } => {
+            let state = if *active { "on" } else { "off" };
+            (Warn, format!("drill fault {state}: {what}"))
+        }
+        Event::DrillScore(d) => (
+            Info,
+            format!(
+                "drill score: {} ({}), good operator: {} at {}",
+                d.outcome,
+                if d.right_call && d.in_time {
+                    "right call in time"
+                } else if d.right_call {
+                    "right call, late"
+                } else {
+                    "wrong call"
+                },
+                d.expected_outcome,
+                d.expected_stage
+            ),
+        ),
         Event::RollbackComplete => (Warn, "rollback complete; verifying recovery".into()),
         Event::RollbackVerified { recovered, reason } => {
             if *recovered {

@@ -1,0 +1,404 @@
+//! `cockpit drill` and `cockpit simulate`: rehearse a rollout against the
+//! built-in simulator, or serve the simulator alone for a real Prometheus
+//! or a second cockpit to watch.
+
+use std::io::{IsTerminal, Write};
+
+use sha2::{Digest, Sha256};
+use tokio::sync::mpsc::{self, UnboundedSender};
+
+use super::exit;
+use crate::journal::{self, Header, Journal};
+use crate::rollout::{Actor, At, Command, Event, Input};
+use crate::run::headless::Headless;
+use crate::run::{Clock, Msg, Session, operator};
+use crate::sim::drill::{self as drill_config, Endpoints};
+use crate::sim::model::{FaultChange, Version};
+use crate::sim::scenario::{BUILT_IN, DEFAULT};
+use crate::sim::server::Simulator;
+use crate::sim::{Scenario, score};
+use crate::tui::Screen;
+use crate::tui::theme::{self, Theme};
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct DrillArgs {
+    /// A built-in scenario (see --list) or a scenario file.
+    #[arg(long, default_value = DEFAULT, value_name = "NAME|FILE")]
+    pub scenario: String,
+    /// Simulated seconds per real second: at 10 a 15-minute stage takes 90 s.
+    #[arg(long, default_value_t = 10.0)]
+    pub speed: f64,
+    /// No screen: events as JSON lines on stdout, the policy decides.
+    #[arg(long)]
+    pub headless: bool,
+    /// List the built-in scenarios and what a good operator does in each.
+    #[arg(long)]
+    pub list: bool,
+    /// Who drives, for the journal (default: user@host).
+    #[arg(long)]
+    pub operator: Option<String>,
+    /// Screen theme: dark, light, high-contrast, colour-blind, or a theme file.
+    #[arg(long, value_name = "NAME|FILE")]
+    pub theme: Option<String>,
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct SimulateArgs {
+    /// A built-in scenario (see `cockpit drill --list`) or a scenario file.
+    #[arg(long, default_value = DEFAULT, value_name = "NAME|FILE")]
+    pub scenario: String,
+    /// Simulated seconds per real second.
+    #[arg(long, default_value_t = 1.0)]
+    pub speed: f64,
+}
+
+fn load(name: &str, speed: f64) -> Result<Scenario, i32> {
+    if !(speed.is_finite() && (0.1..=1000.0).contains(&speed)) {
+        eprintln!(
+            "error: --speed {speed} is out of range: use 0.1 to 1000 (10 = ten times real time)"
+        );
+        return Err(exit::CONFIG);
+    }
+    Scenario::load(name).map_err(|e| {
+        eprintln!("error: {e}");
+        exit::CONFIG
+    })
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, i32> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| {
+            eprintln!("error: cannot start the runtime: {e}");
+            exit::ERROR
+        })
+}
+
+pub fn list() -> i32 {
+    let mut out = std::io::stdout().lock();
+    for (name, _) in BUILT_IN {
+        if let Ok(s) = Scenario::load(name) {
+            let _ = writeln!(
+                out,
+                "{name}\n  {}\n  expected: {} at {} within {}\n",
+                s.summary,
+                s.expect.outcome.word(),
+                s.expect.stage,
+                s.expect.within
+            );
+        }
+    }
+    exit::OK
+}
+
+pub fn simulate(args: SimulateArgs) -> i32 {
+    let scenario = match load(&args.scenario, args.speed) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(code) => return code,
+    };
+    rt.block_on(async move {
+        let clock = Clock::new(args.speed);
+        let (tx, mut faults) = mpsc::unbounded_channel::<FaultChange>();
+        let name = scenario.name.clone();
+        let sim = match Simulator::start(scenario, clock, Some(tx)).await {
+            Ok(sim) => sim,
+            Err(e) => {
+                eprintln!("error: cannot serve the simulator on 127.0.0.1: {e}");
+                return exit::ERROR;
+            }
+        };
+        let (old, new) = sim.versions();
+        println!("simulating scenario {name} at {}x", args.speed);
+        println!(
+            "stable  {}  version {old}: /metrics /health /ready",
+            sim.base(Version::Stable)
+        );
+        println!(
+            "canary  {}  version {new}: /metrics /health /ready",
+            sim.base(Version::Canary)
+        );
+        println!(
+            "control {}  POST {{\"weight\": 25}} moves 25% of traffic to the canary",
+            sim.weight_url()
+        );
+        let _ = std::io::stdout().flush();
+        tokio::spawn(async move {
+            while let Some(f) = faults.recv().await {
+                let state = if f.active { "on" } else { "off" };
+                let at = crate::duration::Span::from_millis(f.at_ms / 1000 * 1000);
+                eprintln!("T+{at} fault {state}: {}", f.what);
+            }
+        });
+        wait_for_stop().await;
+        drop(sim);
+        exit::OK
+    })
+}
+
+async fn wait_for_stop() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        let _ = tokio::signal::ctrl_c().await;
+        return;
+    };
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
+}
+
+pub fn drill(args: DrillArgs) -> i32 {
+    if args.list {
+        return list();
+    }
+    let scenario = match load(&args.scenario, args.speed) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let who = args.operator.clone().unwrap_or_else(|| operator().0);
+    let theme = if args.headless {
+        None
+    } else {
+        if !std::io::stdout().is_terminal() {
+            eprintln!(
+                "error: stdout is not a terminal, so the screen cannot be drawn.\n\
+                 Run `cockpit drill --headless` for JSON lines (or `ssh -t` for a terminal)."
+            );
+            return exit::CONFIG;
+        }
+        let choice = args.theme.as_deref().unwrap_or("dark");
+        match Theme::load(choice, theme::colour_wanted()) {
+            Ok(t) => Some(t),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return exit::CONFIG;
+            }
+        }
+    };
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(code) => return code,
+    };
+    rt.block_on(run_drill(scenario, &args, who, theme))
+}
+
+async fn run_drill(scenario: Scenario, args: &DrillArgs, who: String, theme: Option<Theme>) -> i32 {
+    let clock = Clock::new(args.speed);
+    let (fault_tx, mut faults) = mpsc::unbounded_channel::<FaultChange>();
+    let sim = match Simulator::start(scenario.clone(), clock, Some(fault_tx)).await {
+        Ok(sim) => sim,
+        Err(e) => {
+            eprintln!("error: cannot serve the simulator on 127.0.0.1: {e}");
+            return exit::ERROR;
+        }
+    };
+    let (old_version, new_version) = sim.versions();
+    let endpoints = Endpoints {
+        stable_metrics: sim.metrics_url(Version::Stable),
+        canary_metrics: sim.metrics_url(Version::Canary),
+        canary_ready: format!("{}/ready", sim.base(Version::Canary)),
+        weight_url: sim.weight_url(),
+        service: sim.service(),
+        old_version,
+        new_version,
+    };
+    let headless = theme.is_none();
+    let config = match drill_config::config(&scenario, &endpoints, headless, None) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::CONFIG;
+        }
+    };
+    let screen = match theme.map(|t| Screen::new(&config, t, &who, operator().1)) {
+        None => None,
+        Some(Ok(screen)) => Some(screen),
+        Some(Err(e)) => {
+            eprintln!("error: {e}");
+            return exit::CONFIG;
+        }
+    };
+    let journal = match open_journal(&scenario, &args.scenario, &config, &who, clock.now()) {
+        Ok(j) => j,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::ERROR;
+        }
+    };
+    let path = journal.path().to_path_buf();
+    eprintln!(
+        "drill {}: {} ({}x; journal {})",
+        scenario.name,
+        scenario.summary,
+        args.speed,
+        path.display()
+    );
+    let session = Session::new(config, clock, Some(journal));
+    let tx = session.sender();
+    let forward = tx.clone();
+    tokio::spawn(async move {
+        while let Some(f) = faults.recv().await {
+            let event = Event::DrillFault {
+                what: f.what,
+                active: f.active,
+            };
+            if forward.send(Msg::Journal(event)).is_err() {
+                return;
+            }
+        }
+    });
+    let referee = tokio::spawn(referee(path.clone(), scenario.clone(), clock, tx, headless));
+    let first = first_inputs(&scenario, who);
+    let code = match screen {
+        None => session.drive(&mut Headless::new(None), first).await,
+        Some(screen) => crate::tui::run(session, screen, first).await,
+    };
+    referee.abort();
+    drop(sim);
+    match settle(&path, &scenario, clock.now(), headless) {
+        Ok(score) => score::render(&score).iter().for_each(|l| eprintln!("{l}")),
+        Err(e) => eprintln!("warning: the drill could not be scored: {e}"),
+    }
+    code
+}
+
+/// Start, and skip the window and checklist: a drill is a rehearsal.
+fn first_inputs(scenario: &Scenario, who: String) -> Vec<Input> {
+    let actor = Actor::Operator(who.clone());
+    vec![
+        Input::Start {
+            local: Clock::local_now(),
+            operator: who,
+        },
+        Input::Command {
+            actor,
+            command: Command::SkipChecks {
+                reason: format!("drill, scenario {}", scenario.name),
+            },
+        },
+    ]
+}
+
+/// The journal's events, in order (what a score is computed from).
+fn journal_events(path: &std::path::Path) -> Result<Vec<(At, Event)>, String> {
+    let read = journal::read(path)?;
+    Ok(read.events().map(|(at, e)| (at, e.clone())).collect())
+}
+
+/// Watches the drill's journal: scores the drill when it reaches an
+/// outcome, or when the scenario's time is up without one (headless, that
+/// ends the drill as held; on screen the operator may carry on).
+async fn referee(
+    path: std::path::PathBuf,
+    scenario: Scenario,
+    clock: Clock,
+    tx: UnboundedSender<Msg>,
+    stop_when_up: bool,
+) {
+    let every = std::time::Duration::from_millis(200);
+    let mut time_up_scored = false;
+    loop {
+        tokio::time::sleep(every).await;
+        let Ok(events) = journal_events(&path) else {
+            continue;
+        };
+        let Some(started) = events
+            .iter()
+            .find(|(_, e)| matches!(e, Event::Started { .. }))
+            .map(|(at, _)| *at)
+        else {
+            continue;
+        };
+        let finished = events
+            .iter()
+            .any(|(_, e)| matches!(e, Event::Finished { .. }));
+        let time_up = clock.now() >= started + scenario.duration.as_millis();
+        if finished || (time_up && !time_up_scored) {
+            let s = score::score(&scenario, &events, clock.now());
+            let outcome = s.outcome.replace('_', " ");
+            let stage = s.stage.clone();
+            if tx.send(Msg::Journal(Event::DrillScore(s))).is_err() || finished {
+                return;
+            }
+            time_up_scored = true;
+            if stop_when_up {
+                let why = format!(
+                    "drill time is up ({}): {outcome} at {stage}",
+                    scenario.duration
+                );
+                let _ = tx.send(Msg::Stop(why));
+                return;
+            }
+        }
+    }
+}
+
+/// After the session: the score from the journal, appended if the session
+/// ended before it was journalled (quit, a signal, an outcome headless).
+fn settle(
+    path: &std::path::Path,
+    scenario: &Scenario,
+    now: At,
+    headless: bool,
+) -> Result<crate::rollout::DrillScore, String> {
+    let events = journal_events(path)?;
+    let last_finish = events
+        .iter()
+        .rposition(|(_, e)| matches!(e, Event::Finished { .. }));
+    let scored = events
+        .iter()
+        .enumerate()
+        .rev()
+        .find_map(|(i, (_, e))| match e {
+            Event::DrillScore(s) if last_finish.is_none_or(|f| i > f) => Some(s.clone()),
+            _ => None,
+        });
+    if let Some(s) = scored {
+        return Ok(s);
+    }
+    let s = score::score(scenario, &events, now);
+    let event = Event::DrillScore(s.clone());
+    let mut journal = Journal::reopen(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    journal
+        .append_event(now, &event)
+        .and_then(|_| journal.flush())
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    if headless {
+        let mut line = serde_json::to_value(&event).unwrap_or_default();
+        line["at"] = serde_json::json!(now);
+        println!("{line}");
+    }
+    Ok(s)
+}
+
+/// The journal of a drill: the header says so, and hashes the scenario.
+fn open_journal(
+    scenario: &Scenario,
+    origin: &str,
+    config: &crate::config::Config,
+    who: &str,
+    now: At,
+) -> Result<Journal, String> {
+    let text = Scenario::text(origin);
+    let header = Header {
+        rollout: config.rollout.name.clone(),
+        config_path: format!("scenario {}", scenario.name),
+        config_hash: format!("sha256:{:x}", Sha256::digest(text.as_bytes())),
+        operator: who.to_string(),
+        ssh_connection: std::env::var("SSH_CONNECTION").ok(),
+        drill: true,
+        started_at: now,
+    };
+    let dir = journal::default_dir(config);
+    Journal::create(&dir, header)
+        .map_err(|e| format!("cannot create the journal in {}: {e}", dir.display()))
+}

@@ -1,0 +1,116 @@
+//! `cockpit report`: a run's journal as a Markdown postmortem (or JSON),
+//! and `--list` of past runs.
+
+use std::path::{Path, PathBuf};
+
+use super::exit;
+use crate::journal::{self, report};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Markdown,
+    Json,
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct ReportArgs {
+    /// The journal (.jsonl) to render; default: the newest run.
+    pub journal: Option<PathBuf>,
+    /// List past runs, newest first, instead of rendering one.
+    #[arg(long, conflicts_with = "journal")]
+    pub list: bool,
+    #[arg(long, value_enum, default_value = "markdown")]
+    pub format: Format,
+    /// Config file whose `[journal] dir` to read; default ./cockpit.toml,
+    /// then the user config dir, else the default journal dir.
+    #[arg(long, short)]
+    pub config: Option<PathBuf>,
+}
+
+pub fn run(args: ReportArgs) -> i32 {
+    if let Some(path) = &args.journal {
+        return render(path, args.format);
+    }
+    let dir = journal_dir(args.config.as_deref());
+    let runs = match journal::runs(&dir) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::ERROR;
+        }
+    };
+    if args.list {
+        return list(&runs, args.format);
+    }
+    match runs.iter().find(|r| r.status.is_some()) {
+        Some(newest) => render(&newest.path, args.format),
+        None => {
+            eprintln!(
+                "error: no journal in {}; pass a journal file, or run a rollout first",
+                dir.display()
+            );
+            exit::ERROR
+        }
+    }
+}
+
+/// The configured journal dir when a config is found, else the default.
+fn journal_dir(explicit: Option<&Path>) -> PathBuf {
+    let found = crate::config::discover(explicit)
+        .ok()
+        .and_then(|p| crate::config::load(&p).ok());
+    match found {
+        Some(config) => journal::default_dir(&config),
+        None => journal::dir_for(None),
+    }
+}
+
+fn render(path: &Path, format: Format) -> i32 {
+    let read = match journal::read(path) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::ERROR;
+        }
+    };
+    for w in &read.warnings {
+        eprintln!("warning: {w}");
+    }
+    let report = report::build(&read);
+    match format {
+        Format::Markdown => print!("{}", report::markdown(&report)),
+        Format::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&report).unwrap_or_default()
+        ),
+    }
+    exit::OK
+}
+
+fn list(runs: &[journal::RunSummary], format: Format) -> i32 {
+    if format == Format::Json {
+        println!("{}", serde_json::to_string_pretty(runs).unwrap_or_default());
+        return exit::OK;
+    }
+    for r in runs {
+        let start = chrono::DateTime::from_timestamp_millis(r.started_at as i64)
+            .map(|t| {
+                t.with_timezone(&chrono::Local)
+                    .format("%Y-%m-%d %H:%M")
+                    .to_string()
+            })
+            .unwrap_or_default();
+        println!(
+            "{:<20} {start:<16} {:<26} {:<20} {}",
+            if r.rollout.is_empty() {
+                "?"
+            } else {
+                &r.rollout
+            },
+            r.outcome.lines().next().unwrap_or_default(),
+            r.operator,
+            r.path.display()
+        );
+    }
+    exit::OK
+}

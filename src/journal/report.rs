@@ -1,0 +1,649 @@
+//! The postmortem report: a journal read back as Markdown (or JSON for
+//! tooling). Pure: a `Read` in, text out, times in UTC so the report reads
+//! the same wherever it is rendered.
+
+use std::fmt::Write;
+
+use serde::Serialize;
+
+use super::{Read, Record};
+use crate::duration::Span;
+use crate::rollout::event::MetricValue;
+use crate::rollout::{Action, Actor, At, Event, Level, Outcome, Purpose};
+
+/// Everything the report says, in the order it says it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub rollout: String,
+    pub service: String,
+    pub environment: String,
+    pub old_version: String,
+    pub new_version: String,
+    pub strategy: String,
+    pub outcome: String,
+    pub started_at: At,
+    pub ended_at: At,
+    pub duration_ms: u64,
+    /// Who drove: the starter first, then whoever resumed.
+    pub operators: Vec<String>,
+    pub config_path: String,
+    pub config_hash: String,
+    pub ssh_connection: Option<String>,
+    pub drill: bool,
+    pub journal: String,
+    /// T+0 of the timeline: the first critical reading (else the first
+    /// warning); `None` when nothing was breached.
+    pub first_breach: Option<At>,
+    pub timeline: Vec<Moment>,
+    pub stages: Vec<StageTime>,
+    pub decisions: Vec<DecisionRow>,
+    pub hooks: Vec<HookRow>,
+    pub notes: Vec<NoteRow>,
+    pub rolled_back: bool,
+    /// Drills only: how the drill went against the scenario.
+    pub drill_score: Option<crate::rollout::event::DrillScore>,
+    pub warnings: Vec<String>,
+}
+
+/// One line of the timeline, in seed 004's words.
+#[derive(Debug, Clone, Serialize)]
+pub struct Moment {
+    pub at: At,
+    /// Milliseconds from T+0 (negative before the breach).
+    pub offset_ms: i64,
+    /// `detected`, `investigating`, `decision`, `rollback complete`, ...
+    pub kind: String,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StageTime {
+    pub stage: usize,
+    pub name: String,
+    pub exposure: String,
+    pub entered_at: At,
+    pub left_at: Option<At>,
+    /// Observation time served (pauses and downtime excluded).
+    pub observed_ms: u64,
+    /// How the stage ended: `advanced`, `promoted`, `rolled back`, `open`.
+    pub ended: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DecisionRow {
+    pub at: At,
+    pub action: Action,
+    pub by: Actor,
+    pub reason: String,
+    pub stage: usize,
+    pub metrics: Vec<MetricValue>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct HookRow {
+    pub id: u64,
+    pub label: String,
+    pub purpose: Purpose,
+    pub stage: usize,
+    pub started_at: At,
+    pub ended_at: Option<At>,
+    pub ok: Option<bool>,
+    pub summary: String,
+    pub tail: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct NoteRow {
+    pub at: At,
+    pub by: Actor,
+    pub text: String,
+}
+
+/// Seed 003's post-rollback procedure.
+pub const AFTER_ROLLBACK: [&str; 6] = [
+    "Notify the team (#incidents channel)",
+    "Update the status page if customers were affected",
+    "Document the incident: what, when, why it was rolled back (this report)",
+    "Keep monitoring for 24 hours at least",
+    "Schedule the postmortem within 48 hours",
+    "Fix the root cause before the next deployment attempt",
+];
+
+pub fn build(read: &Read) -> Report {
+    let h = &read.header;
+    let mut report = Report {
+        rollout: h.rollout.clone(),
+        service: String::new(),
+        environment: String::new(),
+        old_version: String::new(),
+        new_version: String::new(),
+        strategy: String::new(),
+        outcome: read.status().to_string(),
+        started_at: h.started_at,
+        ended_at: read.last_at(),
+        duration_ms: read.last_at().saturating_sub(h.started_at),
+        operators: vec![h.operator.clone()],
+        config_path: h.config_path.clone(),
+        config_hash: h.config_hash.clone(),
+        ssh_connection: h.ssh_connection.clone(),
+        drill: h.drill,
+        journal: read.path.display().to_string(),
+        first_breach: first_breach(read),
+        timeline: vec![],
+        stages: vec![],
+        decisions: vec![],
+        hooks: vec![],
+        notes: vec![],
+        rolled_back: false,
+        drill_score: None,
+        warnings: read.warnings.clone(),
+    };
+    for (at, event) in read.events() {
+        report.take(at, event);
+    }
+    for e in &read.entries {
+        if let Record::Resumed(r) = &e.record {
+            if !report.operators.contains(&r.by) {
+                report.operators.push(r.by.clone());
+            }
+            let text = format!("{} resumed the rollout on {} (pid {})", r.by, r.host, r.pid);
+            report.moment(r.at, "resumed", text);
+        }
+    }
+    report.timeline.sort_by_key(|m| m.at);
+    report
+}
+
+/// The first critical reading, else the first warning.
+fn first_breach(read: &Read) -> Option<At> {
+    let first = |level: Level| {
+        read.events().find_map(|(at, e)| match e {
+            Event::MetricChanged { to, .. } if *to == level => Some(at),
+            _ => None,
+        })
+    };
+    first(Level::Critical).or_else(|| first(Level::Warning))
+}
+
+impl Report {
+    fn moment(&mut self, at: At, kind: &str, text: String) {
+        let base = self.first_breach.unwrap_or(self.started_at);
+        self.timeline.push(Moment {
+            at,
+            offset_ms: at as i64 - base as i64,
+            kind: kind.to_string(),
+            text,
+        });
+    }
+
+    fn take(&mut self, at: At, event: &Event) {
+        match event {
+            Event::Started {
+                service,
+                environment,
+                old_version,
+                new_version,
+                strategy,
+                operator,
+                ..
+            } => {
+                self.service = service.clone();
+                self.environment = environment.clone();
+                self.old_version = old_version.clone();
+                self.new_version = new_version.clone();
+                self.strategy = strategy.clone();
+                let text = format!("{operator} started {old_version} -> {new_version}");
+                self.moment(at, "started", text);
+            }
+            Event::Blocked { reason } => self.moment(at, "blocked", reason.clone()),
+            Event::StageEntering {
+                stage,
+                name,
+                exposure,
+            } => self.stages.push(StageTime {
+                stage: *stage,
+                name: name.clone(),
+                exposure: exposure.clone(),
+                entered_at: at,
+                left_at: None,
+                observed_ms: 0,
+                ended: "open".into(),
+            }),
+            Event::StageObserving { name, .. } => {
+                self.moment(at, "stage", format!("observing stage {name}"))
+            }
+            Event::StageLeft {
+                stage, observed_ms, ..
+            } => self.close_stage(*stage, at, Some(*observed_ms), "advanced"),
+            Event::Snapshot {
+                stage, observed_ms, ..
+            } => {
+                if let Some(s) = self.stages.iter_mut().rev().find(|s| s.stage == *stage) {
+                    s.observed_ms = s.observed_ms.max(*observed_ms);
+                }
+            }
+            Event::MetricChanged {
+                metric,
+                from,
+                to,
+                reason,
+                ..
+            } => self.metric_changed(at, metric, *from, *to, reason),
+            Event::CountdownStarted { seconds, reason } => self.moment(
+                at,
+                "investigating",
+                format!("auto-rollback countdown {seconds}s: {reason}"),
+            ),
+            Event::CountdownCleared { reason } => {
+                self.moment(at, "investigating", format!("countdown cleared: {reason}"))
+            }
+            Event::Decision { .. } => self.decision(at, event),
+            Event::HookStarted {
+                id,
+                label,
+                purpose,
+                stage,
+            } => self.hooks.push(HookRow {
+                id: *id,
+                label: label.clone(),
+                purpose: *purpose,
+                stage: *stage,
+                started_at: at,
+                ended_at: None,
+                ok: None,
+                summary: "no end recorded".into(),
+                tail: vec![],
+            }),
+            Event::HookOutput { id, tail, .. } => {
+                if let Some(h) = self.hook(*id) {
+                    h.tail = tail.clone();
+                }
+            }
+            Event::HookFinished {
+                id,
+                label,
+                ok,
+                summary,
+            } => self.hook_finished(at, *id, label, *ok, summary),
+            Event::Note { by, text } => {
+                self.notes.push(NoteRow {
+                    at,
+                    by: by.clone(),
+                    text: text.clone(),
+                });
+                self.moment(at, "note", format!("{by}: {text}"));
+            }
+            Event::DrillFault { what, active } => {
+                let kind = if *active { "fault on" } else { "fault off" };
+                self.moment(at, kind, format!("drill: {what}"))
+            }
+            Event::DrillScore(score) => self.drill_score = Some(score.clone()),
+            Event::RollbackComplete => self.moment(
+                at,
+                "rollback complete",
+                "traffic back on the old version".into(),
+            ),
+            Event::RollbackVerified { recovered, reason } => {
+                let kind = if *recovered {
+                    "verified"
+                } else {
+                    "not recovered"
+                };
+                self.moment(at, kind, reason.clone())
+            }
+            Event::Finished { outcome } => {
+                let last = if *outcome == Outcome::Promoted {
+                    "promoted"
+                } else {
+                    "rolled back"
+                };
+                if let Some(s) = self.stages.iter().rev().find(|s| s.left_at.is_none()) {
+                    let stage = s.stage;
+                    self.close_stage(stage, at, None, last);
+                }
+                self.moment(at, "finished", format!("outcome: {}", self.outcome));
+            }
+            Event::ChecklistTicked { .. } | Event::WaitingForGate { .. } => {}
+        }
+    }
+
+    /// Breaches and their end make the timeline; evidence coming and
+    /// going (no data, low evidence) does not.
+    fn metric_changed(&mut self, at: At, metric: &str, from: Level, to: Level, reason: &str) {
+        let kind = if to.is_breach() {
+            "detected"
+        } else if from.is_breach() {
+            "cleared"
+        } else {
+            return;
+        };
+        self.moment(at, kind, format!("{metric} {}: {reason}", to.word()));
+    }
+
+    fn decision(&mut self, at: At, event: &Event) {
+        let Event::Decision {
+            action,
+            by,
+            reason,
+            stage,
+            metrics,
+        } = event
+        else {
+            return;
+        };
+        let kind = match action {
+            Action::Pause | Action::Hold => "investigating",
+            _ => "decision",
+        };
+        let word = format!("{action:?}").to_lowercase();
+        self.moment(at, kind, format!("{word} by {by}: {reason}"));
+        if *action == Action::Rollback {
+            self.rolled_back = true;
+            if let Some(s) = self.stages.iter().rev().find(|s| s.left_at.is_none()) {
+                let stage = s.stage;
+                self.close_stage(stage, at, None, "rolled back");
+            }
+        }
+        self.decisions.push(DecisionRow {
+            at,
+            action: *action,
+            by: by.clone(),
+            reason: reason.clone(),
+            stage: *stage,
+            metrics: metrics.clone(),
+        });
+    }
+
+    fn hook(&mut self, id: u64) -> Option<&mut HookRow> {
+        self.hooks.iter_mut().rev().find(|h| h.id == id)
+    }
+
+    fn hook_finished(&mut self, at: At, id: u64, label: &str, ok: bool, summary: &str) {
+        if let Some(h) = self.hook(id) {
+            h.ended_at = Some(at);
+            h.ok = Some(ok);
+            h.summary = summary.to_string();
+        }
+        if !ok {
+            self.moment(at, "hook failed", format!("`{label}`: {summary}"));
+        }
+    }
+
+    fn close_stage(&mut self, stage: usize, at: At, observed: Option<u64>, how: &str) {
+        if let Some(s) = self
+            .stages
+            .iter_mut()
+            .rev()
+            .find(|s| s.stage == stage && s.left_at.is_none())
+        {
+            s.left_at = Some(at);
+            s.observed_ms = observed.unwrap_or(s.observed_ms).max(s.observed_ms);
+            s.ended = how.to_string();
+        }
+    }
+}
+
+// ----- Markdown -----------------------------------------------------------
+
+/// `2026-11-24 10:30:05 UTC`
+fn when(at: At) -> String {
+    chrono::DateTime::from_timestamp_millis(at as i64)
+        .map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
+        .unwrap_or_else(|| at.to_string())
+}
+
+/// `10:30:05`
+fn clock(at: At) -> String {
+    chrono::DateTime::from_timestamp_millis(at as i64)
+        .map(|t| t.format("%H:%M:%S").to_string())
+        .unwrap_or_else(|| at.to_string())
+}
+
+/// `T+2m05s`, `T-15m00s`, `T+0s`
+fn offset(ms: i64) -> String {
+    let sign = if ms < 0 { '-' } else { '+' };
+    let s = ms.unsigned_abs() / 1000;
+    match (s / 3600, s / 60 % 60, s % 60) {
+        (0, 0, sec) => format!("T{sign}{sec}s"),
+        (0, m, sec) => format!("T{sign}{m}m{sec:02}s"),
+        (h, m, sec) => format!("T{sign}{h}h{m:02}m{sec:02}s"),
+    }
+}
+
+fn span(ms: u64) -> String {
+    Span::from_millis(ms / 1000 * 1000).to_string()
+}
+
+/// Table cells stay on one line and keep their pipes.
+fn cell(text: &str) -> String {
+    text.replace('|', "\\|").replace('\n', " ")
+}
+
+fn metrics_line(metrics: &[MetricValue]) -> String {
+    let parts: Vec<String> = metrics
+        .iter()
+        .map(|m| {
+            let value = m.canary.map_or_else(|| "-".into(), crate::format::number);
+            format!("{} {value} {} ({})", m.metric, m.level.word(), m.reason)
+        })
+        .collect();
+    if parts.is_empty() {
+        "-".into()
+    } else {
+        parts.join("; ")
+    }
+}
+
+pub fn markdown(r: &Report) -> String {
+    let mut out = String::new();
+    summary(&mut out, r);
+    timeline(&mut out, r);
+    stages(&mut out, r);
+    decisions(&mut out, r);
+    hooks(&mut out, r);
+    notes(&mut out, r);
+    if let Some(score) = &r.drill_score {
+        drill_score(&mut out, score);
+    }
+    if r.rolled_back {
+        let _ = writeln!(out, "## After the rollback (seed 003)\n");
+        for item in AFTER_ROLLBACK {
+            let _ = writeln!(out, "- [ ] {item}");
+        }
+        out.push('\n');
+    }
+    for w in &r.warnings {
+        let _ = writeln!(out, "> warning: {w}");
+    }
+    out.trim_end().to_string() + "\n"
+}
+
+/// The drill's score: when things were seen and decided, in simulated time.
+fn drill_score(out: &mut String, d: &crate::rollout::event::DrillScore) {
+    let t = |ms: Option<u64>| ms.map_or_else(|| "-".to_string(), |ms| format!("T+{}", span(ms)));
+    let verdict = match (d.right_call, d.in_time) {
+        (true, true) => "right call, in time",
+        (true, false) => "right call, too late",
+        _ => "wrong call",
+    };
+    let _ = writeln!(
+        out,
+        "## Drill score: {}
+",
+        d.scenario
+    );
+    let _ = writeln!(
+        out,
+        "{verdict}: {} at {} (a good operator: {} at {} within {}).
+",
+        d.outcome,
+        d.stage,
+        d.expected_outcome,
+        d.expected_stage,
+        span(d.expected_within_ms)
+    );
+    let by = d
+        .decided_by
+        .as_ref()
+        .map_or_else(|| "-".to_string(), |a| a.to_string());
+    let rows = [
+        ("fault visible", t(d.fault_visible_ms)),
+        ("first warning", t(d.first_warning_ms)),
+        ("first critical", t(d.first_critical_ms)),
+        ("decision", format!("{} by {by}", t(d.decision_ms))),
+        ("rollback complete", t(d.rollback_complete_ms)),
+        ("ended", t(Some(d.ended_ms))),
+    ];
+    let _ = writeln!(out, "| moment | since start |\n|---|---|");
+    for (what, when) in rows {
+        let _ = writeln!(out, "| {what} | {when} |");
+    }
+    let _ = writeln!(out, "\nWhat a good operator does: {}\n", d.good_operator);
+}
+
+fn summary(out: &mut String, r: &Report) {
+    let drill = if r.drill { " (drill)" } else { "" };
+    let _ = writeln!(out, "# Rollout report: {}{drill}\n", r.rollout);
+    let rows = [
+        ("Outcome", r.outcome.clone()),
+        ("Service", format!("{} ({})", r.service, r.environment)),
+        (
+            "Versions",
+            format!("{} -> {}", r.old_version, r.new_version),
+        ),
+        ("Strategy", r.strategy.clone()),
+        ("Started", when(r.started_at)),
+        ("Ended", when(r.ended_at)),
+        ("Duration", span(r.duration_ms)),
+        ("Driven by", r.operators.join(", ")),
+        (
+            "SSH connection",
+            r.ssh_connection.clone().unwrap_or_else(|| "-".into()),
+        ),
+        ("Config", format!("{} ({})", r.config_path, r.config_hash)),
+    ];
+    let _ = writeln!(out, "| | |\n|---|---|");
+    for (k, v) in rows {
+        let _ = writeln!(out, "| {k} | {} |", cell(&v));
+    }
+    out.push('\n');
+}
+
+fn timeline(out: &mut String, r: &Report) {
+    let base = match r.first_breach {
+        Some(at) => format!("T+0 is the first breach, {}", clock(at)),
+        None => "no breach; T+0 is the start".into(),
+    };
+    let _ = writeln!(out, "## Timeline\n\n{base}.\n");
+    let _ = writeln!(out, "| T | Time (UTC) | What | Detail |\n|---|---|---|---|");
+    for m in &r.timeline {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} |",
+            offset(m.offset_ms),
+            clock(m.at),
+            m.kind,
+            cell(&m.text)
+        );
+    }
+    out.push('\n');
+}
+
+fn stages(out: &mut String, r: &Report) {
+    let _ = writeln!(out, "## Time in each stage\n");
+    let _ = writeln!(
+        out,
+        "| Stage | Exposure | Entered | Left | Wall time | Observed | Ended |\n|---|---|---|---|---|---|---|"
+    );
+    for s in &r.stages {
+        let left = s.left_at.map_or_else(|| "-".into(), clock);
+        let wall = span(s.left_at.unwrap_or(r.ended_at).saturating_sub(s.entered_at));
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {left} | {wall} | {} | {} |",
+            cell(&s.name),
+            cell(&s.exposure),
+            clock(s.entered_at),
+            span(s.observed_ms),
+            s.ended
+        );
+    }
+    out.push('\n');
+}
+
+fn decisions(out: &mut String, r: &Report) {
+    let _ = writeln!(out, "## Decisions and the metrics behind them\n");
+    let _ = writeln!(
+        out,
+        "| Time (UTC) | Decision | By | Reason | Metrics |\n|---|---|---|---|---|"
+    );
+    for d in &r.decisions {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} |",
+            clock(d.at),
+            format!("{:?}", d.action).to_lowercase(),
+            d.by,
+            cell(&d.reason),
+            cell(&metrics_line(&d.metrics))
+        );
+    }
+    out.push('\n');
+}
+
+fn hooks(out: &mut String, r: &Report) {
+    let _ = writeln!(out, "## Hooks\n");
+    let _ = writeln!(
+        out,
+        "| # | Hook | Why | Started | Took | Outcome |\n|---|---|---|---|---|---|"
+    );
+    for h in &r.hooks {
+        let took = h
+            .ended_at
+            .map_or_else(|| "-".into(), |e| span(e.saturating_sub(h.started_at)));
+        let outcome = match h.ok {
+            Some(true) => format!("ok: {}", h.summary),
+            Some(false) => format!("FAILED: {}", h.summary),
+            None => h.summary.clone(),
+        };
+        let _ = writeln!(
+            out,
+            "| {} | `{}` | {} | {} | {took} | {} |",
+            h.id,
+            cell(&h.label),
+            format!("{:?}", h.purpose).to_lowercase(),
+            clock(h.started_at),
+            cell(&outcome)
+        );
+    }
+    for h in r.hooks.iter().filter(|h| !h.tail.is_empty()) {
+        let _ = writeln!(out, "\nOutput of #{} `{}`:\n\n```", h.id, h.label);
+        for line in &h.tail {
+            let _ = writeln!(out, "{line}");
+        }
+        let _ = writeln!(out, "```");
+    }
+    out.push('\n');
+}
+
+fn notes(out: &mut String, r: &Report) {
+    if r.notes.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "## Operator notes\n");
+    for n in &r.notes {
+        let _ = writeln!(out, "- {} {}: {}", clock(n.at), n.by, n.text);
+    }
+    out.push('\n');
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn offsets_read_like_seed_004() {
+        assert_eq!(super::offset(0), "T+0s");
+        assert_eq!(super::offset(125_000), "T+2m05s");
+        assert_eq!(super::offset(-900_000), "T-15m00s");
+        assert_eq!(super::offset(3_723_000), "T+1h02m03s");
+    }
+}

@@ -1,0 +1,297 @@
+//! Scoring a drill: a pure function of the journal's events and the
+//! scenario's expectation, so a drill's score can be recomputed from its
+//! journal at any time and compared across drills.
+
+use super::Scenario;
+use super::scenario::Verdict;
+use crate::duration::Span;
+use crate::rollout::{Action, At, DrillScore, Event, Level};
+
+/// Scores the events of one drill (in journal order). `end` is when the
+/// drill stopped, for a drill that ended without an outcome.
+pub fn score(scenario: &Scenario, events: &[(At, Event)], end: At) -> DrillScore {
+    let start = events
+        .iter()
+        .find(|(_, e)| matches!(e, Event::Started { .. }))
+        .or(events.first())
+        .map_or(end, |(at, _)| *at);
+    let since = |at: At| at.saturating_sub(start);
+    let first = |want: &dyn Fn(&Event) -> bool| {
+        events
+            .iter()
+            .find(|(_, e)| want(e))
+            .map(|(at, _)| since(*at))
+    };
+    let stages: Vec<String> = events
+        .iter()
+        .find_map(|(_, e)| match e {
+            Event::Started { stages, .. } => Some(stages.clone()),
+            _ => None,
+        })
+        .unwrap_or_default();
+    let outcome = Verdict::of(events.iter().find_map(|(_, e)| match e {
+        Event::Finished { outcome } => Some(*outcome),
+        _ => None,
+    }));
+    let decisive = |e: &Event| {
+        matches!(e, Event::Decision { action, .. } if match outcome {
+            Verdict::Promoted => *action == Action::Promote,
+            Verdict::Held => false,
+            _ => *action == Action::Rollback,
+        })
+    };
+    let decision = events.iter().find(|(_, e)| decisive(e));
+    let live_stage = events.iter().rev().find_map(|(_, e)| match e {
+        Event::StageEntering { stage, .. } | Event::StageObserving { stage, .. } => Some(*stage),
+        _ => None,
+    });
+    let stage_index = match decision {
+        Some((_, Event::Decision { stage, .. })) => Some(*stage),
+        _ => live_stage,
+    };
+    let stage = stage_index
+        .and_then(|i| stages.get(i).cloned())
+        .unwrap_or_else(|| "-".into());
+    let ended = events
+        .iter()
+        .find(|(_, e)| matches!(e, Event::Finished { .. }))
+        .map_or(since(end), |(at, _)| since(*at));
+    // Detection is of the fault: noise before it does not count.
+    let fault = first(&|e| matches!(e, Event::DrillFault { active: true, .. }));
+    let detected = |level: &dyn Fn(Level) -> bool| {
+        events
+            .iter()
+            .filter(|(at, _)| fault.is_none_or(|f| since(*at) >= f))
+            .find(|(_, e)| matches!(e, Event::MetricChanged { to, .. } if level(*to)))
+            .map(|(at, _)| since(*at))
+    };
+    let expect = &scenario.expect;
+    DrillScore {
+        scenario: scenario.name.clone(),
+        outcome: name(outcome),
+        stage: stage.clone(),
+        expected_outcome: name(expect.outcome),
+        expected_stage: expect.stage.clone(),
+        expected_within_ms: expect.within.as_millis(),
+        right_call: outcome == expect.outcome && stage == expect.stage,
+        in_time: match outcome {
+            // Holding is right only if it lasted: the drill ran its course.
+            Verdict::Held => ended >= expect.within.as_millis(),
+            _ => ended <= expect.within.as_millis(),
+        },
+        fault_visible_ms: fault,
+        first_warning_ms: detected(&|to| to >= Level::Warning),
+        first_critical_ms: detected(&|to| to == Level::Critical),
+        decision_ms: decision.map(|(at, _)| since(*at)),
+        decided_by: decision.and_then(|(_, e)| match e {
+            Event::Decision { by, .. } => Some(by.clone()),
+            _ => None,
+        }),
+        rollback_complete_ms: first(&|e| matches!(e, Event::RollbackComplete)),
+        ended_ms: ended,
+        good_operator: scenario.good_operator.clone(),
+    }
+}
+
+fn name(v: Verdict) -> String {
+    serde_json::to_value(v)
+        .ok()
+        .and_then(|v| v.as_str().map(String::from))
+        .unwrap_or_default()
+}
+
+/// "T+3m05s"
+fn t(ms: u64) -> String {
+    format!("T+{}", Span::from_millis(ms / 1000 * 1000))
+}
+
+/// The score in words, a few lines for the screen, stderr and the report.
+pub fn render(s: &DrillScore) -> Vec<String> {
+    let words = |o: &str| o.replace('_', " ");
+    let verdict = match (s.right_call, s.in_time) {
+        (true, true) => "RIGHT CALL, in time",
+        (true, false) => "right call, but LATE",
+        (false, _) => "WRONG CALL",
+    };
+    let mut lines = vec![
+        format!(
+            "Drill {}: {} at {} after {} -- {verdict}",
+            s.scenario,
+            words(&s.outcome),
+            s.stage,
+            Span::from_millis(s.ended_ms / 1000 * 1000)
+        ),
+        format!(
+            "  expected: {} at {} within {}",
+            words(&s.expected_outcome),
+            s.expected_stage,
+            Span::from_millis(s.expected_within_ms)
+        ),
+    ];
+    let mut timeline = Vec::new();
+    let mut add = |label: &str, at: Option<u64>| {
+        if let Some(ms) = at {
+            let after_fault = s
+                .fault_visible_ms
+                .filter(|f| ms >= *f && label != "fault visible")
+                .map(|f| {
+                    format!(
+                        " (+{} after the fault)",
+                        Span::from_millis((ms - f) / 1000 * 1000)
+                    )
+                })
+                .unwrap_or_default();
+            timeline.push((ms, format!("  {} {label}{after_fault}", t(ms))));
+        }
+    };
+    add("fault visible", s.fault_visible_ms);
+    add("first warning", s.first_warning_ms);
+    add("first critical", s.first_critical_ms);
+    if let Some(by) = &s.decided_by {
+        add(&format!("decision, by {by}"), s.decision_ms);
+    }
+    add("rollback complete", s.rollback_complete_ms);
+    timeline.sort_by_key(|(ms, _)| *ms);
+    lines.extend(timeline.into_iter().map(|(_, line)| line));
+    lines.push(format!("  a good operator: {}", s.good_operator));
+    lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rollout::window::WindowStatus;
+    use crate::rollout::{Actor, Outcome};
+
+    fn started() -> Event {
+        Event::Started {
+            rollout: "drill".into(),
+            service: "checkout".into(),
+            environment: "production".into(),
+            old_version: "1".into(),
+            new_version: "2".into(),
+            strategy: "canary".into(),
+            stages: ["5%", "25%", "50%", "100%"].map(String::from).to_vec(),
+            operator: "me".into(),
+            window: WindowStatus::Skipped("drill".into()),
+        }
+    }
+
+    fn changed(to: Level) -> Event {
+        Event::MetricChanged {
+            metric: "error_rate".into(),
+            from: Level::Ok,
+            to,
+            reason: String::new(),
+            canary: None,
+            baseline: None,
+        }
+    }
+
+    fn decision(action: Action, by: Actor, stage: usize) -> Event {
+        Event::Decision {
+            action,
+            by,
+            reason: String::new(),
+            stage,
+            metrics: vec![],
+        }
+    }
+
+    const S: u64 = 1000;
+    const T0: u64 = 1_700_000_000_000;
+
+    fn burst_journal(by: Actor) -> Vec<(At, Event)> {
+        vec![
+            (T0, started()),
+            (T0 + 10 * S, changed(Level::Warning)),
+            (T0 + 20 * S, changed(Level::Ok)),
+            (T0 + 180 * S, decision(Action::Advance, Actor::Policy, 0)),
+            (
+                T0 + 181 * S,
+                Event::DrillFault {
+                    what: "errors".into(),
+                    active: true,
+                },
+            ),
+            (T0 + 190 * S, changed(Level::Critical)),
+            (T0 + 280 * S, decision(Action::Rollback, by, 1)),
+            (T0 + 281 * S, Event::RollbackComplete),
+            (
+                T0 + 300 * S,
+                Event::Finished {
+                    outcome: Outcome::RolledBack,
+                },
+            ),
+        ]
+    }
+
+    #[test]
+    fn a_policy_rollback_at_the_right_stage_scores_right_and_in_time() {
+        let scenario = Scenario::load("error-burst").unwrap();
+        let s = score(&scenario, &burst_journal(Actor::Policy), T0 + 999 * S);
+        assert_eq!(
+            (s.outcome.as_str(), s.stage.as_str()),
+            ("rolled_back", "25%")
+        );
+        assert!(s.right_call && s.in_time);
+        assert_eq!(s.fault_visible_ms, Some(181 * S));
+        // The warning at 10 s was noise before the fault: not a detection.
+        assert_eq!(s.first_warning_ms, Some(190 * S));
+        assert_eq!(s.first_critical_ms, Some(190 * S));
+        assert_eq!(
+            (s.decision_ms, s.decided_by.clone()),
+            (Some(280 * S), Some(Actor::Policy))
+        );
+        assert_eq!(
+            (s.rollback_complete_ms, s.ended_ms),
+            (Some(281 * S), 300 * S)
+        );
+        let text = render(&s).join("\n");
+        assert!(text.contains("RIGHT CALL, in time"), "{text}");
+        assert!(
+            text.contains("T+4m40s decision, by policy (+1m39s after the fault)"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn an_operator_rolling_back_a_healthy_release_made_the_wrong_call() {
+        let scenario = Scenario::load("healthy").unwrap();
+        let s = score(&scenario, &burst_journal(Actor::Operator("ana".into())), T0);
+        assert!(!s.right_call);
+        assert_eq!(s.decided_by, Some(Actor::Operator("ana".into())));
+        assert!(render(&s)[0].contains("WRONG CALL"));
+    }
+
+    #[test]
+    fn late_rollback_is_right_but_late() {
+        let scenario = Scenario::load("error-burst").unwrap();
+        let mut events = burst_journal(Actor::Policy);
+        events.last_mut().unwrap().0 = T0 + 900 * S;
+        let s = score(&scenario, &events, T0 + 900 * S);
+        assert!(s.right_call && !s.in_time);
+    }
+
+    #[test]
+    fn holding_without_evidence_until_the_end_scores_held_at_the_live_stage() {
+        let scenario = Scenario::load("low-traffic").unwrap();
+        let events = vec![
+            (T0, started()),
+            (
+                T0 + S,
+                Event::StageObserving {
+                    stage: 0,
+                    name: "5%".into(),
+                },
+            ),
+            (T0 + 20 * S, changed(Level::LowEvidence)),
+        ];
+        let s = score(&scenario, &events, T0 + 360 * S);
+        assert_eq!((s.outcome.as_str(), s.stage.as_str()), ("held", "5%"));
+        assert!(s.right_call && s.in_time);
+        assert_eq!((s.decision_ms, s.first_warning_ms), (None, None));
+        let early = score(&scenario, &events, T0 + 60 * S);
+        assert!(!early.in_time, "quitting after a minute is not holding");
+    }
+}

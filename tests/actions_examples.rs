@@ -1,0 +1,321 @@
+//! The example configs: each passes `cockpit check`, and the NGINX one's
+//! hooks really move traffic in a real NGINX on loopback.
+
+use std::fs;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use cockpit::actions;
+use cockpit::config::{self, model::Hook};
+use cockpit::httpd::{self, Response};
+use cockpit::rollout::Rollout;
+use tokio::sync::mpsc;
+
+fn examples() -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+    let mut files: Vec<_> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn every_example_passes_check() {
+    let files = examples();
+    let names: Vec<_> = files
+        .iter()
+        .map(|f| f.file_stem().unwrap().to_string_lossy().into_owned())
+        .collect();
+    for wanted in [
+        "argo-rollouts",
+        "blue-green-lb",
+        "feature-flag",
+        "kubernetes-rolling",
+        "lambda-alias",
+        "nginx-weighted",
+    ] {
+        assert!(names.iter().any(|n| n == wanted), "no example {wanted}");
+    }
+    for f in &files {
+        let out = Command::new(env!("CARGO_BIN_EXE_cockpit"))
+            .args(["check", "--config"])
+            .arg(f)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}: {}",
+            f.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+/// The NGINX binary, or a loud skip (a failure in CI).
+fn nginx() -> Option<PathBuf> {
+    let found = ["/usr/sbin/nginx", "/usr/bin/nginx"]
+        .into_iter()
+        .map(PathBuf::from)
+        .find(|p| p.exists());
+    if found.is_none() {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "nginx not installed (CI installs nginx-light)"
+        );
+        eprintln!("SKIP: nginx not installed");
+    }
+    found
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// NGINX in the foreground with its own prefix; stopped on drop.
+struct Nginx {
+    child: Child,
+    /// How the example's hooks must call it: `$NGINX -t`, `$NGINX -s reload`.
+    command: String,
+    port: u16,
+}
+
+impl Nginx {
+    fn start(bin: &Path, prefix: &Path, upstream: &Path) -> Nginx {
+        let port = free_port();
+        let conf = prefix.join("nginx.conf");
+        let p = prefix.display();
+        fs::write(
+            &conf,
+            format!(
+                "worker_processes 1;
+pid {p}/nginx.pid;
+error_log {p}/error.log;
+events {{ worker_connections 64; }}
+http {{
+    access_log off;
+    client_body_temp_path {p}/body;
+    proxy_temp_path {p}/proxy;
+    include {};
+    server {{
+        listen 127.0.0.1:{port};
+        location / {{ proxy_pass http://checkout; }}
+    }}
+}}
+",
+                upstream.display()
+            ),
+        )
+        .unwrap();
+        let command = format!("{} -p {p} -c {}", bin.display(), conf.display());
+        let child = Command::new(bin)
+            .args(["-p", &p.to_string(), "-c", &conf.display().to_string()])
+            .args(["-g", "daemon off;"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut nginx = Nginx {
+            child,
+            command,
+            port,
+        };
+        let until = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if let Ok(Some(status)) = nginx.child.try_wait() {
+                let log = fs::read_to_string(prefix.join("error.log")).unwrap_or_default();
+                panic!("nginx exited ({status}): {log}");
+            }
+            assert!(Instant::now() < until, "nginx did not listen on {port}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        nginx
+    }
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        // SIGTERM: the master stops its workers too (SIGKILL would orphan them).
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        let _ = self.child.wait();
+    }
+}
+
+/// How many of 100 requests through NGINX reached the canary, once the
+/// reload has taken effect (the share moved away from `before`) and
+/// settled (two batches in a row agree).
+async fn canary_share(port: u16, before: Option<usize>) -> usize {
+    // A new connection per request, so every request meets the new workers.
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
+        .build()
+        .unwrap();
+    let url = format!("http://127.0.0.1:{port}/");
+    let mut last = None;
+    for _ in 0..40 {
+        let mut canary = 0;
+        for _ in 0..100 {
+            let body = client.get(&url).send().await.unwrap().text().await.unwrap();
+            canary += usize::from(body == "canary");
+        }
+        if last == Some(canary) && before != Some(canary) {
+            return canary;
+        }
+        last = Some(canary);
+    }
+    panic!("the canary's share never settled: last {last:?}");
+}
+
+/// Runs the hooks as the example wrote them, pointed at this NGINX.
+async fn run_all(hooks: &[Hook], vars: &actions::Vars, env: &[(&str, String)]) {
+    for hook in hooks {
+        let mut hook = hook.clone();
+        for (k, v) in env {
+            hook.env.insert(k.to_string(), v.clone());
+        }
+        let (tx, _rx) = mpsc::unbounded_channel();
+        let run = actions::run_hook(&hook, vars, &serde_json::json!({}), tx).await;
+        assert!(
+            run.ok,
+            "{}: {}\n{}",
+            hook.label(),
+            run.summary,
+            run.tail.join("\n")
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_nginx_example_moves_real_traffic_and_rolls_it_back() {
+    let Some(bin) = nginx() else { return };
+    let stable = httpd::serve(0, |_| async { Response::text(200, "stable") })
+        .await
+        .unwrap();
+    let canary = httpd::serve(0, |_| async { Response::text(200, "canary") })
+        .await
+        .unwrap();
+    let prefix = tempfile::tempdir().unwrap();
+    let upstream = prefix.path().join("upstream.conf");
+    fs::write(
+        &upstream,
+        format!(
+            "upstream checkout {{ server {} weight=100; server {} down; }}\n",
+            stable.0, canary.0
+        ),
+    )
+    .unwrap();
+    let server = Nginx::start(&bin, prefix.path(), &upstream);
+    assert_eq!(canary_share(server.port, None).await, 0);
+
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/nginx-weighted.toml");
+    let cfg = config::load(&path).unwrap_or_else(|e| panic!("{}", e[0]));
+    let rollout = Rollout::new(cfg.clone(), 0);
+    let env = [
+        ("UPSTREAM_FILE", upstream.display().to_string()),
+        ("STABLE", stable.0.to_string()),
+        ("CANARY", canary.0.to_string()),
+        ("NGINX", server.command.clone()),
+    ];
+    let mut seen = vec![];
+    for (i, stage) in cfg.stages.iter().enumerate() {
+        run_all(&stage.enter.0, &rollout.vars(i, ""), &env).await;
+        seen.push(canary_share(server.port, Some(seen.last().copied().unwrap_or(0))).await);
+    }
+    // Rolling back: each stage's undo, last stage first.
+    for (i, stage) in cfg.stages.iter().enumerate().rev() {
+        run_all(&stage.undo.0, &rollout.vars(i, "test"), &env).await;
+        seen.push(canary_share(server.port, Some(seen.last().copied().unwrap_or(0))).await);
+    }
+    let weights: Vec<usize> = cfg
+        .stages
+        .iter()
+        .map(|s| s.weight.unwrap() as usize)
+        .collect();
+    let mut expected = weights.clone();
+    expected.extend(weights.iter().rev().skip(1));
+    expected.push(0);
+    eprintln!("canary share per step: {seen:?}, weights {expected:?}");
+    assert_eq!(seen.len(), expected.len());
+    for (got, want) in seen.iter().zip(&expected) {
+        assert!(
+            got.abs_diff(*want) <= 3,
+            "canary got {got}% of requests, weight {want}%: {seen:?} vs {expected:?}"
+        );
+    }
+    drop(server);
+    stable.1.abort();
+    canary.1.abort();
+}
+
+/// The whole chain through the binary: the engine asks, the runtime spawns
+/// the hook, its output reaches the JSON lines and its file is written.
+#[test]
+fn cockpit_run_carries_out_a_stage_hook_and_streams_its_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("cockpit.toml");
+    fs::write(
+        &cfg,
+        format!(
+            r#"
+[rollout]
+name = "checkout 2.0"
+service = "checkout"
+old_version = "1.9"
+new_version = "2.0"
+
+[[stage]]
+name = "all"
+weight = 100
+wait = "1m"
+irreversible = true
+enter = {{ exec = ["sh", "-c", "echo \"$1\" > weight.txt; echo set weight $1", "sh", "{{weight}}"], cwd = '{dir}' }}
+
+[scrape]
+canary = ["http://127.0.0.1:9/metrics"]
+
+[checklist]
+items = []
+
+[window]
+enabled = false
+
+[journal]
+dir = '{dir}/journal'
+"#,
+            dir = dir.path().display()
+        ),
+    )
+    .unwrap();
+    // The source is down, so the stage holds on "no data"; stop it after a moment.
+    let out = assert_cmd::Command::new(env!("CARGO_BIN_EXE_cockpit"))
+        .args(["run", "--headless", "--config"])
+        .arg(&cfg)
+        .timeout(Duration::from_secs(5))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        fs::read_to_string(dir.path().join("weight.txt")).unwrap(),
+        "100\n"
+    );
+    let events: Vec<serde_json::Value> = stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    assert!(
+        events
+            .iter()
+            .any(|e| e["event"] == "output"
+                && e["text"].as_str().unwrap().ends_with("] set weight 100")),
+        "{stdout}"
+    );
+    assert!(stdout.contains("\"event\":\"stage_observing\""), "{stdout}");
+}

@@ -1,0 +1,300 @@
+//! Every built-in scenario, run the way a team would in CI: the real
+//! binary, `cockpit drill --scenario NAME --speed 60 --headless`, watching
+//! the simulator through the real scrape path and moving its traffic
+//! through real http hooks. The outcome, the stage where the call was made,
+//! the simulated time it took and the exit code must be what the scenario
+//! says a good operator does. Scenarios run in parallel threads.
+
+use std::process::Command;
+
+use cockpit::sim::Scenario;
+use cockpit::sim::scenario::{BUILT_IN, Verdict};
+use serde_json::Value;
+
+struct Drill {
+    name: String,
+    code: i32,
+    events: Vec<Value>,
+    journal: String,
+    stderr: String,
+}
+
+impl Drill {
+    fn run(name: &str) -> Drill {
+        let data = tempfile::tempdir().unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_cockpit"))
+            .args(["drill", "--scenario", name, "--speed", "60", "--headless"])
+            .args(["--operator", "drill-test"])
+            .env("XDG_DATA_HOME", data.path())
+            .output()
+            .unwrap();
+        let events = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{name}: {e}: {l}")))
+            .collect();
+        let journal = walk(data.path())
+            .into_iter()
+            .find(|p| p.extension().is_some_and(|e| e == "jsonl"))
+            .map(|p| std::fs::read_to_string(p).unwrap())
+            .unwrap_or_default();
+        Drill {
+            name: name.into(),
+            code: out.status.code().unwrap_or(-1),
+            events,
+            journal,
+            stderr: String::from_utf8_lossy(&out.stderr).into(),
+        }
+    }
+
+    fn all(&self, kind: &str) -> Vec<&Value> {
+        self.events.iter().filter(|e| e["event"] == kind).collect()
+    }
+
+    fn first(&self, kind: &str) -> Option<&Value> {
+        self.all(kind).into_iter().next()
+    }
+
+    fn at(e: &Value) -> u64 {
+        e["at"].as_u64().unwrap()
+    }
+
+    /// What happened: outcome, stage of the deciding call, simulated ms.
+    fn result(&self) -> (Verdict, String, u64) {
+        let started = self.first("started").expect("a started event");
+        let stages: Vec<String> = serde_json::from_value(started["stages"].clone()).unwrap();
+        let outcome = self.first("finished").map_or(Verdict::Held, |f| {
+            serde_json::from_value(f["outcome"].clone()).unwrap()
+        });
+        let deciding = |e: &&Value| {
+            e["action"]
+                == match outcome {
+                    Verdict::Promoted => "promote",
+                    _ => "rollback",
+                }
+        };
+        let stage = match self.all("decision").into_iter().find(deciding) {
+            Some(d) if outcome != Verdict::Held => d["stage"].as_u64().unwrap(),
+            _ => self
+                .all("stage_observing")
+                .last()
+                .map_or(0, |s| s["stage"].as_u64().unwrap()),
+        };
+        let end = self
+            .first("finished")
+            .or(self.first("drill_score"))
+            .map_or(0, Drill::at);
+        (
+            outcome,
+            stages[stage as usize].clone(),
+            end - Drill::at(started),
+        )
+    }
+
+    fn context(&self) -> String {
+        let tail: Vec<String> = self
+            .events
+            .iter()
+            .filter(|e| e["event"] != "snapshot" && e["event"] != "hook_output")
+            .map(|e| e.to_string())
+            .collect();
+        format!(
+            "{}: exit {}\nstderr:\n{}\nevents:\n{}",
+            self.name,
+            self.code,
+            self.stderr,
+            tail.join("\n")
+        )
+    }
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = entry.path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
+/// Scenario-specific checks: the behaviour the scenario exists to teach.
+fn teaches(d: &Drill) {
+    let levels = |metric: &str| -> Vec<String> {
+        d.all("metric_changed")
+            .into_iter()
+            .filter(|e| e["metric"] == metric)
+            .map(|e| e["to"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let ctx = d.context();
+    match d.name.as_str() {
+        "healthy" | "counter-reset" | "noisy-healthy" => {
+            // A lone error in a small sample may blip; it must never hold.
+            assert!(d.all("countdown_started").is_empty(), "{ctx}");
+        }
+        "metrics-outage" => {
+            let faults = d.all("drill_fault");
+            assert_eq!(faults.len(), 2, "outage on and off\n{ctx}");
+            let (on, off) = (Drill::at(faults[0]), Drill::at(faults[1]));
+            assert!(levels("error_rate").contains(&"no_data".into()), "{ctx}");
+            let blind_advance = d
+                .all("decision")
+                .into_iter()
+                .any(|e| (on + 35_000..off).contains(&Drill::at(e)));
+            assert!(!blind_advance, "decided while blind\n{ctx}");
+        }
+        "low-traffic" => {
+            assert!(
+                levels("error_rate").contains(&"low_evidence".into()),
+                "{ctx}"
+            );
+            assert!(d.all("decision").is_empty(), "{ctx}");
+        }
+        "readiness-failing" => {
+            let rollback = d
+                .all("decision")
+                .into_iter()
+                .find(|e| e["action"] == "rollback");
+            let reason = rollback
+                .map(|e| e["reason"].to_string())
+                .unwrap_or_default();
+            assert!(reason.contains("ready"), "rollback reason: {reason}\n{ctx}");
+        }
+        "shared-dependency" => {
+            let v = d.first("rollback_verified").expect(&ctx);
+            assert_eq!(v["recovered"], false, "{ctx}");
+        }
+        "error-burst" | "fails-under-load" | "latency-creep" => {
+            let v = d.first("rollback_verified").expect(&ctx);
+            assert_eq!(v["recovered"], true, "{ctx}");
+        }
+        _ => {}
+    }
+}
+
+#[test]
+fn every_scenario_ends_the_way_a_good_operator_would() {
+    let handles: Vec<_> = BUILT_IN
+        .iter()
+        .map(|(name, _)| std::thread::spawn(move || Drill::run(name)))
+        .collect();
+    let drills: Vec<Drill> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    let mut failures = Vec::new();
+    for d in &drills {
+        let expect = Scenario::load(&d.name).unwrap().expect;
+        let (outcome, stage, took) = d.result();
+        let within = expect.within.as_millis();
+        let on_time = match outcome {
+            Verdict::Held => took >= within,
+            _ => took <= within,
+        };
+        if (outcome, stage.as_str()) != (expect.outcome, expect.stage.as_str())
+            || !on_time
+            || d.code != expect.outcome.exit_code()
+        {
+            failures.push(format!(
+                "{}: got {outcome:?} at {stage} after {}s (exit {}), expected {:?} at {} within {}\n{}",
+                d.name,
+                took / 1000,
+                d.code,
+                expect.outcome,
+                expect.stage,
+                expect.within,
+                d.context()
+            ));
+            continue;
+        }
+        teaches(d);
+        let score = d.first("drill_score").expect("a drill_score event");
+        assert_eq!(score["right_call"], true, "{}", d.context());
+        assert!(
+            d.journal.contains("\"drill_score\""),
+            "score journalled: {}",
+            d.name
+        );
+        assert!(d.stderr.contains("RIGHT CALL"), "{}", d.stderr);
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+#[test]
+fn an_unknown_scenario_is_a_usage_error_naming_the_built_ins() {
+    let out = Command::new(env!("CARGO_BIN_EXE_cockpit"))
+        .args(["drill", "--scenario", "error-bust", "--headless"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("did you mean \"error-burst\""), "{err}");
+}
+
+#[test]
+fn a_scenario_file_from_anywhere_runs_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("mine.toml");
+    let text = BUILT_IN[0]
+        .1
+        .replace("name = \"healthy\"", "name = \"mine\"");
+    std::fs::write(&file, text.replace("rps = 1000", "rps = -1")).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_cockpit"))
+        .args(["drill", "--headless", "--scenario"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("mine.toml") && err.contains("traffic.rps"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_drill_stopped_by_a_signal_is_still_scored_in_its_journal() {
+    let data = tempfile::tempdir().unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_cockpit"))
+        .args([
+            "drill",
+            "--scenario",
+            "healthy",
+            "--speed",
+            "60",
+            "--headless",
+        ])
+        .env("XDG_DATA_HOME", data.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Bounded wait for the journal to exist, then stop the drill mid-stage.
+    let begun = std::time::Instant::now();
+    while walk(data.path())
+        .iter()
+        .all(|p| p.extension().is_none_or(|e| e != "jsonl"))
+        && begun.elapsed() < std::time::Duration::from_secs(30)
+    {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    let pid = child.id().to_string();
+    Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(5), "stopped without an outcome");
+    let journal = walk(data.path())
+        .into_iter()
+        .find(|p| p.extension().is_some_and(|e| e == "jsonl"))
+        .unwrap();
+    let text = std::fs::read_to_string(journal).unwrap();
+    let score: Value = text
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .find(|v| v["event"]["event"] == "drill_score")
+        .expect("a drill_score line in the journal");
+    assert_eq!(score["event"]["outcome"], "held");
+    assert_eq!(score["event"]["right_call"], false);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("WRONG CALL"), "{stderr}");
+}

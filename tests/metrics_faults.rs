@@ -1,0 +1,431 @@
+//! Every way a source can fail becomes NO DATA with its reason, and the
+//! source recovers when the target does. Fixture servers on loopback; no
+//! Prometheus needed here (see metrics_prometheus.rs for the real one).
+
+mod metrics_support;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use cockpit::httpd::{self, Response};
+use cockpit::metrics::Sources;
+use cockpit::rollout::{Group, Reading};
+use metrics_support::{Page, Tasks, config};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+fn reading(samples: &[(usize, Group, Reading)], metric: usize, group: Group) -> Reading {
+    samples
+        .iter()
+        .find(|(m, g, _)| *m == metric && *g == group)
+        .map(|(_, _, r)| r.clone())
+        .unwrap_or_else(|| panic!("no reading for metric {metric} {group:?} in {samples:?}"))
+}
+
+fn reason(r: &Reading) -> String {
+    match r {
+        Reading::NoData { reason } => reason.clone(),
+        other => panic!("expected no data, got {other:?}"),
+    }
+}
+
+fn value(r: &Reading) -> (f64, Option<f64>) {
+    match r {
+        Reading::Value {
+            value, requests, ..
+        } => (*value, *requests),
+        other => panic!("expected a value, got {other:?}"),
+    }
+}
+
+/// The prometheus-client shape the simulator serves: requests by code
+/// and a latency histogram, at given totals.
+fn page(ok: u64, errors: u64, buckets: [u64; 4]) -> String {
+    let mut p = format!(
+        "# TYPE http_requests_total counter\nhttp_requests_total{{code=\"200\"}} {ok}\nhttp_requests_total{{code=\"500\"}} {errors}\n"
+    );
+    p += "# TYPE http_request_duration_seconds histogram\n";
+    for (le, n) in ["0.1", "0.25", "0.5", "+Inf"].iter().zip(buckets) {
+        p += &format!("http_request_duration_seconds_bucket{{le=\"{le}\"}} {n}\n");
+    }
+    p
+}
+
+/// Default metrics (error_rate 0, latency_p95 1, success_rate 2) read
+/// straight from one canary target.
+fn scrape_config(url: &str) -> cockpit::config::Config {
+    config(&format!(
+        "[scrape]\ncanary = [\"{url}\"]\ntimeout = \"1s\"\n"
+    ))
+}
+
+#[tokio::test]
+async fn scraped_rates_follow_counter_deltas_resets_and_recover_after_failures() {
+    let target = Page::default();
+    target.set(200, page(990, 10, [500, 900, 990, 1000]));
+    let (addr, server) = target.serve().await;
+    let _tasks = Tasks(vec![server]);
+    let mut sources =
+        Sources::from_config(&scrape_config(&format!("http://{addr}/metrics"))).unwrap();
+
+    let first = sources.poll().await;
+    for m in 0..3 {
+        assert_eq!(
+            reason(&reading(&first, m, Group::Canary)),
+            "waiting for a second scrape"
+        );
+    }
+
+    // +100 requests, 3 of them errors; latency: 60 <= 0.1 s, 30 more <= 0.25, 10 more <= 0.5.
+    target.set(200, page(1087, 13, [560, 990, 1090, 1100]));
+    let s = sources.poll().await;
+    assert_eq!(value(&reading(&s, 0, Group::Canary)), (3.0, Some(100.0)));
+    assert_eq!(value(&reading(&s, 2, Group::Canary)), (97.0, Some(100.0)));
+    // p95: rank 95 is 5 of the 10 in (0.25, 0.5] -> 0.375 s, shown in ms.
+    let (p95, n) = value(&reading(&s, 1, Group::Canary));
+    assert!((p95 - 375.0).abs() < 1e-9, "p95 {p95}");
+    assert_eq!(n, Some(100.0));
+
+    // The process restarted: counters start over. Like `rate`, the new
+    // values count in full: 40 requests, 10 errors.
+    target.set(200, page(30, 10, [40, 40, 40, 40]));
+    let s = sources.poll().await;
+    assert_eq!(value(&reading(&s, 0, Group::Canary)), (25.0, Some(40.0)));
+    // All 40 in the first bucket: rank 38 of 40 -> 0.095 s.
+    assert!((value(&reading(&s, 1, Group::Canary)).0 - 95.0).abs() < 1e-9);
+
+    // The target fails: no data with the reason, for every metric.
+    target.set(500, "oops");
+    let s = sources.poll().await;
+    for m in 0..3 {
+        assert_eq!(
+            reason(&reading(&s, m, Group::Canary)),
+            format!("HTTP 500 from http://{addr}/metrics")
+        );
+    }
+    target.set(200, "<html><body>Bad gateway</body></html>");
+    let why = reason(&reading(&sources.poll().await, 0, Group::Canary));
+    assert!(
+        why.starts_with(&format!(
+            "cannot read http://{addr}/metrics: line 1: expected a metric name"
+        )),
+        "{why}"
+    );
+
+    // Back up: the delta spans the gap from the last good scrape.
+    target.set(200, page(120, 20, [140, 140, 140, 140]));
+    let s = sources.poll().await;
+    assert_eq!(value(&reading(&s, 0, Group::Canary)), (10.0, Some(100.0)));
+}
+
+#[tokio::test]
+async fn no_requests_and_missing_families_are_no_data() {
+    let target = Page::default();
+    target.set(200, page(10, 0, [10, 10, 10, 10]));
+    let (addr, server) = target.serve().await;
+    let _tasks = Tasks(vec![server]);
+    let mut sources =
+        Sources::from_config(&scrape_config(&format!("http://{addr}/metrics"))).unwrap();
+    sources.poll().await;
+    let s = sources.poll().await;
+    assert_eq!(
+        reason(&reading(&s, 0, Group::Canary)),
+        "no requests between the last two scrapes"
+    );
+    assert_eq!(
+        reason(&reading(&s, 1, Group::Canary)),
+        "no requests between the last two scrapes"
+    );
+
+    target.set(200, "other_metric 1\n");
+    sources.poll().await;
+    let s = sources.poll().await;
+    assert_eq!(
+        reason(&reading(&s, 0, Group::Canary)),
+        "no http_requests_total series on the page"
+    );
+    assert_eq!(
+        reason(&reading(&s, 1, Group::Canary)),
+        "no http_request_duration_seconds_bucket series on the page"
+    );
+}
+
+#[tokio::test]
+async fn a_huge_body_and_a_body_that_never_ends_are_no_data() {
+    let huge = Page::default();
+    huge.set(200, "x_total 1\n".repeat(1_100_000));
+    let (huge_addr, server) = huge.serve().await;
+    // A server that sends headers, then a line every 50 ms, forever.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let endless_addr = listener.local_addr().unwrap();
+    let endless = tokio::spawn(async move {
+        while let Ok((mut sock, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut request = [0u8; 4096];
+                let _ = sock.read(&mut request).await;
+                let _ = sock
+                    .write_all(
+                        b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\n",
+                    )
+                    .await;
+                for i in 0u64.. {
+                    if sock
+                        .write_all(format!("slow_total {i}\n").as_bytes())
+                        .await
+                        .is_err()
+                    {
+                        return;
+                    }
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            });
+        }
+    });
+    let _tasks = Tasks(vec![server, endless]);
+    let cfg = config(&format!(
+        "[scrape]\ncanary = [\"http://{huge_addr}/metrics\"]\nbaseline = [\"http://{endless_addr}/metrics\"]\ntimeout = \"1s\"\n"
+    ));
+    let mut sources = Sources::from_config(&cfg).unwrap();
+    let s = sources.poll().await;
+    assert_eq!(
+        reason(&reading(&s, 0, Group::Canary)),
+        format!("response from http://{huge_addr}/metrics is larger than 8 MiB")
+    );
+    assert_eq!(
+        reason(&reading(&s, 0, Group::Baseline)),
+        format!("timeout after 1s from http://{endless_addr}/metrics")
+    );
+}
+
+#[tokio::test]
+async fn a_target_that_is_down_names_the_url() {
+    let port = metrics_support::free_port();
+    let mut sources =
+        Sources::from_config(&scrape_config(&format!("http://127.0.0.1:{port}/metrics"))).unwrap();
+    let why = reason(&reading(&sources.poll().await, 0, Group::Canary));
+    assert!(
+        why.starts_with(&format!(
+            "cannot connect to http://127.0.0.1:{port}/metrics"
+        )),
+        "{why}"
+    );
+}
+
+/// A fake Prometheus API answering every query with the current canned body.
+struct FakeApi {
+    answer: Arc<Mutex<(u16, String, u64)>>,
+    seen: Arc<Mutex<Vec<cockpit::httpd::Request>>>,
+}
+
+impl FakeApi {
+    async fn start() -> (FakeApi, std::net::SocketAddr, tokio::task::JoinHandle<()>) {
+        let answer = Arc::new(Mutex::new((200, String::new(), 0)));
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let (a, s) = (answer.clone(), seen.clone());
+        let (addr, task) = httpd::serve(0, move |req| {
+            let (a, s) = (a.clone(), s.clone());
+            async move {
+                s.lock().unwrap().push(req);
+                let (status, body, delay) = a.lock().unwrap().clone();
+                tokio::time::sleep(Duration::from_millis(delay)).await;
+                Response::json(status, body)
+            }
+        })
+        .await
+        .unwrap();
+        (FakeApi { answer, seen }, addr, task)
+    }
+
+    fn answer(&self, status: u16, body: &str) {
+        *self.answer.lock().unwrap() = (status, body.to_string(), 0);
+    }
+}
+
+fn vector(value: &str) -> String {
+    format!(
+        r#"{{"status":"success","data":{{"resultType":"vector","result":[{{"metric":{{}},"value":[1700000000,"{value}"]}}]}}}}"#
+    )
+}
+
+#[tokio::test]
+async fn prometheus_api_failures_each_have_their_reason() {
+    let (api, addr, task) = FakeApi::start().await;
+    let _tasks = Tasks(vec![task]);
+    let cfg = config(&format!(
+        r#"[prometheus]
+url = "http://{addr}/prefix/"
+timeout = "1s"
+
+[[metric]]
+name = "errors"
+kind = "error_rate"
+query = "sum(rate(errors{{{{selector}}}}[{{rate_window}}]))"
+"#
+    ));
+    let mut sources = Sources::from_config(&cfg).unwrap();
+    let endpoint = format!("http://{addr}/prefix/api/v1/query");
+    let cases: Vec<(u16, String, String)> = vec![
+        (503, "upstream down".into(), format!("HTTP 503 from {endpoint}")),
+        (200, "{not json".into(), format!("malformed JSON from {endpoint}: key must be a string at line 1 column 2")),
+        (
+            422,
+            r#"{"status":"error","errorType":"execution","error":"query timed out"}"#.into(),
+            format!("HTTP 422 from {endpoint}: execution: query timed out"),
+        ),
+        (
+            200,
+            r#"{"status":"error","errorType":"bad_data","error":"parse error"}"#.into(),
+            format!("Prometheus error from {endpoint}: bad_data: parse error"),
+        ),
+        (
+            200,
+            r#"{"status":"success","data":{"resultType":"vector","result":[]}}"#.into(),
+            "query returned no series".into(),
+        ),
+        (200, vector("NaN"), "query returned NaN".into()),
+        (200, vector("+Inf"), "query returned +Inf".into()),
+        (
+            200,
+            r#"{"status":"success","data":{"resultType":"vector","result":[{"metric":{"a":"1"},"value":[1,"1"]},{"metric":{"a":"2"},"value":[1,"2"]}]}}"#.into(),
+            "query returned 2 series, expected one: aggregate it, e.g. sum(...)".into(),
+        ),
+    ];
+    for (status, body, expected) in cases {
+        api.answer(status, &body);
+        let r = reading(&sources.poll().await, 0, Group::Canary);
+        assert_eq!(reason(&r), expected, "for HTTP {status} {body}");
+    }
+    // Slower than the timeout.
+    *api.answer.lock().unwrap() = (200, vector("1"), 3000);
+    let r = reading(&sources.poll().await, 0, Group::Canary);
+    assert_eq!(reason(&r), format!("timeout after 1s from {endpoint}"));
+
+    // Recovers, shows warnings, and the templated query went out filled in.
+    api.answer(
+        200,
+        &vector("0.25").replace(
+            r#""status":"success","#,
+            r#""status":"success","warnings":["partial response"],"#,
+        ),
+    );
+    let r = reading(&sources.poll().await, 0, Group::Canary);
+    assert_eq!(
+        r,
+        Reading::Value {
+            value: 0.25,
+            requests: None,
+            detail: Some("warning: partial response".into())
+        }
+    );
+    let last = api.seen.lock().unwrap().last().unwrap().clone();
+    assert!(
+        last.path.starts_with("/prefix/api/v1/query?query="),
+        "{}",
+        last.path
+    );
+    let query = last.path.split_once("query=").unwrap().1;
+    assert!(
+        query.contains("service%3D%22shop%22%2Cversion%3D%222.0.0%22"),
+        "{query}"
+    );
+    assert!(query.contains("%5B1m%5D"), "{query}");
+}
+
+#[tokio::test]
+async fn credentials_come_from_the_environment_and_never_show() {
+    let (api, addr, task) = FakeApi::start().await;
+    let _tasks = Tasks(vec![task]);
+    api.answer(503, "down");
+    // SAFETY: set once by this test only, with names no other test reads.
+    unsafe {
+        std::env::set_var("METRICS_TEST_TOKEN", "s3cr3t-token");
+        std::env::set_var("METRICS_TEST_TENANT", "team-a");
+    }
+    let cfg = config(&format!(
+        r#"[prometheus]
+url = "http://{addr}"
+token_env = "METRICS_TEST_TOKEN"
+headers = {{ "X-Scope-OrgID" = "env:METRICS_TEST_TENANT", "X-Extra" = "plain" }}
+"#
+    ));
+    let mut sources = Sources::from_config(&cfg).unwrap();
+    let samples = sources.poll().await;
+    assert!(!samples.is_empty());
+    for (_, _, r) in &samples {
+        assert!(!format!("{r:?}").contains("s3cr3t"), "{r:?}");
+    }
+    let seen = api.seen.lock().unwrap().clone();
+    // Default metrics through the prometheus-client template: value and request-count queries.
+    assert!(seen.len() >= 6, "{} requests", seen.len());
+    for req in &seen {
+        assert_eq!(req.header("authorization"), Some("Bearer s3cr3t-token"));
+        assert_eq!(req.header("x-scope-orgid"), Some("team-a"));
+        assert_eq!(req.header("x-extra"), Some("plain"));
+    }
+
+    let missing = config(&format!(
+        "[prometheus]\nurl = \"http://{addr}\"\nbasic_auth_env = \"METRICS_TEST_UNSET\"\n"
+    ));
+    let err = Sources::from_config(&missing)
+        .err()
+        .expect("a missing variable stops the start");
+    assert_eq!(
+        err,
+        "[prometheus] basic_auth_env: environment variable METRICS_TEST_UNSET is not set; export it before starting"
+    );
+}
+
+#[tokio::test]
+async fn readiness_probe_reads_status_and_version() {
+    let ready = Arc::new(Mutex::new((200u16, String::new())));
+    let r2 = ready.clone();
+    let (addr, task) = httpd::serve(0, move |_| {
+        let r = r2.clone();
+        async move {
+            let (status, body) = r.lock().unwrap().clone();
+            Response::json(status, body)
+        }
+    })
+    .await
+    .unwrap();
+    let _tasks = Tasks(vec![task]);
+    let cfg = config(&format!(
+        r#"[scrape]
+canary = []
+timeout = "1s"
+
+[[metric]]
+name = "ready"
+kind = "readiness"
+probe = "http://{addr}/ready"
+"#
+    ));
+    let mut sources = Sources::from_config(&cfg).unwrap();
+    *ready.lock().unwrap() = (
+        200,
+        r#"{"status":"healthy","version":"2.0.0","database":{"status":"connected","latency_ms":2},"uptime_seconds":3600}"#.into(),
+    );
+    let s = sources.poll().await;
+    assert_eq!(
+        reading(&s, 0, Group::Canary),
+        Reading::Value {
+            value: 1.0,
+            requests: None,
+            detail: Some("version 2.0.0, database connected 2ms".into())
+        }
+    );
+    *ready.lock().unwrap() = (
+        503,
+        r#"{"status":"unhealthy","version":"2.0.0","database":{"status":"disconnected"}}"#.into(),
+    );
+    let s = sources.poll().await;
+    assert_eq!(
+        reading(&s, 0, Group::Canary),
+        Reading::Value {
+            value: 0.0,
+            requests: None,
+            detail: Some(format!(
+                "version 2.0.0, HTTP 503 from http://{addr}/ready, database disconnected"
+            ))
+        }
+    );
+}
