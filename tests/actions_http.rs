@@ -142,6 +142,9 @@ async fn a_500_is_retried_with_backoff_until_it_succeeds() {
         "{lines:?}"
     );
     assert!(lines[1].ends_with("retrying in 1.0s"), "{lines:?}");
+    // The journal keeps the retries and the outcome.
+    assert_eq!(run.tail.len(), 3, "{:?}", run.tail);
+    assert_eq!(run.tail[2], run.summary);
 }
 
 #[tokio::test]

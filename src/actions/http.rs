@@ -65,6 +65,8 @@ pub async fn run(
     let what = format!("{} {}", req.method, req.shown_url);
     let mut backoff = FIRST_BACKOFF;
     let mut attempt = 0;
+    // Every retry and the outcome, for the journal.
+    let mut tail = Vec::new();
     let (ok, summary) = loop {
         attempt += 1;
         let started = Instant::now();
@@ -85,7 +87,9 @@ pub async fn run(
                     "{prefix} attempt {attempt}: {why}; retrying in {:.1}s",
                     backoff.as_secs_f64()
                 );
-                let _ = lines.send(redact(&line, &req.secrets));
+                let line = redact(&line, &req.secrets);
+                let _ = lines.send(line.clone());
+                tail.push(line);
                 tokio::time::sleep(backoff).await;
                 backoff = (backoff * 2).min(MAX_BACKOFF);
             }
@@ -93,11 +97,8 @@ pub async fn run(
     };
     let summary = redact(&summary, &req.secrets);
     let _ = lines.send(format!("{prefix} {summary}"));
-    HookRun {
-        ok,
-        tail: vec![summary.clone()],
-        summary,
-    }
+    tail.push(summary.clone());
+    HookRun { ok, summary, tail }
 }
 
 fn request(hook: &Hook, url: &str, vars: &Vars) -> Result<Request, String> {

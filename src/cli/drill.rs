@@ -12,7 +12,7 @@ use crate::journal::{self, Header, Journal};
 use crate::rollout::{Actor, At, Command, Event, Input};
 use crate::run::headless::Headless;
 use crate::run::{Clock, Msg, Session, operator};
-use crate::sim::drill::{self as drill_config, Endpoints};
+use crate::sim::drill as drill_config;
 use crate::sim::model::{FaultChange, Version};
 use crate::sim::scenario::{BUILT_IN, DEFAULT};
 use crate::sim::server::Simulator;
@@ -193,7 +193,7 @@ pub fn drill(args: DrillArgs) -> i32 {
 
 async fn run_drill(scenario: Scenario, args: &DrillArgs, who: String, theme: Option<Theme>) -> i32 {
     let clock = Clock::new(args.speed);
-    let (fault_tx, mut faults) = mpsc::unbounded_channel::<FaultChange>();
+    let (fault_tx, faults) = mpsc::unbounded_channel::<FaultChange>();
     let sim = match Simulator::start(scenario.clone(), clock, Some(fault_tx)).await {
         Ok(sim) => sim,
         Err(e) => {
@@ -201,18 +201,8 @@ async fn run_drill(scenario: Scenario, args: &DrillArgs, who: String, theme: Opt
             return exit::ERROR;
         }
     };
-    let (old_version, new_version) = sim.versions();
-    let endpoints = Endpoints {
-        stable_metrics: sim.metrics_url(Version::Stable),
-        canary_metrics: sim.metrics_url(Version::Canary),
-        canary_ready: format!("{}/ready", sim.base(Version::Canary)),
-        weight_url: sim.weight_url(),
-        service: sim.service(),
-        old_version,
-        new_version,
-    };
     let headless = theme.is_none();
-    let config = match drill_config::config(&scenario, &endpoints, headless, None) {
+    let config = match drill_config::config(&scenario, &sim.endpoints(), headless, None) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("error: {e}");
@@ -244,18 +234,7 @@ async fn run_drill(scenario: Scenario, args: &DrillArgs, who: String, theme: Opt
     );
     let session = Session::new(config, clock, Some(journal));
     let tx = session.sender();
-    let forward = tx.clone();
-    tokio::spawn(async move {
-        while let Some(f) = faults.recv().await {
-            let event = Event::DrillFault {
-                what: f.what,
-                active: f.active,
-            };
-            if forward.send(Msg::Journal(event)).is_err() {
-                return;
-            }
-        }
-    });
+    forward_faults(faults, tx.clone());
     let referee = tokio::spawn(referee(path.clone(), scenario.clone(), clock, tx, headless));
     let first = first_inputs(&scenario, who);
     let code = match screen {
@@ -269,6 +248,21 @@ async fn run_drill(scenario: Scenario, args: &DrillArgs, who: String, theme: Opt
         Err(e) => eprintln!("warning: the drill could not be scored: {e}"),
     }
     code
+}
+
+/// Faults switching in the simulator go into the journal as they happen.
+fn forward_faults(mut faults: mpsc::UnboundedReceiver<FaultChange>, tx: UnboundedSender<Msg>) {
+    tokio::spawn(async move {
+        while let Some(f) = faults.recv().await {
+            let event = Event::DrillFault {
+                what: f.what,
+                active: f.active,
+            };
+            if tx.send(Msg::Journal(event)).is_err() {
+                return;
+            }
+        }
+    });
 }
 
 /// Start, and skip the window and checklist: a drill is a rehearsal.

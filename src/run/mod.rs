@@ -142,7 +142,10 @@ impl Session {
                 purpose,
                 ..
             } => {
-                let context = self.context(&format!("{purpose:?}").to_lowercase(), vars);
+                // The journal's word for it: "enter", "undo", "on_rollback"...
+                let name = serde_json::to_value(purpose).ok();
+                let name = name.as_ref().and_then(|v| v.as_str()).unwrap_or("hook");
+                let context = self.context(name, vars);
                 edges::spawn_hook(self.tx.clone(), *id, hook.clone(), vars.clone(), context)
             }
             Effect::Notify { hooks, vars, event } => {

@@ -98,6 +98,20 @@ impl Simulator {
         format!("http://{}/control/weight", self.control)
     }
 
+    /// Where a drill's config points: scrape targets, probe, control.
+    pub fn endpoints(&self) -> super::drill::Endpoints {
+        let (old_version, new_version) = self.versions();
+        super::drill::Endpoints {
+            stable_metrics: self.metrics_url(Version::Stable),
+            canary_metrics: self.metrics_url(Version::Canary),
+            canary_ready: format!("{}/ready", self.base(Version::Canary)),
+            weight_url: self.weight_url(),
+            service: self.service(),
+            old_version,
+            new_version,
+        }
+    }
+
     pub fn versions(&self) -> (String, String) {
         self.shared.advance().versions.clone()
     }
