@@ -13,12 +13,20 @@ static NEXT: AtomicU64 = AtomicU64::new(0);
 /// A private tmux server with one session running the cockpit.
 struct Tmux {
     socket: String,
+    /// Where the shell around the cockpit writes its exit status.
+    exit_file: PathBuf,
 }
 
 impl Drop for Tmux {
     fn drop(&mut self) {
         let _ = self.tmux(&["kill-server"]);
     }
+}
+
+/// The binary under test; `COCKPIT_BIN` points at a copy when several
+/// checkouts share one target directory and may rebuild it under a test.
+fn cockpit_bin() -> String {
+    std::env::var("COCKPIT_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_cockpit").to_string())
 }
 
 fn tmux_installed() -> bool {
@@ -52,13 +60,18 @@ impl Tmux {
         // A dead pane stays, so its exit status and last screen can be read.
         std::fs::write(&conf, "set -g remain-on-exit on\nset -g status off\n").unwrap();
         let quoted: Vec<String> = args.iter().map(|a| format!("'{a}'")).collect();
+        // The shell records the exit status itself: tmux learns it only when
+        // it reaps the pane's process, which can lag under load.
         let command = format!(
-            "cd '{}' && SSH_CONNECTION='10.0.0.1 50000 10.0.0.2 22' {env} exec '{}' run {}",
+            "cd '{}' && SSH_CONNECTION='10.0.0.1 50000 10.0.0.2 22' {env} '{}' run {}; echo $? > exit.status",
             dir.display(),
-            env!("CARGO_BIN_EXE_cockpit"),
+            cockpit_bin(),
             quoted.join(" ")
         );
-        let t = Tmux { socket };
+        let t = Tmux {
+            socket,
+            exit_file: dir.join("exit.status"),
+        };
         let out = Command::new("tmux")
             .args(["-L", &t.socket, "-f"])
             .arg(&conf)
@@ -120,15 +133,31 @@ impl Tmux {
         self.wait(text, |s| s.contains(text))
     }
 
-    /// (dead, exit status) of the cockpit's pane.
+    /// The cockpit's exit status, once it has exited.
     fn exited(&self) -> Option<i32> {
         for _ in 0..300 {
-            if self.format("#{pane_dead}") == "1" {
-                return self.format("#{pane_dead_status}").parse().ok();
+            if let Ok(text) = std::fs::read_to_string(&self.exit_file)
+                && let Ok(code) = text.trim().parse()
+            {
+                return Some(code);
             }
             std::thread::sleep(Duration::from_millis(100));
         }
         None
+    }
+
+    /// The cockpit's pid: the child of the pane's shell.
+    fn cockpit_pid(&self) -> String {
+        let shell = self.format("#{pane_pid}");
+        let children = format!("/proc/{shell}/task/{shell}/children");
+        let text = std::fs::read_to_string(&children).unwrap_or_default();
+        let pid = text
+            .split_whitespace()
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        assert!(!pid.is_empty(), "no cockpit under the pane's shell {shell}");
+        pid
     }
 }
 
@@ -332,7 +361,7 @@ fn quit_asks_first_and_sighup_restores_the_terminal() {
     assert_eq!(t.format("#{pane_dead}"), "0");
     // A dropped SSH connection: SIGHUP. The terminal is restored and the
     // process exits "stopped, resumable".
-    let pid = t.format("#{pane_pid}");
+    let pid = t.cockpit_pid();
     let killed = Command::new("kill").args(["-HUP", &pid]).status().unwrap();
     assert!(killed.success());
     assert_eq!(t.exited(), Some(5));
@@ -376,8 +405,16 @@ fn a_resized_terminal_is_redrawn_to_its_new_size() {
     t.wait("the trend column to go", |s| {
         !s.contains("TREND") && s.contains("? NO DATA")
     });
-    t.keys(&["q", "y"]);
-    assert_eq!(t.exited(), Some(5), "quit leaves the rollout resumable");
+    t.keys(&["q"]);
+    t.wait_for("Quit? The rollout stays where it is");
+    t.keys(&["y"]);
+    let code = t.exited();
+    assert_eq!(
+        code,
+        Some(5),
+        "quit leaves the rollout resumable:\n{}",
+        t.history()
+    );
 }
 
 #[test]

@@ -3,10 +3,10 @@
 //! the log shrinks, never the decision line or the footer.
 
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Cell, Clear, Paragraph, Row, Table};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 
 use super::keys::Action;
 use super::screen::{Mode, Screen};
@@ -32,16 +32,18 @@ pub fn draw(frame: &mut Frame, s: &Screen, r: &Rollout, now: At) {
     let failure_h = failure.as_ref().map_or(0, |f| {
         (f.len() as u16 + 2).min(room.saturating_sub(panel_h))
     });
-    let [header, pipeline, mid, fail, decision_area, log, footer] = Layout::vertical([
-        Constraint::Length(2),
-        Constraint::Length(1),
-        Constraint::Length(panel_h),
-        Constraint::Length(failure_h),
-        Constraint::Length(decision_h),
-        Constraint::Min(0),
-        Constraint::Length(1),
-    ])
-    .areas(area);
+    let [header, pipeline, mid, fail, decision_area, log, footer] = rows(
+        area,
+        [
+            Some(2),
+            Some(1),
+            Some(panel_h),
+            Some(failure_h),
+            Some(decision_h),
+            None,
+            Some(1),
+        ],
+    );
     draw_header(frame, s, r, now, header);
     frame.render_widget(
         Paragraph::new(pipeline_line(s, r, pipeline.width)),
@@ -49,7 +51,7 @@ pub fn draw(frame: &mut Frame, s: &Screen, r: &Rollout, now: At) {
     );
     let (title, border) = panel_title(r);
     frame.render_widget(
-        panel.block(
+        Paragraph::new(panel).block(
             Block::bordered()
                 .title(Span::styled(title, t.title))
                 .border_style(border(t)),
@@ -129,14 +131,21 @@ fn draw_header(frame: &mut Frame, s: &Screen, r: &Rollout, now: At, area: Rect) 
         sep(),
         Span::styled(window_text, window_style),
     ]);
-    let [top, bottom] = Layout::vertical([Constraint::Length(1); 2]).areas(area);
+    let [top, bottom] = rows(area, [Some(1), Some(1)]);
     for ((left, right), row) in [(first, driver), (second, badge(s, r))]
         .into_iter()
         .zip([top, bottom])
     {
         let right_w = (right.width() as u16 + 1).min(row.width / 2);
-        let [l, r] =
-            Layout::horizontal([Constraint::Min(0), Constraint::Length(right_w)]).areas(row);
+        let l = Rect {
+            width: row.width - right_w,
+            ..row
+        };
+        let r = Rect {
+            x: row.x + l.width,
+            width: right_w,
+            ..row
+        };
         frame.render_widget(Paragraph::new(left), l);
         frame.render_widget(Paragraph::new(right).right_aligned(), r);
     }
@@ -224,27 +233,19 @@ fn pipeline_spans<'a>(s: &Screen, r: &Rollout, names: bool, bar: usize) -> Vec<S
 
 // ----- middle panel ---------------------------------------------------------
 
-/// What the middle of the screen holds now, and its height without borders.
-enum Panel<'a> {
-    Metrics(Table<'a>),
-    Waiting(Paragraph<'a>),
-}
-
-impl<'a> Panel<'a> {
-    fn block(self, block: Block<'a>) -> PanelWidget<'a> {
-        PanelWidget(self, block)
-    }
-}
-
-struct PanelWidget<'a>(Panel<'a>, Block<'a>);
-
-impl ratatui::widgets::Widget for PanelWidget<'_> {
-    fn render(self, area: Rect, buf: &mut ratatui::buffer::Buffer) {
-        match self.0 {
-            Panel::Metrics(t) => ratatui::widgets::Widget::render(t.block(self.1), area, buf),
-            Panel::Waiting(p) => ratatui::widgets::Widget::render(p.block(self.1), area, buf),
-        }
-    }
+/// Splits `area` into rows of the given heights, top down; `None` takes
+/// what is left. Plain arithmetic: the layout solver would cost more than
+/// the rest of the frame.
+fn rows<const N: usize>(area: Rect, heights: [Option<u16>; N]) -> [Rect; N] {
+    let fixed: u16 = heights.iter().flatten().sum();
+    let rest = area.height.saturating_sub(fixed);
+    let mut y = area.y;
+    heights.map(|h| {
+        let h = h.unwrap_or(rest).min(area.bottom().saturating_sub(y));
+        let row = Rect::new(area.x, y, area.width, h);
+        y += h;
+        row
+    })
 }
 
 fn panel_title(r: &Rollout) -> (String, fn(&Theme) -> Style) {
@@ -259,16 +260,15 @@ fn panel_title(r: &Rollout) -> (String, fn(&Theme) -> Style) {
     (format!(" metrics: {stage} "), |t| t.border)
 }
 
-fn middle<'a>(s: &Screen, r: &Rollout, now: At, width: u16) -> (Panel<'a>, u16) {
-    if r.state.phase == Phase::Waiting {
-        let lines = waiting_lines(s, r, now);
-        let n = lines.len() as u16;
-        return (Panel::Waiting(Paragraph::new(lines)), n);
-    }
-    (
-        Panel::Metrics(metrics_table(s, r, width.saturating_sub(2))),
-        r.tracks.len() as u16 + 1,
-    )
+/// What the middle of the screen holds now, and its height without borders.
+fn middle<'a>(s: &Screen, r: &Rollout, now: At, width: u16) -> (Vec<Line<'a>>, u16) {
+    let lines = if r.state.phase == Phase::Waiting {
+        waiting_lines(s, r, now)
+    } else {
+        metrics_table(s, r, width.saturating_sub(2))
+    };
+    let n = lines.len() as u16;
+    (lines, n)
 }
 
 fn waiting_lines<'a>(s: &Screen, r: &Rollout, now: At) -> Vec<Line<'a>> {
@@ -372,21 +372,31 @@ const COLUMNS: [(&str, u16); 8] = [
     ("STATE", 14),
 ];
 
-fn metrics_table<'a>(s: &Screen, r: &Rollout, width: u16) -> Table<'a> {
+/// `text` cut or padded to `width` columns, then the column gap.
+fn cell<'a>(text: String, width: u16, style: Style) -> Span<'a> {
+    let w = width as usize;
+    let mut t: String = text.chars().take(w).collect();
+    let pad = w.saturating_sub(t.chars().count()) + 1;
+    t.extend(std::iter::repeat_n(' ', pad));
+    Span::styled(t, style)
+}
+
+/// The table as fixed-width lines: every column width is known.
+fn metrics_table<'a>(s: &Screen, r: &Rollout, width: u16) -> Vec<Line<'a>> {
     let t = &s.theme;
     let fixed: u16 = COLUMNS.iter().map(|(_, w)| w + 1).sum();
     let trend = width.saturating_sub(fixed).min(60);
     let with_trend = trend >= 8;
-    let mut widths: Vec<Constraint> = COLUMNS
+    let head = t.dim.add_modifier(Modifier::BOLD);
+    let mut titles: Vec<Span> = COLUMNS
         .iter()
-        .map(|(_, w)| Constraint::Length(*w))
+        .map(|(n, w)| cell(n.to_string(), *w, head))
         .collect();
-    let mut titles: Vec<Cell> = COLUMNS.iter().map(|(n, _)| Cell::from(*n)).collect();
     if with_trend {
-        widths.push(Constraint::Length(trend));
-        titles.push(Cell::from("TREND (taller is worse)"));
+        titles.push(cell("TREND (taller is worse)".into(), trend, head));
     }
-    let rows = r.tracks.iter().map(|track| {
+    let mut lines = vec![Line::from(titles)];
+    for track in &r.tracks {
         let rule = &track.rule;
         let canary = metric_value(&track.canary);
         let base = metric_value(&track.baseline);
@@ -405,24 +415,30 @@ fn metrics_table<'a>(s: &Screen, r: &Rollout, width: u16) -> Table<'a> {
             _ => "-".into(),
         };
         let level = track.verdict.level;
-        let mut cells = vec![
-            Cell::from(rule.label()),
-            Cell::from(show(canary)).style(t.title),
-            Cell::from(show(base)),
-            Cell::from(ratio),
-            Cell::from(line_text(rule, rule.warning)).style(t.dim),
-            Cell::from(line_text(rule, rule.critical)).style(t.dim),
-            Cell::from(reqs),
-            Cell::from(format!("{} {}", symbol(level), level.word())).style(t.level(level)),
+        let texts = [
+            (rule.label(), t.text),
+            (show(canary), t.title),
+            (show(base), t.text),
+            (ratio, t.text),
+            (line_text(rule, rule.warning), t.dim),
+            (line_text(rule, rule.critical), t.dim),
+            (reqs, t.text),
+            (
+                format!("{} {}", symbol(level), level.word()),
+                t.level(level),
+            ),
         ];
+        let mut spans: Vec<Span> = texts
+            .into_iter()
+            .zip(COLUMNS)
+            .map(|((text, style), (_, w))| cell(text, w, style))
+            .collect();
         if with_trend {
-            cells.push(Cell::from(sparkline(t, track, trend as usize)));
+            spans.extend(sparkline(t, track, trend as usize).spans);
         }
-        Row::new(cells)
-    });
-    Table::new(rows, widths)
-        .header(Row::new(titles).style(t.dim.add_modifier(Modifier::BOLD)))
-        .column_spacing(1)
+        lines.push(Line::from(spans));
+    }
+    lines
 }
 
 /// Heights in eighths: 1-4 under the warning line, 5-6 between warning and
@@ -456,21 +472,30 @@ fn sparkline<'a>(t: &Theme, track: &Track, width: usize) -> Line<'a> {
     const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
     let rule = &track.rule;
     let skip = track.history.len().saturating_sub(width);
-    let spans: Vec<Span> = track
-        .history
-        .iter()
-        .skip(skip)
-        .map(|(_, v)| {
-            let h = height(rule, *v);
-            let style = match h {
-                7.. => t.critical,
-                5..=6 => t.warning,
-                _ if !rule.warning.is_finite() => t.dim,
-                _ => t.ok,
-            };
-            Span::styled(BARS[h - 1].to_string(), style)
-        })
-        .collect();
+    // Runs of one style make one span: fewer cells to style, fewer allocations.
+    let mut spans: Vec<Span> = Vec::new();
+    let mut run = String::new();
+    let mut run_style = None;
+    for (_, v) in track.history.iter().skip(skip) {
+        let h = height(rule, *v);
+        let style = match h {
+            7.. => t.critical,
+            5..=6 => t.warning,
+            _ if !rule.warning.is_finite() => t.dim,
+            _ => t.ok,
+        };
+        if run_style.is_some_and(|s| s != style) {
+            spans.push(Span::styled(
+                std::mem::take(&mut run),
+                run_style.unwrap_or_default(),
+            ));
+        }
+        run_style = Some(style);
+        run.push(BARS[h - 1]);
+    }
+    if let Some(style) = run_style {
+        spans.push(Span::styled(run, style));
+    }
     Line::from(spans)
 }
 
