@@ -74,12 +74,16 @@ struct World {
 }
 
 impl World {
-    fn new(extra: &str, theme: Theme) -> World {
+    /// The dark theme, in colour or not whatever `NO_COLOR` says here, so
+    /// the snapshots and the `t` key do not depend on the environment.
+    fn new(extra: &str, colour: bool) -> World {
         let text = format!("{CONFIG}\n{extra}");
         let cfg = config::parse(Path::new("t.toml"), &text).unwrap_or_else(|e| panic!("{}", e[0]));
-        let screen = Screen::new(&cfg, theme, "alice@ops-1", true)
+        let theme = Theme::load("dark", colour).unwrap();
+        let mut screen = Screen::new(&cfg, theme, "alice@ops-1", true)
             .unwrap()
             .with_clock(utc_time);
+        screen.colour = colour;
         World {
             r: Rollout::new(cfg, T0),
             screen,
@@ -89,7 +93,7 @@ impl World {
 
     /// Started in the best window with the checklist ticked by keys.
     fn started() -> World {
-        let mut w = World::new("", Theme::load("dark", true).unwrap());
+        let mut w = World::new("", true);
         for item in 1..=6 {
             w.press(char::from_digit(item, 10).unwrap());
         }
@@ -372,7 +376,7 @@ fn each_state_says_itself_in_words_and_colour() {
 
 #[test]
 fn without_colour_states_keep_their_symbols_and_words() {
-    let mut w = World::new("", Theme::load("dark", false).unwrap());
+    let mut w = World::new("", false);
     w.start_drill();
     w.run(5 * MIN, HEALTHY);
     w.run(
@@ -423,7 +427,7 @@ fn the_sparkline_shows_the_thresholds_as_heights() {
 #[test]
 fn footer_and_help_come_from_the_same_key_map() {
     let extra = "[ui]\nkeys = { rollback = \"x\", advance = \"ctrl-a\", help = \"f1\" }";
-    let mut w = World::new(extra, Theme::load("dark", true).unwrap());
+    let mut w = World::new(extra, true);
     w.start_drill();
     w.run(16 * MIN, HEALTHY);
     let footer = cockpit::tui::footer_line(&w.screen, &w.r, w.now).to_string();
@@ -540,7 +544,7 @@ fn quitting_a_live_rollout_asks_and_never_acts() {
 
 #[test]
 fn the_waiting_panel_ticks_the_checklist_and_takes_a_window_reason() {
-    let mut w = World::new("", Theme::load("dark", true).unwrap());
+    let mut w = World::new("", true);
     // Friday evening: a no-deploy window.
     w.now = T0 + 3 * 24 * 60 * MIN + 7 * 60 * MIN;
     w.press('2');
@@ -620,7 +624,7 @@ fn any_terminal_size_draws_without_a_panic() {
     let mut typing = healthy();
     typing.press('n');
     states.push(typing);
-    states.push(World::new("", Theme::load("dark", true).unwrap()));
+    states.push(World::new("", true));
     for w in &states {
         for (width, height) in [(1, 1), (10, 3), (20, 5), (40, 12), (79, 23), (200, 60)] {
             let screen = text_of(&w.draw(width, height));

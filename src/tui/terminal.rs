@@ -25,6 +25,8 @@ use crate::run::{Control, Msg, Session, View};
 const MIN_FRAME: Duration = Duration::from_millis(100);
 
 static PANICKED: AtomicBool = AtomicBool::new(false);
+/// The screen owns the terminal (alternate screen, raw mode).
+static ON_SCREEN: AtomicBool = AtomicBool::new(false);
 static PANIC_TX: Mutex<Option<UnboundedSender<Msg>>> = Mutex::new(None);
 
 /// Runs the session on the screen until quit, a signal or a fatal error.
@@ -35,9 +37,12 @@ pub async fn run(session: Session, screen: Screen, first: Vec<Input>) -> i32 {
         .map(|j| j.path().display().to_string());
     let tx = session.sender();
     let terminal = match ratatui::try_init() {
-        Ok(t) => t,
+        Ok(t) => {
+            ON_SCREEN.store(true, Ordering::SeqCst);
+            t
+        }
         Err(e) => {
-            restore();
+            leave_screen();
             eprintln!("error: cannot set up the terminal: {e}");
             return exit::ERROR;
         }
@@ -69,9 +74,19 @@ pub async fn run(session: Session, screen: Screen, first: Vec<Input>) -> i32 {
     code
 }
 
-/// Leaves the alternate screen and raw mode and shows the cursor; safe to
-/// call twice and on a terminal that is gone.
+/// Gives the terminal back, once: after a panic both the hook and the
+/// screen's Drop get here, and leaving the alternate screen a second time
+/// moves the cursor back up (terminals restore the saved cursor), so the
+/// lines after it would overwrite the panic message.
 fn restore() {
+    if ON_SCREEN.swap(false, Ordering::SeqCst) {
+        leave_screen();
+    }
+}
+
+/// Leaves the alternate screen and raw mode and shows the cursor; safe on
+/// a terminal that is gone.
+fn leave_screen() {
     ratatui::restore();
     let mut out = std::io::stdout();
     let _ = crossterm::execute!(out, crossterm::cursor::Show);
@@ -99,17 +114,18 @@ fn stop_on_panic(tx: UnboundedSender<Msg>) {
     }));
 }
 
-/// Debug builds only: a task that panics after `COCKPIT_TEST_PANIC_AFTER_MS`,
-/// so the pseudo-terminal tests can prove a dying task stops the screen.
+/// Debug builds only: a task that panics once the file named by
+/// `COCKPIT_TEST_PANIC_WHEN` exists, so the pseudo-terminal tests can prove
+/// a dying task stops the screen. A file the test creates, not a timer: on
+/// a loaded machine a timer can fire before the test has seen the screen.
 fn panic_for_tests() {
     #[cfg(debug_assertions)]
-    if let Some(ms) = std::env::var("COCKPIT_TEST_PANIC_AFTER_MS")
-        .ok()
-        .and_then(|v| v.parse::<u64>().ok())
-    {
+    if let Some(trigger) = std::env::var_os("COCKPIT_TEST_PANIC_WHEN") {
         tokio::spawn(async move {
-            tokio::time::sleep(Duration::from_millis(ms)).await;
-            panic!("test panic in a background task (COCKPIT_TEST_PANIC_AFTER_MS)");
+            while !std::path::Path::new(&trigger).exists() {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            panic!("test panic in a background task (COCKPIT_TEST_PANIC_WHEN)");
         });
     }
 }
