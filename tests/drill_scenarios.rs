@@ -315,16 +315,19 @@ fn a_drill_stopped_by_a_signal_is_still_scored_in_its_journal() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    // Bounded wait for the journal to exist, then stop the drill mid-stage.
+    // Bounded wait for the first stage to be observed (the drill has its
+    // signal handlers by then), then stop the drill mid-stage.
+    let observing = || {
+        walk(data.path())
+            .iter()
+            .filter(|p| p.extension().is_some_and(|e| e == "jsonl"))
+            .any(|p| std::fs::read_to_string(p).is_ok_and(|t| t.contains("\"stage_observing\"")))
+    };
     let begun = std::time::Instant::now();
-    while walk(data.path())
-        .iter()
-        .all(|p| p.extension().is_none_or(|e| e != "jsonl"))
-        && begun.elapsed() < std::time::Duration::from_secs(30)
-    {
+    while !observing() && begun.elapsed() < std::time::Duration::from_secs(60) {
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
-    std::thread::sleep(std::time::Duration::from_secs(2));
+    std::thread::sleep(std::time::Duration::from_millis(500));
     let pid = child.id().to_string();
     Command::new("kill").args(["-TERM", &pid]).status().unwrap();
     let out = child.wait_with_output().unwrap();
