@@ -4,6 +4,7 @@ use std::path::Path;
 
 use chrono::NaiveDateTime;
 use cockpit::config;
+use cockpit::rollout::window::WindowStatus;
 use cockpit::rollout::{
     Action, Actor, At, Command, Effect, Event, Group, Input, Level, Outcome, Phase, Purpose,
     Reading, Rollout,
@@ -604,6 +605,33 @@ fn deploy_window_closed_at_start_needs_a_typed_reason() {
         d.decisions()
             .iter()
             .any(|(a, _, r)| *a == Action::OverrideWindow && r == "payment outage fix")
+    );
+}
+
+#[test]
+fn checks_skipped_before_the_start_begin_stage_one_without_a_blocked_line() {
+    let mut d = Drive::new("[checklist]\nitems = [\"tests green\"]");
+    d.cmd(Command::SkipChecks {
+        reason: "drill".into(),
+    });
+    assert!(d.events().is_empty(), "nothing journalled before the start");
+    d.send(Input::Start {
+        local: friday_evening(),
+        operator: "alice".into(),
+    });
+    assert_eq!(d.r.state.phase, Phase::Observing);
+    let events = d.events();
+    assert!(
+        matches!(events[0], Event::Started { window: WindowStatus::Skipped(why), .. } if why == "drill"),
+        "{events:?}"
+    );
+    assert!(
+        matches!(events[1], Event::Note { text, .. } if text.contains("skipped: drill")),
+        "{events:?}"
+    );
+    assert!(
+        !events.iter().any(|e| matches!(e, Event::Blocked { .. })),
+        "{events:?}"
     );
 }
 

@@ -181,7 +181,10 @@ fn journal_of(dir: &Path) -> PathBuf {
 /// Returns false when the run ended first.
 fn kill_after(dir: &Path, run: &mut Run, lines: usize) -> bool {
     let child = run.0.as_mut().unwrap();
-    for _ in 0..1200 {
+    // Bounded by a generous deadline, not a count of polls: on a loaded
+    // machine a 5-second rollout can take much longer.
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    while std::time::Instant::now() < deadline {
         if child.try_wait().unwrap().is_some() {
             return false;
         }
@@ -263,11 +266,20 @@ fn a_hook_cut_off_by_a_kill_is_never_rerun_without_a_word() {
     let (url, _server) = fixture();
     let tmp = tempfile::tempdir().unwrap();
     let cfg = config(tmp.path(), &url);
+    // The enter hook waits (bounded: 60 s) for the test to let it go, so
+    // the kill lands inside it however slowly a loaded machine runs.
+    let release = tmp.path().join("release");
+    let wait = format!(
+        "i=0; while [ ! -e '{}' ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done",
+        release.display()
+    );
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    std::fs::write(&cfg, text.replacen("sleep 0.4", &wait, 1)).unwrap();
     let mut run = Run(Some(cockpit(&cfg, &[]).spawn().unwrap()));
-    // The hook has logged itself and sleeps 400 ms: kill it there.
     let child = run.0.as_mut().unwrap();
     let mut in_hook = false;
-    for _ in 0..1200 {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while std::time::Instant::now() < deadline {
         let log = std::fs::read_to_string(tmp.path().join("hooks.log")).unwrap_or_default();
         if !log.is_empty() {
             let text = std::fs::read_to_string(journal_of(tmp.path())).unwrap();
@@ -278,6 +290,8 @@ fn a_hook_cut_off_by_a_kill_is_never_rerun_without_a_word() {
         }
         std::thread::sleep(Duration::from_millis(5));
     }
+    // The orphaned hook ends now; the resumed run must not start it again.
+    std::fs::write(&release, "").unwrap();
     assert!(in_hook, "the kill did not land during the first hook");
     let out = cockpit(&cfg, &["--resume"]).output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);

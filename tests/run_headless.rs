@@ -84,20 +84,19 @@ fn an_override_reason_is_journalled_and_the_rollout_starts() {
         dir.path(),
         "[window]\nbest = []\nacceptable = []\nnever = [\"Mon-Sun 00:00-24:00\"]\n[checklist]\nitems = []",
     );
-    // The source is down, so the stage holds on "no data"; stop it after a moment.
-    let out = cockpit()
-        .args([
+    // The source is down, so the stage holds on "no data": stop it once it
+    // is observed, however long a loaded machine takes to get there.
+    let stdout = run_until(
+        &[
             "run",
             "--headless",
             "--override-window",
             "hotfix for INC-42",
             "--config",
-        ])
-        .arg(&cfg)
-        .timeout(std::time::Duration::from_secs(3))
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
+        ],
+        &cfg,
+        "\"event\":\"stage_observing\"",
+    );
     assert!(
         stdout.contains("\"action\":\"override_window\""),
         "{stdout}"
@@ -112,6 +111,41 @@ fn an_override_reason_is_journalled_and_the_rollout_starts() {
     assert_eq!(journals.len(), 1, "{journals:?}");
     let text = std::fs::read_to_string(&journals[0]).unwrap();
     assert!(text.contains("hotfix for INC-42"), "{text}");
+}
+
+/// Runs the binary until a stdout line contains `wanted` (bounded: 60 s),
+/// then stops it with SIGTERM as an operator's Ctrl-C would; its stdout.
+fn run_until(args: &[&str], cfg: &Path, wanted: &str) -> String {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_cockpit"))
+        .args(args)
+        .arg(cfg)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pipe = child.stdout.take().unwrap();
+    let wanted = wanted.to_string();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut seen = String::new();
+        for line in std::io::BufReader::new(pipe).lines().map_while(Result::ok) {
+            seen.push_str(&line);
+            seen.push('\n');
+            if line.contains(&wanted) {
+                break;
+            }
+        }
+        let _ = tx.send(seen);
+    });
+    let seen = rx
+        .recv_timeout(std::time::Duration::from_secs(60))
+        .unwrap_or_default();
+    let pid = child.id().to_string();
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status();
+    let _ = child.wait();
+    seen
 }
 
 /// A `/metrics` page whose counters grow by 100 requests per scrape, of

@@ -106,15 +106,15 @@ impl World {
 
     /// Started with the checklist and window skipped, as drills do.
     fn start_drill(&mut self) {
-        self.send(Input::Start {
-            local: utc_time(T0),
-            operator: "alice@ops-1".into(),
-        });
         self.send(Input::Command {
             actor: cockpit::rollout::Actor::Operator("alice@ops-1".into()),
             command: Command::SkipChecks {
                 reason: "drill".into(),
             },
+        });
+        self.send(Input::Start {
+            local: utc_time(self.now),
+            operator: "alice@ops-1".into(),
         });
     }
 
@@ -575,6 +575,25 @@ fn the_waiting_panel_ticks_the_checklist_and_takes_a_window_reason() {
         w.press(char::from_digit(item, 10).unwrap());
     }
     assert_eq!(w.r.state.phase, cockpit::rollout::Phase::Observing);
+}
+
+#[test]
+fn a_drill_in_a_no_deploy_window_says_the_window_was_skipped() {
+    let mut w = World::new("", Theme::load("dark", true).unwrap());
+    // Friday evening: a no-deploy window, which a drill does not wait for.
+    w.now = T0 + 3 * 24 * 60 * MIN + 7 * 60 * MIN;
+    w.start_drill();
+    assert_eq!(w.r.state.phase, cockpit::rollout::Phase::Observing);
+    let t = w.draw(80, 24);
+    let screen = text_of(&t);
+    assert!(screen.contains("window: skipped (drill)"), "{screen}");
+    assert!(!screen.contains("no-deploy window"), "{screen}");
+    let warning = Theme::load("dark", true).unwrap().warning.fg;
+    assert_ne!(
+        Some(fg_of(t.backend().buffer(), "window: skipped")),
+        warning,
+        "a skipped window is not a warning"
+    );
 }
 
 #[test]

@@ -268,16 +268,17 @@ fn forward_faults(mut faults: mpsc::UnboundedReceiver<FaultChange>, tx: Unbounde
 /// Start, and skip the window and checklist: a drill is a rehearsal.
 fn first_inputs(scenario: &Scenario, who: String) -> Vec<Input> {
     let actor = Actor::Operator(who.clone());
+    // Skip first, so the start is not announced as blocked by the window.
     vec![
-        Input::Start {
-            local: Clock::local_now(),
-            operator: who,
-        },
         Input::Command {
             actor,
             command: Command::SkipChecks {
                 reason: format!("drill, scenario {}", scenario.name),
             },
+        },
+        Input::Start {
+            local: Clock::local_now(),
+            operator: who,
         },
     ]
 }

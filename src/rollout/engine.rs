@@ -310,6 +310,8 @@ impl Rollout {
         self.state.operator = operator.clone();
         let window = if self.config.rollout.security_hotfix {
             WindowStatus::Skipped("security hotfix".into())
+        } else if let Some(reason) = &self.state.checks_skipped {
+            WindowStatus::Skipped(reason.clone())
         } else {
             self.windows.status(local)
         };
@@ -323,11 +325,19 @@ impl Rollout {
             new_version: r.new_version.clone(),
             strategy: r.strategy.to_string(),
             stages: self.config.stages.iter().map(|s| s.name.clone()).collect(),
-            operator,
+            operator: operator.clone(),
             window,
         };
         self.journal(now, event);
+        if let Some(reason) = self.state.checks_skipped.clone() {
+            self.note_skipped(now, Actor::Operator(operator), &reason);
+        }
         self.try_begin(now, true);
+    }
+
+    fn note_skipped(&mut self, now: At, by: Actor, reason: &str) {
+        let text = format!("checklist and deploy window skipped: {reason}");
+        self.journal(now, Event::Note { by, text });
     }
 
     /// Why stage 1 cannot start yet, if it cannot.
@@ -381,14 +391,11 @@ impl Rollout {
             Command::SkipChecks { reason } => {
                 if self.state.phase == Phase::Waiting && self.state.checks_skipped.is_none() {
                     self.state.checks_skipped = Some(reason.clone());
-                    self.journal(
-                        now,
-                        Event::Note {
-                            by: actor,
-                            text: format!("checklist and deploy window skipped: {reason}"),
-                        },
-                    );
-                    self.try_begin(now, false);
+                    // Before the start, the note follows the Started event.
+                    if self.state.started_at.is_some() {
+                        self.note_skipped(now, actor, &reason);
+                        self.try_begin(now, false);
+                    }
                 }
             }
             Command::Advance => self.advance(now, actor, None),

@@ -115,13 +115,19 @@ fn draw_header(frame: &mut Frame, s: &Screen, r: &Rollout, now: At, area: Rect) 
         },
     );
     let window = s.window(r, now);
-    let window_style = if window.needs_reason() && r.state.window_override.is_none() {
+    // Only drills skip the checks: the window does not apply to a rehearsal.
+    let skipped = r.state.checks_skipped.is_some();
+    let window_style = if window.needs_reason() && r.state.window_override.is_none() && !skipped {
         t.warning
     } else {
         t.dim
     };
-    let mut window_text = format!("window: {}", window.describe());
-    if window.needs_reason() && r.state.window_override.is_some() {
+    let mut window_text = if skipped {
+        "window: skipped (drill)".to_string()
+    } else {
+        format!("window: {}", window.describe())
+    };
+    if window.needs_reason() && r.state.window_override.is_some() && !skipped {
         window_text.push_str(" (overridden)");
     }
     let second = Line::from(vec![
