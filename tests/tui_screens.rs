@@ -579,7 +579,7 @@ fn the_waiting_panel_ticks_the_checklist_and_takes_a_window_reason() {
 
 #[test]
 fn a_drill_in_a_no_deploy_window_says_the_window_was_skipped() {
-    let mut w = World::new("", Theme::load("dark", true).unwrap());
+    let mut w = World::new("", true);
     // Friday evening: a no-deploy window, which a drill does not wait for.
     w.now = T0 + 3 * 24 * 60 * MIN + 7 * 60 * MIN;
     w.start_drill();
