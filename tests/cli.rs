@@ -142,3 +142,54 @@ fn completions_for_each_shell() {
         );
     }
 }
+
+/// `cockpit watch ARGS` with the data dir (and so the journal dir) in `data`.
+fn watch_in(data: &Path, args: &[&str]) -> (Option<i32>, String) {
+    let out = cockpit()
+        .arg("watch")
+        .args(args)
+        .env("XDG_DATA_HOME", data)
+        .current_dir(data)
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
+}
+
+#[test]
+fn watch_says_when_there_is_nothing_to_watch_or_no_terminal_to_draw_on() {
+    let data = tempfile::tempdir().unwrap();
+    let (code, err) = watch_in(data.path(), &[]);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("nothing to watch"), "{err}");
+    assert!(
+        err.contains("cockpit drill"),
+        "says how to get something: {err}"
+    );
+
+    let (code, err) = watch_in(data.path(), &["checkout"]);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("no cockpit is driving \"checkout\""), "{err}");
+
+    // A finished headless drill leaves a feed; without a terminal, watch
+    // points at the journal instead of drawing.
+    let drill = cockpit()
+        .args([
+            "drill",
+            "--scenario",
+            "healthy",
+            "--speed",
+            "300",
+            "--headless",
+        ])
+        .env("XDG_DATA_HOME", data.path())
+        .output()
+        .unwrap();
+    assert_eq!(drill.status.code(), Some(0));
+    let (code, err) = watch_in(data.path(), &[]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("stdout is not a terminal"), "{err}");
+    assert!(err.contains(".jsonl"), "names the journal: {err}");
+}

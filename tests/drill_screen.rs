@@ -1,7 +1,7 @@
 //! The README's first command on a real pseudo-terminal (tmux, 80x24):
 //! `cockpit drill` draws the same screen `cockpit run` does, the fault and
 //! the score appear in its log, and `q` after the outcome exits with the
-//! outcome's code.
+//! outcome's code. A second engineer follows it with `cockpit watch`.
 
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -12,8 +12,8 @@ struct Tmux {
 }
 
 impl Tmux {
-    fn start(command: &str) -> Tmux {
-        let socket = format!("cockpit-drill-{}", std::process::id());
+    fn start(name: &str, command: &str) -> Tmux {
+        let socket = format!("cockpit-drill-{}-{name}", std::process::id());
         let ok = Command::new("tmux")
             .args([
                 "-L",
@@ -99,7 +99,7 @@ fn a_drill_on_screen_shows_the_fault_and_the_score_and_quits_with_the_outcome() 
         data.path().display(),
         env!("CARGO_BIN_EXE_cockpit")
     );
-    let t = Tmux::start(&command);
+    let t = Tmux::start("alone", &command);
     let screen = t.wait_for("drill error-burst");
     assert!(screen.contains("25%"), "{screen}");
     // On screen the operator advances: press `a` once the stage is green.
@@ -119,4 +119,73 @@ fn a_drill_on_screen_shows_the_fault_and_the_score_and_quits_with_the_outcome() 
         "rolled back is exit 3:\n{screen}"
     );
     assert!(screen.contains("RIGHT CALL"), "{screen}");
+}
+
+/// The pid in the driver's live feed: the cockpit this test started.
+fn driver_pid(data: &std::path::Path) -> String {
+    let dir = data.join("cockpit/journal");
+    let feed = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.to_string_lossy().ends_with(".live.json"))
+        .expect("a live feed beside the journal");
+    let live: serde_json::Value = serde_json::from_slice(&std::fs::read(feed).unwrap()).unwrap();
+    live["pid"].to_string()
+}
+
+#[test]
+fn a_second_engineer_follows_a_drill_read_only_and_is_told_when_the_driver_dies() {
+    if !tmux_installed() {
+        return;
+    }
+    let data = tempfile::tempdir().unwrap();
+    let cockpit = env!("CARGO_BIN_EXE_cockpit");
+    let env = format!("XDG_DATA_HOME='{}'", data.path().display());
+    let driver = Tmux::start(
+        "driver",
+        &format!(
+            "{env} '{cockpit}' drill --scenario healthy --speed 30 --operator ana; echo EXIT=$?; sleep 60"
+        ),
+    );
+    driver.wait_for("drill healthy");
+    let watcher = Tmux::start(
+        "watcher",
+        &format!("{env} '{cockpit}' watch; echo EXIT=$?; sleep 60"),
+    );
+    let screen = watcher.wait_for("WATCHING read-only");
+    assert!(screen.contains("driver ana"), "{screen}");
+    assert!(screen.contains("drill healthy"), "{screen}");
+
+    // The follower's keys steer nothing: its `p` pauses nobody.
+    watcher.keys("p");
+    watcher.wait_for("read-only: you are watching; ana drives");
+    std::thread::sleep(Duration::from_millis(600));
+    assert!(!driver.screen().contains("PAUSED"), "{}", driver.screen());
+
+    // The driver advances; the follower sees the first stage done.
+    let begun = Instant::now();
+    while !driver.screen().contains("✓ 5%") {
+        driver.keys("a");
+        assert!(
+            begun.elapsed() < Duration::from_secs(60),
+            "{}",
+            driver.screen()
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    watcher.wait_for("✓ 5%");
+
+    // The driver's cockpit dies without a word (a dropped connection, kill -9).
+    let pid = driver_pid(data.path());
+    let killed = std::process::Command::new("kill")
+        .args(["-9", &pid])
+        .status()
+        .unwrap();
+    assert!(killed.success(), "kill -9 {pid}");
+    driver.wait_for("EXIT=137");
+    let screen = watcher.wait_for("NO WORD FROM THE DRIVER");
+    assert!(screen.contains("cockpit run --resume"), "{screen}");
+    watcher.keys("q");
+    watcher.wait_for("EXIT=0");
 }

@@ -9,7 +9,7 @@ use cockpit::config;
 use cockpit::rollout::{At, Command, Group, Input, Reading, Rollout};
 use cockpit::tui::keys::Action;
 use cockpit::tui::theme::Theme;
-use cockpit::tui::{Mode, Screen, utc_time};
+use cockpit::tui::{Following, Mode, Screen, utc_time};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -706,4 +706,79 @@ fn a_bad_theme_or_key_is_refused_before_anything_starts() {
         "{err}"
     );
     assert!(!dir.path().join("journal").exists(), "nothing may start");
+}
+
+/// `cockpit watch`: the driver's screen, read-only, for the second engineer.
+#[test]
+fn a_follower_sees_the_drivers_screen_and_can_steer_nothing() {
+    let mut w = countdown();
+    let driver = text_of(&w.draw(120, 40));
+    w.screen.following = Some(Following::default());
+    let follower = text_of(&w.draw(120, 40));
+    assert!(
+        follower.contains("WATCHING read-only · driver alice@ops-1 (SSH)"),
+        "{follower}"
+    );
+    // Everything between the header and the footer is the driver's.
+    let (d, f): (Vec<&str>, Vec<&str>) = (driver.lines().collect(), follower.lines().collect());
+    assert_eq!(d[1..39], f[1..39]);
+    assert_eq!(f[39].trim_end(), "? help  q quit");
+
+    let before = w.r.state.clone();
+    for c in ['a', 'A', 'p', ' ', 'r', 'h', 'c', 'n', '1', 'y'] {
+        let (inputs, control) = w.screen.key(
+            &w.r,
+            KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE),
+            w.now,
+        );
+        assert!(inputs.is_empty(), "{c:?} steered: {inputs:?}");
+        assert_eq!(control, cockpit::run::Control::Continue);
+        assert_eq!(w.screen.mode, Mode::Normal, "{c:?} opened a prompt");
+        // The keys that would steer say why they did not.
+        if !c.is_ascii_digit() && c != 'y' {
+            let flash = w.screen.flash.clone().unwrap_or_default();
+            assert!(
+                flash.contains("read-only") && flash.contains("alice@ops-1 drives"),
+                "{c:?}: {flash}"
+            );
+        }
+    }
+    assert_eq!(w.r.state, before);
+
+    // Help and theme are the follower's own; leaving asks nothing.
+    w.press('?');
+    assert!(w.screen.help);
+    w.press('?');
+    let (_, control) = w.screen.key(
+        &w.r,
+        KeyEvent::new(KeyCode::Char('q'), KeyModifiers::NONE),
+        w.now,
+    );
+    assert_eq!(control, cockpit::run::Control::Quit);
+}
+
+#[test]
+fn a_follower_is_told_loudly_when_the_driver_goes_silent_or_leaves() {
+    let mut w = healthy();
+    w.screen.following = Some(Following {
+        silent_ms: Some(12_400),
+        ended: None,
+    });
+    for (width, height) in [(120, 40), (80, 24)] {
+        let t = w.draw(width, height);
+        let text = text_of(&t);
+        assert!(text.contains("NO WORD FROM THE DRIVER FOR 12s"), "{text}");
+        assert!(
+            text.contains("Ready to advance"),
+            "the decision stays: {text}"
+        );
+        assert_eq!(bg_of(t.backend().buffer(), "■ NO WORD"), Color::Red);
+    }
+    w.screen.following = Some(Following {
+        silent_ms: None,
+        ended: Some("the driver quit; the rollout waits where it was".into()),
+    });
+    let text = text_of(&w.draw(80, 24));
+    assert!(text.contains("■ the driver quit"), "{text}");
+    assert!(!text.contains("NO WORD"), "{text}");
 }

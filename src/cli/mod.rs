@@ -5,6 +5,7 @@ pub mod drill;
 mod init;
 mod report;
 pub mod run;
+mod watch;
 
 use std::path::PathBuf;
 
@@ -63,6 +64,8 @@ enum Cmd {
     },
     /// Drive a rollout: the live screen, or JSON lines with --headless.
     Run(run::RunArgs),
+    /// Follow a rollout someone else drives, read-only, from another terminal.
+    Watch(watch::WatchArgs),
     /// Render a run's journal as a Markdown postmortem; --list shows past runs.
     Report(report::ReportArgs),
     /// Rehearse a rollout against the built-in simulator, with scripted faults and a score.
@@ -94,6 +97,7 @@ pub fn main() -> i32 {
         Cmd::Init { preset, path } => init::run(preset.as_deref(), path.as_deref()),
         Cmd::Run(args) => run::run(args),
         Cmd::Report(args) => report::run(args),
+        Cmd::Watch(args) => watch::run(args),
         Cmd::Drill(args) => drill::drill(args),
         Cmd::Simulate(args) => drill::simulate(args),
         Cmd::Completions { shell } => {

@@ -55,7 +55,7 @@ pub fn run(args: ReportArgs) -> i32 {
 }
 
 /// The configured journal dir when a config is found, else the default.
-fn journal_dir(explicit: Option<&Path>) -> PathBuf {
+pub(super) fn journal_dir(explicit: Option<&Path>) -> PathBuf {
     let found = crate::config::discover(explicit)
         .ok()
         .and_then(|p| crate::config::load(&p).ok());

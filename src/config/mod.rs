@@ -159,11 +159,9 @@ fn type_words(expected: &str) -> String {
     }
 }
 
+/// A dozen lines that make a whole config: seed defaults fill the rest.
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    const MINIMAL: &str = r#"
+pub(crate) const MINIMAL: &str = r#"
 [rollout]
 name = "checkout 2.0"
 service = "checkout"
@@ -177,6 +175,10 @@ undo = { exec = ["set-weight", "{previous_weight}"] }
 [scrape]
 canary = ["http://127.0.0.1:9100/metrics"]
 "#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
 
     #[test]
     fn a_dozen_lines_get_seed_defaults() {

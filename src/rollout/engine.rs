@@ -154,6 +154,19 @@ impl Rollout {
 
     /// Carries on from a checkpoint. A hook that was running has an unknown
     /// outcome: it becomes a failure the operator must retry or skip.
+    /// Someone else's rollout as their cockpit last published it, for a
+    /// read-only screen: nothing is resumed or re-judged.
+    pub fn follow(config: Config, state: State, tracks: Vec<Track>) -> Rollout {
+        let windows = DeployWindows::from_spec(&config.window).unwrap_or_default();
+        Rollout {
+            config,
+            state,
+            tracks,
+            windows,
+            out: Vec::new(),
+        }
+    }
+
     pub fn resume(config: Config, mut state: State, now: At) -> Rollout {
         if let Some(r) = state.running.take() {
             state.failed = Some(Failure {

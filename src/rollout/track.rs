@@ -3,13 +3,15 @@
 
 use std::collections::VecDeque;
 
+use serde::{Deserialize, Serialize};
+
 use super::event::MetricValue;
 use super::reading::{Group, Reading};
 use super::verdict::{At, Level, Rule, Verdict};
 
 const HISTORY: usize = 240;
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Track {
     pub rule: Rule,
     pub canary: Option<(At, Reading)>,

@@ -4,12 +4,14 @@
 pub mod clock;
 mod edges;
 pub mod headless;
+pub mod live;
 
 use std::time::Duration;
 
 use tokio::sync::mpsc;
 
 pub use clock::{Clock, operator};
+pub use edges::spawn_signals;
 
 use crate::cli::exit;
 use crate::config::Config;
@@ -81,6 +83,10 @@ pub struct Session {
     pub rollout: Rollout,
     pub clock: Clock,
     pub journal: Option<crate::journal::Journal>,
+    /// What a follower (`cockpit watch`) sees; beside the journal.
+    feed: Option<live::Feed>,
+    /// Why the session stopped early (a signal, a dead task), for followers.
+    stopped: Option<String>,
     tx: mpsc::UnboundedSender<Msg>,
     rx: mpsc::UnboundedReceiver<Msg>,
 }
@@ -97,10 +103,16 @@ impl Session {
         journal: Option<crate::journal::Journal>,
     ) -> Session {
         let (tx, rx) = mpsc::unbounded_channel();
+        let feed = journal.as_ref().map(|j| {
+            let (driver, ssh) = operator();
+            live::Feed::new(j.path(), &driver, ssh)
+        });
         Session {
             rollout,
             clock,
             journal,
+            feed,
+            stopped: None,
             tx,
             rx,
         }
@@ -116,9 +128,42 @@ impl Session {
         let effects = self.rollout.update(now, input);
         for effect in &effects {
             self.carry_out(effect)?;
-            view.effect(&self.rollout, effect);
+            self.show(effect, view);
         }
         Ok(())
+    }
+
+    /// An effect for the operator's eyes: the view and the followers.
+    fn show(&mut self, effect: &Effect, view: &mut dyn View) {
+        view.effect(&self.rollout, effect);
+        if let Some(feed) = &mut self.feed {
+            feed.effect(effect);
+        }
+    }
+
+    /// Tells the followers; `ended` says how the session ended, once it has.
+    fn publish(&mut self, ended: Option<String>) {
+        if let Some(feed) = &mut self.feed {
+            // A follower's view, not the record: failing to write it must
+            // not stop the rollout. The follower sees the driver go silent.
+            let _ = feed.publish(&self.rollout, &self.clock, ended);
+        }
+    }
+
+    /// How the session ended, in words for the followers.
+    fn ending(&self) -> String {
+        let state = &self.rollout.state;
+        match (state.outcome, &self.stopped) {
+            (Some(Outcome::Promoted), _) => "the rollout ended: promoted".into(),
+            (Some(Outcome::RolledBack), _) => "the rollout ended: rolled back".into(),
+            (Some(Outcome::RolledBackUnrecovered), _) => {
+                "the rollout ended: rolled back, but the metrics did not recover".into()
+            }
+            (None, Some(why)) => format!(
+                "the driver's cockpit stopped ({why}); the rollout waits where it was until someone resumes it"
+            ),
+            (None, None) => "the driver quit; the rollout waits where it was until someone resumes it (cockpit run --resume)".into(),
+        }
     }
 
     fn carry_out(&mut self, effect: &Effect) -> Result<(), String> {
@@ -197,6 +242,8 @@ impl Session {
         self.rewatch_gate();
         let code = self.event_loop(view, first).await;
         poller.abort();
+        let ending = self.ending();
+        self.publish(Some(ending));
         if let Some(j) = &mut self.journal {
             let _ = j.flush();
         }
@@ -257,6 +304,7 @@ impl Session {
                 return exit::ERROR;
             }
             view.render(&self.rollout, self.clock.now(), clock_only);
+            self.publish(None);
         }
     }
 
@@ -307,6 +355,9 @@ impl Session {
             }
             Msg::Line(text) => {
                 view.line(&text);
+                if let Some(feed) = &mut self.feed {
+                    feed.line(self.clock.now(), &text);
+                }
                 None
             }
             Msg::GateOpen(stage) => Some(Input::GateOpened { stage }),
@@ -334,11 +385,12 @@ impl Session {
                     eprintln!("error: {e}");
                     exit::ERROR
                 })?;
-                view.effect(&self.rollout, &effect);
+                self.show(&effect, view);
                 None
             }
             Msg::Stop(why) => {
                 view.stopped(&why);
+                self.stopped = Some(why.clone());
                 return Err(if self.rollout.is_finished() {
                     outcome_code(self.rollout.state.outcome)
                 } else {

@@ -100,7 +100,12 @@ fn draw_header(frame: &mut Frame, s: &Screen, r: &Rollout, now: At, area: Rect) 
     } else {
         &r.state.operator
     };
+    let watching = match s.following {
+        Some(_) => Span::styled("WATCHING read-only · ", t.warning),
+        None => Span::raw(""),
+    };
     let driver = Line::from(vec![
+        watching,
         Span::styled("driver ", t.dim),
         Span::styled(who.clone(), t.title),
         Span::styled(if s.ssh { " (SSH)" } else { "" }, t.warning),
@@ -566,10 +571,38 @@ fn decision_lines<'a>(s: &Screen, r: &Rollout, now: At, width: u16) -> Vec<Line<
         .take(3)
         .map(|l| Line::from(Span::styled(l, style)))
         .collect();
+    lines.extend(follower_word(s, width));
     if let Some(flash) = &s.flash {
         lines.push(Line::from(Span::styled(format!("  {flash}"), t.warning)));
     }
     lines
+}
+
+/// What a follower must know beyond the driver's screen: the driver is
+/// gone quiet, or has left.
+fn follower_word<'a>(s: &Screen, width: u16) -> Vec<Line<'a>> {
+    let Some(f) = s.following.as_ref() else {
+        return vec![];
+    };
+    let t = &s.theme;
+    let (text, style) = match (&f.ended, f.silent_ms) {
+        (Some(ended), _) => (format!("■ {ended}"), t.warning),
+        (None, Some(ms)) => (
+            format!(
+                "■ NO WORD FROM THE DRIVER FOR {}: their cockpit may be gone (a dropped \
+                 connection?); the journal lets it be resumed with cockpit run --resume",
+                Dur::from_millis(ms / 1000 * 1000)
+            ),
+            t.alarm,
+        ),
+        (None, None) => return vec![],
+    };
+    let style = style.add_modifier(Modifier::BOLD);
+    super::logpane::wrap(&text, width as usize, 2)
+        .into_iter()
+        .take(2)
+        .map(|l| Line::from(Span::styled(l, style)))
+        .collect()
 }
 
 /// The keys that apply now; what does not fit is in help.

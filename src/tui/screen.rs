@@ -50,6 +50,15 @@ pub enum Mode {
     },
 }
 
+/// Following another engineer's rollout (`cockpit watch`): read-only.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Following {
+    /// Real milliseconds since the driver's last word, once that is too long.
+    pub silent_ms: Option<u64>,
+    /// How the driver's session ended, once it has.
+    pub ended: Option<String>,
+}
+
 /// How many lines of a hook's output the failure panel keeps.
 const OUTPUT_KEPT: usize = 6;
 
@@ -65,6 +74,8 @@ pub struct Screen {
     pub flash: Option<String>,
     /// Output of the hook that ran last, for the failure panel.
     pub hook_output: VecDeque<String>,
+    /// Set when this screen follows someone else's rollout.
+    pub following: Option<Following>,
     pub(super) log: LogPane,
     windows: DeployWindows,
     local: fn(At) -> NaiveDateTime,
@@ -99,6 +110,7 @@ impl Screen {
             help: false,
             flash: None,
             hook_output: VecDeque::new(),
+            following: None,
             log: LogPane::new(),
             windows: DeployWindows::from_spec(&config.window).unwrap_or_default(),
             local: local_time,
@@ -150,6 +162,9 @@ impl Screen {
         if self.help {
             return vec![Help];
         }
+        if self.following.is_some() {
+            return vec![Help, Quit];
+        }
         let s = &r.state;
         let mut out = Vec::new();
         if s.failed.is_some() {
@@ -199,6 +214,9 @@ impl Screen {
             return (vec![], Control::Continue);
         }
         self.flash = None;
+        if self.following.is_some() {
+            return self.follower_key(r, key);
+        }
         match std::mem::replace(&mut self.mode, Mode::Normal) {
             Mode::Normal => self.normal_key(r, key, now),
             Mode::ConfirmRollback => {
@@ -220,6 +238,57 @@ impl Screen {
             }
             Mode::Typing { ask, text } => self.typing_key(ask, text, key),
         }
+    }
+
+    /// The key map's action for a key; ctrl-c is always quit.
+    fn action(&self, key: &KeyEvent) -> Option<Action> {
+        let ctrl_c =
+            key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL);
+        if ctrl_c {
+            Some(Action::Quit)
+        } else {
+            self.keys.action(key)
+        }
+    }
+
+    /// A follower looks, never steers: what would act says who can.
+    fn follower_key(&mut self, r: &Rollout, key: KeyEvent) -> (Vec<Input>, Control) {
+        let action = self.action(&key);
+        match action {
+            None if key.code == KeyCode::Esc => self.help = false,
+            None => {}
+            // Nothing is lost by a follower leaving: no question asked.
+            Some(Action::Quit) if !self.help => return (vec![], Control::Quit),
+            Some(a) if self.looking(a) => {}
+            Some(_) => {
+                let driver = if r.state.operator.is_empty() {
+                    &self.operator
+                } else {
+                    &r.state.operator
+                };
+                self.flash = Some(format!(
+                    "read-only: you are watching; {driver} drives this rollout"
+                ));
+            }
+        }
+        (vec![], Control::Continue)
+    }
+
+    /// Keys that change only what this screen shows; true when handled.
+    fn looking(&mut self, action: Action) -> bool {
+        match action {
+            Action::Theme => {
+                self.theme = self.theme.next(self.colour);
+                self.flash = Some(format!("theme: {}", self.theme.name));
+            }
+            Action::Help => self.help = !self.help,
+            Action::Quit if self.help => self.help = false,
+            Action::ScrollUp => self.log.scroll(TuiWidgetEvent::PrevPageKey),
+            Action::ScrollDown => self.log.scroll(TuiWidgetEvent::NextPageKey),
+            Action::Follow => self.log.scroll(TuiWidgetEvent::EscapeKey),
+            _ => return false,
+        }
+        true
     }
 
     fn typing_key(&mut self, ask: Ask, mut text: String, key: KeyEvent) -> (Vec<Input>, Control) {
@@ -267,13 +336,7 @@ impl Screen {
                 _ => none,
             };
         }
-        let ctrl_c =
-            key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL);
-        let action = if ctrl_c {
-            Some(Action::Quit)
-        } else {
-            self.keys.action(&key)
-        };
+        let action = self.action(&key);
         let Some(action) = action else {
             if self.help && key.code == KeyCode::Esc {
                 self.help = false;
@@ -345,13 +408,12 @@ impl Screen {
                 vec![]
             }
             Action::Note => return ask(self, Ask::Note),
-            Action::Theme => {
-                self.theme = self.theme.next(self.colour);
-                self.flash = Some(format!("theme: {}", self.theme.name));
-                vec![]
-            }
-            Action::Help => {
-                self.help = !self.help;
+            a @ (Action::Theme
+            | Action::Help
+            | Action::ScrollUp
+            | Action::ScrollDown
+            | Action::Follow) => {
+                self.looking(a);
                 vec![]
             }
             Action::Quit if self.help => {
@@ -363,16 +425,8 @@ impl Screen {
                 vec![]
             }
             Action::Quit => return (vec![], Control::Quit),
-            Action::ScrollUp => self.scroll(TuiWidgetEvent::PrevPageKey),
-            Action::ScrollDown => self.scroll(TuiWidgetEvent::NextPageKey),
-            Action::Follow => self.scroll(TuiWidgetEvent::EscapeKey),
         };
         (inputs, Control::Continue)
-    }
-
-    fn scroll(&mut self, event: TuiWidgetEvent) -> Vec<Input> {
-        self.log.scroll(event);
-        vec![]
     }
 
     /// Journal events and the engine's feedback, into the log pane.
@@ -409,6 +463,12 @@ impl Screen {
             log::Level::Info,
             &format!("{}   | {text}", self.time_of_day(self.last_now)),
         );
+    }
+
+    /// A line of the driver's log, for a follower.
+    pub fn logged(&mut self, at: At, level: log::Level, text: &str) {
+        self.log
+            .push(level, &format!("{} {text}", self.time_of_day(at)));
     }
 
     /// Remembers the time for lines that come without one.

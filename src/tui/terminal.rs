@@ -16,9 +16,12 @@ use futures::StreamExt;
 use ratatui::DefaultTerminal;
 use tokio::sync::mpsc::UnboundedSender;
 
-use super::screen::Screen;
+use tokio::task::JoinHandle;
+
+use super::screen::{Following, Screen};
 use crate::cli::exit;
 use crate::rollout::{At, Effect, Input, Rollout};
+use crate::run::live::{Follower, follow_now, wall_ms};
 use crate::run::{Control, Msg, Session, View};
 
 /// About ten frames a second at most: enough to feel immediate, cheap over SSH.
@@ -35,42 +38,56 @@ pub async fn run(session: Session, screen: Screen, first: Vec<Input>) -> i32 {
         .journal
         .as_ref()
         .map(|j| j.path().display().to_string());
-    let tx = session.sender();
-    let terminal = match ratatui::try_init() {
-        Ok(t) => {
-            ON_SCREEN.store(true, Ordering::SeqCst);
-            t
-        }
-        Err(e) => {
-            leave_screen();
-            eprintln!("error: cannot set up the terminal: {e}");
-            return exit::ERROR;
-        }
+    let Some((mut view, reader)) = Tui::enter(screen, session.sender()) else {
+        return exit::ERROR;
     };
-    stop_on_panic(tx.clone());
-    let reader = spawn_keys(tx.clone());
     panic_for_tests();
-    let mut view = Tui {
-        screen,
-        terminal: Some(terminal),
-        tx,
-        last_frame: None,
-        redraw_asked: Arc::new(AtomicBool::new(false)),
-        stopped: None,
-    };
-    let mut code = session.drive(&mut view, first).await;
-    reader.abort();
-    let stopped = view.stopped.take();
-    drop(view);
-    if PANICKED.load(Ordering::SeqCst) {
-        code = exit::ERROR;
-    }
-    if let Some(why) = stopped {
-        eprintln!("cockpit: {why}");
-    }
+    let code = session.drive(&mut view, first).await;
+    let code = view.leave(reader, code);
     if let Some(path) = journal {
         eprintln!("cockpit: journal {path}");
     }
+    code
+}
+
+/// Follows another engineer's rollout from its live feed, read-only, until
+/// `q`, a signal, or the terminal goes away.
+pub async fn watch(mut follower: Follower, screen: Screen) -> i32 {
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    crate::run::spawn_signals(tx.clone());
+    let Some((mut view, reader)) = Tui::enter(screen, tx) else {
+        return exit::ERROR;
+    };
+    // Four looks a second: the driver writes at most that often.
+    let mut look = tokio::time::interval(Duration::from_millis(250));
+    look.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let code = loop {
+        let now = view.follow(&mut follower);
+        tokio::select! {
+            _ = look.tick() => {
+                follower.poll();
+            }
+            msg = rx.recv() => match msg {
+                Some(Msg::Key(key)) => {
+                    let (_, control) = view.screen.key(&follower.rollout, key, now);
+                    if control == Control::Quit {
+                        break exit::OK;
+                    }
+                }
+                Some(Msg::Stop(why)) => {
+                    // The driver's "the journal can resume..." is not a follower's business.
+                    view.stopped = why.split(';').next().map(str::to_string);
+                    break exit::OK;
+                }
+                Some(_) => {}
+                None => break exit::ERROR,
+            },
+        }
+        let now = view.follow(&mut follower);
+        view.render(&follower.rollout, now, false);
+    };
+    let code = view.leave(reader, code);
+    eprintln!("cockpit: watched {}", follower.live.journal.display());
     code
 }
 
@@ -174,6 +191,63 @@ impl Drop for Tui {
 }
 
 impl Tui {
+    /// Takes the terminal; `None` (said on stderr) when it cannot.
+    fn enter(screen: Screen, tx: UnboundedSender<Msg>) -> Option<(Tui, JoinHandle<()>)> {
+        let terminal = match ratatui::try_init() {
+            Ok(t) => {
+                ON_SCREEN.store(true, Ordering::SeqCst);
+                t
+            }
+            Err(e) => {
+                leave_screen();
+                eprintln!("error: cannot set up the terminal: {e}");
+                return None;
+            }
+        };
+        stop_on_panic(tx.clone());
+        let reader = spawn_keys(tx.clone());
+        let view = Tui {
+            screen,
+            terminal: Some(terminal),
+            tx,
+            last_frame: None,
+            redraw_asked: Arc::new(AtomicBool::new(false)),
+            stopped: None,
+        };
+        Some((view, reader))
+    }
+
+    /// Gives the terminal back and says why the screen stopped, if it had to.
+    fn leave(mut self, reader: JoinHandle<()>, code: i32) -> i32 {
+        reader.abort();
+        let stopped = self.stopped.take();
+        drop(self);
+        if let Some(why) = stopped {
+            eprintln!("cockpit: {why}");
+        }
+        if PANICKED.load(Ordering::SeqCst) {
+            exit::ERROR
+        } else {
+            code
+        }
+    }
+
+    /// Brings a follower's screen up to the driver's feed: new log lines,
+    /// whether the driver went quiet; returns the time to draw at.
+    fn follow(&mut self, follower: &mut Follower) -> At {
+        for line in follower.new_lines() {
+            self.screen.logged(line.at, line.level.level(), &line.text);
+        }
+        let (now, silent_ms) = follow_now(&follower.live, wall_ms());
+        self.screen.operator = follower.live.driver.clone();
+        self.screen.ssh = follower.live.ssh;
+        self.screen.following = Some(Following {
+            silent_ms,
+            ended: follower.live.ended.clone(),
+        });
+        now
+    }
+
     /// Draws now, or asks for a redraw once the frame budget allows.
     fn paced_draw(&mut self, r: &Rollout, now: At) {
         if let Some(last) = self.last_frame {
