@@ -6,7 +6,8 @@
 //! says a good operator does. A few scenarios run at a time: at 60x a
 //! second of CPU starvation is a minute of simulated time, so ten drills at
 //! once on a two-core CI machine would be judged on the machine, not on
-//! the cockpit.
+//! the cockpit. A drill that makes the right call but late is run once
+//! more, alone, before it counts as a failure (see `judge_again_if_late`).
 
 use std::process::Command;
 
@@ -217,43 +218,84 @@ fn run_all() -> Vec<Drill> {
     drills
 }
 
+/// How a drill measured up against its scenario's expectation.
+enum Judgement {
+    Right,
+    /// The right call at the right stage, but later than allowed.
+    Late(String),
+    Wrong(String),
+}
+
+fn judge(d: &Drill) -> Judgement {
+    let expect = Scenario::load(&d.name).unwrap().expect;
+    let (outcome, stage, took) = d.result();
+    let within = expect.within.as_millis();
+    // Both ends of `took` are journal timestamps from the drill's clock.
+    let on_time = match outcome {
+        Verdict::Held => took >= within && d.stop_reason().is_some(),
+        _ => took <= within,
+    };
+    eprintln!(
+        "{}: {outcome:?} at {stage} after {:.1}s of {} allowed (exit {})",
+        d.name,
+        took as f64 / 1000.0,
+        expect.within,
+        d.code
+    );
+    let what = format!(
+        "{}: got {outcome:?} at {stage} after {}s (exit {}), expected {:?} at {} within {}\n{}",
+        d.name,
+        took / 1000,
+        d.code,
+        expect.outcome,
+        expect.stage,
+        expect.within,
+        d.context()
+    );
+    let right_call = (outcome, stage.as_str()) == (expect.outcome, expect.stage.as_str())
+        && d.code == expect.outcome.exit_code();
+    match (right_call, on_time) {
+        (true, true) => Judgement::Right,
+        (true, false) => Judgement::Late(what),
+        (false, _) => Judgement::Wrong(what),
+    }
+}
+
+/// A drill that made the right call but late is run once more, alone.
+/// At 60x one second of CPU starvation on a shared two-core machine is a
+/// minute of simulated time, long enough to clear a countdown with "no
+/// data" and restart it. Running alone takes the other drills' load away;
+/// a wrong call, or lateness that repeats alone, still fails.
+fn judge_again_if_late(d: Drill) -> Result<Drill, String> {
+    match judge(&d) {
+        Judgement::Right => Ok(d),
+        Judgement::Wrong(what) => Err(what),
+        Judgement::Late(what) => {
+            eprintln!(
+                "LATE, RUNNING ONCE MORE ALONE: {}",
+                what.lines().next().unwrap_or_default()
+            );
+            let again = Drill::run(&d.name);
+            match judge(&again) {
+                Judgement::Right => Ok(again),
+                Judgement::Late(what) | Judgement::Wrong(what) => Err(what),
+            }
+        }
+    }
+}
+
 #[test]
 fn every_scenario_ends_the_way_a_good_operator_would() {
-    let drills = run_all();
     let mut failures = Vec::new();
-    for d in &drills {
-        let expect = Scenario::load(&d.name).unwrap().expect;
-        let (outcome, stage, took) = d.result();
-        let within = expect.within.as_millis();
-        // Both ends of `took` are journal timestamps from the drill's clock.
-        let on_time = match outcome {
-            Verdict::Held => took >= within && d.stop_reason().is_some(),
-            _ => took <= within,
+    for d in run_all() {
+        let d = match judge_again_if_late(d) {
+            Ok(d) => d,
+            Err(what) => {
+                failures.push(what);
+                continue;
+            }
         };
-        eprintln!(
-            "{}: {outcome:?} at {stage} after {:.1}s of {} allowed (exit {})",
-            d.name,
-            took as f64 / 1000.0,
-            expect.within,
-            d.code
-        );
-        if (outcome, stage.as_str()) != (expect.outcome, expect.stage.as_str())
-            || !on_time
-            || d.code != expect.outcome.exit_code()
-        {
-            failures.push(format!(
-                "{}: got {outcome:?} at {stage} after {}s (exit {}), expected {:?} at {} within {}\n{}",
-                d.name,
-                took / 1000,
-                d.code,
-                expect.outcome,
-                expect.stage,
-                expect.within,
-                d.context()
-            ));
-            continue;
-        }
-        teaches(d);
+        teaches(&d);
         let score = d.first("drill_score").expect("a drill_score event");
         assert_eq!(score["right_call"], true, "{}", d.context());
         assert!(
