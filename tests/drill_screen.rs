@@ -153,9 +153,11 @@ fn a_second_engineer_follows_a_drill_read_only_and_is_told_when_the_driver_dies(
         "watcher",
         &format!("{env} '{cockpit}' watch; echo EXIT=$?; sleep 60"),
     );
-    let screen = watcher.wait_for("WATCHING read-only");
+    let screen = watcher.wait_for("WATCHING · driver");
     assert!(screen.contains("driver ana"), "{screen}");
     assert!(screen.contains("drill healthy"), "{screen}");
+    // The driver sees someone follows.
+    driver.wait_for(" watching");
 
     // The follower's keys steer nothing: its `p` pauses nobody.
     watcher.keys("p");

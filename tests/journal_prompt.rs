@@ -1,11 +1,13 @@
 //! On a real terminal (tmux), `cockpit run` asks before resuming an
-//! unfinished run: `y` carries it on, anything else changes nothing.
+//! unfinished run: `y` carries it on, anything else changes nothing; the
+//! resumed screen's log starts with what the journal already held.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
 use cockpit::journal::{self, Header, Journal};
+use cockpit::rollout::{Actor, Command as Cmd, Effect, Input, Rollout};
 
 mod journal_support;
 use journal_support::{bin, journal_files};
@@ -128,6 +130,37 @@ canary = ["http://127.0.0.1:9/metrics"]
     (config, old)
 }
 
+/// The run started and the operator noted something, checkpointed as a
+/// live cockpit would have, before it died.
+fn decided_before_the_crash(config: &Path, old: &Path) {
+    let cfg = cockpit::config::load(config).unwrap();
+    let t0 = 1_795_516_200_000;
+    let mut r = Rollout::new(cfg, t0);
+    let mut j = Journal::reopen(old).unwrap();
+    let inputs = [
+        Input::Start {
+            local: chrono::NaiveDateTime::default(),
+            operator: "alice@ops-1".into(),
+        },
+        Input::Command {
+            actor: Actor::Operator("alice@ops-1".into()),
+            command: Cmd::Note {
+                text: "baseline dashboards look normal".into(),
+            },
+        },
+    ];
+    for (i, input) in inputs.into_iter().enumerate() {
+        let now = t0 + i as u64 * 1000;
+        for effect in r.update(now, input) {
+            match effect {
+                Effect::Journal { at, event } => j.append_event(at, &event).unwrap(),
+                Effect::Checkpoint(state) => j.append_checkpoint(now, &state).unwrap(),
+                _ => {}
+            }
+        }
+    }
+}
+
 fn command(config: &Path) -> String {
     format!(
         "'{}' run --config '{}'; echo EXIT=$?; sleep 60",
@@ -164,6 +197,7 @@ fn declining_to_resume_changes_nothing() {
 fn answering_y_resumes_the_same_journal_before_the_screen_starts() {
     let tmp = tempfile::tempdir().unwrap();
     let (config, old) = setup(tmp.path());
+    decided_before_the_crash(&config, &old);
     let Some(tmux) = Tmux::start("yes", &command(&config)) else {
         return;
     };
@@ -185,6 +219,13 @@ fn answering_y_resumes_the_same_journal_before_the_screen_starts() {
         .count();
     assert_eq!(resumed, 1, "{:?}", read.entries);
     assert_eq!(journal_files(&tmp.path().join("journal")), vec![old]);
+    // The log pane picks up where the dead cockpit left off, once.
+    let screen = tmux.wait_for("baseline dashboards look normal");
+    assert_eq!(
+        screen.matches("baseline dashboards look normal").count(),
+        1,
+        "{screen}"
+    );
     // The screen took over the terminal: quit it.
     tmux.keys(&["q"]);
 }

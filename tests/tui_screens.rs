@@ -716,13 +716,13 @@ fn a_follower_sees_the_drivers_screen_and_can_steer_nothing() {
     w.screen.following = Some(Following::default());
     let follower = text_of(&w.draw(120, 40));
     assert!(
-        follower.contains("WATCHING read-only · driver alice@ops-1 (SSH)"),
+        follower.contains("WATCHING · driver alice@ops-1 (SSH)"),
         "{follower}"
     );
     // Everything between the header and the footer is the driver's.
     let (d, f): (Vec<&str>, Vec<&str>) = (driver.lines().collect(), follower.lines().collect());
     assert_eq!(d[1..39], f[1..39]);
-    assert_eq!(f[39].trim_end(), "? help  q quit");
+    assert_eq!(f[39].trim_end(), "read-only  ? help  q quit");
 
     let before = w.r.state.clone();
     for c in ['a', 'A', 'p', ' ', 'r', 'h', 'c', 'n', '1', 'y'] {
@@ -744,6 +744,16 @@ fn a_follower_sees_the_drivers_screen_and_can_steer_nothing() {
         }
     }
     assert_eq!(w.r.state, before);
+
+    // Everyone sees who follows, the driver too.
+    w.screen.watchers = vec!["bob@ops-2".into()];
+    let text = text_of(&w.draw(120, 40));
+    assert!(
+        text.contains("driver alice@ops-1 (SSH) · bob@ops-2 watching"),
+        "{text}"
+    );
+    w.screen.watchers.push("carol@ops-3".into());
+    assert!(text_of(&w.draw(120, 40)).contains("(SSH) · 2 watching"));
 
     // Help and theme are the follower's own; leaving asks nothing.
     w.press('?');

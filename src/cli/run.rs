@@ -341,7 +341,17 @@ fn resume_run(
     if let Some(answer) = unknown_hook(&rollout, view)? {
         inputs.push(answer);
     }
-    Ok((Session::with(rollout, clock, Some(journal)), inputs))
+    // What this resume voids is carried over as inputs, not shown twice.
+    let history = read.entries.iter().filter_map(|e| match &e.record {
+        journal::Record::Event { at, event }
+            if !read.voided.contains(&e.line) && !plan.voided.contains(&e.line) =>
+        {
+            Some((*at, event.clone()))
+        }
+        _ => None,
+    });
+    let session = Session::with(rollout, clock, Some(journal)).with_history(history);
+    Ok((session, inputs))
 }
 
 /// A hook that ran when the cockpit died: say which, and never re-run it

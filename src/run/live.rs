@@ -49,6 +49,9 @@ pub struct Live {
     pub logged: u64,
     /// How the session ended, once it has.
     pub ended: Option<String>,
+    /// Who follows it now, as the driver sees it.
+    #[serde(default)]
+    pub watchers: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -106,6 +109,8 @@ pub struct Feed {
     logged: u64,
     last_write: Option<Instant>,
     last_at: At,
+    /// Who followed at the last write.
+    pub watchers: Vec<String>,
 }
 
 impl Feed {
@@ -119,6 +124,7 @@ impl Feed {
             logged: 0,
             last_write: None,
             last_at: 0,
+            watchers: Vec::new(),
         }
     }
 
@@ -161,6 +167,7 @@ impl Feed {
             return Ok(());
         }
         self.last_write = Some(Instant::now());
+        self.watchers = watchers(&self.journal);
         let driver = if r.state.operator.is_empty() {
             self.driver.clone()
         } else {
@@ -181,6 +188,7 @@ impl Feed {
             log: self.log.iter().cloned().collect(),
             logged: self.logged,
             ended,
+            watchers: self.watchers.clone(),
         };
         write_atomically(
             &self.path,
@@ -191,7 +199,9 @@ impl Feed {
 
 /// Mode 0600 like the journal: it names the operator and the config.
 fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let tmp = path.with_extension("live.json.tmp");
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = PathBuf::from(tmp);
     let mut options = std::fs::OpenOptions::new();
     options.create(true).write(true).truncate(true);
     #[cfg(unix)]
@@ -200,6 +210,82 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
     file.write_all(bytes)?;
     drop(file);
     std::fs::rename(&tmp, path)
+}
+
+/// Followers announce themselves here, a file each, so the driver (and the
+/// other followers) can show who is watching.
+fn presence_dir(journal: &Path) -> PathBuf {
+    journal.with_extension("watchers")
+}
+
+/// A follower refreshes its file every two seconds; one this old has gone
+/// without saying so (kill -9).
+const PRESENCE_STALE: Duration = Duration::from_secs(10);
+
+/// Who follows `journal` now, sorted.
+pub fn watchers(journal: &Path) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(presence_dir(journal)) else {
+        return vec![];
+    };
+    let fresh = |p: &Path| {
+        std::fs::metadata(p)
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age < PRESENCE_STALE)
+    };
+    let mut who: Vec<String> = entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_none_or(|x| x != "tmp") && fresh(p))
+        .filter_map(|p| std::fs::read_to_string(p).ok())
+        .map(|w| w.trim().to_string())
+        .filter(|w| !w.is_empty())
+        .collect();
+    who.sort();
+    who
+}
+
+/// A follower's presence: its file, refreshed while it watches and
+/// removed when it leaves.
+pub struct Presence {
+    path: PathBuf,
+    who: String,
+    refreshed: Instant,
+}
+
+impl Presence {
+    /// `None` when the journal dir is not writable: watching still works,
+    /// the driver just does not see this follower.
+    pub fn announce(journal: &Path, who: &str) -> Option<Presence> {
+        let dir = presence_dir(journal);
+        std::fs::create_dir_all(&dir).ok()?;
+        let name = format!(
+            "{}-{}",
+            crate::journal::lock::host_name(),
+            std::process::id()
+        );
+        let presence = Presence {
+            path: dir.join(name),
+            who: who.to_string(),
+            refreshed: Instant::now(),
+        };
+        write_atomically(&presence.path, who.as_bytes()).ok()?;
+        Some(presence)
+    }
+
+    pub fn refresh(&mut self) {
+        if self.refreshed.elapsed() >= Duration::from_secs(2) {
+            self.refreshed = Instant::now();
+            let _ = write_atomically(&self.path, self.who.as_bytes());
+        }
+    }
+}
+
+impl Drop for Presence {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
 }
 
 pub fn read(path: &Path) -> Result<Live, String> {
@@ -437,5 +523,21 @@ mod tests {
         );
         assert!(newest(dir.path(), Some("search")).is_none());
         assert!(newest(&dir.path().join("none"), None).is_none());
+    }
+
+    #[test]
+    fn the_driver_sees_who_follows_until_they_leave() {
+        let dir = tempfile::tempdir().unwrap();
+        let journal = dir.path().join("checkout-2-0-x.jsonl");
+        let mut feed = Feed::new(&journal, "ana@box", false);
+        let bob = Presence::announce(&journal, "bob@box").unwrap();
+        // Another follower's process, on another host.
+        std::fs::write(presence_dir(&journal).join("ops-2-4242"), "carol@ops-2\n").unwrap();
+        assert_eq!(watchers(&journal), ["bob@box", "carol@ops-2"]);
+        feed.publish(&rollout(), &Clock::new(1.0), None).unwrap();
+        assert_eq!(feed.watchers, ["bob@box", "carol@ops-2"]);
+        assert_eq!(read(&path_for(&journal)).unwrap().watchers, feed.watchers);
+        drop(bob);
+        assert_eq!(watchers(&journal), ["carol@ops-2"], "bob left");
     }
 }

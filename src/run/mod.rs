@@ -64,6 +64,11 @@ pub trait View {
     fn stuck(&mut self, rollout: &Rollout) -> Option<i32>;
     /// Whether the session ends as soon as the rollout has an outcome.
     fn exits_on_outcome(&self) -> bool;
+    /// What happened before this session, from the journal being resumed:
+    /// for the eyes only (the headless view's stdout is this run's events).
+    fn history(&mut self, _effect: &Effect) {}
+    /// Who follows the rollout with `cockpit watch` now.
+    fn watchers(&mut self, _who: &[String]) {}
     /// The session is stopping (a signal, a dead task) and why.
     fn stopped(&mut self, why: &str) {
         self.line(why);
@@ -87,6 +92,8 @@ pub struct Session {
     feed: Option<live::Feed>,
     /// Why the session stopped early (a signal, a dead task), for followers.
     stopped: Option<String>,
+    /// The resumed journal's events, shown before the session starts.
+    history: Vec<Effect>,
     tx: mpsc::UnboundedSender<Msg>,
     rx: mpsc::UnboundedReceiver<Msg>,
 }
@@ -113,9 +120,22 @@ impl Session {
             journal,
             feed,
             stopped: None,
+            history: Vec::new(),
             tx,
             rx,
         }
+    }
+
+    /// A resumed run: what its journal already holds, so the log pane (and
+    /// followers) pick up where the dead cockpit left off.
+    pub fn with_history(
+        mut self,
+        events: impl Iterator<Item = (At, crate::rollout::Event)>,
+    ) -> Session {
+        self.history = events
+            .map(|(at, event)| Effect::Journal { at, event })
+            .collect();
+        self
     }
 
     pub fn sender(&self) -> mpsc::UnboundedSender<Msg> {
@@ -239,6 +259,12 @@ impl Session {
             }
         };
         edges::spawn_signals(self.tx.clone());
+        for effect in std::mem::take(&mut self.history) {
+            view.history(&effect);
+            if let Some(feed) = &mut self.feed {
+                feed.effect(&effect);
+            }
+        }
         self.rewatch_gate();
         let code = self.event_loop(view, first).await;
         poller.abort();
@@ -305,6 +331,9 @@ impl Session {
             }
             view.render(&self.rollout, self.clock.now(), clock_only);
             self.publish(None);
+            if let Some(feed) = &self.feed {
+                view.watchers(&feed.watchers);
+            }
         }
     }
 

@@ -101,7 +101,7 @@ fn draw_header(frame: &mut Frame, s: &Screen, r: &Rollout, now: At, area: Rect) 
         &r.state.operator
     };
     let watching = match s.following {
-        Some(_) => Span::styled("WATCHING read-only · ", t.warning),
+        Some(_) => Span::styled("WATCHING · ", t.warning),
         None => Span::raw(""),
     };
     let driver = Line::from(vec![
@@ -109,6 +109,7 @@ fn draw_header(frame: &mut Frame, s: &Screen, r: &Rollout, now: At, area: Rect) 
         Span::styled("driver ", t.dim),
         Span::styled(who.clone(), t.title),
         Span::styled(if s.ssh { " (SSH)" } else { "" }, t.warning),
+        Span::styled(watched_by(&s.watchers), t.dim),
     ]);
     let since = r.state.started_at.map_or_else(
         || "not started".to_string(),
@@ -147,7 +148,9 @@ fn draw_header(frame: &mut Frame, s: &Screen, r: &Rollout, now: At, area: Rect) 
         .into_iter()
         .zip([top, bottom])
     {
-        let right_w = (right.width() as u16 + 1).min(row.width / 2);
+        // The right side may take what the left leaves, and at least half.
+        let room = row.width.saturating_sub(left.width() as u16 + 1);
+        let right_w = (right.width() as u16 + 1).min(room.max(row.width / 2));
         let l = Rect {
             width: row.width - right_w,
             ..row
@@ -159,6 +162,15 @@ fn draw_header(frame: &mut Frame, s: &Screen, r: &Rollout, now: At, area: Rect) 
         };
         frame.render_widget(Paragraph::new(left), l);
         frame.render_widget(Paragraph::new(right).right_aligned(), r);
+    }
+}
+
+/// Who follows with `cockpit watch`: a name, or how many.
+fn watched_by(who: &[String]) -> String {
+    match who {
+        [] => String::new(),
+        [one] => format!(" · {one} watching"),
+        many => format!(" · {} watching", many.len()),
     }
 }
 
@@ -621,6 +633,9 @@ pub fn footer_line<'a>(s: &Screen, r: &Rollout, now: At) -> Line<'a> {
         }
         Mode::Normal => {
             let mut spans = Vec::new();
+            if s.following.is_some() {
+                spans.push(Span::styled("read-only  ", t.warning));
+            }
             if r.state.phase == Phase::Waiting && r.state.checklist.contains(&false) {
                 spans.extend(hint("1-9", "tick"));
             }

@@ -76,6 +76,8 @@ pub struct Screen {
     pub hook_output: VecDeque<String>,
     /// Set when this screen follows someone else's rollout.
     pub following: Option<Following>,
+    /// Who follows the rollout with `cockpit watch`.
+    pub watchers: Vec<String>,
     pub(super) log: LogPane,
     windows: DeployWindows,
     local: fn(At) -> NaiveDateTime,
@@ -111,6 +113,7 @@ impl Screen {
             flash: None,
             hook_output: VecDeque::new(),
             following: None,
+            watchers: Vec::new(),
             log: LogPane::new(),
             windows: DeployWindows::from_spec(&config.window).unwrap_or_default(),
             local: local_time,

@@ -21,7 +21,7 @@ use tokio::task::JoinHandle;
 use super::screen::{Following, Screen};
 use crate::cli::exit;
 use crate::rollout::{At, Effect, Input, Rollout};
-use crate::run::live::{Follower, follow_now, wall_ms};
+use crate::run::live::{Follower, Presence, follow_now, wall_ms};
 use crate::run::{Control, Msg, Session, View};
 
 /// About ten frames a second at most: enough to feel immediate, cheap over SSH.
@@ -55,6 +55,8 @@ pub async fn run(session: Session, screen: Screen, first: Vec<Input>) -> i32 {
 pub async fn watch(mut follower: Follower, screen: Screen) -> i32 {
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     crate::run::spawn_signals(tx.clone());
+    let (me, _) = crate::run::operator();
+    let mut presence = Presence::announce(&follower.live.journal, &me);
     let Some((mut view, reader)) = Tui::enter(screen, tx) else {
         return exit::ERROR;
     };
@@ -66,6 +68,9 @@ pub async fn watch(mut follower: Follower, screen: Screen) -> i32 {
         tokio::select! {
             _ = look.tick() => {
                 follower.poll();
+                if let Some(p) = presence.as_mut() {
+                    p.refresh();
+                }
             }
             msg = rx.recv() => match msg {
                 Some(Msg::Key(key)) => {
@@ -241,6 +246,7 @@ impl Tui {
         let (now, silent_ms) = follow_now(&follower.live, wall_ms());
         self.screen.operator = follower.live.driver.clone();
         self.screen.ssh = follower.live.ssh;
+        self.screen.watchers.clone_from(&follower.live.watchers);
         self.screen.following = Some(Following {
             silent_ms,
             ended: follower.live.ended.clone(),
@@ -284,6 +290,16 @@ impl View for Tui {
 
     fn stopped(&mut self, why: &str) {
         self.stopped = Some(why.to_string());
+    }
+
+    fn history(&mut self, effect: &Effect) {
+        self.screen.effect(effect);
+    }
+
+    fn watchers(&mut self, who: &[String]) {
+        if self.screen.watchers != who {
+            self.screen.watchers = who.to_vec();
+        }
     }
 
     fn key(&mut self, rollout: &Rollout, key: KeyEvent, now: At) -> (Vec<Input>, Control) {
