@@ -149,6 +149,46 @@ async fn no_requests_and_missing_families_are_no_data() {
     );
 }
 
+/// `db_errors` is a counter's increase per minute of the watched service's
+/// clock. A drill's simulator at 10x counts ten times faster than real
+/// time, so the same increase over the same real interval is a tenth as
+/// many errors per (simulated) minute.
+#[tokio::test]
+async fn db_errors_is_an_increase_per_minute_of_the_watched_clock() {
+    let target = Page::default();
+    let (addr, server) = target.serve().await;
+    let _tasks = Tasks(vec![server]);
+    let config = config(&format!(
+        "[scrape]\ncanary = [\"http://{addr}/metrics\"]\ntimeout = \"1s\"\n\n\
+         [[metric]]\nname = \"db_errors\"\nkind = \"db_errors\"\n\
+         scrape = {{ family = \"db_errors_total\" }}\n"
+    ));
+    let metric = config
+        .metrics
+        .iter()
+        .position(|m| m.name == "db_errors")
+        .unwrap();
+    for speed in [1.0, 10.0] {
+        target.set(200, "# TYPE db_errors_total counter\ndb_errors_total 100\n");
+        let mut sources = Sources::from_config(&config).unwrap();
+        sources.set_speed(speed);
+        let began = std::time::Instant::now();
+        sources.poll().await;
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        target.set(200, "# TYPE db_errors_total counter\ndb_errors_total 700\n");
+        let s = sources.poll().await;
+        // The two scrapes were at least 1 s and at most `spent` apart.
+        let spent = began.elapsed().as_secs_f64();
+        let (per_minute, _) = value(&reading(&s, metric, Group::Canary));
+        let most = 600.0 * 60.0 / speed;
+        assert!(
+            (most / spent..=most).contains(&per_minute),
+            "at {speed}x: {per_minute}/min, expected {:.0}..={most}",
+            most / spent
+        );
+    }
+}
+
 #[tokio::test]
 async fn a_huge_body_and_a_body_that_never_ends_are_no_data() {
     let huge = Page::default();

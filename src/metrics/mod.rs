@@ -94,6 +94,14 @@ impl Sources {
         })
     }
 
+    /// Watching a simulator that runs `speed` times faster than real time:
+    /// counter rates per second are per simulated second.
+    pub fn set_speed(&mut self, speed: f64) {
+        if let Some(s) = &mut self.scraper {
+            s.set_speed(speed);
+        }
+    }
+
     pub fn every(&self) -> Duration {
         self.every
     }

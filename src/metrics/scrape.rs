@@ -81,6 +81,9 @@ pub struct Scraper {
     wanted: Wanted,
     targets: Vec<Target>,
     metrics: Vec<(usize, ScrapeMetric)>,
+    /// Seconds of the service's clock per real second: 1, or a drill's
+    /// `--speed`, whose simulator counts that much faster.
+    speed: f64,
 }
 
 impl Scraper {
@@ -105,7 +108,13 @@ impl Scraper {
             wanted: Wanted::families(metrics.iter().map(|(_, m)| m.family.clone())),
             targets,
             metrics,
+            speed: 1.0,
         })
+    }
+
+    /// Per-second rates are per second of the watched service's clock.
+    pub fn set_speed(&mut self, speed: f64) {
+        self.speed = speed;
     }
 
     pub fn is_empty(&self) -> bool {
@@ -132,7 +141,7 @@ impl Scraper {
                 continue;
             }
             for (i, m) in &self.metrics {
-                out.push((*i, group, reading(m, &observed)));
+                out.push((*i, group, reading(m, &observed, self.speed)));
             }
         }
         for (target, outcome) in self.targets.iter_mut().zip(outcomes) {
@@ -177,7 +186,7 @@ impl Scraper {
 /// One metric for one group, summed over the group's targets. Any target
 /// that failed makes the whole group no data: a sum missing a pod is not
 /// the group's value.
-fn reading(m: &ScrapeMetric, observed: &[(&Target, &Outcome)]) -> Reading {
+fn reading(m: &ScrapeMetric, observed: &[(&Target, &Outcome)], speed: f64) -> Reading {
     let failures: Vec<&str> = observed
         .iter()
         .filter_map(|(_, o)| match o {
@@ -202,7 +211,10 @@ fn reading(m: &ScrapeMetric, observed: &[(&Target, &Outcome)]) -> Reading {
             Outcome::Read { snapshot, at } => Some(Pair {
                 last: t.last.as_ref(),
                 snapshot,
-                at: *at,
+                secs: t
+                    .last
+                    .as_ref()
+                    .map_or(0.0, |l| at.duration_since(l.at).as_secs_f64() * speed),
             }),
             Outcome::Failed(_) => None,
         })
@@ -222,11 +234,12 @@ fn reading(m: &ScrapeMetric, observed: &[(&Target, &Outcome)]) -> Reading {
     scaled(compute_reading(m, &pairs))
 }
 
-/// A target's previous scrape (if any) and this one.
+/// A target's previous scrape (if any), this one, and the service's
+/// seconds between them.
 struct Pair<'a> {
     last: Option<&'a Seen>,
     snapshot: &'a MetricSnapshot<'a>,
-    at: Instant,
+    secs: f64,
 }
 
 const WAITING: &str = "waiting for a second scrape";
@@ -307,12 +320,11 @@ fn per_second(m: &ScrapeMetric, pairs: &[Pair]) -> Result<f64, String> {
     let mut rate = 0.0;
     for p in pairs {
         let last = p.last.ok_or(WAITING)?;
-        let secs = p.at.duration_since(last.at).as_secs_f64();
-        if secs <= 0.0 {
+        if p.secs <= 0.0 {
             return Err(WAITING.into());
         }
-        rate +=
-            compute::requests(&last.counters, p.snapshot, &m.family, &m.labels, &none).total / secs;
+        rate += compute::requests(&last.counters, p.snapshot, &m.family, &m.labels, &none).total
+            / p.secs;
     }
     Ok(rate)
 }

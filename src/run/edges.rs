@@ -21,6 +21,7 @@ pub fn spawn_metrics(
     tx: UnboundedSender<Msg>,
 ) -> Result<JoinHandle<()>, String> {
     let mut sources = Sources::from_config(config)?;
+    sources.set_speed(clock.speed());
     Ok(tokio::spawn(async move {
         let history = sources.backfill(clock.now()).await;
         if !history.is_empty() && tx.send(Msg::History(history)).is_err() {
