@@ -36,6 +36,9 @@ pub struct Live {
     pub pid: u32,
     /// Real time of this write, Unix ms: how a follower tells a silent driver.
     pub written: u64,
+    /// This driver process's writes so far: two writes may share a
+    /// millisecond (the last word follows at once), never a number.
+    pub serial: u64,
     /// The session's clock at this write (a drill's runs faster than real time).
     pub now: At,
     pub speed: f64,
@@ -108,6 +111,7 @@ pub struct Feed {
     log: VecDeque<LogLine>,
     logged: u64,
     last_write: Option<Instant>,
+    serial: u64,
     last_at: At,
     /// Who followed at the last write.
     pub watchers: Vec<String>,
@@ -123,6 +127,7 @@ impl Feed {
             log: VecDeque::new(),
             logged: 0,
             last_write: None,
+            serial: 0,
             last_at: 0,
             watchers: Vec::new(),
         }
@@ -167,6 +172,7 @@ impl Feed {
             return Ok(());
         }
         self.last_write = Some(Instant::now());
+        self.serial += 1;
         self.watchers = watchers(&self.journal);
         let driver = if r.state.operator.is_empty() {
             self.driver.clone()
@@ -179,6 +185,7 @@ impl Feed {
             ssh: self.ssh,
             pid: std::process::id(),
             written: wall_ms(),
+            serial: self.serial,
             now: clock.now(),
             speed: clock.speed(),
             journal: self.journal.clone(),
@@ -370,7 +377,7 @@ impl Follower {
     /// which the screen says loudly.
     pub fn poll(&mut self) -> bool {
         match read(&self.path) {
-            Ok(live) if live.written == self.live.written && live.pid == self.live.pid => {
+            Ok(live) if (live.pid, live.serial) == (self.live.pid, self.live.serial) => {
                 self.trouble = None;
                 false
             }
