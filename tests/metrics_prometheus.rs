@@ -2,7 +2,8 @@
 //! source returns what PromQL computes, the direct scrape agrees with
 //! Prometheus' own `rate` and `histogram_quantile` within 2%, our parser
 //! reads the same series and values Prometheus stores, and a Prometheus
-//! that stops and restarts is no data, then data again.
+//! that stops and restarts is no data, then data again. One serves HTTPS
+//! with a private CA (`tests/fixtures/tls`), read through `ca_file`.
 
 mod metrics_support;
 
@@ -294,4 +295,60 @@ async fn prometheus_down_is_no_data_and_recovers_after_restart() {
     }
     let (v, _) = recovered.expect("the source recovers once Prometheus is back");
     assert!(close(v, 4.0, 0.02), "{v}");
+}
+
+/// A Prometheus behind TLS with a private CA: with `ca_file` the cockpit
+/// reads it; without, the unknown issuer is no data naming the URL, never
+/// a value and never a crash.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_prometheus_behind_tls_is_read_only_with_its_ca_file() {
+    let Some(prom) = Prometheus::start_tls("none", &[]) else {
+        return;
+    };
+    let with_ca = |ca: &str| {
+        config(&format!(
+            "[prometheus]\nurl = \"{}\"\ntimeout = \"2s\"\n{ca}\n\
+             [[metric]]\nname = \"answer\"\nkind = \"custom\"\nunit = \"things\"\ndirection = \"higher_is_worse\"\nwarning = 100\ncritical = 200\nquery = \"vector(42)\"\n",
+            prom.url()
+        ))
+    };
+    let trusted = with_ca(&format!(
+        "ca_file = \"{}\"\n",
+        metrics_support::test_ca().display()
+    ));
+    let metric = trusted
+        .metrics
+        .iter()
+        .position(|m| m.name == "answer")
+        .unwrap();
+    let mut sources = Sources::from_config(&trusted).unwrap();
+    let mut last = Vec::new();
+    for _ in 0..60 {
+        last = sources.poll().await;
+        if value_of(&last, metric, Group::Canary).is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert_eq!(
+        value_of(&last, metric, Group::Canary).map(|(v, _)| v),
+        Some(42.0),
+        "{last:?}\nlog:\n{}",
+        prom.log()
+    );
+
+    let mut untrusted = Sources::from_config(&with_ca("")).unwrap();
+    let samples = untrusted.poll().await;
+    let reason = samples
+        .iter()
+        .find(|(m, g, _)| *m == metric && *g == Group::Canary)
+        .map(|(_, _, r)| match r {
+            Reading::NoData { reason } => reason.clone(),
+            other => panic!("an unverified server gave {other:?}"),
+        })
+        .unwrap();
+    assert!(
+        reason.contains(&prom.url()) && reason.contains("certificate"),
+        "{reason}"
+    );
 }

@@ -41,10 +41,33 @@ pub struct Prometheus {
     child: Option<Child>,
     pub port: u16,
     dir: tempfile::TempDir,
+    /// Serving HTTPS with `tests/fixtures/tls`'s certificate.
+    tls: bool,
+}
+
+/// The test CA's certificate; it signed the server certificate for
+/// 127.0.0.1 beside it, and its key was thrown away.
+pub fn test_ca() -> PathBuf {
+    tls_fixture("ca.pem")
+}
+
+fn tls_fixture(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/tls")
+        .join(name)
 }
 
 impl Prometheus {
     pub fn start(job: &str, targets: &[SocketAddr]) -> Option<Prometheus> {
+        Prometheus::launch(job, targets, false)
+    }
+
+    /// The same, serving its API over HTTPS only.
+    pub fn start_tls(job: &str, targets: &[SocketAddr]) -> Option<Prometheus> {
+        Prometheus::launch(job, targets, true)
+    }
+
+    fn launch(job: &str, targets: &[SocketAddr], tls: bool) -> Option<Prometheus> {
         let binary = prometheus_binary()?;
         let dir = tempfile::tempdir().expect("temp dir");
         let list: Vec<String> = targets.iter().map(|t| format!("'{t}'")).collect();
@@ -53,24 +76,39 @@ impl Prometheus {
             list.join(", ")
         );
         std::fs::write(dir.path().join("prometheus.yml"), yaml).unwrap();
+        let web = format!(
+            "tls_server_config:\n  cert_file: {}\n  key_file: {}\n",
+            tls_fixture("server.pem").display(),
+            tls_fixture("server.key").display()
+        );
+        std::fs::write(dir.path().join("web.yml"), web).unwrap();
         let mut p = Prometheus {
             binary,
             child: None,
             port: free_port(),
             dir,
+            tls,
         };
         p.run();
         Some(p)
     }
 
     pub fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://127.0.0.1:{}", self.port)
     }
 
     /// Starts (or restarts) the process on the same port and storage.
     pub fn run(&mut self) {
         let log = std::fs::File::create(self.dir.path().join("prometheus.log")).unwrap();
-        let child = Command::new(&self.binary)
+        let mut command = Command::new(&self.binary);
+        if self.tls {
+            command.arg(format!(
+                "--web.config.file={}",
+                self.dir.path().join("web.yml").display()
+            ));
+        }
+        let child = command
             .arg(format!(
                 "--config.file={}",
                 self.dir.path().join("prometheus.yml").display()
