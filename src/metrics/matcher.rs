@@ -1,5 +1,6 @@
-//! Label matchers from the config: an exact value, or `~regex` anchored at
-//! both ends as PromQL's `=~` is.
+//! Label matchers from the config, PromQL's four kinds in one string: a
+//! plain value is `=`, `~regex` is `=~` (anchored at both ends), and a
+//! leading `!` negates either: `!value` is `!=`, `!~regex` is `!~`.
 
 use std::collections::BTreeMap;
 
@@ -13,21 +14,45 @@ enum Match {
     Regex(Regex),
 }
 
+impl Match {
+    fn is_match(&self, value: &str) -> bool {
+        match self {
+            Match::Exact(v) => v == value,
+            Match::Regex(re) => re.is_match(value),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Matcher {
+    label: String,
+    pattern: Match,
+    negated: bool,
+}
+
 #[derive(Debug, Clone, Default)]
-pub struct Matchers(Vec<(String, Match)>);
+pub struct Matchers(Vec<Matcher>);
 
 impl Matchers {
     /// `what` names the config key in the error, e.g. `metric "errors" scrape.labels`.
     pub fn from_config(map: &BTreeMap<String, String>, what: &str) -> Result<Matchers, String> {
         let mut out = Vec::new();
-        for (label, pattern) in map {
-            let m = match pattern.strip_prefix('~') {
-                Some(re) => Regex::new(&format!("^(?:{re})$")).map(Match::Regex).map_err(|e| {
-                    format!("{what}.{label}: {pattern:?} is not a valid regex ({e}); write `~5..` for a regex or a plain value for an exact match")
-                })?,
-                None => Match::Exact(pattern.clone()),
+        for (label, written) in map {
+            let (negated, pattern) = match written.strip_prefix('!') {
+                Some(rest) => (true, rest),
+                None => (false, written.as_str()),
             };
-            out.push((label.clone(), m));
+            let pattern = match pattern.strip_prefix('~') {
+                Some(re) => Regex::new(&format!("^(?:{re})$")).map(Match::Regex).map_err(|e| {
+                    format!("{what}.{label}: {written:?} is not a valid regex ({e}); write `~5..` for a regex, `!~5..` for its negation, or a plain value for an exact match")
+                })?,
+                None => Match::Exact(pattern.to_string()),
+            };
+            out.push(Matcher {
+                label: label.clone(),
+                pattern,
+                negated,
+            });
         }
         Ok(Matchers(out))
     }
@@ -38,12 +63,67 @@ impl Matchers {
 
     /// A missing label reads as "", as in PromQL.
     pub fn matches(&self, sample: &Sample) -> bool {
-        self.0.iter().all(|(label, m)| {
-            let value = sample.label(label).unwrap_or("");
-            match m {
-                Match::Exact(v) => v == value,
-                Match::Regex(re) => re.is_match(value),
-            }
+        self.0.iter().all(|m| {
+            let value = sample.label(&m.label).unwrap_or("");
+            m.pattern.is_match(value) != m.negated
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::borrow::Cow;
+
+    use super::*;
+
+    fn matchers(pairs: &[(&str, &str)]) -> Matchers {
+        let map = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Matchers::from_config(&map, "scrape.labels").unwrap()
+    }
+
+    fn sample<'a>(labels: &[(&'a str, &'a str)]) -> Sample<'a> {
+        let labels = labels
+            .iter()
+            .map(|(k, v)| (*k, Cow::Borrowed(*v)))
+            .collect();
+        Sample::new("http_requests_total", labels, 1.0, None)
+    }
+
+    #[test]
+    fn the_four_promql_matchers() {
+        let pay = sample(&[("route", "/pay"), ("code", "503")]);
+        let health = sample(&[("route", "/health"), ("code", "200")]);
+        let m = matchers(&[("route", "/pay")]);
+        assert!(m.matches(&pay) && !m.matches(&health));
+        let m = matchers(&[("route", "!/health")]);
+        assert!(m.matches(&pay) && !m.matches(&health));
+        let m = matchers(&[("code", "~5..")]);
+        assert!(m.matches(&pay) && !m.matches(&health));
+        let m = matchers(&[("code", "!~5..")]);
+        assert!(!m.matches(&pay) && m.matches(&health));
+        // Anchored: `~5.` would not match 503.
+        assert!(!matchers(&[("code", "~5.")]).matches(&pay));
+    }
+
+    #[test]
+    fn a_missing_label_reads_as_empty() {
+        let bare = sample(&[]);
+        assert!(matchers(&[("route", "")]).matches(&bare));
+        assert!(matchers(&[("route", "!/health")]).matches(&bare));
+        assert!(!matchers(&[("route", "!")]).matches(&bare));
+    }
+
+    #[test]
+    fn a_bad_regex_says_how_to_write_one() {
+        let map = [("code".to_string(), "!~5[".to_string())].into();
+        let e = Matchers::from_config(&map, "metric \"errors\" scrape.labels").unwrap_err();
+        assert!(
+            e.starts_with("metric \"errors\" scrape.labels.code: \"!~5[\" is not a valid regex"),
+            "{e}"
+        );
+        assert!(e.contains("`!~5..` for its negation"), "{e}");
     }
 }
