@@ -28,6 +28,7 @@ pub fn resolve(config: &mut Config) -> Vec<Problem> {
     check_preset_undo(config, &mut out);
     check_metrics(config, &mut out);
     check_window(config, &mut out);
+    check_checklist(config, &mut out);
     out
 }
 
@@ -578,5 +579,39 @@ fn check_window(config: &Config, out: &mut Vec<Problem>) {
             msg,
             "fix the entry or remove it",
         ));
+    }
+}
+
+/// The screen ticks items with the keys 1 to 9; a tenth could never be
+/// ticked, and an unticked checklist never lets the rollout start.
+const CHECKLIST_KEYS: usize = 9;
+
+fn check_checklist(config: &Config, out: &mut Vec<Problem>) {
+    let items = &config.checklist.items;
+    if items.len() > CHECKLIST_KEYS {
+        out.push(problem(
+            at!["checklist", "items", CHECKLIST_KEYS],
+            format!(
+                "{} checklist items, but the screen ticks them with the keys 1 to {CHECKLIST_KEYS}",
+                items.len()
+            ),
+            format!("keep at most {CHECKLIST_KEYS} items: merge related checks into one line"),
+        ));
+    }
+    let mut seen = HashSet::new();
+    for (i, item) in items.iter().enumerate() {
+        if item.trim().is_empty() {
+            out.push(problem(
+                at!["checklist", "items", i],
+                "an empty checklist item",
+                "write what must be checked, or remove the entry",
+            ));
+        } else if !seen.insert(item.trim()) {
+            out.push(problem(
+                at!["checklist", "items", i],
+                format!("checklist item {item:?} is listed twice"),
+                "remove the second one",
+            ));
+        }
     }
 }
