@@ -117,6 +117,46 @@ async fn scraped_rates_follow_counter_deltas_resets_and_recover_after_failures()
     assert_eq!(value(&reading(&s, 0, Group::Canary)), (10.0, Some(100.0)));
 }
 
+/// `window = "3s"` at `every = "1s"`: rates and evidence come from the
+/// last three intervals, so a quiet canary gathers enough requests to be
+/// judged, and a restart inside the window still counts as `increase`
+/// counts it.
+#[tokio::test]
+async fn a_scrape_window_sums_several_intervals_across_a_restart() {
+    let target = Page::default();
+    let (addr, server) = target.serve().await;
+    let _tasks = Tasks(vec![server]);
+    let cfg = config(&format!(
+        "[scrape]\ncanary = [\"http://{addr}/metrics\"]\ntimeout = \"1s\"\nevery = \"1s\"\nwindow = \"3s\"\n"
+    ));
+    let mut sources = Sources::from_config(&cfg).unwrap();
+    // (ok, errors) totals at each scrape: +20 requests a scrape, one of
+    // them an error; the process restarts before the fourth scrape.
+    let totals = [(100, 0), (119, 1), (138, 2), (19, 1), (38, 2)];
+    let mut got = Vec::new();
+    for (ok, errors) in totals {
+        target.set(200, page(ok, errors, [0, 0, 0, ok + errors]));
+        got.push(reading(&sources.poll().await, 0, Group::Canary));
+    }
+    assert_eq!(reason(&got[0]), "waiting for a second scrape");
+    assert_eq!(value(&got[1]), (5.0, Some(20.0)), "one interval so far");
+    assert_eq!(value(&got[2]), (5.0, Some(40.0)));
+    assert_eq!(value(&got[3]), (5.0, Some(60.0)), "the restart adds its 20");
+    assert_eq!(
+        value(&got[4]),
+        (5.0, Some(60.0)),
+        "the oldest interval left"
+    );
+
+    for _ in 0..3 {
+        sources.poll().await;
+    }
+    assert_eq!(
+        reason(&reading(&sources.poll().await, 0, Group::Canary)),
+        "no requests in the last 3 scrape intervals"
+    );
+}
+
 #[tokio::test]
 async fn no_requests_and_missing_families_are_no_data() {
     let target = Page::default();

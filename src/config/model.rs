@@ -476,6 +476,9 @@ pub struct ScrapeSpec {
     pub every: Span,
     #[serde(default = "default_source_timeout")]
     pub timeout: Span,
+    /// How far back rates and quantiles look; one interval when unset.
+    #[serde(default)]
+    pub window: Option<Span>,
 }
 
 fn default_scrape_every() -> Span {

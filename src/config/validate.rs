@@ -29,6 +29,7 @@ pub fn resolve(config: &mut Config) -> Vec<Problem> {
     check_metrics(config, &mut out);
     check_window(config, &mut out);
     check_checklist(config, &mut out);
+    check_scrape_window(config, &mut out);
     out
 }
 
@@ -613,5 +614,21 @@ fn check_checklist(config: &Config, out: &mut Vec<Problem>) {
                 "remove the second one",
             ));
         }
+    }
+}
+
+fn check_scrape_window(config: &Config, out: &mut Vec<Problem>) {
+    let Some(spec) = &config.scrape else { return };
+    if let Some(window) = spec.window
+        && window.as_millis() < spec.every.as_millis()
+    {
+        out.push(problem(
+            at!["scrape", "window"],
+            format!(
+                "window {window} is shorter than every {}: a window spans at least one scrape interval",
+                spec.every
+            ),
+            format!("make window at least {} (e.g. \"1m\"), or remove it for one interval", spec.every),
+        ));
     }
 }

@@ -1,5 +1,5 @@
-//! Pure arithmetic on two scrapes of the same target: counter increases
-//! the way PromQL's `rate` sees them, and `histogram_quantile`.
+//! Pure arithmetic on scrapes of the same target: counter increases the
+//! way PromQL's `rate` sees them, and `histogram_quantile`.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -7,7 +7,8 @@ use std::hash::{BuildHasherDefault, Hasher};
 use super::exposition::{FamilyType, MetricSnapshot, Sample};
 use super::matcher::Matchers;
 
-/// The previous scrape's counters, by series identity (already a hash).
+/// Values by series identity (already a hash): a scrape's counters, or
+/// what each series grew over a window.
 pub type Previous = HashMap<u64, f64, BuildHasherDefault<SeriesHasher>>;
 
 /// Series ids are hashes already: hashing them again would be wasted work.
@@ -69,8 +70,9 @@ pub fn is_counter_sample(family: &str, name: &str) -> bool {
     name == family || name.strip_prefix(family) == Some("_total")
 }
 
+/// `grown` holds each series' increase over the window (see `window`).
 pub fn requests(
-    previous: &Previous,
+    grown: &Previous,
     current: &MetricSnapshot,
     family: &str,
     labels: &Matchers,
@@ -81,7 +83,7 @@ pub fn requests(
         if !is_counter_sample(family, s.name) || !labels.matches(s) {
             continue;
         }
-        let grew = increase(previous, s);
+        let grew = grown.get(&s.series).copied().unwrap_or(0.0);
         sum.total += grew;
         if !errors.is_empty() && errors.matches(s) {
             sum.errors += grew;
@@ -115,7 +117,7 @@ pub fn is_counter(current: &MetricSnapshot, family: &str) -> bool {
 pub type Buckets = Vec<(f64, f64)>;
 
 pub fn bucket_increases(
-    previous: &Previous,
+    grown: &Previous,
     current: &MetricSnapshot,
     family: &str,
     labels: &Matchers,
@@ -129,7 +131,7 @@ pub fn bucket_increases(
         let Some(le) = s.label("le").and_then(|v| v.parse::<f64>().ok()) else {
             continue;
         };
-        let grew = increase(previous, s);
+        let grew = grown.get(&s.series).copied().unwrap_or(0.0);
         match into.iter_mut().find(|(bound, _)| *bound == le) {
             Some((_, count)) => *count += grew,
             None => into.push((le, grew)),

@@ -18,6 +18,7 @@ pub mod probe;
 pub mod prom;
 pub mod scrape;
 pub mod templates;
+pub mod window;
 
 use std::time::Duration;
 

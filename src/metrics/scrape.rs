@@ -1,5 +1,6 @@
 //! Direct scraping of `/metrics` pages, no Prometheus in between: every
-//! value is computed from what changed between two scrapes of a target.
+//! value is computed from what changed over a window of a target's recent
+//! scrapes (by default one interval: the last two scrapes).
 
 use std::time::Instant;
 
@@ -9,6 +10,7 @@ use super::compute::{self, Buckets, Previous, Requests};
 use super::exposition::{self, MetricSnapshot, Wanted};
 use super::fetch::{self, shown};
 use super::matcher::Matchers;
+use super::window::{History, Window};
 use crate::config::model::{MetricKind, MetricSpec, ScrapeSpec};
 use crate::duration::Span;
 use crate::rollout::{Group, Reading};
@@ -51,16 +53,10 @@ impl ScrapeMetric {
     }
 }
 
-/// One scrape of one target, reduced to what the next one needs.
-struct Seen {
-    at: Instant,
-    counters: Previous,
-}
-
 struct Target {
     url: String,
     group: Group,
-    last: Option<Seen>,
+    history: History,
 }
 
 /// This poll's result for one target; a read page borrows its body.
@@ -69,6 +65,8 @@ enum Outcome<'a> {
     Read {
         snapshot: MetricSnapshot<'a>,
         at: Instant,
+        /// None on a target's first good scrape.
+        window: Option<Window>,
     },
 }
 
@@ -91,6 +89,10 @@ impl Scraper {
         let client = reqwest::Client::builder()
             .build()
             .map_err(|e| format!("[scrape]: cannot build the HTTP client: {e}"))?;
+        // Whole intervals: a window of 1m at 5s scrapes covers 12.
+        let intervals = spec.window.map_or(1, |w| {
+            (w.as_millis() as f64 / spec.every.as_millis().max(1) as f64).round() as usize
+        });
         let targets = spec
             .canary
             .iter()
@@ -99,7 +101,7 @@ impl Scraper {
             .map(|(url, group)| Target {
                 url: url.clone(),
                 group,
-                last: None,
+                history: History::new(intervals),
             })
             .collect();
         Ok(Scraper {
@@ -123,35 +125,38 @@ impl Scraper {
 
     pub async fn poll(&mut self) -> Vec<(usize, Group, Reading)> {
         let bodies: Vec<Body> = join_all(self.targets.iter().map(|t| self.fetch(&t.url))).await;
-        let outcomes: Vec<Outcome> = self
+        let mut outcomes: Vec<Outcome> = self
             .targets
             .iter()
             .zip(&bodies)
             .map(|(t, body)| self.read(&t.url, body))
             .collect();
+        // A failed scrape records nothing: the next window then spans the
+        // gap, as `rate` does over missed scrapes.
+        for (target, outcome) in self.targets.iter_mut().zip(&mut outcomes) {
+            if let Outcome::Read {
+                snapshot,
+                at,
+                window,
+            } = outcome
+            {
+                *window = target.history.record(snapshot, *at);
+            }
+        }
         let mut out = Vec::new();
         for group in [Group::Canary, Group::Baseline] {
-            let observed: Vec<(&Target, &Outcome)> = self
+            let observed: Vec<&Outcome> = self
                 .targets
                 .iter()
                 .zip(&outcomes)
                 .filter(|(t, _)| t.group == group)
+                .map(|(_, o)| o)
                 .collect();
             if observed.is_empty() {
                 continue;
             }
             for (i, m) in &self.metrics {
                 out.push((*i, group, reading(m, &observed, self.speed)));
-            }
-        }
-        for (target, outcome) in self.targets.iter_mut().zip(outcomes) {
-            // A failed scrape keeps the last good one: the next delta then
-            // spans the gap, as `rate` does over missed scrapes.
-            if let Outcome::Read { snapshot, at } = outcome {
-                target.last = Some(Seen {
-                    at,
-                    counters: compute::index(snapshot),
-                });
             }
         }
         out
@@ -176,7 +181,11 @@ impl Scraper {
         match body {
             Err(reason) => Outcome::Failed(reason.clone()),
             Ok((text, at)) => match exposition::parse(text, &self.wanted) {
-                Ok(snapshot) => Outcome::Read { snapshot, at: *at },
+                Ok(snapshot) => Outcome::Read {
+                    snapshot,
+                    at: *at,
+                    window: None,
+                },
                 Err(e) => Outcome::Failed(format!("cannot read {}: {e}", shown(url))),
             },
         }
@@ -186,10 +195,10 @@ impl Scraper {
 /// One metric for one group, summed over the group's targets. Any target
 /// that failed makes the whole group no data: a sum missing a pod is not
 /// the group's value.
-fn reading(m: &ScrapeMetric, observed: &[(&Target, &Outcome)], speed: f64) -> Reading {
+fn reading(m: &ScrapeMetric, observed: &[&Outcome], speed: f64) -> Reading {
     let failures: Vec<&str> = observed
         .iter()
-        .filter_map(|(_, o)| match o {
+        .filter_map(|o| match o {
             Outcome::Failed(why) => Some(why.as_str()),
             Outcome::Read { .. } => None,
         })
@@ -207,14 +216,15 @@ fn reading(m: &ScrapeMetric, observed: &[(&Target, &Outcome)], speed: f64) -> Re
     }
     let pairs: Vec<Pair> = observed
         .iter()
-        .filter_map(|(t, o)| match o {
-            Outcome::Read { snapshot, at } => Some(Pair {
-                last: t.last.as_ref(),
+        .filter_map(|o| match o {
+            Outcome::Read {
+                snapshot, window, ..
+            } => Some(Pair {
+                window: window.as_ref(),
                 snapshot,
-                secs: t
-                    .last
+                secs: window
                     .as_ref()
-                    .map_or(0.0, |l| at.duration_since(l.at).as_secs_f64() * speed),
+                    .map_or(0.0, |w| w.span.as_secs_f64() * speed),
             }),
             Outcome::Failed(_) => None,
         })
@@ -234,10 +244,10 @@ fn reading(m: &ScrapeMetric, observed: &[(&Target, &Outcome)], speed: f64) -> Re
     scaled(compute_reading(m, &pairs))
 }
 
-/// A target's previous scrape (if any), this one, and the service's
-/// seconds between them.
+/// A target's page, what grew over the window ending at it (none on its
+/// first scrape), and the service's seconds the window spans.
 struct Pair<'a> {
-    last: Option<&'a Seen>,
+    window: Option<&'a Window>,
     snapshot: &'a MetricSnapshot<'a>,
     secs: f64,
 }
@@ -254,7 +264,7 @@ fn compute_reading(m: &ScrapeMetric, pairs: &[Pair]) -> Reading {
             m.kind,
             MetricKind::ErrorRate | MetricKind::SuccessRate | MetricKind::DbErrors
         );
-    if deltas_needed && pairs.iter().any(|p| p.last.is_none()) {
+    if deltas_needed && pairs.iter().any(|p| p.window.is_none()) {
         return Reading::no_data(WAITING);
     }
     if let Some(q) = m.quantile {
@@ -274,22 +284,35 @@ fn compute_reading(m: &ScrapeMetric, pairs: &[Pair]) -> Reading {
     }
 }
 
-fn previous<'a>(p: &Pair<'a>) -> &'a Previous {
+fn grown<'a>(p: &Pair<'a>) -> &'a Previous {
     static EMPTY: std::sync::OnceLock<Previous> = std::sync::OnceLock::new();
-    p.last
-        .map_or_else(|| EMPTY.get_or_init(Previous::default), |s| &s.counters)
+    p.window
+        .map_or_else(|| EMPTY.get_or_init(Previous::default), |w| &w.grown)
+}
+
+/// Why a group with pages but no requests has no value.
+fn quiet(pairs: &[Pair]) -> String {
+    match pairs
+        .iter()
+        .filter_map(|p| p.window)
+        .map(|w| w.intervals)
+        .max()
+    {
+        Some(n) if n > 1 => format!("no requests in the last {n} scrape intervals"),
+        _ => "no requests between the last two scrapes".into(),
+    }
 }
 
 fn rate_of_errors(m: &ScrapeMetric, pairs: &[Pair]) -> Reading {
     let mut sum = Requests::default();
     for p in pairs {
-        sum += compute::requests(previous(p), p.snapshot, &m.family, &m.labels, &m.errors);
+        sum += compute::requests(grown(p), p.snapshot, &m.family, &m.labels, &m.errors);
     }
     if !pairs.iter().any(|p| has_family(p.snapshot, &m.family)) {
         return Reading::no_data(format!("no {} series on the page", m.family));
     }
     if sum.total == 0.0 {
-        return Reading::no_data("no requests between the last two scrapes");
+        return Reading::no_data(quiet(pairs));
     }
     let errors = 100.0 * sum.errors / sum.total;
     let value = if m.kind == MetricKind::SuccessRate {
@@ -310,7 +333,7 @@ fn total_increase(m: &ScrapeMetric, pairs: &[Pair]) -> f64 {
     let none = Matchers::default();
     pairs
         .iter()
-        .map(|p| compute::requests(previous(p), p.snapshot, &m.family, &m.labels, &none).total)
+        .map(|p| compute::requests(grown(p), p.snapshot, &m.family, &m.labels, &none).total)
         .sum()
 }
 
@@ -319,11 +342,11 @@ fn per_second(m: &ScrapeMetric, pairs: &[Pair]) -> Result<f64, String> {
     let none = Matchers::default();
     let mut rate = 0.0;
     for p in pairs {
-        let last = p.last.ok_or(WAITING)?;
+        let window = p.window.ok_or(WAITING)?;
         if p.secs <= 0.0 {
             return Err(WAITING.into());
         }
-        rate += compute::requests(&last.counters, p.snapshot, &m.family, &m.labels, &none).total
+        rate += compute::requests(&window.grown, p.snapshot, &m.family, &m.labels, &none).total
             / p.secs;
     }
     Ok(rate)
@@ -343,7 +366,7 @@ fn gauge(m: &ScrapeMetric, pairs: &[Pair]) -> Reading {
 fn quantile(m: &ScrapeMetric, q: f64, pairs: &[Pair]) -> Reading {
     let mut buckets = Buckets::new();
     for p in pairs {
-        compute::bucket_increases(previous(p), p.snapshot, &m.family, &m.labels, &mut buckets);
+        compute::bucket_increases(grown(p), p.snapshot, &m.family, &m.labels, &mut buckets);
     }
     if buckets.is_empty() {
         return Reading::no_data(format!("no {}_bucket series on the page", m.family));
@@ -356,7 +379,7 @@ fn quantile(m: &ScrapeMetric, q: f64, pairs: &[Pair]) -> Reading {
         return Reading::no_data(format!("{}_bucket has no le=\"+Inf\" bucket", m.family));
     };
     if requests == 0.0 {
-        return Reading::no_data("no requests between the last two scrapes");
+        return Reading::no_data(quiet(pairs));
     }
     Reading::value(compute::histogram_quantile(q, &buckets), Some(requests))
 }
