@@ -21,6 +21,35 @@ pub fn with_unit(v: f64, unit: &str) -> String {
     }
 }
 
+/// `with_unit` in at most `width` columns where rounding can make it fit:
+/// `150.893 ms` in 8 is `150.9 ms`, then `151 ms`. Never rounds away the
+/// integer part: what does not fit even whole comes back with no decimals
+/// for the caller to cut.
+pub fn with_unit_within(v: f64, unit: &str, width: usize) -> String {
+    let whole = with_unit(v, unit);
+    if whole.chars().count() <= width || !v.is_finite() {
+        return whole;
+    }
+    let rounded = |decimals: usize| {
+        let n = format!("{v:.decimals$}");
+        let n = if n.contains('.') {
+            n.trim_end_matches('0').trim_end_matches('.')
+        } else {
+            &n
+        };
+        match unit {
+            "%" => format!("{n}%"),
+            "" => n.to_string(),
+            u => format!("{n} {u}"),
+        }
+    };
+    (1..3)
+        .rev()
+        .map(rounded)
+        .find(|t| t.chars().count() <= width)
+        .unwrap_or_else(|| rounded(0))
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -30,5 +59,17 @@ mod tests {
         assert_eq!(super::number(412.3333), "412.333");
         assert_eq!(super::with_unit(0.8, "%"), "0.8%");
         assert_eq!(super::with_unit(412.0, "ms"), "412 ms");
+    }
+
+    #[test]
+    fn values_round_to_fit_their_column() {
+        use super::with_unit_within as fit;
+        assert_eq!(fit(150.893, "ms", 8), "150.9 ms");
+        assert_eq!(fit(150.96, "ms", 8), "151 ms");
+        assert_eq!(fit(149.688, "ms", 6), "150 ms");
+        assert_eq!(fit(99.981, "%", 8), "99.981%", "fits: untouched");
+        assert_eq!(fit(0.0194, "%", 6), "0.019%");
+        assert_eq!(fit(0.0194, "%", 5), "0.02%");
+        assert_eq!(fit(123456.7, "ms", 8), "123457 ms", "too wide even whole");
     }
 }

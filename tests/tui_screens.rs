@@ -637,6 +637,24 @@ fn a_failed_hook_shows_its_command_and_output_and_offers_retry_and_skip() {
     assert_eq!(w.r.state.phase, cockpit::rollout::Phase::Observing);
 }
 
+/// Values from real sources carry decimals the table has no room for:
+/// they are rounded to fit, never cut mid-unit ("150.89 m").
+#[test]
+fn values_round_to_fit_the_table_instead_of_being_cut() {
+    let mut w = World::started();
+    w.run(
+        10 * SEC,
+        Health {
+            p95: 150.893,
+            ..HEALTHY
+        },
+    );
+    let text = text_of(&w.draw(120, 40));
+    let row = text.lines().find(|l| l.contains("p95")).unwrap();
+    assert!(row.contains("150.9 ms"), "{row}");
+    assert!(!row.contains("150.89"), "{row}");
+}
+
 #[test]
 fn any_terminal_size_draws_without_a_panic() {
     let mut states = vec![healthy(), countdown(), help(), promoted()];

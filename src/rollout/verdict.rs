@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use super::reading::Reading;
 use crate::config::model::{Direction, MetricKind, MetricSpec, ThresholdOverride};
-use crate::format::with_unit;
+use crate::format::{with_unit, with_unit_within};
 
 /// Time in milliseconds since the Unix epoch, always passed in.
 pub type At = u64;
@@ -85,6 +85,11 @@ impl Rule {
 
     pub fn show(&self, v: f64) -> String {
         with_unit(v, &self.unit)
+    }
+
+    /// `show` rounded to fit `width` columns, for tables.
+    pub fn show_within(&self, v: f64, width: u16) -> String {
+        with_unit_within(v, &self.unit, width as usize)
     }
 
     /// Whether `v` is past `line` in the bad direction.

@@ -423,7 +423,9 @@ fn metrics_table<'a>(s: &Screen, r: &Rollout, width: u16) -> Vec<Line<'a>> {
         let rule = &track.rule;
         let canary = metric_value(&track.canary);
         let base = metric_value(&track.baseline);
-        let show = |v: Option<f64>| v.map_or_else(|| "-".into(), |v| rule.show(v));
+        // CANARY and BASELINE share a width; values round to fit it.
+        let show =
+            |v: Option<f64>| v.map_or_else(|| "-".into(), |v| rule.show_within(v, COLUMNS[1].1));
         let ratio = match (canary, base) {
             (Some(c), Some(b)) if b > 0.0 => format!("{:.1}x", c / b),
             _ => "-".into(),
