@@ -9,7 +9,7 @@ use super::matcher::Matchers;
 
 /// Values by series identity (already a hash): a scrape's counters, or
 /// what each series grew over a window.
-pub type Previous = HashMap<u64, f64, BuildHasherDefault<SeriesHasher>>;
+pub type SeriesValues = HashMap<u64, f64, BuildHasherDefault<SeriesHasher>>;
 
 /// Series ids are hashes already: hashing them again would be wasted work.
 #[derive(Default)]
@@ -29,20 +29,11 @@ impl Hasher for SeriesHasher {
     }
 }
 
-/// Consumes the scrape: only identities and values are kept for the next one.
-pub fn index(snapshot: MetricSnapshot) -> Previous {
-    snapshot
-        .samples
-        .into_iter()
-        .map(|s| (s.series, s.value))
-        .collect()
-}
-
 /// How much a counter grew since the last scrape. A drop is a reset: the
 /// counter restarted from zero, so all of its current value is new. A
 /// series not seen before adds nothing yet, as a series with a single
 /// sample in its window adds nothing to `rate`.
-pub fn increase(previous: &Previous, sample: &Sample) -> f64 {
+pub fn increase(previous: &SeriesValues, sample: &Sample) -> f64 {
     match previous.get(&sample.series) {
         None => 0.0,
         Some(&before) if sample.value < before => sample.value,
@@ -72,7 +63,7 @@ pub fn is_counter_sample(family: &str, name: &str) -> bool {
 
 /// `grown` holds each series' increase over the window (see `window`).
 pub fn requests(
-    grown: &Previous,
+    grown: &SeriesValues,
     current: &MetricSnapshot,
     family: &str,
     labels: &Matchers,
@@ -117,7 +108,7 @@ pub fn is_counter(current: &MetricSnapshot, family: &str) -> bool {
 pub type Buckets = Vec<(f64, f64)>;
 
 pub fn bucket_increases(
-    grown: &Previous,
+    grown: &SeriesValues,
     current: &MetricSnapshot,
     family: &str,
     labels: &Matchers,
@@ -237,7 +228,7 @@ mod tests {
     #[test]
     fn counter_reset_counts_the_new_value_and_new_series_nothing() {
         let s = |v: f64| Sample::new("c_total", vec![], v, None);
-        let mut prev = Previous::default();
+        let mut prev = SeriesValues::default();
         assert_eq!(increase(&prev, &s(10.0)), 0.0);
         prev.insert(s(10.0).series, 10.0);
         assert_eq!(increase(&prev, &s(15.0)), 5.0);

@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use futures::future::join_all;
 
-use super::compute::{self, Buckets, Previous, Requests};
+use super::compute::{self, Buckets, Requests, SeriesValues};
 use super::exposition::{self, MetricSnapshot, Wanted};
 use super::fetch::{self, shown};
 use super::matcher::Matchers;
@@ -284,10 +284,10 @@ fn compute_reading(m: &ScrapeMetric, pairs: &[Pair]) -> Reading {
     }
 }
 
-fn grown<'a>(p: &Pair<'a>) -> &'a Previous {
-    static EMPTY: std::sync::OnceLock<Previous> = std::sync::OnceLock::new();
+fn grown<'a>(p: &Pair<'a>) -> &'a SeriesValues {
+    static EMPTY: std::sync::OnceLock<SeriesValues> = std::sync::OnceLock::new();
     p.window
-        .map_or_else(|| EMPTY.get_or_init(Previous::default), |w| &w.grown)
+        .map_or_else(|| EMPTY.get_or_init(SeriesValues::default), |w| &w.grown)
 }
 
 /// Why a group with pages but no requests has no value.

@@ -7,22 +7,22 @@
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
-use super::compute::{self, Previous};
+use super::compute::{self, SeriesValues};
 use super::exposition::MetricSnapshot;
 
 struct Seen {
     at: Instant,
     /// The page's values, to tell the next scrape's resets.
-    raw: Previous,
+    raw: SeriesValues,
     /// Reset-corrected totals; only their differences mean anything.
-    running: Previous,
+    running: SeriesValues,
 }
 
 /// What grew over the window that ends at one scrape.
 #[derive(Debug, Default)]
 pub struct Window {
     /// Series id -> increase; a series first seen in this scrape is absent.
-    pub grown: Previous,
+    pub grown: SeriesValues,
     /// Real time from the window's first scrape to this one.
     pub span: Duration,
     /// Scrape intervals the window covers (fewer while it fills up).
@@ -46,8 +46,8 @@ impl History {
     /// Records a good scrape and returns the window ending at it; None for
     /// a target's first scrape, which has nothing to compare with.
     pub fn record(&mut self, page: &MetricSnapshot, at: Instant) -> Option<Window> {
-        let mut raw = Previous::default();
-        let mut running = Previous::default();
+        let mut raw = SeriesValues::default();
+        let mut running = SeriesValues::default();
         for s in &page.samples {
             raw.insert(s.series, s.value);
             // Continue from the newest scrape that had the series; a series
