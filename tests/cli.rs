@@ -89,6 +89,10 @@ fn check_prints_the_plan() {
     );
     assert!(text.contains("minimum total duration: 2d"), "{text}");
     assert!(
+        text.contains("sources:\n  scrape 1 canary + 1 baseline targets every 5s, rates over the last interval"),
+        "{text}"
+    );
+    assert!(
         text.contains("error_rate     warn > 0.2%      crit > 0.5%"),
         "{text}"
     );

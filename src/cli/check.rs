@@ -58,6 +58,10 @@ pub fn plan(path: &Path, c: &Config) -> String {
     }
     let total = c.stages.iter().map(|s| s.wait.0).sum();
     let _ = writeln!(out, "minimum total duration: {}", Span(total));
+    out.push_str("\nsources:\n");
+    for line in sources(c) {
+        let _ = writeln!(out, "  {line}");
+    }
     out.push_str("\nmetrics:\n");
     for m in &c.metrics {
         let unit = m.unit.clone().unwrap_or_default();
@@ -133,6 +137,33 @@ fn hooks(list: &[Hook]) -> String {
         return "-".into();
     }
     list.iter().map(Hook::label).collect::<Vec<_>>().join("; ")
+}
+
+/// Where values come from and over what span: what an engineer checks
+/// first when a value on the screen looks wrong.
+fn sources(c: &Config) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Some(p) = &c.prometheus {
+        out.push(format!(
+            "prometheus {} every {}, rates over {}",
+            crate::metrics::fetch::shown(&p.url),
+            p.every,
+            p.rate_window
+        ));
+    }
+    if let Some(s) = &c.scrape {
+        let span = match s.window {
+            Some(w) => format!("rates over {w}"),
+            None => "rates over the last interval (window = \"1m\" to smooth them)".into(),
+        };
+        out.push(format!(
+            "scrape {} canary + {} baseline targets every {}, {span}",
+            s.canary.len(),
+            s.baseline.len(),
+            s.every
+        ));
+    }
+    out
 }
 
 fn source(m: &crate::config::model::MetricSpec) -> String {
