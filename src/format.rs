@@ -8,17 +8,30 @@ pub fn number(v: f64) -> String {
     if v == v.trunc() && v.abs() < 1e15 {
         return format!("{}", v as i64);
     }
-    let s = format!("{v:.3}");
-    s.trim_end_matches('0').trim_end_matches('.').to_string()
+    rounded(v, 3)
+}
+
+/// At most `decimals` decimals, trailing zeros dropped: `150.90` -> `150.9`.
+fn rounded(v: f64, decimals: usize) -> String {
+    let s = format!("{v:.decimals$}");
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        s
+    }
+}
+
+fn suffixed(n: String, unit: &str) -> String {
+    match unit {
+        "%" => n + "%",
+        "" => n,
+        u => format!("{n} {u}"),
+    }
 }
 
 /// A value with its unit: `0.8%`, `412 ms`, `12 /min`.
 pub fn with_unit(v: f64, unit: &str) -> String {
-    match unit {
-        "%" => format!("{}%", number(v)),
-        "" => number(v),
-        u => format!("{} {u}", number(v)),
-    }
+    suffixed(number(v), unit)
 }
 
 /// `with_unit` in at most `width` columns where rounding can make it fit:
@@ -30,24 +43,11 @@ pub fn with_unit_within(v: f64, unit: &str, width: usize) -> String {
     if whole.chars().count() <= width || !v.is_finite() {
         return whole;
     }
-    let rounded = |decimals: usize| {
-        let n = format!("{v:.decimals$}");
-        let n = if n.contains('.') {
-            n.trim_end_matches('0').trim_end_matches('.')
-        } else {
-            &n
-        };
-        match unit {
-            "%" => format!("{n}%"),
-            "" => n.to_string(),
-            u => format!("{n} {u}"),
-        }
-    };
-    (1..3)
-        .rev()
-        .map(rounded)
+    [2, 1]
+        .into_iter()
+        .map(|decimals| suffixed(rounded(v, decimals), unit))
         .find(|t| t.chars().count() <= width)
-        .unwrap_or_else(|| rounded(0))
+        .unwrap_or_else(|| suffixed(rounded(v, 0), unit))
 }
 
 #[cfg(test)]
