@@ -225,8 +225,9 @@ fn presence_dir(journal: &Path) -> PathBuf {
     journal.with_extension("watchers")
 }
 
-/// A follower refreshes its file every two seconds; one this old has gone
-/// without saying so (kill -9).
+/// How often a follower touches its file, and the age at which a file
+/// means its follower went without saying so (kill -9, a dropped link).
+const PRESENCE_REFRESH: Duration = Duration::from_secs(2);
 const PRESENCE_STALE: Duration = Duration::from_secs(10);
 
 /// Who follows `journal` now, sorted.
@@ -282,7 +283,7 @@ impl Presence {
     }
 
     pub fn refresh(&mut self) {
-        if self.refreshed.elapsed() >= Duration::from_secs(2) {
+        if self.refreshed.elapsed() >= PRESENCE_REFRESH {
             self.refreshed = Instant::now();
             let _ = write_atomically(&self.path, self.who.as_bytes());
         }
@@ -546,5 +547,15 @@ mod tests {
         assert_eq!(read(&path_for(&journal)).unwrap().watchers, feed.watchers);
         drop(bob);
         assert_eq!(watchers(&journal), ["carol@ops-2"], "bob left");
+
+        // Carol's cockpit was killed: her file stays but stops being
+        // refreshed, and once stale she is no longer counted.
+        let carol = std::fs::File::options()
+            .write(true)
+            .open(presence_dir(&journal).join("ops-2-4242"))
+            .unwrap();
+        let then = std::time::SystemTime::now() - PRESENCE_STALE - Duration::from_secs(1);
+        carol.set_modified(then).unwrap();
+        assert!(watchers(&journal).is_empty());
     }
 }
