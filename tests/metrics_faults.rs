@@ -51,21 +51,27 @@ fn page(ok: u64, errors: u64, buckets: [u64; 4]) -> String {
 }
 
 /// Default metrics (error_rate 0, latency_p95 1, success_rate 2) read
-/// straight from one canary target.
-fn scrape_config(url: &str) -> cockpit::config::Config {
+/// straight from one canary target. `extra` follows the `[scrape]` keys:
+/// more of them, then any `[[metric]]` tables.
+fn scrape_config(url: &str, extra: &str) -> cockpit::config::Config {
     config(&format!(
-        "[scrape]\ncanary = [\"{url}\"]\ntimeout = \"1s\"\n"
+        "[scrape]\ncanary = [\"{url}\"]\ntimeout = \"1s\"\n{extra}"
     ))
+}
+
+/// A fixture target on loopback: its `/metrics` URL, and the task serving
+/// it for as long as the returned `Tasks` lives.
+async fn serving(target: &Page) -> (String, Tasks) {
+    let (addr, server) = target.serve().await;
+    (format!("http://{addr}/metrics"), Tasks(vec![server]))
 }
 
 #[tokio::test]
 async fn scraped_rates_follow_counter_deltas_resets_and_recover_after_failures() {
     let target = Page::default();
     target.set(200, page(990, 10, [500, 900, 990, 1000]));
-    let (addr, server) = target.serve().await;
-    let _tasks = Tasks(vec![server]);
-    let mut sources =
-        Sources::from_config(&scrape_config(&format!("http://{addr}/metrics"))).unwrap();
+    let (url, _tasks) = serving(&target).await;
+    let mut sources = Sources::from_config(&scrape_config(&url, "")).unwrap();
 
     let first = sources.poll().await;
     for m in 0..3 {
@@ -99,14 +105,14 @@ async fn scraped_rates_follow_counter_deltas_resets_and_recover_after_failures()
     for m in 0..3 {
         assert_eq!(
             reason(&reading(&s, m, Group::Canary)),
-            format!("HTTP 500 from http://{addr}/metrics")
+            format!("HTTP 500 from {url}")
         );
     }
     target.set(200, "<html><body>Bad gateway</body></html>");
     let why = reason(&reading(&sources.poll().await, 0, Group::Canary));
     assert!(
         why.starts_with(&format!(
-            "cannot read http://{addr}/metrics: line 1: expected a metric name"
+            "cannot read {url}: line 1: expected a metric name"
         )),
         "{why}"
     );
@@ -124,11 +130,8 @@ async fn scraped_rates_follow_counter_deltas_resets_and_recover_after_failures()
 #[tokio::test]
 async fn a_scrape_window_sums_several_intervals_across_a_restart() {
     let target = Page::default();
-    let (addr, server) = target.serve().await;
-    let _tasks = Tasks(vec![server]);
-    let cfg = config(&format!(
-        "[scrape]\ncanary = [\"http://{addr}/metrics\"]\ntimeout = \"1s\"\nevery = \"1s\"\nwindow = \"3s\"\n"
-    ));
+    let (url, _tasks) = serving(&target).await;
+    let cfg = scrape_config(&url, "every = \"1s\"\nwindow = \"3s\"\n");
     let mut sources = Sources::from_config(&cfg).unwrap();
     // (ok, errors) totals at each scrape: +20 requests a scrape, one of
     // them an error; the process restarts before the fourth scrape.
@@ -148,6 +151,15 @@ async fn a_scrape_window_sums_several_intervals_across_a_restart() {
         "the oldest interval left"
     );
 
+    // The target goes down for a scrape: no data, and the window keeps its
+    // last three good scrapes, so the next one spans the gap.
+    target.set(503, "down");
+    let down = reading(&sources.poll().await, 0, Group::Canary);
+    assert_eq!(reason(&down), format!("HTTP 503 from {url}"));
+    target.set(200, page(57, 3, [0, 0, 0, 60]));
+    let back = reading(&sources.poll().await, 0, Group::Canary);
+    assert_eq!(value(&back), (5.0, Some(60.0)), "back up");
+
     for _ in 0..3 {
         sources.poll().await;
     }
@@ -161,10 +173,8 @@ async fn a_scrape_window_sums_several_intervals_across_a_restart() {
 async fn no_requests_and_missing_families_are_no_data() {
     let target = Page::default();
     target.set(200, page(10, 0, [10, 10, 10, 10]));
-    let (addr, server) = target.serve().await;
-    let _tasks = Tasks(vec![server]);
-    let mut sources =
-        Sources::from_config(&scrape_config(&format!("http://{addr}/metrics"))).unwrap();
+    let (url, _tasks) = serving(&target).await;
+    let mut sources = Sources::from_config(&scrape_config(&url, "")).unwrap();
     sources.poll().await;
     let s = sources.poll().await;
     assert_eq!(
@@ -196,13 +206,12 @@ async fn no_requests_and_missing_families_are_no_data() {
 #[tokio::test]
 async fn db_errors_is_an_increase_per_minute_of_the_watched_clock() {
     let target = Page::default();
-    let (addr, server) = target.serve().await;
-    let _tasks = Tasks(vec![server]);
-    let config = config(&format!(
-        "[scrape]\ncanary = [\"http://{addr}/metrics\"]\ntimeout = \"1s\"\n\n\
-         [[metric]]\nname = \"db_errors\"\nkind = \"db_errors\"\n\
-         scrape = {{ family = \"db_errors_total\" }}\n"
-    ));
+    let (url, _tasks) = serving(&target).await;
+    let config = scrape_config(
+        &url,
+        "[[metric]]\nname = \"db_errors\"\nkind = \"db_errors\"\n\
+         scrape = { family = \"db_errors_total\" }\n",
+    );
     let metric = config
         .metrics
         .iter()
@@ -279,8 +288,11 @@ async fn a_huge_body_and_a_body_that_never_ends_are_no_data() {
 #[tokio::test]
 async fn a_target_that_is_down_names_the_url() {
     let port = metrics_support::free_port();
-    let mut sources =
-        Sources::from_config(&scrape_config(&format!("http://127.0.0.1:{port}/metrics"))).unwrap();
+    let mut sources = Sources::from_config(&scrape_config(
+        &format!("http://127.0.0.1:{port}/metrics"),
+        "",
+    ))
+    .unwrap();
     let why = reason(&reading(&sources.poll().await, 0, Group::Canary));
     assert!(
         why.starts_with(&format!(
