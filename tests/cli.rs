@@ -72,6 +72,36 @@ fn every_valid_config_and_the_example_pass_check() {
     }
 }
 
+/// The plan is pasted into tickets: the Prometheus URL shows without its
+/// credentials or query string, with the span its rates cover.
+#[test]
+fn check_names_the_prometheus_source_without_credentials() {
+    let dir = tempfile::tempdir().unwrap();
+    let preset = fs::read_to_string("tests/configs/valid/preset-high.toml").unwrap();
+    let head = preset.split("[scrape]").next().unwrap();
+    let path = dir.path().join("cockpit.toml");
+    fs::write(
+        &path,
+        format!(
+            "{head}[prometheus]\nurl = \"https://ops:hunter2@mimir.example.com/prometheus?tenant=a\"\n\
+             rate_window = \"2m\"\n"
+        ),
+    )
+    .unwrap();
+    let out = cockpit()
+        .args(["check", "--config"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("sources:\n  prometheus https://mimir.example.com/prometheus every "),
+        "{text}"
+    );
+    assert!(text.contains(", rates over 2m\n"), "{text}");
+    assert!(!text.contains("hunter2"), "{text}");
+}
+
 #[test]
 fn check_prints_the_plan() {
     let out = cockpit()
