@@ -10,6 +10,22 @@ fn cockpit() -> Command {
     Command::cargo_bin("cockpit").unwrap()
 }
 
+/// What `cockpit check` prints for a config that passes.
+fn plan_of(config: &Path) -> String {
+    let out = cockpit()
+        .args(["check", "--config"])
+        .arg(config)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}: {}",
+        config.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
 fn fixtures(dir: &str) -> Vec<std::path::PathBuf> {
     let mut files: Vec<_> = fs::read_dir(Path::new("tests/configs").join(dir))
         .unwrap()
@@ -58,17 +74,7 @@ fn every_valid_config_and_the_example_pass_check() {
     let mut files = fixtures("valid");
     files.push("cockpit.example.toml".into());
     for f in files {
-        let out = cockpit()
-            .args(["check", "--config"])
-            .arg(&f)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}: {}",
-            f.display(),
-            String::from_utf8_lossy(&out.stderr)
-        );
+        plan_of(&f);
     }
 }
 
@@ -88,12 +94,7 @@ fn check_names_the_prometheus_source_without_credentials() {
         ),
     )
     .unwrap();
-    let out = cockpit()
-        .args(["check", "--config"])
-        .arg(&path)
-        .output()
-        .unwrap();
-    let text = String::from_utf8(out.stdout).unwrap();
+    let text = plan_of(&path);
     assert!(
         text.contains("sources:\n  prometheus https://mimir.example.com/prometheus every "),
         "{text}"
@@ -104,11 +105,7 @@ fn check_names_the_prometheus_source_without_credentials() {
 
 #[test]
 fn check_prints_the_plan() {
-    let out = cockpit()
-        .args(["check", "--config", "tests/configs/valid/preset-high.toml"])
-        .output()
-        .unwrap();
-    let text = String::from_utf8(out.stdout).unwrap();
+    let text = plan_of(Path::new("tests/configs/valid/preset-high.toml"));
     assert!(
         text.contains("  1. 1%           1%             wait 8h"),
         "{text}"
