@@ -103,6 +103,26 @@ fn check_names_the_prometheus_source_without_credentials() {
     assert!(!text.contains("hunter2"), "{text}");
 }
 
+/// A scrape window is rounded to whole scrape intervals; the plan says
+/// how many, so `7s` at `5s` is seen to mean one.
+#[test]
+fn check_says_how_many_scrapes_a_window_covers() {
+    let dir = tempfile::tempdir().unwrap();
+    let preset = fs::read_to_string("tests/configs/valid/preset-high.toml").unwrap();
+    for (window, says) in [
+        ("1m", "rates over 1m (12 scrape intervals)"),
+        ("7s", "rates over 7s (1 scrape interval)"),
+    ] {
+        let path = dir.path().join(format!("{window}.toml"));
+        fs::write(&path, format!("{preset}\nwindow = \"{window}\"\n")).unwrap();
+        let text = plan_of(&path);
+        assert!(
+            text.contains(&format!("targets every 5s, {says}\n")),
+            "{text}"
+        );
+    }
+}
+
 #[test]
 fn check_prints_the_plan() {
     let text = plan_of(Path::new("tests/configs/valid/preset-high.toml"));

@@ -153,7 +153,10 @@ fn sources(c: &Config) -> Vec<String> {
     }
     if let Some(s) = &c.scrape {
         let span = match s.window {
-            Some(w) => format!("rates over {w}"),
+            Some(w) => match s.window_intervals() {
+                1 => format!("rates over {w} (1 scrape interval)"),
+                n => format!("rates over {w} ({n} scrape intervals)"),
+            },
             None => "rates over the last interval (window = \"1m\" to smooth them)".into(),
         };
         out.push(format!(

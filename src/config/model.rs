@@ -481,6 +481,17 @@ pub struct ScrapeSpec {
     pub window: Option<Span>,
 }
 
+impl ScrapeSpec {
+    /// Scrape intervals a window covers, whole: `1m` at `5s` is 12, `7s`
+    /// at `5s` is 1. Unset, one.
+    pub fn window_intervals(&self) -> usize {
+        self.window.map_or(1, |w| {
+            let n = w.as_millis() as f64 / self.every.as_millis().max(1) as f64;
+            (n.round() as usize).max(1)
+        })
+    }
+}
+
 fn default_scrape_every() -> Span {
     Span::secs(5)
 }

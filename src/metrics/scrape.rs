@@ -89,10 +89,7 @@ impl Scraper {
         let client = reqwest::Client::builder()
             .build()
             .map_err(|e| format!("[scrape]: cannot build the HTTP client: {e}"))?;
-        // Whole intervals: a window of 1m at 5s scrapes covers 12.
-        let intervals = spec.window.map_or(1, |w| {
-            (w.as_millis() as f64 / spec.every.as_millis().max(1) as f64).round() as usize
-        });
+        let intervals = spec.window_intervals();
         let targets = spec
             .canary
             .iter()
