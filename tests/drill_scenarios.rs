@@ -242,22 +242,24 @@ fn judge(d: &Drill) -> Judgement {
         expect.within,
         d.code
     );
-    let what = format!(
-        "{}: got {outcome:?} at {stage} after {}s (exit {}), expected {:?} at {} within {}\n{}",
-        d.name,
-        took / 1000,
-        d.code,
-        expect.outcome,
-        expect.stage,
-        expect.within,
-        d.context()
-    );
+    let what = || {
+        format!(
+            "{}: got {outcome:?} at {stage} after {}s (exit {}), expected {:?} at {} within {}\n{}",
+            d.name,
+            took / 1000,
+            d.code,
+            expect.outcome,
+            expect.stage,
+            expect.within,
+            d.context()
+        )
+    };
     let right_call = (outcome, stage.as_str()) == (expect.outcome, expect.stage.as_str())
         && d.code == expect.outcome.exit_code();
     match (right_call, on_time) {
         (true, true) => Judgement::Right,
-        (true, false) => Judgement::Late(what),
-        (false, _) => Judgement::Wrong(what),
+        (true, false) => Judgement::Late(what()),
+        (false, _) => Judgement::Wrong(what()),
     }
 }
 
