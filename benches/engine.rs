@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use chrono::NaiveDateTime;
-use cockpit::rollout::{Actor, Command, Effect, Group, Input, Reading, Rollout};
+use cockpit::rollout::{Actor, Command, Effect, Group, Input, Reading, Rollout, Sample};
 use criterion::{Criterion, criterion_group, criterion_main};
 
 const T0: u64 = 1_790_000_000_000;
@@ -83,19 +83,20 @@ fn day(config: cockpit::config::Config) -> u64 {
     let mut samples = 0;
     for s in 1..=86_400u64 {
         let now = T0 + s * 1000;
-        for (metric, v) in values.iter().enumerate() {
-            let wobble = (s % 7) as f64 * 0.001;
-            let reading = Reading::value(v + wobble, Some(1000.0));
-            pending.extend(r.update(
-                now,
-                Input::Sample {
+        let poll = values
+            .iter()
+            .enumerate()
+            .map(|(metric, v)| {
+                let wobble = (s % 7) as f64 * 0.001;
+                Sample {
                     metric,
                     group: Group::Canary,
-                    reading,
-                },
-            ));
-            samples += 1;
-        }
+                    reading: Reading::value(v + wobble, Some(1000.0)),
+                }
+            })
+            .collect::<Vec<_>>();
+        samples += poll.len() as u64;
+        pending.extend(r.update(now, Input::Poll(poll)));
         for e in std::mem::take(&mut pending) {
             if let Effect::RunHook { id, .. } = e {
                 r.update(

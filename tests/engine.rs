@@ -7,7 +7,7 @@ use cockpit::config;
 use cockpit::rollout::window::WindowStatus;
 use cockpit::rollout::{
     Action, Actor, At, Command, Effect, Event, Group, Input, Level, Outcome, Phase, Purpose,
-    Reading, Rollout,
+    Reading, Rollout, Sample,
 };
 
 const T0: At = 1_790_000_000_000;
@@ -115,6 +115,7 @@ impl Drive {
         while self.now < end && !self.r.is_finished() {
             self.now += SEC;
             let err = error_rate(self);
+            let mut poll = Vec::new();
             for (i, m) in self.r.config.metrics.clone().iter().enumerate() {
                 let healthy = match m.name.as_str() {
                     "error_rate" => err,
@@ -130,17 +131,18 @@ impl Drive {
                 } else {
                     healthy.unwrap_or(0.0)
                 };
-                self.send(Input::Sample {
+                poll.push(Sample {
                     metric: i,
                     group: Group::Canary,
                     reading,
                 });
-                self.send(Input::Sample {
+                poll.push(Sample {
                     metric: i,
                     group: Group::Baseline,
                     reading: Reading::value(base, Some(20000.0)),
                 });
             }
+            self.send(Input::Poll(poll));
         }
     }
 
@@ -262,7 +264,8 @@ fn advancing_before_the_wait_is_refused_with_the_reason() {
         .collect();
     assert_eq!(
         said,
-        ["not ready: observed 5m of 15m (A forces with a reason)"]
+        // The first second had no reading yet: it is not observed time.
+        ["not ready: observed 4m59s of 15m (A forces with a reason)"]
     );
 }
 
@@ -344,9 +347,32 @@ fn no_data_holds_and_never_passes() {
     assert_eq!((d.stage(), d.r.state.rollback.clone()), (0, None));
     let line = d.r.decision_line(d.now, &|_| String::new());
     assert!(
-        line.starts_with("Holding: error rate: no data (query returned no series)"),
+        line.starts_with(
+            "Holding: observed 0s of 15m; clock stopped: error rate: no data (query returned no series)"
+        ),
         "{line}"
     );
+}
+
+#[test]
+fn time_without_data_is_not_observed_time() {
+    let mut d = Drive::started("[policy]\nauto_advance = true");
+    d.run(20 * MIN, |_| None);
+    assert_eq!(
+        d.r.state.observed_ms, 0,
+        "a blind stage has observed nothing"
+    );
+    d.run(MIN, healthy);
+    assert_eq!(d.stage(), 0, "the first good reading does not end the wait");
+    let line = d.r.decision_line(d.now, &|_| String::new());
+    assert_eq!(line, "Holding: observed 59s of 15m");
+    // Data drops out mid-stage: the clock stops and says why.
+    d.run(5 * MIN, |_| None);
+    assert_eq!(d.r.state.observed_ms / SEC, 60);
+    d.run(14 * MIN, healthy);
+    assert_eq!(d.stage(), 0, "59s + 1s + 13m59s is not yet 15m");
+    d.run(10 * SEC, healthy);
+    assert_eq!(d.stage(), 1, "advances after 15m of judgeable data");
 }
 
 #[test]
@@ -380,11 +406,11 @@ fn low_evidence_blocks_advancing() {
     d.run(20 * MIN, healthy);
     let mut low = Drive::started("");
     low.run(20 * MIN, healthy);
-    low.send(Input::Sample {
-        metric: 1,
-        group: Group::Canary,
-        reading: Reading::value(100.0, Some(3.0)),
-    });
+    low.send(Input::sample(
+        1,
+        Group::Canary,
+        Reading::value(100.0, Some(3.0)),
+    ));
     assert_eq!(low.r.tracks[1].verdict.level, Level::LowEvidence);
     low.cmd(Command::Advance);
     assert_eq!(low.stage(), 0);
@@ -561,10 +587,11 @@ fn pause_stops_the_observation_clock() {
     d.run(5 * MIN, healthy);
     d.cmd(Command::Pause);
     d.run(30 * MIN, healthy);
-    assert_eq!(d.r.state.observed_ms / SEC, 5 * 60);
+    // Less the first second, before any reading: see time_without_data_...
+    assert_eq!(d.r.state.observed_ms / SEC, 5 * 60 - 1);
     d.cmd(Command::Resume);
     d.run(10 * MIN, healthy);
-    assert_eq!(d.r.state.observed_ms / SEC, 15 * 60);
+    assert_eq!(d.r.state.observed_ms / SEC, 15 * 60 - 1);
 }
 
 #[test]
@@ -726,4 +753,106 @@ fn resume_from_a_checkpoint_with_a_running_hook_asks_the_operator() {
             .starts_with("outcome unknown: the cockpit stopped while `set-weight {weight}` ran")
     );
     assert_eq!((r.state.stage, r.state.phase.clone()), (1, Phase::Entering));
+}
+
+/// Canary and baseline of one poll are judged together: a canary that rose
+/// with its baseline is never compared with the previous poll's baseline.
+#[test]
+fn one_poll_is_judged_as_a_whole() {
+    let mut d = Drive::started("");
+    let poll = |canary: f64, baseline: f64| {
+        Input::Poll(
+            (0..3)
+                .flat_map(|metric| {
+                    let (c, b) = match metric {
+                        0 => (canary, baseline),
+                        1 => (180.0, 170.0),
+                        _ => (99.95, 99.95),
+                    };
+                    [
+                        Sample {
+                            metric,
+                            group: Group::Canary,
+                            reading: Reading::value(c, Some(5000.0)),
+                        },
+                        Sample {
+                            metric,
+                            group: Group::Baseline,
+                            reading: Reading::value(b, Some(50000.0)),
+                        },
+                    ]
+                })
+                .collect(),
+        )
+    };
+    d.now += SEC;
+    d.send(poll(0.06, 0.05));
+    let before = d.events().len();
+    // Both rise together, still 1.25x: nothing changed.
+    d.now += SEC;
+    d.send(poll(0.15, 0.12));
+    d.now += SEC;
+    d.send(poll(0.06, 0.05));
+    let changes: Vec<_> = d.events()[before..]
+        .iter()
+        .filter(|e| matches!(e, Event::MetricChanged { .. }))
+        .map(|e| format!("{e:?}"))
+        .collect();
+    assert_eq!(changes, Vec::<String>::new());
+    assert_eq!(d.r.tracks[0].verdict.level, Level::Ok);
+}
+
+/// Every blind metric's own reason reaches the journal when it first
+/// appears or changes; a reason that only counts up is journalled once.
+#[test]
+fn every_no_data_reason_is_journalled_when_it_changes() {
+    let mut d = Drive::started("");
+    let blind = |d: &mut Drive, p95: &str, success: &str| {
+        d.now += SEC;
+        d.send(Input::Poll(vec![
+            Sample {
+                metric: 1,
+                group: Group::Canary,
+                reading: Reading::no_data(p95),
+            },
+            Sample {
+                metric: 2,
+                group: Group::Canary,
+                reading: Reading::no_data(success),
+            },
+        ]));
+    };
+    blind(
+        &mut d,
+        "HTTP 400: unclosed left parenthesis",
+        "timeout after 5s",
+    );
+    blind(
+        &mut d,
+        "HTTP 400: unclosed left parenthesis",
+        "timeout after 6s",
+    );
+    blind(
+        &mut d,
+        "HTTP 400: unclosed left parenthesis",
+        "connection refused",
+    );
+    let reasons: Vec<String> = d
+        .events()
+        .iter()
+        .filter_map(|e| match e {
+            Event::MetricChanged { metric, reason, .. } if metric != "error_rate" => {
+                Some(reason.clone())
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        reasons,
+        [
+            "p95: no data (HTTP 400: unclosed left parenthesis)",
+            "success rate: no data (timeout after 5s)",
+            "success rate: no data (connection refused)",
+        ]
+    );
 }

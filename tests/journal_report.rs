@@ -6,7 +6,7 @@ use std::path::Path;
 
 use cockpit::config;
 use cockpit::journal::{self, Header, Journal, report};
-use cockpit::rollout::{Actor, At, Command, Effect, Event, Group, Input, Reading, Rollout};
+use cockpit::rollout::{Actor, At, Command, Effect, Event, Group, Input, Reading, Rollout, Sample};
 
 /// 2026-11-24 10:30:00 UTC, a Tuesday morning.
 const T0: At = 1_795_516_200_000;
@@ -102,6 +102,7 @@ impl Script {
         let end = self.now + dur;
         while self.now < end && !self.r.is_finished() {
             self.now += 5 * SEC;
+            let mut poll = Vec::new();
             for (i, m) in self.r.config.metrics.clone().iter().enumerate() {
                 let (canary, baseline) = match m.name.as_str() {
                     "error_rate" => (err, 0.05),
@@ -110,13 +111,14 @@ impl Script {
                 };
                 for (group, value) in [(Group::Canary, canary), (Group::Baseline, baseline)] {
                     let reading = Reading::value(value, Some(5000.0));
-                    self.send(Input::Sample {
+                    poll.push(Sample {
                         metric: i,
                         group,
                         reading,
                     });
                 }
             }
+            self.send(Input::Poll(poll));
         }
     }
 }

@@ -6,7 +6,7 @@
 use std::path::Path;
 
 use cockpit::config;
-use cockpit::rollout::{At, Command, Group, Input, Reading, Rollout};
+use cockpit::rollout::{At, Command, Group, Input, Reading, Rollout, Sample};
 use cockpit::tui::keys::Action;
 use cockpit::tui::theme::Theme;
 use cockpit::tui::{Following, Mode, Screen, utc_time};
@@ -150,18 +150,20 @@ impl World {
                 Reading::value(h.success, Some(1200.0)),
             ];
             let baseline = [0.05, 170.0, 99.96];
+            let mut poll = Vec::new();
             for (metric, reading) in canary.into_iter().enumerate() {
-                self.send(Input::Sample {
+                poll.push(Sample {
                     metric,
                     group: Group::Canary,
                     reading,
                 });
-                self.send(Input::Sample {
+                poll.push(Sample {
                     metric,
                     group: Group::Baseline,
                     reading: Reading::value(baseline[metric], Some(24000.0)),
                 });
             }
+            self.send(Input::Poll(poll));
         }
     }
 

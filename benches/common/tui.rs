@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use cockpit::rollout::{Actor, At, Command, Group, Input, Reading, Rollout};
+use cockpit::rollout::{Actor, At, Command, Group, Input, Reading, Rollout, Sample};
 use cockpit::tui::theme::Theme;
 use cockpit::tui::{Screen, utc_time};
 
@@ -43,24 +43,21 @@ pub fn watched() -> (Rollout, Screen, At) {
             2.0,
             100.0 + (i % 7) as f64,
         ];
+        let mut poll = Vec::new();
         for (metric, v) in values.into_iter().enumerate() {
             for (group, value, requests) in [
                 (Group::Canary, v, 1200.0),
                 (Group::Baseline, v * 0.9, 24000.0),
             ] {
                 let reading = Reading::value(value, Some(requests));
-                send(
-                    &mut r,
-                    &mut screen,
-                    now,
-                    Input::Sample {
-                        metric,
-                        group,
-                        reading,
-                    },
-                );
+                poll.push(Sample {
+                    metric,
+                    group,
+                    reading,
+                });
             }
         }
+        send(&mut r, &mut screen, now, Input::Poll(poll));
     }
     (r, screen, now)
 }

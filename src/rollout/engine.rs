@@ -206,23 +206,23 @@ impl Rollout {
     pub fn update(&mut self, now: At, input: Input) -> Vec<Effect> {
         let elapsed = now.saturating_sub(self.state.last_at);
         self.state.last_at = now.max(self.state.last_at);
-        if self.state.phase == Phase::Observing && !self.state.paused && self.state.failed.is_none()
-        {
+        // The verdicts held over the elapsed time are the ones before this input.
+        if self.clock_runs() {
             self.state.observed_ms += elapsed;
         }
         match input {
             Input::Start { local, operator } => self.start(now, local, operator),
             Input::Tick => {}
-            Input::Sample {
-                metric,
-                group,
-                reading,
-            } => {
-                if let Some(t) = self.tracks.get_mut(metric) {
-                    t.record(now, group, reading);
+            Input::Poll(samples) => {
+                let mut read = Vec::new();
+                for s in samples {
+                    if let Some(t) = self.tracks.get_mut(s.metric) {
+                        t.record(now, s.group, s.reading);
+                        read.push(s.metric);
+                    }
                 }
-                // Only this metric changed; staleness of the rest is caught by ticks.
-                self.refresh(now, Some(metric));
+                // Only these metrics changed; staleness of the rest is caught by ticks.
+                self.refresh(now, Some(&read));
                 self.decide(now);
                 self.snapshot(now);
                 return self.finish_effects();
@@ -839,11 +839,11 @@ impl Rollout {
 
     // ----- watching -------------------------------------------------------
 
-    fn refresh(&mut self, now: At, only: Option<usize>) {
+    fn refresh(&mut self, now: At, only: Option<&[usize]>) {
         let stale = self.config.policy.stale_after.as_millis();
         let mut changes = Vec::new();
         for (i, t) in self.tracks.iter_mut().enumerate() {
-            if only.is_some_and(|o| o != i) {
+            if only.is_some_and(|o| !o.contains(&i)) {
                 continue;
             }
             if let Some(previous) = t.refresh(now, stale) {
@@ -1050,26 +1050,48 @@ impl Rollout {
             && self.state.observed_ms >= self.config.stages[self.state.stage].wait.as_millis()
     }
 
+    /// The stage clock counts only time observed with judgeable data: a
+    /// stage that was blind for its whole wait has not been watched at all.
+    fn clock_runs(&self) -> bool {
+        self.state.phase == Phase::Observing
+            && !self.state.paused
+            && self.state.failed.is_none()
+            && self.blind().is_none()
+    }
+
+    /// The metric that stops the stage clock (no data, or too little
+    /// evidence to judge), the blindest first.
+    pub fn blind(&self) -> Option<&Track> {
+        self.tracks
+            .iter()
+            .filter(|t| !t.verdict.level.is_judgeable())
+            .max_by_key(|t| t.verdict.level)
+    }
+
     /// Ready to advance, or why not, in words.
     pub fn ready(&self, now: At) -> Result<Ready, String> {
         if self.state.phase != Phase::Observing {
             return Err("no stage is being observed".into());
         }
+        let wait = self.config.stages[self.state.stage].wait.as_millis();
+        let observed = format!(
+            "observed {} of {}",
+            crate::duration::Span::from_millis(self.state.observed_ms / 1000 * 1000),
+            crate::duration::Span::from_millis(wait)
+        );
         if let Some(t) = self
             .tracks
             .iter()
             .filter(|t| t.verdict.level != Level::Ok)
             .max_by_key(|t| t.verdict.level)
         {
-            return Err(t.reason_held(now));
+            if t.verdict.level.is_breach() {
+                return Err(t.reason_held(now));
+            }
+            return Err(format!("{observed}; clock stopped: {}", t.verdict.reason));
         }
-        let wait = self.config.stages[self.state.stage].wait.as_millis();
         if self.state.observed_ms < wait {
-            let served = crate::duration::Span::from_millis(self.state.observed_ms / 1000 * 1000);
-            return Err(format!(
-                "observed {served} of {}",
-                crate::duration::Span::from_millis(wait)
-            ));
+            return Err(observed);
         }
         Ok(if self.state.stage + 1 >= self.config.stages.len() {
             Ready::Promote

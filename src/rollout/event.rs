@@ -76,11 +76,9 @@ pub enum Input {
         operator: String,
     },
     Tick,
-    Sample {
-        metric: usize,
-        group: Group,
-        reading: Reading,
-    },
+    /// Everything one poll read, canary and baseline together, applied at
+    /// once so no metric is judged against the previous poll's baseline.
+    Poll(Vec<Sample>),
     Command {
         actor: Actor,
         command: Command,
@@ -94,6 +92,25 @@ pub enum Input {
     GateOpened {
         stage: usize,
     },
+}
+
+/// One reading of one metric for one group.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Sample {
+    pub metric: usize,
+    pub group: Group,
+    pub reading: Reading,
+}
+
+impl Input {
+    /// A poll that read a single sample.
+    pub fn sample(metric: usize, group: Group, reading: Reading) -> Input {
+        Input::Poll(vec![Sample {
+            metric,
+            group,
+            reading,
+        }])
+    }
 }
 
 /// Why a hook runs; the journal and the screen say it in these words.

@@ -9,6 +9,8 @@ pub mod verdict;
 pub mod window;
 
 pub use engine::{Phase, Ready, Rollout, State};
-pub use event::{Action, Actor, Command, DrillScore, Effect, Event, Input, Outcome, Purpose};
+pub use event::{
+    Action, Actor, Command, DrillScore, Effect, Event, Input, Outcome, Purpose, Sample,
+};
 pub use reading::{Group, Reading};
 pub use verdict::{At, Level, Rule, Verdict};

@@ -70,7 +70,9 @@ impl Track {
         }
     }
 
-    /// Re-judges; returns the previous verdict when the level changed.
+    /// Re-judges; returns the previous verdict when the level changed, or
+    /// when a blind metric became blind for another reason (so every
+    /// reason reaches the journal the moment it appears).
     pub fn refresh(&mut self, now: At, stale_after_ms: u64) -> Option<Verdict> {
         let fresh = |slot: &Option<(At, Reading)>| -> Option<Reading> {
             let (at, r) = slot.as_ref()?;
@@ -88,16 +90,18 @@ impl Track {
             None => self.verdict.clone(),
             Some(canary) => self.rule.judge(&canary, fresh(&self.baseline).as_ref()),
         };
-        let changed = verdict.level != self.verdict.level;
+        let new_level = verdict.level != self.verdict.level;
+        let new_cause =
+            !verdict.level.is_judgeable() && !same_cause(&verdict.reason, &self.verdict.reason);
         let previous = std::mem::replace(&mut self.verdict, verdict);
-        if changed {
+        if new_level {
             self.since = now;
-            Some(previous)
-        } else {
-            None
         }
+        (new_level || new_cause).then_some(previous)
     }
 
+    /// How long the current level has held (a new reason at the same
+    /// level does not restart it).
     pub fn held_ms(&self, now: At) -> u64 {
         now.saturating_sub(self.since)
     }
@@ -139,4 +143,15 @@ impl Track {
             reason: self.verdict.reason.clone(),
         }
     }
+}
+
+/// Two reasons that differ only in their numbers ("no sample for 12s",
+/// "for 13s") are one cause: journalled once, not every poll.
+fn same_cause(a: &str, b: &str) -> bool {
+    let words = |s: &str| {
+        s.chars()
+            .filter(|c| !c.is_ascii_digit())
+            .collect::<String>()
+    };
+    words(a) == words(b)
 }

@@ -31,6 +31,11 @@ impl Level {
         }
     }
 
+    /// A reading the judge could place against the lines.
+    pub fn is_judgeable(self) -> bool {
+        matches!(self, Level::Ok | Level::Warning | Level::Critical)
+    }
+
     pub fn is_breach(self) -> bool {
         matches!(self, Level::Warning | Level::Critical)
     }

@@ -15,7 +15,7 @@ pub use edges::spawn_signals;
 
 use crate::cli::exit;
 use crate::config::Config;
-use crate::rollout::{At, Effect, Group, Input, Outcome, Reading, Rollout};
+use crate::rollout::{At, Effect, Group, Input, Outcome, Reading, Rollout, Sample};
 
 /// What the edges tell the loop.
 #[derive(Debug)]
@@ -340,24 +340,16 @@ impl Session {
     /// Turns an edge's message into the core's input; Err ends the session.
     fn message(&mut self, msg: Msg, view: &mut dyn View) -> Result<Option<Input>, i32> {
         Ok(match msg {
-            Msg::Samples(samples) => {
-                let last = samples.len().saturating_sub(1);
-                for (i, (metric, group, reading)) in samples.into_iter().enumerate() {
-                    let input = Input::Sample {
+            Msg::Samples(samples) => Some(Input::Poll(
+                samples
+                    .into_iter()
+                    .map(|(metric, group, reading)| Sample {
                         metric,
                         group,
                         reading,
-                    };
-                    if i == last {
-                        return Ok(Some(input));
-                    }
-                    if let Err(e) = self.apply(input, view) {
-                        eprintln!("error: {e}");
-                        return Err(exit::ERROR);
-                    }
-                }
-                None
-            }
+                    })
+                    .collect(),
+            )),
             Msg::HookDone {
                 id,
                 ok,

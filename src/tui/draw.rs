@@ -245,6 +245,15 @@ fn pipeline_spans<'a>(s: &Screen, r: &Rollout, names: bool, bar: usize) -> Vec<S
                     Dur::from_millis(st.observed_ms / 1000 * 1000),
                     stage.wait
                 )));
+                if let Some(blind) = r.blind() {
+                    let why = blind.verdict.level.word().to_lowercase();
+                    let text = if names {
+                        format!(" clock stopped: {why}")
+                    } else {
+                        " ⏹".to_string()
+                    };
+                    spans.push(Span::styled(text, s.theme.no_data));
+                }
                 continue;
             } else {
                 ("·", t.dim, format!(" {}", stage.wait))

@@ -548,7 +548,11 @@ pub fn words(event: &Event) -> Option<(log::Level, String)> {
                 Level::Warning | Level::NoData => Warn,
                 _ => Info,
             };
-            (level, format!("{} -> {}: {reason}", from.word(), to.word()))
+            if from == to {
+                (level, format!("{}: {reason}", to.word()))
+            } else {
+                (level, format!("{} -> {}: {reason}", from.word(), to.word()))
+            }
         }
         Event::CountdownStarted { seconds, reason } => (
             Error,

@@ -138,11 +138,11 @@ impl Driver {
             .iter()
             .position(|m| m.name == "error_rate")
             .expect("an error_rate metric");
-        self.send(Input::Sample {
-            metric: i,
-            group: Group::Baseline,
-            reading: Reading::value(0.04, Some(20000.0)),
-        })
+        self.send(Input::sample(
+            i,
+            Group::Baseline,
+            Reading::value(0.04, Some(20000.0)),
+        ))
         .await;
     }
 
