@@ -50,6 +50,19 @@ pub fn with_unit_within(v: f64, unit: &str, width: usize) -> String {
         .unwrap_or_else(|| suffixed(rounded(v, 0), unit))
 }
 
+/// A count as a whole number with thousands separators: "22,400".
+pub fn count(v: f64) -> String {
+    let digits = (v.max(0.0).round() as u64).to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

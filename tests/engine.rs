@@ -4,6 +4,7 @@ use std::path::Path;
 
 use chrono::NaiveDateTime;
 use cockpit::config;
+use cockpit::config::model::Judge;
 use cockpit::rollout::window::WindowStatus;
 use cockpit::rollout::{
     Action, Actor, At, Command, Effect, Event, Group, Input, Level, Outcome, Phase, Purpose,
@@ -57,7 +58,13 @@ struct Drive {
 impl Drive {
     fn new(extra: &str) -> Drive {
         let text = format!("{BASE}\n{extra}");
-        let cfg = config::parse(Path::new("t.toml"), &text).unwrap_or_else(|e| panic!("{}", e[0]));
+        let mut cfg =
+            config::parse(Path::new("t.toml"), &text).unwrap_or_else(|e| panic!("{}", e[0]));
+        // These tests drive the threshold judge (`for`, countdowns) with
+        // point values; the evidence judge has its own tests below.
+        if !extra.contains("judge") {
+            cfg.policy.judge = Judge::Thresholds;
+        }
         Drive {
             r: Rollout::new(cfg, T0),
             now: T0,
@@ -855,4 +862,131 @@ fn every_no_data_reason_is_journalled_when_it_changes() {
             "success rate: no data (connection refused)",
         ]
     );
+}
+
+// ----- the evidence judge -------------------------------------------------
+
+/// Traffic for the evidence judge: every 5 s, `rps` requests split by the
+/// stage's weight, each failing with its version's probability (a seeded
+/// generator, so a run is repeatable).
+struct Traffic {
+    rps: f64,
+    seed: u64,
+}
+
+impl Traffic {
+    fn draw(&mut self, n: u64, p: f64) -> u64 {
+        (0..n)
+            .filter(|_| {
+                self.seed = self
+                    .seed
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                ((self.seed >> 11) as f64 / (1u64 << 53) as f64) < p
+            })
+            .count() as u64
+    }
+
+    /// Runs `dur` with the canary failing at `canary` (a fraction) and the
+    /// stable version at `stable`.
+    fn run(&mut self, d: &mut Drive, dur: At, canary: f64, stable: f64) {
+        let end = d.now + dur;
+        while d.now < end && !d.r.is_finished() {
+            d.now += 5 * SEC;
+            let weight = d.r.config.stages[d.r.state.stage].weight.unwrap_or(100.0) / 100.0;
+            let n_c = (self.rps * 5.0 * weight).round() as u64;
+            let n_b = (self.rps * 5.0).round() as u64 - n_c;
+            let (b_c, b_b) = (self.draw(n_c, canary), self.draw(n_b, stable));
+            let rate = |b: u64, n: u64| Reading::value(100.0 * b as f64 / n as f64, Some(n as f64));
+            let success = |b: u64, n: u64| {
+                Reading::value(100.0 - 100.0 * b as f64 / n as f64, Some(n as f64))
+            };
+            let mut poll = vec![
+                Sample {
+                    metric: 0,
+                    group: Group::Canary,
+                    reading: rate(b_c, n_c),
+                },
+                Sample {
+                    metric: 1,
+                    group: Group::Canary,
+                    reading: Reading::value(180.0, Some(n_c as f64)),
+                },
+                Sample {
+                    metric: 2,
+                    group: Group::Canary,
+                    reading: success(b_c, n_c),
+                },
+            ];
+            if n_b > 0 {
+                poll.push(Sample {
+                    metric: 0,
+                    group: Group::Baseline,
+                    reading: rate(b_b, n_b),
+                });
+                poll.push(Sample {
+                    metric: 2,
+                    group: Group::Baseline,
+                    reading: success(b_b, n_b),
+                });
+            }
+            d.send(Input::Poll(poll));
+        }
+    }
+}
+
+fn evidence(extra: &str) -> Drive {
+    Drive::started(&format!("[policy]\njudge = \"evidence\"\n{extra}"))
+}
+
+#[test]
+fn evidence_promotes_a_healthy_canary_without_a_false_alarm() {
+    for seed in 1..=5 {
+        let mut d = evidence("auto_advance = true\non_critical = \"rollback\"");
+        let mut t = Traffic { rps: 400.0, seed };
+        t.run(&mut d, 3 * 60 * MIN, 0.0005, 0.0005);
+        assert_eq!(
+            d.r.state.outcome,
+            Some(Outcome::Promoted),
+            "seed {seed}: {:?}",
+            d.decisions()
+        );
+    }
+}
+
+#[test]
+fn evidence_rolls_back_two_percent_errors_within_30s() {
+    let mut d = evidence("on_critical = \"rollback\"");
+    let mut t = Traffic {
+        rps: 400.0,
+        seed: 7,
+    };
+    t.run(&mut d, 10 * MIN, 0.0005, 0.0005);
+    assert_eq!(d.r.state.rollback, None);
+    let fault = d.now;
+    t.run(&mut d, 2 * MIN, 0.02, 0.0005);
+    let rollback = d.r.state.rollback.clone().expect("rolled back");
+    assert!(
+        rollback.at - fault <= 30 * SEC,
+        "after {}s: {}",
+        (rollback.at - fault) / SEC,
+        rollback.reason
+    );
+    assert!(
+        rollback.reason.contains("99% confidence"),
+        "{}",
+        rollback.reason
+    );
+}
+
+#[test]
+fn evidence_holds_a_canary_it_cannot_judge_yet() {
+    // At 5% of 4 req/s a stage sees one request a second: no error for
+    // minutes proves little, so the stage clock waits for evidence.
+    let mut d = evidence("auto_advance = true");
+    let mut t = Traffic { rps: 4.0, seed: 3 };
+    t.run(&mut d, 15 * MIN, 0.0005, 0.0005);
+    assert_eq!(d.stage(), 0);
+    let line = d.r.decision_line(d.now, &|_| String::new());
+    assert!(line.contains("not enough evidence yet"), "{line}");
 }

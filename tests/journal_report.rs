@@ -27,6 +27,9 @@ undo = { exec = ["set-weight", "{previous_weight}"] }
 
 [policy]
 auto_advance = true
+# The report of the threshold judge (point values, `for`); the evidence
+# judge's words are tested in tests/engine.rs.
+judge = "thresholds"
 
 [scrape]
 canary = ["http://127.0.0.1:9100/metrics"]

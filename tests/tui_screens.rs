@@ -67,6 +67,13 @@ const HEALTHY: Health = Health {
     success: 99.95,
 };
 
+/// These screens show the threshold judge's states (point values held for
+/// `for`); the evidence judge's words are tested in tests/engine.rs.
+fn thresholds(mut cfg: cockpit::config::Config) -> cockpit::config::Config {
+    cfg.policy.judge = cockpit::config::model::Judge::Thresholds;
+    cfg
+}
+
 struct World {
     r: Rollout,
     screen: Screen,
@@ -78,7 +85,9 @@ impl World {
     /// the snapshots and the `t` key do not depend on the environment.
     fn new(extra: &str, colour: bool) -> World {
         let text = format!("{CONFIG}\n{extra}");
-        let cfg = config::parse(Path::new("t.toml"), &text).unwrap_or_else(|e| panic!("{}", e[0]));
+        let cfg = thresholds(
+            config::parse(Path::new("t.toml"), &text).unwrap_or_else(|e| panic!("{}", e[0])),
+        );
         let theme = Theme::load("dark", colour).unwrap();
         let mut screen = Screen::new(&cfg, theme, "alice@ops-1", true)
             .unwrap()
@@ -604,7 +613,9 @@ fn a_failed_hook_shows_its_command_and_output_and_offers_retry_and_skip() {
         "name = \"quarter\"\nweight = 25\nirreversible = true",
         "name = \"quarter\"\nweight = 25\nirreversible = true\nenter = { exec = [\"set-weight\", \"25\"] }",
     );
-    let cfg = config::parse(Path::new("t.toml"), &text).unwrap_or_else(|e| panic!("{}", e[0]));
+    let cfg = thresholds(
+        config::parse(Path::new("t.toml"), &text).unwrap_or_else(|e| panic!("{}", e[0])),
+    );
     let mut w = World::started();
     w.r = Rollout::new(cfg, w.now);
     w.start_drill();

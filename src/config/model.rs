@@ -332,6 +332,21 @@ pub struct Policy {
     pub rollback_verify_within: Span,
     /// A reading older than this is no data.
     pub stale_after: Span,
+    /// How rates with request counts are judged.
+    pub judge: Judge,
+    /// How sure the evidence judge must be before it calls a breach or OK.
+    pub confidence: f64,
+}
+
+/// `evidence` judges error and success rates by their counts (a sequential
+/// test, no `for` needed); `thresholds` compares each poll's value with the
+/// lines and waits for `for`, as the first version did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Judge {
+    #[default]
+    Evidence,
+    Thresholds,
 }
 
 impl Default for Policy {
@@ -345,6 +360,8 @@ impl Default for Policy {
             pause_stops_rollback: false,
             rollback_verify_within: Span::mins(5),
             stale_after: Span::secs(30),
+            judge: Judge::Evidence,
+            confidence: 0.99,
         }
     }
 }
@@ -520,4 +537,20 @@ pub struct UiSpec {
     /// Action name -> key, overriding only what it names.
     #[serde(default)]
     pub keys: BTreeMap<String, String>,
+}
+
+impl Config {
+    /// The span one reading of `m` covers, in milliseconds: the scrape
+    /// window or the PromQL rate window; 0 when a reading is a point.
+    pub fn counts_window_ms(&self, m: &MetricSpec) -> u64 {
+        if m.scrape.is_some()
+            && let Some(s) = &self.scrape
+        {
+            return s.window_intervals() as u64 * s.every.as_millis();
+        }
+        match &self.prometheus {
+            Some(p) if m.query.is_some() || m.template.is_some() => p.rate_window.as_millis(),
+            _ => 0,
+        }
+    }
 }

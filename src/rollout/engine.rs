@@ -196,10 +196,18 @@ impl Rollout {
 
     fn rules_for(&self, stage: usize) -> Vec<Rule> {
         let overrides = self.config.stages.get(stage).map(|s| &s.thresholds);
+        let policy = &self.config.policy;
         self.config
             .metrics
             .iter()
-            .map(|m| Rule::new(m, overrides.and_then(|o| o.get(&m.name))))
+            .map(|m| {
+                let window = self.config.counts_window_ms(m);
+                Rule::new(m, overrides.and_then(|o| o.get(&m.name))).with_judge(
+                    policy.judge,
+                    policy.confidence,
+                    window,
+                )
+            })
             .collect()
     }
 

@@ -3,6 +3,7 @@
 
 pub mod engine;
 pub mod event;
+pub mod evidence;
 pub mod reading;
 pub mod track;
 pub mod verdict;

@@ -6,6 +6,7 @@ use std::collections::VecDeque;
 use serde::{Deserialize, Serialize};
 
 use super::event::MetricValue;
+use super::evidence::Evidence;
 use super::reading::{Group, Reading};
 use super::verdict::{At, Level, Rule, Verdict};
 
@@ -21,6 +22,12 @@ pub struct Track {
     pub since: At,
     /// Recent canary values, oldest first.
     pub history: VecDeque<(At, f64)>,
+    /// What this stage's counts have shown (rates judged by evidence).
+    #[serde(default)]
+    pub evidence: Evidence,
+    /// The readings already counted into `evidence`, by their time.
+    #[serde(default)]
+    pub counted: (Option<At>, Option<At>),
 }
 
 impl Track {
@@ -36,6 +43,8 @@ impl Track {
             verdict,
             since: now,
             history: VecDeque::new(),
+            evidence: Evidence::default(),
+            counted: (None, None),
         }
     }
 
@@ -86,9 +95,20 @@ impl Track {
                 r.clone()
             })
         };
+        self.count_evidence();
         let verdict = match fresh(&self.canary) {
             None => self.verdict.clone(),
-            Some(canary) => self.rule.judge(&canary, fresh(&self.baseline).as_ref()),
+            Some(canary) => match (&canary, self.rule.lines()) {
+                (
+                    Reading::Value {
+                        value,
+                        requests: Some(_),
+                        ..
+                    },
+                    Some(lines),
+                ) => self.rule.judge_evidence(*value, &lines, &self.evidence),
+                _ => self.rule.judge(&canary, fresh(&self.baseline).as_ref()),
+            },
         };
         let new_level = verdict.level != self.verdict.level;
         let new_cause =
@@ -100,6 +120,34 @@ impl Track {
         (new_level || new_cause).then_some(previous)
     }
 
+    /// Adds the counts of readings not yet counted; the baseline's only
+    /// when it came with a new canary reading (one poll, one comparison).
+    fn count_evidence(&mut self) {
+        let Some(lines) = self.rule.lines() else {
+            return;
+        };
+        let Some((at, reading)) = &self.canary else {
+            return;
+        };
+        if self.counted.0.is_some_and(|c| c >= *at) {
+            return;
+        }
+        let since = self.counted.0.map(|c| at - c);
+        let Some(canary) = self.rule.tally(reading, since) else {
+            return;
+        };
+        self.counted.0 = Some(*at);
+        let baseline = match &self.baseline {
+            Some((b_at, r)) if self.counted.1.is_none_or(|c| c < *b_at) => {
+                let since = self.counted.1.map(|c| b_at - c);
+                self.counted.1 = Some(*b_at);
+                self.rule.tally(r, since)
+            }
+            _ => None,
+        };
+        self.evidence.observe(&lines, canary, baseline);
+    }
+
     /// How long the current level has held (a new reason at the same
     /// level does not restart it).
     pub fn held_ms(&self, now: At) -> u64 {
@@ -108,10 +156,14 @@ impl Track {
 
     /// A breach at `level` that has held for the rule's `for`.
     pub fn sustained(&self, now: At, level: Level) -> bool {
-        self.verdict.level == level && self.held_ms(now) >= self.rule.for_ms
+        self.verdict.level == level
+            && (self.verdict.evidence || self.held_ms(now) >= self.rule.for_ms)
     }
 
     pub fn immediate(&self) -> bool {
+        if self.verdict.evidence {
+            return self.verdict.immediate;
+        }
         self.verdict.level == Level::Critical
             && self
                 .canary
@@ -122,7 +174,7 @@ impl Track {
     /// The verdict's reason with how long it has held: "..., held 45s of 1m".
     pub fn reason_held(&self, now: At) -> String {
         let v = &self.verdict;
-        if !v.level.is_breach() {
+        if !v.level.is_breach() || v.evidence {
             return v.reason.clone();
         }
         let held = crate::duration::Span::from_millis(self.held_ms(now) / 1000 * 1000);

@@ -2,8 +2,9 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::evidence::{Evidence, Lines, Shown, Tally};
 use super::reading::Reading;
-use crate::config::model::{Direction, MetricKind, MetricSpec, ThresholdOverride};
+use crate::config::model::{Direction, Judge, MetricKind, MetricSpec, ThresholdOverride};
 use crate::format::{with_unit, with_unit_within};
 
 /// Time in milliseconds since the Unix epoch, always passed in.
@@ -55,6 +56,24 @@ pub struct Rule {
     pub baseline_ratio: Option<f64>,
     pub baseline_floor: Option<f64>,
     pub min_requests: Option<f64>,
+    /// How counts are judged; `Thresholds` for metrics without counts.
+    #[serde(default = "thresholds")]
+    pub judge: Judge,
+    /// 1 - the confidence the evidence judge needs.
+    #[serde(default = "default_alpha")]
+    pub alpha: f64,
+    /// The span one reading's counts cover (a rate window): a poll counts
+    /// only its share that the previous poll did not.
+    #[serde(default)]
+    pub window_ms: u64,
+}
+
+fn thresholds() -> Judge {
+    Judge::Thresholds
+}
+
+fn default_alpha() -> f64 {
+    0.01
 }
 
 impl Rule {
@@ -73,7 +92,148 @@ impl Rule {
             baseline_ratio: spec.baseline_ratio,
             baseline_floor: spec.baseline_floor,
             min_requests: spec.min_requests,
+            judge: Judge::Thresholds,
+            alpha: default_alpha(),
+            window_ms: 0,
         }
+    }
+
+    /// Judges this rule by its counts where it has them (error and success
+    /// rates), at `confidence`, reading counts that cover `window_ms`.
+    pub fn with_judge(mut self, judge: Judge, confidence: f64, window_ms: u64) -> Rule {
+        self.judge = judge;
+        self.alpha = 1.0 - confidence;
+        self.window_ms = window_ms;
+        self
+    }
+
+    /// The bad fraction a value stands for: errors for an error rate,
+    /// failures for a success rate; None for metrics that are not rates.
+    fn bad(&self, v: f64) -> Option<f64> {
+        match self.kind {
+            MetricKind::ErrorRate => Some(v / 100.0),
+            MetricKind::SuccessRate => Some(1.0 - v / 100.0),
+            _ => None,
+        }
+    }
+
+    /// The lines as bad fractions, when the evidence judge applies.
+    pub fn lines(&self) -> Option<Lines> {
+        if self.judge != Judge::Evidence || !self.warning.is_finite() || !self.critical.is_finite()
+        {
+            return None;
+        }
+        Some(Lines {
+            warning: self.bad(self.warning)?,
+            critical: self.bad(self.critical)?,
+            immediate: self.immediate.and_then(|l| self.bad(l)),
+            ratio: self.baseline_ratio,
+        })
+    }
+
+    /// The new counts in a reading that came `since_ms` after the previous
+    /// one (all of it when there was none).
+    pub fn tally(&self, reading: &Reading, since_ms: Option<u64>) -> Option<Tally> {
+        let Reading::Value {
+            value,
+            requests: Some(n),
+            ..
+        } = reading
+        else {
+            return None;
+        };
+        let share = match (since_ms, self.window_ms) {
+            (Some(dt), w) if w > 0 => (dt as f64 / w as f64).min(1.0),
+            _ => 1.0,
+        };
+        let total = n * share;
+        Some(Tally {
+            bad: self.bad(*value)?.clamp(0.0, 1.0) * total,
+            total,
+        })
+    }
+
+    /// The verdict of the evidence, in words with the counts behind it.
+    pub fn judge_evidence(&self, value: f64, lines: &Lines, ev: &Evidence) -> Verdict {
+        let floor = self.baseline_floor.unwrap_or(0.0) / 100.0;
+        let shown = ev.shown(lines, self.alpha, floor, self.min_requests.unwrap_or(0.0));
+        let label = self.label();
+        let sure = format!(
+            "{}% confidence",
+            crate::format::number((1.0 - self.alpha) * 100.0)
+        );
+        let verdict = match shown {
+            Shown::Past(i, run) => {
+                let (level, line, word) = match i {
+                    0 => (Level::Warning, self.warning, "warning"),
+                    1 => (Level::Critical, self.critical, "critical"),
+                    _ => (
+                        Level::Critical,
+                        self.immediate.unwrap_or(self.critical),
+                        "immediate",
+                    ),
+                };
+                let reason = format!(
+                    "{label} {} {} {} {word}, {sure}",
+                    self.counted(run),
+                    self.sign(),
+                    self.show(line)
+                );
+                let v = Verdict::new(level, reason);
+                Verdict {
+                    immediate: i == 2,
+                    ..v
+                }
+            }
+            Shown::Worse { canary, baseline } => Verdict::new(
+                Level::Critical,
+                format!(
+                    "{label} {} vs stable {}: worse than {}x stable, {sure}",
+                    self.counted(canary),
+                    self.counted(baseline),
+                    crate::format::number(self.baseline_ratio.unwrap_or(1.0))
+                ),
+            ),
+            Shown::Inside => Verdict::new(
+                Level::Ok,
+                format!(
+                    "{label} {} ok ({} requests this stage)",
+                    self.show(value),
+                    self.counts(ev.canary)
+                ),
+            ),
+            Shown::Unsure => Verdict::new(
+                Level::LowEvidence,
+                format!(
+                    "{label}: not enough evidence yet ({} requests this stage)",
+                    self.counts(ev.canary)
+                ),
+            ),
+        };
+        Verdict {
+            evidence: true,
+            ..verdict.with_value(value)
+        }
+    }
+
+    /// "2.1% (12 of 580)": the rate the counts give, and the counts.
+    fn counted(&self, t: Tally) -> String {
+        let rate = t.rate().unwrap_or(0.0) * 100.0;
+        let shown = match self.kind {
+            MetricKind::SuccessRate => 100.0 - rate,
+            _ => rate,
+        };
+        format!("{} ({})", self.show(shown), self.counts(t))
+    }
+
+    /// "12 of 580" for errors, "12 failed of 580" for a success rate.
+    fn counts(&self, t: Tally) -> String {
+        let word = match self.kind {
+            MetricKind::SuccessRate => " failed",
+            _ => "",
+        };
+        let (bad, total) = (crate::format::count(t.bad), crate::format::count(t.total));
+        format!("{bad}{word} of {total}")
     }
 
     /// How the operator says it: "error rate", "p95".
@@ -196,6 +356,12 @@ pub struct Verdict {
     pub level: Level,
     pub reason: String,
     pub value: Option<f64>,
+    /// Decided by the evidence judge: a breach counts at once, no `for`.
+    #[serde(default)]
+    pub evidence: bool,
+    /// Past the immediate line (seed 004: 5% errors).
+    #[serde(default)]
+    pub immediate: bool,
 }
 
 impl Verdict {
@@ -204,6 +370,8 @@ impl Verdict {
             level,
             reason,
             value: None,
+            evidence: false,
+            immediate: false,
         }
     }
 

@@ -1,0 +1,355 @@
+//! Judging a rate by its counts, not its point estimate.
+//!
+//! An error rate is errors out of requests. "0.17% is 19x baseline" on one
+//! error in 580 requests is noise; 14 errors in 1,180 is not. Each poll adds
+//! the requests and bad requests it saw to two kinds of evidence:
+//!
+//! - **Past a line** (a breach): for each line (warning, critical, the
+//!   immediate line, and "worse than N x stable"), a CUSUM of log-likelihood
+//!   ratios against a few alternatives beyond the line. CUSUM forgets a
+//!   healthy past (it never goes below zero), so a fault that starts late in
+//!   a long stage is not diluted, and it is an e-detector: checked at every
+//!   poll for hours, a canary sitting exactly on the line raises a false
+//!   alarm no sooner than every 1/alpha polls on average (Shin, Ramdas and
+//!   Rinaldo, "E-detectors: a nonparametric framework for sequential change
+//!   detection", 2023; Page's CUSUM, 1954).
+//! - **Inside the line** (OK): over the whole stage, the average of the
+//!   likelihood ratios for a few alternatives inside the critical line (and
+//!   within N x stable), which is an e-process: by Ville's inequality it
+//!   exceeds 1/alpha with probability at most alpha however often it is
+//!   looked at. OK asks for less certainty than a breach (ten times alpha:
+//!   90% beside 99%): a wrong OK only lets the stage clock run while the
+//!   breach detectors keep watching, a wrong breach rolls back a good
+//!   release. The warning line is a place to look, not a gate to prove:
+//!   only a shown warning holds the stage.
+//!
+//! The comparison with the stable version conditions on the bad requests of
+//! both: given k of them, the canary's share is binomial with a probability
+//! fixed by both request counts and the ratio under test, so no rate has to
+//! be estimated first.
+
+use serde::{Deserialize, Serialize};
+
+/// Bad requests out of all requests (fractional when a poll's window
+/// overlaps the previous one and only its new share is counted).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct Tally {
+    pub bad: f64,
+    pub total: f64,
+}
+
+impl Tally {
+    pub fn add(&mut self, other: Tally) {
+        self.bad += other.bad;
+        self.total += other.total;
+    }
+
+    pub fn rate(&self) -> Option<f64> {
+        (self.total > 0.0).then(|| self.bad / self.total)
+    }
+}
+
+/// How far beyond a line the alternatives lie: a CUSUM per factor.
+const BEYOND: [f64; 4] = [1.5, 2.0, 4.0, 8.0];
+/// OK may be wrong this many times more often than a breach.
+const OK_LENIENCE: f64 = 10.0;
+/// How far inside a line the alternatives lie.
+const INSIDE: [f64; 3] = [0.5, 0.25, 0.1];
+
+/// A CUSUM of log e-values for one line, one per alternative, with the
+/// counts behind its current run (for the words).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Cusum {
+    log: Vec<f64>,
+    runs: Vec<Tally>,
+}
+
+impl Cusum {
+    /// Adds one poll's log-likelihood ratio per alternative.
+    fn push(&mut self, llr: impl Iterator<Item = f64>, seen: Tally) {
+        for (j, l) in llr.enumerate() {
+            if self.log.len() <= j {
+                self.log.push(0.0);
+                self.runs.push(Tally::default());
+            }
+            self.log[j] = (self.log[j] + l).max(0.0);
+            if self.log[j] == 0.0 {
+                self.runs[j] = Tally::default();
+            } else {
+                self.runs[j].add(seen);
+            }
+        }
+    }
+
+    /// The counts of the strongest alternative's run when it passed the
+    /// bar `ln(K / alpha)` (one bar per alternative, Bonferroni).
+    fn alarm(&self, alpha: f64) -> Option<Tally> {
+        let bar = (self.log.len().max(1) as f64 / alpha).ln();
+        let (j, _) = self
+            .log
+            .iter()
+            .enumerate()
+            .filter(|(_, l)| **l >= bar)
+            .max_by(|a, b| a.1.total_cmp(b.1))?;
+        Some(self.runs[j])
+    }
+}
+
+/// Log-likelihood ratio of `bad` of `total` for rate `alt` against `null`.
+fn llr(seen: Tally, alt: f64, null: f64) -> f64 {
+    let ok = (seen.total - seen.bad).max(0.0);
+    let term = |n: f64, a: f64, b: f64| if n > 0.0 { n * (a / b).ln() } else { 0.0 };
+    term(seen.bad, alt, null) + term(ok, 1.0 - alt, 1.0 - null)
+}
+
+/// Keeps a probability strictly inside (0, 1) so every log is finite.
+fn clamp(p: f64) -> f64 {
+    p.clamp(1e-9, 1.0 - 1e-9)
+}
+
+/// Everything a stage has shown about one rate metric.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Evidence {
+    /// The stage's counts, canary and stable.
+    pub canary: Tally,
+    pub baseline: Tally,
+    /// Past each line: the same order as `Lines::past`.
+    past: Vec<Cusum>,
+    /// Canary worse than `ratio` x stable.
+    worse: Cusum,
+    /// Inside the critical line, and within `ratio` x stable: the log of
+    /// each alternative's likelihood ratio over the whole stage.
+    inside: Vec<f64>,
+    within: Vec<f64>,
+    /// The last poll read the stable version with traffic.
+    #[serde(default)]
+    stable_read: bool,
+}
+
+/// The lines one rate is judged against, as bad fractions (0.005 for a
+/// 0.5% error rate, and for a 99.5% success rate).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Lines {
+    pub warning: f64,
+    pub critical: f64,
+    pub immediate: Option<f64>,
+    pub ratio: Option<f64>,
+}
+
+impl Lines {
+    fn past(&self) -> Vec<f64> {
+        let mut lines = vec![self.warning, self.critical];
+        lines.extend(self.immediate);
+        lines
+    }
+}
+
+/// What the evidence shows now, strongest first.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Shown {
+    /// Past the line at index 0 (warning), 1 (critical) or 2 (immediate),
+    /// with the counts of the run that showed it.
+    Past(usize, Tally),
+    /// Worse than `ratio` x stable.
+    Worse { canary: Tally, baseline: Tally },
+    /// Inside the critical line and within the ratio of stable.
+    Inside,
+    /// Neither yet.
+    Unsure,
+}
+
+impl Evidence {
+    /// One poll's new counts; `baseline` only when the stable version was
+    /// read in the same poll.
+    pub fn observe(&mut self, lines: &Lines, canary: Tally, baseline: Option<Tally>) {
+        self.canary.add(canary);
+        let past = lines.past();
+        self.past.resize(past.len(), Cusum::default());
+        for (cusum, line) in self.past.iter_mut().zip(past) {
+            let null = clamp(line);
+            let alts = BEYOND.iter().map(|f| clamp(line * f)).filter(|a| *a > null);
+            cusum.push(alts.map(|a| llr(canary, a, null)), canary);
+        }
+        let null = clamp(lines.critical);
+        let inside = INSIDE
+            .iter()
+            .map(|f| llr(self.canary, clamp(lines.critical * f), null));
+        self.inside = inside.collect();
+        self.stable_read = baseline.is_some_and(|b| b.total > 0.0);
+        if let (Some(ratio), Some(base)) = (lines.ratio, baseline) {
+            self.baseline.add(base);
+            self.compare(ratio, canary, base);
+        }
+    }
+
+    /// The canary's share of the bad requests of both versions, against
+    /// its share if it were `ratio` x as bad as stable.
+    fn compare(&mut self, ratio: f64, canary: Tally, base: Tally) {
+        let share = |r: f64, c: f64, b: f64| clamp(r * c / (r * c + b));
+        if canary.total > 0.0 && base.total > 0.0 {
+            let k = Tally {
+                bad: canary.bad,
+                total: canary.bad + base.bad,
+            };
+            let null = share(ratio, canary.total, base.total);
+            let alts = BEYOND
+                .iter()
+                .map(|f| llr(k, share(ratio * f, canary.total, base.total), null));
+            self.worse.push(alts, canary);
+        }
+        let (c, b) = (self.canary, self.baseline);
+        if c.total > 0.0 && b.total > 0.0 {
+            let k = Tally {
+                bad: c.bad,
+                total: c.bad + b.bad,
+            };
+            let null = share(ratio, c.total, b.total);
+            let alts = INSIDE.map(|f| llr(k, share(ratio * f, c.total, b.total), null));
+            self.within = alts.to_vec();
+        }
+    }
+
+    /// What the evidence shows at confidence `1 - alpha`.
+    pub fn shown(&self, lines: &Lines, alpha: f64, floor: f64, min_requests: f64) -> Shown {
+        let past: Vec<Option<Tally>> = self.past.iter().map(|c| c.alarm(alpha)).collect();
+        for level in (0..past.len()).rev() {
+            if let Some(Some(run)) = past.get(level)
+                && level > 0
+            {
+                return Shown::Past(level, *run);
+            }
+        }
+        let above_floor = self.canary.rate().is_some_and(|r| r > floor);
+        // No stable traffic (at 100%, or a blue-green switch): nothing to compare.
+        let compared = lines.ratio.is_some() && self.stable_read;
+        if compared
+            && above_floor
+            && let Some(run) = self.worse.alarm(alpha)
+        {
+            return Shown::Worse {
+                canary: run,
+                baseline: self.baseline,
+            };
+        }
+        if let Some(Some(run)) = past.first() {
+            return Shown::Past(0, *run);
+        }
+        let bar = (1.0 / (alpha * OK_LENIENCE).min(0.5)).ln();
+        let inside = mixture(&self.inside) >= bar;
+        let within =
+            !compared || !above_floor || (!self.within.is_empty() && mixture(&self.within) >= bar);
+        if inside && within && self.canary.total >= min_requests {
+            Shown::Inside
+        } else {
+            Shown::Unsure
+        }
+    }
+}
+
+/// The log of the average of the alternatives' likelihood ratios: an
+/// average of e-processes is one.
+fn mixture(logs: &[f64]) -> f64 {
+    if logs.is_empty() {
+        return f64::NEG_INFINITY;
+    }
+    let top = logs.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let sum: f64 = logs.iter().map(|l| (l - top).exp()).sum();
+    top + (sum / logs.len() as f64).ln()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ERRORS: Lines = Lines {
+        warning: 0.002,
+        critical: 0.005,
+        immediate: Some(0.05),
+        ratio: Some(2.0),
+    };
+
+    fn tally(bad: f64, total: f64) -> Tally {
+        Tally { bad, total }
+    }
+
+    fn run(polls: usize, canary: Tally, baseline: Tally) -> Evidence {
+        let mut e = Evidence::default();
+        for _ in 0..polls {
+            e.observe(&ERRORS, canary, Some(baseline));
+        }
+        e
+    }
+
+    #[test]
+    fn zero_requests_show_nothing() {
+        let e = run(100, tally(0.0, 0.0), tally(0.0, 0.0));
+        assert_eq!(e.shown(&ERRORS, 0.01, 0.0005, 50.0), Shown::Unsure);
+    }
+
+    #[test]
+    fn zero_errors_show_inside_once_there_are_enough_requests() {
+        // About ln(10)/0.005 ~ 460 requests show "under 0.5%" at 90%
+        // with no error (more: the alternatives share the bar).
+        let few = run(2, tally(0.0, 100.0), tally(0.0, 2000.0));
+        assert_eq!(few.shown(&ERRORS, 0.01, 0.0005, 50.0), Shown::Unsure);
+        let many = run(10, tally(0.0, 100.0), tally(0.0, 2000.0));
+        assert_eq!(many.shown(&ERRORS, 0.01, 0.0005, 50.0), Shown::Inside);
+    }
+
+    #[test]
+    fn one_error_in_580_is_not_a_breach() {
+        let mut e = run(5, tally(0.0, 100.0), tally(0.0, 2000.0));
+        e.observe(&ERRORS, tally(1.0, 100.0), Some(tally(0.0, 2000.0)));
+        e.observe(&ERRORS, tally(0.0, 100.0), Some(tally(1.0, 2000.0)));
+        assert!(!matches!(
+            e.shown(&ERRORS, 0.01, 0.0005, 50.0),
+            Shown::Past(..) | Shown::Worse { .. }
+        ));
+    }
+
+    #[test]
+    fn two_percent_errors_are_critical_within_a_few_polls() {
+        let mut e = run(60, tally(0.0, 100.0), tally(1.0, 2000.0));
+        let mut polls = 0;
+        while !matches!(e.shown(&ERRORS, 0.01, 0.0005, 50.0), Shown::Past(1.., _)) {
+            e.observe(&ERRORS, tally(2.0, 100.0), Some(tally(1.0, 2000.0)));
+            polls += 1;
+            assert!(polls < 10, "not shown after {polls} polls");
+        }
+    }
+
+    #[test]
+    fn a_canary_worse_than_twice_stable_is_shown_with_enough_errors() {
+        // 0.16% vs 0.02%: under the warning line, 8x stable.
+        let e = run(200, tally(1.6, 1000.0), tally(0.4, 2000.0));
+        assert!(
+            matches!(e.shown(&ERRORS, 0.01, 0.0005, 50.0), Shown::Worse { .. }),
+            "{:?}",
+            e.shown(&ERRORS, 0.01, 0.0005, 50.0)
+        );
+        // The same canary as stable: shown within the ratio.
+        let same = run(200, tally(0.2, 1000.0), tally(0.4, 2000.0));
+        assert_eq!(same.shown(&ERRORS, 0.01, 0.0005, 50.0), Shown::Inside);
+    }
+
+    #[test]
+    fn baseline_with_zero_errors_does_not_make_one_canary_error_a_breach() {
+        let mut e = run(30, tally(0.0, 100.0), tally(0.0, 2000.0));
+        e.observe(&ERRORS, tally(1.0, 100.0), Some(tally(0.0, 2000.0)));
+        assert!(!matches!(
+            e.shown(&ERRORS, 0.01, 0.0005, 50.0),
+            Shown::Worse { .. } | Shown::Past(..)
+        ));
+    }
+
+    #[test]
+    fn a_fault_late_in_a_long_healthy_stage_is_not_diluted() {
+        let mut e = run(720, tally(0.05, 100.0), tally(1.0, 2000.0));
+        let mut polls = 0;
+        while !matches!(e.shown(&ERRORS, 0.01, 0.0005, 50.0), Shown::Past(1.., _)) {
+            e.observe(&ERRORS, tally(2.0, 100.0), Some(tally(1.0, 2000.0)));
+            polls += 1;
+            assert!(polls < 10, "not shown after {polls} polls");
+        }
+    }
+}
