@@ -292,9 +292,18 @@ fn source_problem(config: &Config, error: &str) -> Problem {
             None => Vec::new(),
         }
     };
-    let (message, fix) = rest.split_once("; ").unwrap_or((
-        rest,
-        "fix this value: the metric sources are built from it before anything starts",
-    ));
+    let ca_file = path.last() == Some(&Seg::Key("ca_file".into()));
+    let (message, fix) = if let Some((message, fix)) = rest.split_once("; ") {
+        (message, fix.to_string())
+    } else if let Some((message, example)) = rest.split_once(", e.g. ") {
+        (message, format!("add it, e.g. {example}"))
+    } else if ca_file {
+        let fix = "point `ca_file` at the PEM file of the CA that signed the server's certificate \
+                   (a relative path is read from where the cockpit runs)";
+        (rest, fix.to_string())
+    } else {
+        let fix = "fix this value: the metric sources are built from it before anything starts";
+        (rest, fix.to_string())
+    };
     problem(path, message, fix)
 }
