@@ -8,11 +8,8 @@ use super::model::{Config, Direction, Hook, MetricKind, MetricSpec, ScrapeSelect
 use crate::at;
 use crate::rollout::window::DeployWindows;
 
-pub(super) fn problem(
-    path: Vec<Seg>,
-    message: impl Into<String>,
-    fix: impl Into<String>,
-) -> Problem {
+/// A problem at a key path, with what is wrong and the fix.
+pub fn problem(path: Vec<Seg>, message: impl Into<String>, fix: impl Into<String>) -> Problem {
     Problem {
         path,
         message: message.into(),

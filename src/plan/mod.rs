@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use crate::at;
 use crate::config::error::{Seg, did_you_mean};
 use crate::config::model::MetricSpec;
-use crate::config::validate::is_env_name;
+use crate::config::validate::{is_env_name, problem};
 use crate::config::values::written_hooks;
 use crate::config::{self, Config, ConfigError, Problem};
 use crate::metrics::Sources;
@@ -126,14 +126,6 @@ pub fn from_text(path: &Path, text: &str, choices: &Choices) -> Result<Plan, Vec
             sources,
         }),
         _ => Err(errors),
-    }
-}
-
-fn problem(path: Vec<Seg>, message: impl Into<String>, fix: impl Into<String>) -> Problem {
-    Problem {
-        path,
-        message: message.into(),
-        fix: fix.into(),
     }
 }
 
