@@ -2,6 +2,7 @@
 //! hooks really move traffic in a real NGINX on loopback.
 
 mod actions_support;
+mod config_support;
 
 use std::fs;
 use std::net::TcpListener;
@@ -15,14 +16,7 @@ use cockpit::httpd::{self, Response};
 use cockpit::rollout::{self, Phase};
 
 fn examples() -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
-    let mut files: Vec<_> = fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
-        .collect();
-    files.sort();
-    files
+    config_support::toml_files(&Path::new(env!("CARGO_MANIFEST_DIR")).join("examples"))
 }
 
 #[test]
@@ -43,9 +37,11 @@ fn every_example_passes_check() {
         assert!(names.iter().any(|n| n == wanted), "no example {wanted}");
     }
     for f in &files {
+        // `check` needs the secrets exported, as `run` does.
         let out = Command::new(env!("CARGO_BIN_EXE_cockpit"))
             .args(["check", "--config"])
             .arg(f)
+            .envs(config_support::SECRETS.iter().copied())
             .output()
             .unwrap();
         assert!(

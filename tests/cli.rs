@@ -5,9 +5,14 @@ use std::fs;
 use std::path::Path;
 
 use assert_cmd::Command;
+use config_support::{SECRETS, fixtures};
+
+mod config_support;
 
 fn cockpit() -> Command {
-    Command::cargo_bin("cockpit").unwrap()
+    let mut c = Command::cargo_bin("cockpit").unwrap();
+    c.envs(SECRETS.iter().copied());
+    c
 }
 
 /// What `cockpit check` prints for a config that passes.
@@ -24,16 +29,6 @@ fn plan_of(config: &Path) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8(out.stdout).unwrap()
-}
-
-fn fixtures(dir: &str) -> Vec<std::path::PathBuf> {
-    let mut files: Vec<_> = fs::read_dir(Path::new("tests/configs").join(dir))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
-        .collect();
-    files.sort();
-    files
 }
 
 #[test]
@@ -76,6 +71,42 @@ fn every_valid_config_and_the_example_pass_check() {
     for f in files {
         plan_of(&f);
     }
+}
+
+/// The example's commented lines are advice: uncommented, they still pass.
+#[test]
+fn the_examples_commented_key_map_passes_check() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = fs::read_to_string("cockpit.example.toml").unwrap();
+    let line = text.lines().find(|l| l.starts_with("# keys = ")).unwrap();
+    let path = dir.path().join("cockpit.toml");
+    fs::write(&path, text.replace(line, &line[2..])).unwrap();
+    let plan = plan_of(&path);
+    assert!(
+        plan.contains("keys rebound: advance ctrl-a, rollback x"),
+        "{plan}"
+    );
+}
+
+/// A secret that is not exported stops `check` as it stops `run`; exported,
+/// the same file passes.
+#[test]
+fn check_needs_the_secrets_run_needs() {
+    let f = Path::new("tests/configs/valid/blue-green.toml");
+    let out = Command::cargo_bin("cockpit")
+        .unwrap()
+        .args(["check", "--config"])
+        .arg(f)
+        .env_remove("LB_TOKEN")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("environment variable LB_TOKEN is not set"),
+        "{err}"
+    );
+    plan_of(f);
 }
 
 /// The plan is pasted into tickets: the Prometheus URL shows without its
@@ -144,6 +175,22 @@ fn check_prints_the_plan() {
         "{text}"
     );
     assert!(text.contains("stage 3 (25%) has no smoke check"), "{text}");
+}
+
+/// A stage's own thresholds show under it, resolved: the rule that stage runs.
+#[test]
+fn check_shows_a_stages_own_thresholds() {
+    let dir = tempfile::tempdir().unwrap();
+    let minimal = fs::read_to_string("tests/configs/valid/minimal-canary.toml").unwrap();
+    let path = dir.path().join("cockpit.toml");
+    let stage = "[[stage]]\nname = \"5%\"\nweight = 5\n\
+                 thresholds = { latency_p95 = { warning = 400, for = \"3m\" } }\n";
+    fs::write(&path, format!("{minimal}\n{stage}")).unwrap();
+    let text = plan_of(&path);
+    assert!(
+        text.contains("       latency_p95: warn > 400 ms, crit > 500 ms, for 3m\n"),
+        "{text}"
+    );
 }
 
 #[test]

@@ -727,13 +727,15 @@ fn a_bad_theme_or_key_is_refused_before_anything_starts() {
     let (code, err) = cockpit_run(dir.path(), "[ui]\ntheme = \"mine.toml\"", &[]);
     assert_eq!(code, Some(2), "{err}");
     assert!(
-        err.contains("[ui] theme: theme file mine.toml: cannot read it"),
+        err.contains("cockpit.toml:35:1: `ui.theme`: theme file mine.toml: cannot read it"),
         "{err}"
     );
     let (code, err) = cockpit_run(dir.path(), "[ui]\nkeys = { rollback = \"R\" }", &[]);
     assert_eq!(code, Some(2), "{err}");
     assert!(
-        err.contains("cockpit.toml: [ui] keys: \"R\" is bound to both rollback and retry"),
+        err.contains(
+            "cockpit.toml:35:10: `ui.keys.rollback`: \"R\" is bound to both rollback and retry"
+        ),
         "{err}"
     );
     assert!(!dir.path().join("journal").exists(), "nothing may start");

@@ -3,12 +3,14 @@
 //! or a second cockpit to watch.
 
 use std::io::{IsTerminal, Write};
+use std::path::Path;
 
 use sha2::{Digest, Sha256};
 use tokio::sync::mpsc::{self, UnboundedSender};
 
 use super::exit;
 use crate::journal::{self, Header, Journal};
+use crate::plan::{self, Choices};
 use crate::rollout::{Actor, At, Command, Event, Input};
 use crate::run::headless::Headless;
 use crate::run::{Clock, Msg, Session, operator};
@@ -17,8 +19,6 @@ use crate::sim::model::{FaultChange, Version};
 use crate::sim::scenario::{BUILT_IN, DEFAULT};
 use crate::sim::server::Simulator;
 use crate::sim::{Scenario, score};
-use crate::tui::Screen;
-use crate::tui::theme::{self, Theme};
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct DrillArgs {
@@ -165,33 +165,21 @@ pub fn drill(args: DrillArgs) -> i32 {
         Err(code) => return code,
     };
     let who = args.operator.clone().unwrap_or_else(|| operator().0);
-    let theme = if args.headless {
-        None
-    } else {
-        if !std::io::stdout().is_terminal() {
-            eprintln!(
-                "error: stdout is not a terminal, so the screen cannot be drawn.\n\
-                 Run `cockpit drill --headless` for JSON lines (or `ssh -t` for a terminal)."
-            );
-            return exit::CONFIG;
-        }
-        let choice = args.theme.as_deref().unwrap_or("dark");
-        match Theme::load(choice, theme::colour_wanted()) {
-            Ok(t) => Some(t),
-            Err(e) => {
-                eprintln!("error: {e}");
-                return exit::CONFIG;
-            }
-        }
-    };
+    if !args.headless && !std::io::stdout().is_terminal() {
+        eprintln!(
+            "error: stdout is not a terminal, so the screen cannot be drawn.\n\
+             Run `cockpit drill --headless` for JSON lines (or `ssh -t` for a terminal)."
+        );
+        return exit::CONFIG;
+    }
     let rt = match runtime() {
         Ok(rt) => rt,
         Err(code) => return code,
     };
-    rt.block_on(run_drill(scenario, &args, who, theme))
+    rt.block_on(run_drill(scenario, &args, who))
 }
 
-async fn run_drill(scenario: Scenario, args: &DrillArgs, who: String, theme: Option<Theme>) -> i32 {
+async fn run_drill(scenario: Scenario, args: &DrillArgs, who: String) -> i32 {
     let clock = Clock::new(args.speed);
     let (fault_tx, faults) = mpsc::unbounded_channel::<FaultChange>();
     let sim = match Simulator::start(scenario.clone(), clock, Some(fault_tx)).await {
@@ -201,22 +189,19 @@ async fn run_drill(scenario: Scenario, args: &DrillArgs, who: String, theme: Opt
             return exit::ERROR;
         }
     };
-    let headless = theme.is_none();
-    let config = match drill_config::config(&scenario, &sim.endpoints(), headless, None) {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("error: {e}");
+    let headless = args.headless;
+    // The same plan a config file gets: validation, sources, keys, theme.
+    let text = drill_config::config_text(&scenario, &sim.endpoints(), headless, None);
+    let origin = format!("drill config for scenario {}", scenario.name);
+    let choices = Choices::new(args.theme.clone());
+    let plan = match plan::from_text(Path::new(&origin), &text, &choices) {
+        Ok(plan) => plan,
+        Err(errors) => {
+            errors.iter().for_each(|e| eprintln!("error: {e}"));
             return exit::CONFIG;
         }
     };
-    let screen = match theme.map(|t| Screen::new(&config, t, &who, operator().1)) {
-        None => None,
-        Some(Ok(screen)) => Some(screen),
-        Some(Err(e)) => {
-            eprintln!("error: {e}");
-            return exit::CONFIG;
-        }
-    };
+    let (config, screen, sources) = plan.into_parts((!headless).then_some((&who, operator().1)));
     let journal = match open_journal(&scenario, &args.scenario, &config, &who, clock.now()) {
         Ok(j) => j,
         Err(e) => {
@@ -232,7 +217,7 @@ async fn run_drill(scenario: Scenario, args: &DrillArgs, who: String, theme: Opt
         args.speed,
         path.display()
     );
-    let session = Session::new(config, clock, Some(journal));
+    let session = Session::new(config, clock, Some(journal)).with_sources(sources);
     let tx = session.sender();
     forward_faults(faults, tx.clone());
     let referee = tokio::spawn(referee(path.clone(), scenario.clone(), clock, tx, headless));

@@ -112,27 +112,26 @@ pub fn main() -> i32 {
     }
 }
 
-/// Loads the config or prints every problem; `Err` carries the exit code.
-pub fn load_config(
+/// Finds the config and builds its plan, or prints every problem; `Err`
+/// carries the exit code. `check` and `run` both start here.
+pub fn build_plan(
     explicit: Option<&std::path::Path>,
-) -> Result<(PathBuf, crate::config::Config), i32> {
+    choices: &crate::plan::Choices,
+) -> Result<crate::plan::Plan, i32> {
     let path = crate::config::discover(explicit).map_err(|e| {
         eprintln!("error: {e}");
         exit::CONFIG
     })?;
-    match crate::config::load(&path) {
-        Ok(c) => Ok((path, c)),
-        Err(errors) => {
-            for e in &errors {
-                eprintln!("error: {e}");
-            }
-            let n = errors.len();
-            eprintln!(
-                "{n} problem{} in {}",
-                if n == 1 { "" } else { "s" },
-                path.display()
-            );
-            Err(exit::CONFIG)
+    crate::plan::build(&path, choices).map_err(|errors| {
+        for e in &errors {
+            eprintln!("error: {e}");
         }
-    }
+        let n = errors.len();
+        eprintln!(
+            "{n} problem{} in {}",
+            if n == 1 { "" } else { "s" },
+            path.display()
+        );
+        exit::CONFIG
+    })
 }

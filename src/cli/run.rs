@@ -9,11 +9,10 @@ use super::exit;
 use crate::config::Config;
 use crate::journal::lock::{self, Holder, Lock};
 use crate::journal::{self, Header, Journal, Resumed, RunStatus, RunSummary, resume};
+use crate::plan::Choices;
 use crate::rollout::{Actor, At, Command, Input, Rollout};
 use crate::run::headless::{Headless, UnknownHook};
 use crate::run::{Clock, Session, operator};
-use crate::tui::Screen;
-use crate::tui::theme::{self, Theme};
 
 /// What `cockpit run` was asked for, beyond the config.
 #[derive(Debug, Clone, clap::Args)]
@@ -49,21 +48,15 @@ pub struct RunArgs {
 }
 
 pub fn run(args: RunArgs) -> i32 {
-    let (path, config) = match super::load_config(args.config.as_deref()) {
-        Ok(loaded) => loaded,
+    let choices = Choices::new(args.theme.clone());
+    let plan = match super::build_plan(args.config.as_deref(), &choices) {
+        Ok(plan) => plan,
         Err(code) => return code,
     };
-    let screen = if args.headless {
-        None
-    } else {
-        match screen(&args, &path, &config) {
-            Ok(s) => Some(s),
-            Err(e) => {
-                eprintln!("error: {e}");
-                return exit::CONFIG;
-            }
-        }
-    };
+    let path = plan.path.clone();
+    let (who, ssh) = operator();
+    let who = args.operator.clone().unwrap_or(who);
+    let (config, screen, sources) = plan.into_parts((!args.headless).then_some((&who, ssh)));
     if !args.headless && !std::io::stdout().is_terminal() {
         eprintln!(
             "error: stdout is not a terminal, so the screen cannot be drawn.\n\
@@ -71,7 +64,6 @@ pub fn run(args: RunArgs) -> i32 {
         );
         return exit::CONFIG;
     }
-    let who = args.operator.clone().unwrap_or_else(|| operator().0);
     let clock = Clock::new(1.0);
     let dir = journal::default_dir(&config);
     // Held until this function returns: one driver per rollout.
@@ -87,7 +79,7 @@ pub fn run(args: RunArgs) -> i32 {
     }
     let mut view = Headless::new(args.unknown_hook);
     let (session, first) = match begin(&args, &path, config, &who, clock, &mut view) {
-        Ok(s) => s,
+        Ok((session, first)) => (session.with_sources(sources), first),
         Err(code) => return code,
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -105,29 +97,6 @@ pub fn run(args: RunArgs) -> i32 {
         None => runtime.block_on(session.drive(&mut view, first)),
         Some(screen) => runtime.block_on(crate::tui::run(session, screen, first)),
     }
-}
-
-/// The screen's theme and keys, checked before anything starts.
-fn screen(args: &RunArgs, path: &Path, config: &Config) -> Result<Screen, String> {
-    let colour = theme::colour_wanted();
-    let theme = match (&args.theme, &config.ui.theme) {
-        (Some(choice), _) => Theme::load(choice, colour)?,
-        // A theme file named in the config is relative to the config.
-        (None, Some(choice)) => {
-            let beside = path.parent().unwrap_or(Path::new(".")).join(choice);
-            let choice = if choice.ends_with(".toml") && beside.exists() {
-                beside.display().to_string()
-            } else {
-                choice.clone()
-            };
-            Theme::load(&choice, colour)
-                .map_err(|e| format!("{}: [ui] theme: {e}", path.display()))?
-        }
-        (None, None) => Theme::load("dark", colour)?,
-    };
-    let (who, ssh) = operator();
-    let who = args.operator.clone().unwrap_or(who);
-    Screen::new(config, theme, &who, ssh).map_err(|e| format!("{}: {e}", path.display()))
 }
 
 /// Start (if asked), then whatever the flags already answered.

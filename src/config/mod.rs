@@ -5,10 +5,11 @@ pub mod error;
 mod locate;
 pub mod model;
 pub mod validate;
+pub mod values;
 
 use std::path::{Path, PathBuf};
 
-pub use error::ConfigError;
+pub use error::{ConfigError, Problem};
 pub use model::Config;
 
 use error::{did_you_mean, path_text};
@@ -41,24 +42,43 @@ pub fn user_config_path() -> Option<PathBuf> {
 
 /// Reads, parses and validates; every problem found is returned, in file order.
 pub fn load(path: &Path) -> Result<Config, Vec<ConfigError>> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
+    parse(path, &read(path)?)
+}
+
+/// The config file's text.
+pub fn read(path: &Path) -> Result<String, Vec<ConfigError>> {
+    std::fs::read_to_string(path).map_err(|e| {
         vec![ConfigError::unplaced(
             path,
             format!("cannot read config: {e}"),
             "check the path and its permissions",
         )]
-    })?;
-    parse(path, &text)
+    })
 }
 
 pub fn parse(path: &Path, text: &str) -> Result<Config, Vec<ConfigError>> {
+    let (config, problems) = resolve_text(path, text)?;
+    if problems.is_empty() {
+        return Ok(config);
+    }
+    Err(place(path, text, problems))
+}
+
+/// Parsed, with presets and defaults filled in, and the rules it breaks
+/// still unplaced: the plan adds what it finds building the rest before
+/// every problem is placed and reported at once. Only a file serde cannot
+/// read at all stops here.
+pub fn resolve_text(path: &Path, text: &str) -> Result<(Config, Vec<Problem>), Vec<ConfigError>> {
     let source = Source::new(text);
     let mut config: Config =
         toml::from_str(text).map_err(|e| vec![serde_error(path, &source, &e)])?;
     let problems = validate::resolve(&mut config);
-    if problems.is_empty() {
-        return Ok(config);
-    }
+    Ok((config, problems))
+}
+
+/// Every problem at its line and column in `text`, in file order.
+pub fn place(path: &Path, text: &str, problems: Vec<Problem>) -> Vec<ConfigError> {
+    let source = Source::new(text);
     let mut errors: Vec<ConfigError> = problems
         .into_iter()
         .map(|p| {
@@ -76,7 +96,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, Vec<ConfigError>> {
         })
         .collect();
     errors.sort_by_key(|e| (e.line, e.column));
-    Err(errors)
+    errors
 }
 
 fn serde_error(path: &Path, source: &Source, e: &toml::de::Error) -> ConfigError {

@@ -8,7 +8,8 @@ use super::model::{Config, Direction, Hook, MetricKind, MetricSpec, ScrapeSelect
 use crate::at;
 use crate::rollout::window::DeployWindows;
 
-fn problem(path: Vec<Seg>, message: impl Into<String>, fix: impl Into<String>) -> Problem {
+/// A problem at a key path, with what is wrong and the fix.
+pub fn problem(path: Vec<Seg>, message: impl Into<String>, fix: impl Into<String>) -> Problem {
     Problem {
         path,
         message: message.into(),
@@ -30,6 +31,7 @@ pub fn resolve(config: &mut Config) -> Vec<Problem> {
     check_window(config, &mut out);
     check_checklist(config, &mut out);
     check_scrape_window(config, &mut out);
+    super::values::check(config, &mut out);
     out
 }
 
@@ -144,7 +146,7 @@ fn check_stages(config: &Config, out: &mut Vec<Problem>) {
                 "give every stage its own name",
             ));
         }
-        if let Some(w) = s.weight {
+        if let Some(w) = s.weight.filter(|w| w.is_finite()) {
             if !(0.0..=100.0).contains(&w) {
                 out.push(problem(
                     at!["stage", i, "weight"],
@@ -234,7 +236,9 @@ fn check_overrides(
         };
         let (w, c) = (o.warning.or(m.warning), o.critical.or(m.critical));
         if let (Some(w), Some(c), Some(dir)) = (w, c, m.direction) {
-            check_order(at!["stage", i, "thresholds", name], &m.name, w, c, dir, out);
+            let percent = m.unit.as_deref() == Some("%");
+            let path = at!["stage", i, "thresholds", name];
+            check_order(path, &m.name, w, c, dir, percent, out);
         }
     }
 }
@@ -245,8 +249,14 @@ fn check_order(
     warning: f64,
     critical: f64,
     dir: Direction,
+    percent: bool,
     out: &mut Vec<Problem>,
 ) {
+    // Values that are not numbers, or past 100%, have problems of their own.
+    let usable = |v: f64| v.is_finite() && (!percent || (0.0..=100.0).contains(&v));
+    if !usable(warning) || !usable(critical) {
+        return;
+    }
     let (beyond, word) = match dir {
         Direction::HigherIsWorse => (warning > critical, "above"),
         Direction::LowerIsWorse => (warning < critical, "below"),
@@ -287,7 +297,16 @@ fn check_metrics(config: &Config, out: &mut Vec<Problem>) {
             }
         }
         if let (Some(w), Some(c), Some(dir)) = (m.warning, m.critical, m.direction) {
-            check_order(at!["metric", i, "warning"], &m.name, w, c, dir, out);
+            let percent = m.unit.as_deref() == Some("%");
+            check_order(
+                at!["metric", i, "warning"],
+                &m.name,
+                w,
+                c,
+                dir,
+                percent,
+                out,
+            );
         }
         check_metric_source(config, i, m, out);
     }
@@ -327,6 +346,7 @@ fn check_metric_source(config: &Config, i: usize, m: &MetricSpec, out: &mut Vec<
         ));
     }
     if let Some(q) = m.scrape.as_ref().and_then(|s| s.quantile)
+        && q.is_finite()
         && !(0.0..=1.0).contains(&q)
     {
         out.push(problem(
@@ -345,32 +365,8 @@ fn check_metric_source(config: &Config, i: usize, m: &MetricSpec, out: &mut Vec<
 }
 
 fn check_hooks(config: &Config, out: &mut Vec<Problem>) {
-    for (i, s) in config.stages.iter().enumerate() {
-        for (field, hooks) in [("enter", &s.enter.0), ("undo", &s.undo.0)] {
-            for (j, h) in hooks.iter().enumerate() {
-                check_hook(at!["stage", i, field, j], h, out);
-            }
-        }
-        for (field, hook) in [("smoke", &s.smoke), ("verify", &s.verify)] {
-            if let Some(h) = hook {
-                check_hook(at!["stage", i, field], h, out);
-            }
-        }
-    }
-    let g = &config.hooks;
-    for (field, hooks) in [
-        ("enter", &g.enter),
-        ("undo", &g.undo),
-        ("on_pause", &g.on_pause),
-        ("on_resume", &g.on_resume),
-        ("on_promote", &g.on_promote),
-        ("on_rollback", &g.on_rollback),
-        ("on_breach", &g.on_breach),
-        ("on_event", &g.on_event),
-    ] {
-        for (j, h) in hooks.0.iter().enumerate() {
-            check_hook(at!["hooks", field, j], h, out);
-        }
+    for (path, h) in super::values::written_hooks(config) {
+        check_hook(path, h, out);
     }
 }
 
@@ -454,6 +450,11 @@ fn check_http_hook(here: &dyn Fn(&str) -> Vec<Seg>, h: &Hook, url: &str, out: &m
             "write `http = \"env:NAME\"` with letters, digits and _ (e.g. env:CHAT_WEBHOOK_URL)",
         )),
         Some(_) => {}
+        None if url.trim().is_empty() => out.push(problem(
+            here("http"),
+            "an empty URL",
+            "write the full URL, e.g. \"https://chat.example.com/hook\", or \"env:NAME\" when the URL is a secret",
+        )),
         None if !(url.starts_with("http://") || url.starts_with("https://")) => {
             out.push(problem(
                 here("http"),
@@ -461,7 +462,16 @@ fn check_http_hook(here: &dyn Fn(&str) -> Vec<Seg>, h: &Hook, url: &str, out: &m
                 "write the full URL, e.g. \"https://chat.example.com/hook\", or \"env:NAME\" when the URL is a secret",
             ))
         }
-        None => check_placeholders(here("http"), url, false, out),
+        None => {
+            if let Some(why) = super::values::unusable(url) {
+                out.push(problem(
+                    here("http"),
+                    format!("\"{url}\" is not a URL ({why})"),
+                    "write the full URL, e.g. \"https://chat.example.com/hook\"",
+                ));
+            }
+            check_placeholders(here("http"), url, false, out)
+        }
     }
     if let Some(m) = &h.method
         && !METHODS.contains(&m.to_uppercase().as_str())
@@ -473,7 +483,7 @@ fn check_http_hook(here: &dyn Fn(&str) -> Vec<Seg>, h: &Hook, url: &str, out: &m
         ));
     }
     for (name, value) in &h.headers {
-        check_header(here("headers"), name, value, out);
+        check_header(here("headers"), name, value, "read when the hook runs", out);
     }
     let exec_only = [
         ("shell", h.shell),
@@ -491,7 +501,13 @@ fn check_http_hook(here: &dyn Fn(&str) -> Vec<Seg>, h: &Hook, url: &str, out: &m
 
 /// Secrets belong in the environment: a header that looks like one must be
 /// `env:NAME`, so the config can be committed and the value is redacted.
-fn check_header(mut path: Vec<Seg>, name: &str, value: &str, out: &mut Vec<Problem>) {
+pub(super) fn check_header(
+    mut path: Vec<Seg>,
+    name: &str,
+    value: &str,
+    read: &str,
+    out: &mut Vec<Problem>,
+) {
     path.push(Seg::Key(name.into()));
     let lower = name.to_lowercase();
     let sensitive = [
@@ -514,15 +530,13 @@ fn check_header(mut path: Vec<Seg>, name: &str, value: &str, out: &mut Vec<Probl
         None if sensitive => out.push(problem(
             path,
             format!("header `{name}` has its secret written in the config"),
-            format!(
-                "export it and write `{name} = \"env:NAME\"`: read when the hook runs, redacted wherever shown"
-            ),
+            format!("export it and write `{name} = \"env:NAME\"`: {read}, redacted wherever shown"),
         )),
         _ => {}
     }
 }
 
-fn is_env_name(name: &str) -> bool {
+pub fn is_env_name(name: &str) -> bool {
     !name.is_empty()
         && !name.starts_with(|c: char| c.is_ascii_digit())
         && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')

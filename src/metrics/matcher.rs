@@ -33,19 +33,45 @@ struct Matcher {
 #[derive(Debug, Clone, Default)]
 pub struct Matchers(Vec<Matcher>);
 
+/// A matcher the config wrote that cannot be compiled: its label, what is
+/// wrong and the fix.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BadMatcher {
+    pub label: String,
+    pub message: String,
+    pub fix: String,
+}
+
 impl Matchers {
     /// `what` names the config key in the error, e.g. `metric "errors" scrape.labels`.
     pub fn from_config(map: &BTreeMap<String, String>, what: &str) -> Result<Matchers, String> {
+        Matchers::compile(map).map_err(|bad| {
+            let b = &bad[0];
+            format!("{what}.{}: {}; {}", b.label, b.message, b.fix)
+        })
+    }
+
+    /// Every matcher compiled, or every one that cannot be.
+    pub fn compile(map: &BTreeMap<String, String>) -> Result<Matchers, Vec<BadMatcher>> {
         let mut out = Vec::new();
+        let mut bad = Vec::new();
         for (label, written) in map {
             let (negated, pattern) = match written.strip_prefix('!') {
                 Some(rest) => (true, rest),
                 None => (false, written.as_str()),
             };
             let pattern = match pattern.strip_prefix('~') {
-                Some(re) => Regex::new(&format!("^(?:{re})$")).map(Match::Regex).map_err(|e| {
-                    format!("{what}.{label}: {written:?} is not a valid regex ({e}); write `~5..` for a regex, `!~5..` for its negation, or a plain value for an exact match")
-                })?,
+                Some(re) => match Regex::new(&format!("^(?:{re})$")) {
+                    Ok(re) => Match::Regex(re),
+                    Err(e) => {
+                        bad.push(BadMatcher {
+                            label: label.clone(),
+                            message: format!("{written:?} is not a valid regex ({})", reason(&e)),
+                            fix: "write `~5..` for a regex, `!~5..` for its negation, or a plain value for an exact match".into(),
+                        });
+                        continue;
+                    }
+                },
                 None => Match::Exact(pattern.to_string()),
             };
             out.push(Matcher {
@@ -54,7 +80,11 @@ impl Matchers {
                 negated,
             });
         }
-        Ok(Matchers(out))
+        if bad.is_empty() {
+            Ok(Matchers(out))
+        } else {
+            Err(bad)
+        }
     }
 
     pub fn is_empty(&self) -> bool {
@@ -68,6 +98,18 @@ impl Matchers {
             m.pattern.is_match(value) != m.negated
         })
     }
+}
+
+/// The regex crate's reason in one line: its message draws the pattern
+/// with a caret underneath, over several lines.
+fn reason(e: &regex::Error) -> String {
+    let text = e.to_string();
+    let last = text
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("");
+    last.trim().trim_start_matches("error: ").to_string()
 }
 
 #[cfg(test)]

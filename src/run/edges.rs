@@ -9,20 +9,18 @@ use tokio::task::JoinHandle;
 
 use super::{Clock, Msg};
 use crate::actions;
-use crate::config::Config;
 use crate::config::model::Hook;
 use crate::metrics::Sources;
 
 /// Polls every source on the source's own interval (compressed by the
 /// clock's speed) until aborted.
 pub fn spawn_metrics(
-    config: &Config,
+    mut sources: Sources,
     clock: Clock,
     tx: UnboundedSender<Msg>,
-) -> Result<JoinHandle<()>, String> {
-    let mut sources = Sources::from_config(config)?;
+) -> JoinHandle<()> {
     sources.set_speed(clock.speed());
-    Ok(tokio::spawn(async move {
+    tokio::spawn(async move {
         let history = sources.backfill(clock.now()).await;
         if !history.is_empty() && tx.send(Msg::History(history)).is_err() {
             return;
@@ -36,7 +34,7 @@ pub fn spawn_metrics(
                 return;
             }
         }
-    }))
+    })
 }
 
 /// Forwards a hook's output lines to the loop as they arrive.

@@ -94,6 +94,8 @@ pub struct Session {
     stopped: Option<String>,
     /// The resumed journal's events, shown before the session starts.
     history: Vec<Effect>,
+    /// The plan's metric sources; built from the config when there is no plan.
+    sources: Option<crate::metrics::Sources>,
     tx: mpsc::UnboundedSender<Msg>,
     rx: mpsc::UnboundedReceiver<Msg>,
 }
@@ -121,6 +123,7 @@ impl Session {
             feed,
             stopped: None,
             history: Vec::new(),
+            sources: None,
             tx,
             rx,
         }
@@ -135,6 +138,12 @@ impl Session {
         self.history = events
             .map(|(at, event)| Effect::Journal { at, event })
             .collect();
+        self
+    }
+
+    /// Polls the sources a plan built instead of building them again.
+    pub fn with_sources(mut self, sources: crate::metrics::Sources) -> Session {
+        self.sources = Some(sources);
         self
     }
 
@@ -251,7 +260,11 @@ impl Session {
 
     /// Runs until the view quits, the rollout ends (headless), or a signal.
     pub async fn drive(mut self, view: &mut dyn View, first: Vec<Input>) -> i32 {
-        let poller = match edges::spawn_metrics(&self.rollout.config, self.clock, self.tx.clone()) {
+        let sources = match self.sources.take() {
+            Some(s) => Ok(s),
+            None => crate::metrics::Sources::from_config(&self.rollout.config),
+        };
+        let poller = match sources.map(|s| edges::spawn_metrics(s, self.clock, self.tx.clone())) {
             Ok(p) => p,
             Err(e) => {
                 eprintln!("error: {e}");

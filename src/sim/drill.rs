@@ -1,12 +1,12 @@
 //! The cockpit config a drill runs with, built in memory: the scrape table
 //! points at the simulator's ports, stage hooks call its control endpoint,
-//! and the scenario sets the policy. It goes through `config::parse`, so a
-//! drill runs exactly the validation and defaults a real config gets.
+//! and the scenario sets the policy. `cockpit drill` builds its plan with
+//! `plan::from_text`, so a drill runs exactly the validation, defaults and
+//! parts a real config gets.
 
 use std::path::Path;
 
 use super::Scenario;
-use crate::config::Config;
 use crate::config::model::OnCritical;
 
 /// Where the simulator listens, as the config needs it.
@@ -101,29 +101,32 @@ rollback_verify_within = "{verify}"
     t
 }
 
-/// The validated config; an error here is the scenario's fault and says so.
-pub fn config(
-    scenario: &Scenario,
-    at: &Endpoints,
-    headless: bool,
-    journal_dir: Option<&Path>,
-) -> Result<Config, String> {
-    let text = config_text(scenario, at, headless, journal_dir);
-    let origin = format!("drill config for scenario {}", scenario.name);
-    crate::config::parse(Path::new(&origin), &text).map_err(|errors| {
-        errors
-            .iter()
-            .map(|e| e.to_string())
-            .collect::<Vec<_>>()
-            .join("\n")
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::Config;
     use crate::config::model::MetricKind;
     use crate::sim::scenario::BUILT_IN;
+
+    /// The config of the plan `cockpit drill` builds.
+    fn config(
+        scenario: &Scenario,
+        at: &Endpoints,
+        headless: bool,
+        journal_dir: Option<&Path>,
+    ) -> Result<Config, String> {
+        let text = config_text(scenario, at, headless, journal_dir);
+        let origin = format!("drill config for scenario {}", scenario.name);
+        let choices = crate::plan::Choices::default();
+        let plan = crate::plan::from_text(Path::new(&origin), &text, &choices);
+        plan.map(|p| p.config).map_err(|errors| {
+            errors
+                .iter()
+                .map(|e| e.to_string())
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
+    }
 
     fn endpoints() -> Endpoints {
         Endpoints {

@@ -166,6 +166,11 @@ impl Action {
     }
 }
 
+/// How a key is written, for the fix of one that is not.
+const KEY_SYNTAX: &str = "write one character (\"a\", \"A\", \"?\"), a name (space, enter, tab, \
+    esc, up, down, left, right, pgup, pgdown, home, end, comma, f1-f12), or ctrl- before either; \
+    several separated by commas";
+
 /// One key as written in config: `a`, `A`, `space`, `ctrl-a`, `pgup`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Key {
@@ -209,13 +214,7 @@ impl Key {
             let mut chars = rest.chars();
             match (chars.next(), chars.next()) {
                 (Some(c), None) if !c.is_control() => KeyCode::Char(c),
-                _ => {
-                    return Err(format!(
-                        "unknown key \"{text}\": write one character (\"a\", \"A\", \"?\"), \
-                         a name (space, enter, tab, esc, up, down, left, right, pgup, pgdown, \
-                         home, end, comma, f1-f12), or ctrl- before either"
-                    ));
-                }
+                _ => return Err(format!("unknown key \"{text}\"")),
             }
         };
         if let (true, KeyCode::Char(c)) = (ctrl, code) {
@@ -293,52 +292,112 @@ fn parse_list(text: &str) -> Result<Vec<Key>, String> {
     Ok(keys)
 }
 
+/// One problem in `[ui] keys`: the action named there (the key of the
+/// table), what is wrong and the fix.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KeyProblem {
+    pub action: String,
+    pub message: String,
+    pub fix: String,
+}
+
+impl std::fmt::Display for KeyProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "[ui] keys.{}: {}; {}",
+            self.action, self.message, self.fix
+        )
+    }
+}
+
 impl KeyMap {
-    /// The defaults with `[ui] keys` applied; every problem is named with
-    /// its key and a fix.
+    /// The defaults with `[ui] keys` applied; the first problem, with its
+    /// key and a fix.
     pub fn with_overrides(overrides: &BTreeMap<String, String>) -> Result<KeyMap, String> {
-        let mut map = KeyMap::default();
-        for (name, keys) in overrides {
-            let Some(action) = Action::all().find(|a| a.name() == name) else {
-                let names: Vec<_> = Action::all().map(Action::name).collect();
-                return Err(format!(
-                    "[ui] keys.{name}: no such action; the actions are {}",
-                    names.join(", ")
-                ));
-            };
-            let keys = parse_list(keys).map_err(|e| format!("[ui] keys.{name}: {e}"))?;
-            if let Some(slot) = map.bindings.iter_mut().find(|(a, _)| *a == action) {
-                slot.1 = keys;
-            }
-        }
-        map.check_clashes()?;
-        Ok(map)
+        KeyMap::build(overrides).map_err(|problems| problems[0].to_string())
     }
 
-    fn check_clashes(&self) -> Result<(), String> {
-        for (i, (a, keys)) in self.bindings.iter().enumerate() {
-            if let Some(k) = keys.iter().find(|k| is_reserved(k)) {
-                return Err(format!(
-                    "[ui] keys.{}: \"{}\" is reserved (1-9 tick the checklist; enter, esc and \
-                     backspace answer prompts); pick another key",
-                    a.name(),
-                    k.label()
+    /// The defaults with `[ui] keys` applied, or every problem in it.
+    pub fn build(overrides: &BTreeMap<String, String>) -> Result<KeyMap, Vec<KeyProblem>> {
+        let mut map = KeyMap::default();
+        let mut problems = Vec::new();
+        let mut named = Vec::new();
+        for (name, keys) in overrides {
+            let problem = |message: String, fix: String| KeyProblem {
+                action: name.clone(),
+                message,
+                fix,
+            };
+            let Some(action) = Action::all().find(|a| a.name() == name) else {
+                let names: Vec<_> = Action::all().map(Action::name).collect();
+                let hint = crate::config::error::did_you_mean(name, names.iter().copied())
+                    .map(|n| format!("did you mean `{n}`? "))
+                    .unwrap_or_default();
+                problems.push(problem(
+                    "no such action".into(),
+                    format!("{hint}the actions are {}", names.join(", ")),
                 ));
-            }
-            for (b, other) in &self.bindings[i + 1..] {
-                if let Some(k) = keys.iter().find(|k| other.contains(k)) {
-                    return Err(format!(
-                        "[ui] keys: \"{}\" is bound to both {} and {}; give one of them \
-                         another key (e.g. {} = \"...\")",
-                        k.label(),
-                        a.name(),
-                        b.name(),
-                        b.name()
-                    ));
+                continue;
+            };
+            match parse_list(keys) {
+                Ok(keys) => {
+                    if let Some(slot) = map.bindings.iter_mut().find(|(a, _)| *a == action) {
+                        slot.1 = keys;
+                    }
+                    named.push(action);
                 }
+                Err(e) => problems.push(problem(e, KEY_SYNTAX.into())),
             }
         }
-        Ok(())
+        problems.extend(map.clashes(&named));
+        if problems.is_empty() {
+            Ok(map)
+        } else {
+            Err(problems)
+        }
+    }
+
+    /// Reserved keys and keys bound twice, each said at the action the
+    /// config rebound (`named`).
+    fn clashes(&self, named: &[Action]) -> Vec<KeyProblem> {
+        let mut out = Vec::new();
+        for (i, (a, keys)) in self.bindings.iter().enumerate() {
+            if let Some(k) = keys.iter().find(|k| is_reserved(k)) {
+                out.push(KeyProblem {
+                    action: a.name().into(),
+                    message: format!(
+                        "\"{}\" is reserved (1-9 tick the checklist; enter, esc and backspace \
+                         answer prompts)",
+                        k.label()
+                    ),
+                    fix: "pick another key".into(),
+                });
+            }
+            for (b, other) in &self.bindings[i + 1..] {
+                let Some(k) = keys.iter().find(|k| other.contains(k)) else {
+                    continue;
+                };
+                // Said where the config wrote it; the other one keeps its default.
+                let (written, kept) = if named.contains(b) { (b, a) } else { (a, b) };
+                out.push(KeyProblem {
+                    action: written.name().into(),
+                    message: format!(
+                        "\"{}\" is bound to both {} and {}",
+                        k.label(),
+                        a.name(),
+                        b.name()
+                    ),
+                    fix: format!(
+                        "give {} another key, or rebind {} too (e.g. {} = \"...\")",
+                        written.name(),
+                        kept.name(),
+                        kept.name()
+                    ),
+                });
+            }
+        }
+        out
     }
 
     pub fn action(&self, event: &KeyEvent) -> Option<Action> {

@@ -102,8 +102,21 @@ pub fn utc_time(at: At) -> NaiveDateTime {
 impl Screen {
     /// Keys from `[ui] keys`; the theme is chosen by the caller.
     pub fn new(config: &Config, theme: Theme, operator: &str, ssh: bool) -> Result<Screen, String> {
-        Ok(Screen {
-            keys: KeyMap::with_overrides(&config.ui.keys)?,
+        let keys = KeyMap::with_overrides(&config.ui.keys)?;
+        let windows = DeployWindows::from_spec(&config.window).unwrap_or_default();
+        Ok(Screen::planned(keys, windows, theme, operator, ssh))
+    }
+
+    /// From the parts a plan built (see `plan::Plan`).
+    pub fn planned(
+        keys: KeyMap,
+        windows: DeployWindows,
+        theme: Theme,
+        operator: &str,
+        ssh: bool,
+    ) -> Screen {
+        Screen {
+            keys,
             colour: super::theme::colour_wanted(),
             theme,
             operator: operator.to_string(),
@@ -115,10 +128,10 @@ impl Screen {
             following: None,
             watchers: Vec::new(),
             log: LogPane::new(),
-            windows: DeployWindows::from_spec(&config.window).unwrap_or_default(),
+            windows,
             local: local_time,
             last_now: 0,
-        })
+        }
     }
 
     /// Times shown in this zone instead of the machine's.

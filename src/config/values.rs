@@ -1,0 +1,442 @@
+//! Values that parse but mean nothing: numbers TOML accepts (`nan`, `inf`),
+//! counts below zero, intervals of 0s, empty names, URLs nothing can fetch,
+//! percentages past 100. Each would run, and each would mislead: a line at
+//! `nan` is never crossed, so the metric shows OK forever.
+
+use super::error::{Problem, Seg};
+use super::model::{Config, Hook, MetricSpec};
+use super::validate::{check_header, problem};
+use crate::at;
+use crate::duration::Span;
+
+pub(super) fn check(config: &Config, out: &mut Vec<Problem>) {
+    check_names(config, out);
+    check_numbers(config, out);
+    check_intervals(config, out);
+    check_urls(config, out);
+    if let Some(p) = &config.prometheus {
+        for (name, value) in &p.headers {
+            check_header(
+                at!["prometheus", "headers"],
+                name,
+                value,
+                "read at start",
+                out,
+            );
+        }
+    }
+}
+
+/// TOML's spelling, which is what the operator wrote.
+fn toml_number(v: f64) -> String {
+    if v.is_nan() {
+        "nan".into()
+    } else if v.is_infinite() {
+        if v > 0.0 { "inf" } else { "-inf" }.into()
+    } else {
+        crate::format::number(v)
+    }
+}
+
+/// A number that is not finite is reported here; callers skip their own
+/// checks on it.
+pub fn finite(path: Vec<Seg>, v: f64, out: &mut Vec<Problem>) -> bool {
+    if v.is_finite() {
+        return true;
+    }
+    let key = match path.last() {
+        Some(Seg::Key(k)) => k.clone(),
+        _ => "value".into(),
+    };
+    out.push(problem(
+        path,
+        format!("{key} = {} is not a finite number", toml_number(v)),
+        "write a number: a line at nan is never compared and one at inf is never crossed, so nothing would ever fire",
+    ));
+    false
+}
+
+/// Percent metrics: rates in percent, 0 to 100.
+fn is_percent(m: &MetricSpec) -> bool {
+    m.unit.as_deref() == Some("%")
+}
+
+fn percent(path: Vec<Seg>, metric: &str, v: f64, out: &mut Vec<Problem>) {
+    if (0.0..=100.0).contains(&v) {
+        return;
+    }
+    let key = match path.last() {
+        Some(Seg::Key(k)) => k.clone(),
+        _ => "value".into(),
+    };
+    out.push(problem(
+        path,
+        format!(
+            "{key} {} is outside 0..100: {metric} is a percentage",
+            toml_number(v)
+        ),
+        "rates are written in percent: 0.5 means 0.5%, 99.5 means 99.5%",
+    ));
+}
+
+fn check_numbers(config: &Config, out: &mut Vec<Problem>) {
+    for (i, s) in config.stages.iter().enumerate() {
+        if let Some(w) = s.weight {
+            finite(at!["stage", i, "weight"], w, out);
+        }
+        for (name, o) in &s.thresholds {
+            let metric = config.metrics.iter().find(|m| &m.name == name);
+            for (key, v) in [("warning", o.warning), ("critical", o.critical)] {
+                let Some(v) = v else { continue };
+                let path = at!["stage", i, "thresholds", name, key];
+                if finite(path.clone(), v, out) && metric.is_some_and(is_percent) {
+                    percent(path, name, v, out);
+                }
+            }
+        }
+    }
+    for (i, m) in config.metrics.iter().enumerate() {
+        let numbers = [
+            ("scale", m.scale),
+            ("warning", m.warning),
+            ("critical", m.critical),
+            ("immediate", m.immediate),
+            ("baseline_ratio", m.baseline_ratio),
+            ("baseline_floor", m.baseline_floor),
+            ("min_requests", m.min_requests),
+        ];
+        let percent_keys = ["warning", "critical", "immediate", "baseline_floor"];
+        for (key, v) in numbers {
+            let Some(v) = v else { continue };
+            let path = at!["metric", i, key];
+            if finite(path.clone(), v, out) && is_percent(m) && percent_keys.contains(&key) {
+                percent(path, &m.name, v, out);
+            }
+        }
+        if let Some(q) = m.scrape.as_ref().and_then(|s| s.quantile) {
+            finite(at!["metric", i, "scrape", "quantile"], q, out);
+        }
+        if let Some(n) = m.min_requests.filter(|n| *n < 0.0) {
+            out.push(problem(
+                at!["metric", i, "min_requests"],
+                format!("min_requests {} is negative", toml_number(n)),
+                "write how many requests a value needs before it is judged: 0 judges every value, the rates' default is 50",
+            ));
+        }
+        if let Some(x) = m.baseline_ratio.filter(|x| *x <= 1.0) {
+            check_ratio(i, m, x, out);
+        }
+    }
+}
+
+fn check_ratio(i: usize, m: &MetricSpec, x: f64, out: &mut Vec<Problem>) {
+    let who = if x >= 1.0 {
+        "a canary the least bit worse than the stable version"
+    } else {
+        "even a canary better than the stable version"
+    };
+    let factor =
+        "write a factor above 1 (2: the canary may reach twice the stable version's value)";
+    let fix = match super::defaults::kind_defaults(m.kind).and_then(|d| d.baseline_ratio) {
+        // Left out, these kinds get seed 000's ratio back: say so.
+        Some(d) => format!(
+            "{factor}; left out, {} keeps the default {}x",
+            m.name,
+            toml_number(d)
+        ),
+        None => format!("{factor}, or leave `baseline_ratio` out to turn the rule off"),
+    };
+    out.push(problem(
+        at!["metric", i, "baseline_ratio"],
+        format!(
+            "baseline_ratio {} is not above 1: {who} would breach",
+            toml_number(x)
+        ),
+        fix,
+    ));
+}
+
+/// Spans that are intervals or limits: 0s would spin, fail at once or
+/// decide on one sample.
+fn check_intervals(config: &Config, out: &mut Vec<Problem>) {
+    let for_message = "for = \"0s\": one bad sample would count as a sustained breach";
+    let for_fix = "set how long a breach must hold, e.g. \"1m\"; for a line that counts at once, set the metric's `immediate`";
+    // (where, span, what 0s would do, fix)
+    let mut spans: Vec<(Vec<Seg>, Span, &str, &str)> = vec![
+        (
+            at!["policy", "stale_after"],
+            config.policy.stale_after,
+            "stale_after = \"0s\" makes every reading stale at once: every metric would be NO DATA",
+            "set how old a reading may be, a few polling intervals such as \"30s\", or leave it out (30s)",
+        ),
+        (
+            at!["journal", "snapshot_every"],
+            config.journal.snapshot_every,
+            "snapshot_every = \"0s\" would write a snapshot on every update",
+            "set an interval such as \"60s\", or leave it out (60s)",
+        ),
+    ];
+    if let Some(p) = &config.prometheus {
+        spans.extend([
+            (
+                at!["prometheus", "every"],
+                p.every,
+                "every = \"0s\" would query Prometheus without a pause",
+                "set how often to poll, e.g. \"10s\", or leave it out (10s)",
+            ),
+            (
+                at!["prometheus", "timeout"],
+                p.timeout,
+                "a timeout of 0s fails every query before it is sent",
+                "set a timeout such as \"5s\", or leave it out (5s)",
+            ),
+            (
+                at!["prometheus", "rate_window"],
+                p.rate_window,
+                "rate_window = \"0s\" is an empty range: rate(...[0s]) has no samples",
+                "set a range of a few scrape intervals, e.g. \"1m\", or leave it out (1m)",
+            ),
+        ]);
+    }
+    if let Some(s) = &config.scrape {
+        spans.extend([
+            (
+                at!["scrape", "every"],
+                s.every,
+                "every = \"0s\" would scrape the targets without a pause",
+                "set how often to scrape, e.g. \"5s\", or leave it out (5s)",
+            ),
+            (
+                at!["scrape", "timeout"],
+                s.timeout,
+                "a timeout of 0s fails every scrape before it is sent",
+                "set a timeout such as \"5s\", or leave it out (5s)",
+            ),
+        ]);
+    }
+    for (i, m) in config.metrics.iter().enumerate() {
+        if let Some(f) = m.for_ {
+            spans.push((at!["metric", i, "for"], f, for_message, for_fix));
+        }
+    }
+    for (i, s) in config.stages.iter().enumerate() {
+        for (name, o) in &s.thresholds {
+            if let Some(f) = o.for_ {
+                let path = at!["stage", i, "thresholds", name, "for"];
+                spans.push((path, f, for_message, for_fix));
+            }
+        }
+        if let Some(g) = &s.gate {
+            spans.push((
+                at!["stage", i, "gate", "every"],
+                g.every,
+                "every = \"0s\" would poll the gate without a pause",
+                "set how often to poll the gate, e.g. \"10s\", or leave it out (10s)",
+            ));
+        }
+    }
+    for (path, span, message, fix) in spans {
+        if span == Span::ZERO {
+            out.push(problem(path, message, fix));
+        }
+    }
+}
+
+fn check_names(config: &Config, out: &mut Vec<Problem>) {
+    let mut empty = |path: Vec<Seg>, text: &str, message: &str, fix: &str| {
+        if text.trim().is_empty() {
+            out.push(problem(path, message, fix));
+        }
+    };
+    let r = &config.rollout;
+    empty(
+        at!["rollout", "name"],
+        &r.name,
+        "an empty rollout name",
+        "name the rollout, e.g. \"checkout 2.0\": the journal, the lock and `cockpit watch` find it by name",
+    );
+    empty(
+        at!["rollout", "service"],
+        &r.service,
+        "an empty service name",
+        "name the service being rolled out: queries and the {service} placeholder use it",
+    );
+    empty(
+        at!["rollout", "environment"],
+        &r.environment,
+        "an empty environment",
+        "name the environment, or leave `environment` out (\"production\")",
+    );
+    for key in ["old_version", "new_version"] {
+        let text = if key == "old_version" {
+            &r.old_version
+        } else {
+            &r.new_version
+        };
+        empty(
+            at!["rollout", key],
+            text,
+            "an empty version",
+            "write the version as the service reports it: selectors, probes and the {version} placeholder use it",
+        );
+    }
+    for (i, s) in config.stages.iter().enumerate() {
+        empty(
+            at!["stage", i, "name"],
+            &s.name,
+            "an empty stage name",
+            "name the stage, e.g. \"25%\": the screen and the journal call it by its name",
+        );
+    }
+    for (i, m) in config.metrics.iter().enumerate() {
+        empty(
+            at!["metric", i, "name"],
+            &m.name,
+            "an empty metric name",
+            "name the metric, e.g. \"error_rate\": stage `thresholds` refer to it by name",
+        );
+        if let Some(sel) = &m.scrape {
+            empty(
+                at!["metric", i, "scrape", "family"],
+                &sel.family,
+                "an empty metric family",
+                "name the family on the /metrics page, e.g. \"http_requests_total\"",
+            );
+        }
+    }
+    for (path, hook) in written_hooks(config) {
+        if let Some(name) = &hook.name {
+            let mut path = path;
+            path.push(Seg::Key("name".into()));
+            empty(
+                path,
+                name,
+                "an empty hook name",
+                "name the hook, or leave `name` out to show its command",
+            );
+        }
+    }
+}
+
+/// Every hook where the config writes it: `[hooks]` defaults once, not
+/// again in each stage they were copied into.
+pub fn written_hooks(config: &Config) -> Vec<(Vec<Seg>, &Hook)> {
+    let g = &config.hooks;
+    let mut found = Vec::new();
+    for (i, s) in config.stages.iter().enumerate() {
+        for (field, hooks, default) in [("enter", &s.enter, &g.enter), ("undo", &s.undo, &g.undo)] {
+            if hooks == default {
+                continue;
+            }
+            for (j, h) in hooks.0.iter().enumerate() {
+                found.push((at!["stage", i, field, j], h));
+            }
+        }
+        for (field, hook) in [("smoke", &s.smoke), ("verify", &s.verify)] {
+            if let Some(h) = hook {
+                found.push((at!["stage", i, field], h));
+            }
+        }
+    }
+    for (field, hooks) in [
+        ("enter", &g.enter),
+        ("undo", &g.undo),
+        ("on_pause", &g.on_pause),
+        ("on_resume", &g.on_resume),
+        ("on_promote", &g.on_promote),
+        ("on_rollback", &g.on_rollback),
+        ("on_breach", &g.on_breach),
+        ("on_event", &g.on_event),
+    ] {
+        for (j, h) in hooks.0.iter().enumerate() {
+            found.push((at!["hooks", field, j], h));
+        }
+    }
+    found
+}
+
+/// A URL the cockpit fetches itself. Only hook URLs may be `env:NAME`
+/// (they are the ones that carry tokens); these are read as written.
+fn check_url(path: Vec<Seg>, url: &str, example: &str, out: &mut Vec<Problem>) {
+    let full = format!("write the full URL, e.g. \"{example}\"");
+    if url.trim().is_empty() {
+        out.push(problem(path, "an empty URL", full));
+    } else if url.starts_with("env:") {
+        out.push(problem(
+            path,
+            format!("\"{url}\": this URL is not read from the environment"),
+            format!("{full}; only hook URLs (`http = \"env:NAME\"`) are read from the environment"),
+        ));
+    } else if !(url.starts_with("http://") || url.starts_with("https://")) {
+        out.push(problem(
+            path,
+            format!("\"{url}\" is not an http(s) URL"),
+            full,
+        ));
+    } else if let Some(why) = unusable(url) {
+        out.push(problem(
+            path,
+            format!("\"{url}\" is not a URL ({why})"),
+            full,
+        ));
+    }
+}
+
+/// Why an http(s) URL cannot be fetched, if it cannot.
+pub fn unusable(url: &str) -> Option<String> {
+    match reqwest::Url::parse(url) {
+        Err(e) => Some(e.to_string()),
+        Ok(u) if u.host_str().is_none_or(str::is_empty) => Some("no host".into()),
+        Ok(_) => None,
+    }
+}
+
+fn check_urls(config: &Config, out: &mut Vec<Problem>) {
+    if let Some(p) = &config.prometheus {
+        check_url(
+            at!["prometheus", "url"],
+            &p.url,
+            "http://prometheus:9090",
+            out,
+        );
+    }
+    if let Some(s) = &config.scrape {
+        if s.canary.is_empty() {
+            out.push(problem(
+                at!["scrape", "canary"],
+                "no canary targets: there would be nothing to judge",
+                "list the new version's /metrics URLs, e.g. canary = [\"http://10.0.0.7:9100/metrics\"]",
+            ));
+        }
+        for (list, urls) in [("canary", &s.canary), ("baseline", &s.baseline)] {
+            for (i, url) in urls.iter().enumerate() {
+                check_url(
+                    at!["scrape", list, i],
+                    url,
+                    "http://10.0.0.7:9100/metrics",
+                    out,
+                );
+            }
+        }
+    }
+    for (i, m) in config.metrics.iter().enumerate() {
+        if let Some(url) = &m.probe {
+            check_url(
+                at!["metric", i, "probe"],
+                url,
+                "http://10.0.0.7:8080/ready",
+                out,
+            );
+        }
+    }
+    for (i, s) in config.stages.iter().enumerate() {
+        if let Some(url) = s.gate.as_ref().and_then(|g| g.url.as_ref()) {
+            check_url(
+                at!["stage", i, "gate", "url"],
+                url,
+                "https://ci.example.com/approved",
+                out,
+            );
+        }
+    }
+}
