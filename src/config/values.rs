@@ -80,6 +80,14 @@ fn percent(path: Vec<Seg>, metric: &str, v: f64, out: &mut Vec<Problem>) {
 }
 
 fn check_numbers(config: &Config, out: &mut Vec<Problem>) {
+    let c = config.policy.confidence;
+    if finite(at!["policy", "confidence"], c, out) && !(0.5..1.0).contains(&c) {
+        out.push(problem(
+            at!["policy", "confidence"],
+            format!("confidence {} is outside 0.5..1", toml_number(c)),
+            "write how sure the evidence judge must be before it calls a breach, e.g. 0.99; 1 could never be reached",
+        ));
+    }
     for (i, s) in config.stages.iter().enumerate() {
         if let Some(w) = s.weight {
             finite(at!["stage", i, "weight"], w, out);

@@ -69,7 +69,8 @@ fn describe(plan: &Plan) -> String {
         let _ = writeln!(out, "  {line}");
     }
     out.push_str("\nmetrics:\n");
-    for m in &c.metrics {
+    let first = plan.rules.first().cloned().unwrap_or_default();
+    for (i, m) in c.metrics.iter().enumerate() {
         let unit = m.unit.clone().unwrap_or_default();
         let sign = if m.direction == Some(Direction::LowerIsWorse) {
             "<"
@@ -77,13 +78,19 @@ fn describe(plan: &Plan) -> String {
             ">"
         };
         let line = |v: Option<f64>| v.map_or("-".into(), |v| crate::format::with_unit(v, &unit));
+        let judged = match first.get(i) {
+            Some(r) if r.lines().is_some() => format!(
+                "by evidence, {}% sure of a breach",
+                number((1.0 - r.alpha) * 100.0)
+            ),
+            _ => format!("for {}", m.for_.unwrap_or_default()),
+        };
         let _ = write!(
             out,
-            "  {:<14} warn {sign} {:<9} crit {sign} {:<9} for {}",
+            "  {:<14} warn {sign} {:<9} crit {sign} {:<9} {judged}",
             m.name,
             line(m.warning),
             line(m.critical),
-            m.for_.unwrap_or_default()
         );
         if let Some(n) = m.min_requests {
             let _ = write!(out, ", min {} requests", number(n));

@@ -18,6 +18,7 @@ use crate::config::{self, Config, ConfigError, Problem};
 use crate::metrics::Sources;
 use crate::metrics::matcher::Matchers;
 use crate::rollout::Rule;
+use crate::rollout::verdict::stage_rules;
 use crate::rollout::window::DeployWindows;
 use crate::tui::Screen;
 use crate::tui::keys::KeyMap;
@@ -93,13 +94,8 @@ pub fn from_text(path: &Path, text: &str, choices: &Choices) -> Result<Plan, Vec
     secrets(&config, &mut problems);
     // Already said by the config's own checks when it fails.
     let windows = DeployWindows::from_spec(&config.window).ok();
-    let rules = config
-        .stages
-        .iter()
-        .map(|s| {
-            let rule = |m: &MetricSpec| Rule::new(m, s.thresholds.get(&m.name));
-            config.metrics.iter().map(rule).collect()
-        })
+    let rules = (0..config.stages.len())
+        .map(|stage| stage_rules(&config, stage))
         .collect();
     // The sources' own checks repeat what is said above; they speak only
     // once the rest is right (a CA file that cannot be read, a bad header).

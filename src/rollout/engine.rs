@@ -195,20 +195,7 @@ impl Rollout {
     }
 
     fn rules_for(&self, stage: usize) -> Vec<Rule> {
-        let overrides = self.config.stages.get(stage).map(|s| &s.thresholds);
-        let policy = &self.config.policy;
-        self.config
-            .metrics
-            .iter()
-            .map(|m| {
-                let window = self.config.counts_window_ms(m);
-                Rule::new(m, overrides.and_then(|o| o.get(&m.name))).with_judge(
-                    policy.judge,
-                    policy.confidence,
-                    window,
-                )
-            })
-            .collect()
+        super::verdict::stage_rules(&self.config, stage)
     }
 
     pub fn update(&mut self, now: At, input: Input) -> Vec<Effect> {

@@ -76,6 +76,24 @@ fn default_alpha() -> f64 {
     0.01
 }
 
+/// Every metric's rule for one stage: the config's lines with the stage's
+/// overrides, judged as the policy says. The one place rules are made.
+pub fn stage_rules(config: &crate::config::Config, stage: usize) -> Vec<Rule> {
+    let overrides = config.stages.get(stage).map(|s| &s.thresholds);
+    let policy = &config.policy;
+    config
+        .metrics
+        .iter()
+        .map(|m| {
+            Rule::new(m, overrides.and_then(|o| o.get(&m.name))).with_judge(
+                policy.judge,
+                policy.confidence,
+                config.counts_window_ms(m),
+            )
+        })
+        .collect()
+}
+
 impl Rule {
     /// Needs a resolved spec (see config::validate::resolve).
     pub fn new(spec: &MetricSpec, over: Option<&ThresholdOverride>) -> Rule {
