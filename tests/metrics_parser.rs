@@ -59,6 +59,18 @@ fn timestamps_are_read_not_invented_and_special_values_parse() {
 }
 
 #[test]
+fn a_blank_before_the_braces_and_none_after_them_are_read() {
+    let s = tricky();
+    let spaced = s.samples.iter().find(|x| x.name == "spaced_name").unwrap();
+    assert_eq!((spaced.label("a"), spaced.value), (Some("b"), 3.0));
+    let tight = s.samples.iter().find(|x| x.name == "tight").unwrap();
+    assert_eq!((tight.label("a"), tight.value), (Some("b"), 7.0));
+    // Without labels the blank before the value is still required.
+    let err = parse("m7x 1\nm-1\n", &Wanted::all()).unwrap_err();
+    assert_eq!(err.line, 2, "{err}");
+}
+
+#[test]
 fn openmetrics_counters_keep_their_type_and_created_is_its_own_sample() {
     let s = tricky();
     assert_eq!(s.types.get("om_requests"), Some(&FamilyType::Counter));

@@ -217,18 +217,19 @@ fn type_line(comment: &str) -> Option<(&str, FamilyType)> {
 }
 
 /// `rest` is everything after the name: `{labels} value [timestamp]`.
+/// As in Prometheus' own lexer, blanks may come between the name and `{`,
+/// and none are needed between `}` and the value (`m {a="b"} 1`, `m{a="b"}7`).
 fn sample_line<'a>(name: &'a str, rest: &'a str) -> Result<Sample<'a>, String> {
-    let (labels, rest) = if let Some(inner) = rest.strip_prefix('{') {
-        label_set(inner)?
-    } else {
-        (Vec::new(), rest)
+    let (labels, rest) = match rest.trim_start_matches([' ', '\t']).strip_prefix('{') {
+        Some(inner) => label_set(inner)?,
+        None if rest.starts_with([' ', '\t']) => (Vec::new(), rest),
+        None => {
+            return Err(format!(
+                "{name}: expected a space before the value, found {:?}",
+                excerpt(rest)
+            ));
+        }
     };
-    if !rest.starts_with([' ', '\t']) {
-        return Err(format!(
-            "{name}: expected a space before the value, found {:?}",
-            excerpt(rest)
-        ));
-    }
     let mut fields = rest.split([' ', '\t']).filter(|f| !f.is_empty());
     let value_text = fields
         .next()
