@@ -123,6 +123,25 @@ async fn scraped_rates_follow_counter_deltas_resets_and_recover_after_failures()
     assert_eq!(value(&reading(&s, 0, Group::Canary)), (10.0, Some(100.0)));
 }
 
+/// A p95 whose histogram family is written out is in ms like the default
+/// one: a 375 ms p95 must not read as 0.375.
+#[tokio::test]
+async fn an_explicit_seconds_histogram_reads_in_milliseconds() {
+    let target = Page::default();
+    target.set(200, page(990, 10, [500, 900, 990, 1000]));
+    let (url, _tasks) = serving(&target).await;
+    let cfg = scrape_config(
+        &url,
+        "[[metric]]\nname = \"p95\"\nkind = \"latency_p95\"\n\
+         scrape = { family = \"http_request_duration_seconds\" }\n",
+    );
+    let mut sources = Sources::from_config(&cfg).unwrap();
+    sources.poll().await;
+    target.set(200, page(1087, 13, [560, 990, 1090, 1100]));
+    let (p95, _) = value(&reading(&sources.poll().await, 0, Group::Canary));
+    assert!((p95 - 375.0).abs() < 1e-9, "p95 {p95}");
+}
+
 /// `window = "3s"` at `every = "1s"`: rates and evidence come from the
 /// last three intervals, so a quiet canary gathers enough requests to be
 /// judged, and a restart inside the window still counts as `increase`

@@ -175,7 +175,7 @@ fn source(m: &crate::config::model::MetricSpec) -> String {
     } else if let Some(q) = &m.query {
         format!("query {q}")
     } else if let Some(s) = &m.scrape {
-        format!("scrape {}", s.family)
+        crate::metrics::scrape::plan_source(m, s)
     } else if let Some(p) = &m.probe {
         format!("probe {p}")
     } else {
