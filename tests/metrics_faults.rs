@@ -441,6 +441,49 @@ query = "sum(rate(errors{{{{selector}}}}[{{rate_window}}]))"
     assert!(query.contains("%5B1m%5D"), "{query}");
 }
 
+/// A value the metric cannot take is no data, never judged: the same
+/// check for every source.
+#[tokio::test]
+async fn out_of_range_values_are_no_data() {
+    let (api, addr, task) = FakeApi::start().await;
+    let _tasks = Tasks(vec![task]);
+    let metric = |name: &str, kind: &str| {
+        format!("[[metric]]\nname = \"{name}\"\nkind = \"{kind}\"\nquery = \"q\"\n")
+    };
+    let cfg = config(&format!(
+        "[prometheus]\nurl = \"http://{addr}\"\ntimeout = \"1s\"\n\n{}{}{}{}\
+         unit = \"req/s\"\ndirection = \"higher_is_worse\"\nwarning = 1\ncritical = 2\n",
+        metric("errors", "error_rate"),
+        metric("success", "success_rate"),
+        metric("p95", "latency_p95"),
+        metric("delta", "custom"),
+    ));
+    let mut sources = Sources::from_config(&cfg).unwrap();
+    api.answer(200, &vector("-0.1"));
+    let s = sources.poll().await;
+    assert_eq!(
+        reason(&reading(&s, 0, Group::Canary)),
+        "-0.1% is outside 0%-100%"
+    );
+    assert_eq!(
+        reason(&reading(&s, 2, Group::Canary)),
+        "-0.1 ms is below 0 ms"
+    );
+    assert_eq!(
+        value(&reading(&s, 3, Group::Canary)).0,
+        -0.1,
+        "custom: any value"
+    );
+
+    api.answer(200, &vector("150"));
+    let s = sources.poll().await;
+    assert_eq!(
+        reason(&reading(&s, 1, Group::Canary)),
+        "150% is outside 0%-100%"
+    );
+    assert_eq!(value(&reading(&s, 2, Group::Canary)).0, 150.0);
+}
+
 #[tokio::test]
 async fn credentials_come_from_the_environment_and_never_show() {
     let (api, addr, task) = FakeApi::start().await;

@@ -25,6 +25,7 @@ use std::time::Duration;
 use futures::future::join_all;
 
 use crate::config::Config;
+use crate::config::model::MetricSpec;
 use crate::duration::Span;
 use crate::rollout::{At, Group, Reading};
 use probe::Probe;
@@ -41,6 +42,8 @@ pub struct Sources {
     probes: Vec<Probe>,
     probe_client: reqwest::Client,
     probe_timeout: Span,
+    /// Every metric's spec, by index: what range its readings may take.
+    specs: Vec<MetricSpec>,
 }
 
 impl Sources {
@@ -92,6 +95,7 @@ impl Sources {
             probes,
             probe_client: reqwest::Client::new(),
             probe_timeout,
+            specs: config.metrics.clone(),
         })
     }
 
@@ -130,7 +134,15 @@ impl Sources {
         let (mut out, scraped, probed) = tokio::join!(api, scraped, probes);
         out.extend(scraped);
         out.extend(probed);
-        out
+        self.in_range(out)
+    }
+
+    /// The one place every source's readings pass: out-of-range is no data.
+    fn in_range(&self, batch: Vec<(usize, Group, Reading)>) -> Vec<(usize, Group, Reading)> {
+        batch
+            .into_iter()
+            .map(|(i, g, r)| (i, g, r.within_range(&self.specs[i])))
+            .collect()
     }
 
     /// The canary's last five minutes from Prometheus, one point per poll
