@@ -322,28 +322,42 @@ async fn a_target_that_is_down_names_the_url() {
 }
 
 /// A fake Prometheus API answering every query with the current canned body.
+/// Queries holding `increase(` (the request counts) get `evidence`
+/// instead, when it is set.
 struct FakeApi {
     answer: Arc<Mutex<(u16, String, u64)>>,
+    evidence: Arc<Mutex<Option<(u16, String, u64)>>>,
     seen: Arc<Mutex<Vec<cockpit::httpd::Request>>>,
 }
 
 impl FakeApi {
     async fn start() -> (FakeApi, std::net::SocketAddr, tokio::task::JoinHandle<()>) {
         let answer = Arc::new(Mutex::new((200, String::new(), 0)));
+        let evidence = Arc::new(Mutex::new(None));
         let seen = Arc::new(Mutex::new(Vec::new()));
-        let (a, s) = (answer.clone(), seen.clone());
+        let (a, e, s) = (answer.clone(), evidence.clone(), seen.clone());
         let (addr, task) = httpd::serve(0, move |req| {
-            let (a, s) = (a.clone(), s.clone());
+            let (a, e, s) = (a.clone(), e.clone(), s.clone());
             async move {
+                let counts = req.path.contains("increase%28");
                 s.lock().unwrap().push(req);
-                let (status, body, delay) = a.lock().unwrap().clone();
+                let chosen = e.lock().unwrap().clone().filter(|_| counts);
+                let (status, body, delay) = chosen.unwrap_or_else(|| a.lock().unwrap().clone());
                 tokio::time::sleep(Duration::from_millis(delay)).await;
                 Response::json(status, body)
             }
         })
         .await
         .unwrap();
-        (FakeApi { answer, seen }, addr, task)
+        (
+            FakeApi {
+                answer,
+                evidence,
+                seen,
+            },
+            addr,
+            task,
+        )
     }
 
     fn answer(&self, status: u16, body: &str) {
@@ -439,6 +453,45 @@ query = "sum(rate(errors{{{{selector}}}}[{{rate_window}}]))"
         "{query}"
     );
     assert!(query.contains("%5B1m%5D"), "{query}");
+}
+
+/// Without its request count a value cannot be judged against
+/// `min_requests`: a failed count is no data, with the count's reason.
+#[tokio::test]
+async fn a_request_count_that_fails_is_no_data() {
+    let (api, addr, task) = FakeApi::start().await;
+    let _tasks = Tasks(vec![task]);
+    let cfg = config(&format!(
+        "[prometheus]\nurl = \"http://{addr}\"\ntimeout = \"1s\"\n\n\
+         [[metric]]\nname = \"errors\"\nkind = \"error_rate\"\ntemplate = \"prometheus-client\"\n"
+    ));
+    let mut sources = Sources::from_config(&cfg).unwrap();
+    let endpoint = format!("http://{addr}/api/v1/query");
+    api.answer(200, &vector("0.1"));
+    let no_series = r#"{"status":"success","data":{"resultType":"vector","result":[]}}"#;
+    let cases = [
+        (
+            (500, "oops".to_string(), 0),
+            format!("HTTP 500 from {endpoint}"),
+        ),
+        (
+            (200, no_series.to_string(), 0),
+            "query returned no series".into(),
+        ),
+        ((200, vector("NaN"), 0), "query returned NaN".into()),
+        (
+            (200, vector("1000"), 3000),
+            format!("timeout after 1s from {endpoint}"),
+        ),
+    ];
+    for (evidence, expected) in cases {
+        *api.evidence.lock().unwrap() = Some(evidence);
+        let r = reading(&sources.poll().await, 0, Group::Canary);
+        assert_eq!(reason(&r), format!("request count: {expected}"));
+    }
+    *api.evidence.lock().unwrap() = Some((200, vector("1000"), 0));
+    let r = reading(&sources.poll().await, 0, Group::Canary);
+    assert_eq!(value(&r), (0.1, Some(1000.0)));
 }
 
 /// A value the metric cannot take is no data, never judged: the same

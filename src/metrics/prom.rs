@@ -73,17 +73,25 @@ impl Api {
         .await
     }
 
+    /// A metric with an evidence query has no judgement without it: a
+    /// request count that fails is no data, never a value judged without
+    /// `min_requests`.
     async fn reading(&self, q: &Query) -> Reading {
         let requests = async {
             match &q.promql.requests {
-                Some(r) => self.instant(r).await.ok().map(|a| a.value),
-                None => None,
+                Some(r) => match self.instant(r).await {
+                    Ok(a) => Ok(Some(a.value)),
+                    Err(e) => Err(format!("request count: {e}")),
+                },
+                None => Ok(None),
             }
         };
         let (answer, requests) = tokio::join!(self.instant(&q.promql.value), requests);
-        match answer {
-            Err(reason) => Reading::no_data(reason),
-            Ok(a) => with_warnings(Reading::value(a.value * q.scale, requests), &a.warnings),
+        match (answer, requests) {
+            (Err(reason), _) | (_, Err(reason)) => Reading::no_data(reason),
+            (Ok(a), Ok(requests)) => {
+                with_warnings(Reading::value(a.value * q.scale, requests), &a.warnings)
+            }
         }
     }
 
