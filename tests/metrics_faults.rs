@@ -123,6 +123,23 @@ async fn scraped_rates_follow_counter_deltas_resets_and_recover_after_failures()
     assert_eq!(value(&reading(&s, 0, Group::Canary)), (10.0, Some(100.0)));
 }
 
+/// A page that writes a series twice is read as Prometheus reads it: the
+/// first copy only, never the sum of both.
+#[tokio::test]
+async fn a_series_written_twice_counts_once() {
+    let target = Page::default();
+    let twice = |ok, errors, buckets| {
+        page(ok, errors, buckets) + &format!("http_requests_total{{code=\"500\"}} {errors}\n")
+    };
+    target.set(200, twice(990, 10, [500, 900, 990, 1000]));
+    let (url, _tasks) = serving(&target).await;
+    let mut sources = Sources::from_config(&scrape_config(&url, "")).unwrap();
+    sources.poll().await;
+    target.set(200, twice(1087, 13, [560, 990, 1090, 1100]));
+    let s = sources.poll().await;
+    assert_eq!(value(&reading(&s, 0, Group::Canary)), (3.0, Some(100.0)));
+}
+
 /// A p95 whose histogram family is written out is in ms like the default
 /// one: a 375 ms p95 must not read as 0.375.
 #[tokio::test]

@@ -2,6 +2,7 @@
 //! value is computed from what changed over a window of a target's recent
 //! scrapes (by default one interval: the last two scrapes).
 
+use std::collections::HashSet;
 use std::time::Instant;
 
 use futures::future::join_all;
@@ -98,6 +99,8 @@ pub struct Scraper {
     /// Seconds of the service's clock per real second: 1, or a drill's
     /// `--speed`, whose simulator counts that much faster.
     speed: f64,
+    /// Duplicate series already noted, by target URL and series.
+    noted: HashSet<String>,
 }
 
 impl Scraper {
@@ -124,6 +127,7 @@ impl Scraper {
             targets,
             metrics,
             speed: 1.0,
+            noted: HashSet::new(),
         })
     }
 
@@ -154,6 +158,9 @@ impl Scraper {
             } = outcome
             {
                 *window = target.history.record(snapshot, *at);
+                for note in new_duplicates(&mut self.noted, &target.url, snapshot) {
+                    log::warn!("{note}");
+                }
             }
         }
         let mut out = Vec::new();
@@ -203,6 +210,21 @@ impl Scraper {
             },
         }
     }
+}
+
+/// The notes for the page's duplicate series not noted before: each
+/// series once per target, not on every poll.
+fn new_duplicates(noted: &mut HashSet<String>, url: &str, page: &MetricSnapshot) -> Vec<String> {
+    page.duplicates
+        .iter()
+        .filter(|series| noted.insert(format!("{url} {series}")))
+        .map(|series| {
+            format!(
+                "{}: {series} appears more than once on the page; the first copy is read, as Prometheus reads it",
+                shown(url)
+            )
+        })
+        .collect()
 }
 
 /// One metric for one group, summed over the group's targets. Any target
@@ -409,6 +431,26 @@ mod tests {
         );
         crate::config::parse(std::path::Path::new("t.toml"), &text)
             .unwrap_or_else(|e| panic!("{}", e[0]))
+    }
+
+    #[test]
+    fn metrics_note_a_duplicate_series_once_and_read_its_first_copy() {
+        let text = "m_total{code=\"500\"} 4\nm_total{code=\"200\"} 9\nm_total{code=\"500\"} 5\n";
+        let page = exposition::parse(text, &Wanted::all()).unwrap();
+        let values: Vec<f64> = page.samples.iter().map(|s| s.value).collect();
+        assert_eq!(values, [4.0, 9.0], "the first copy, once");
+        let mut noted = HashSet::new();
+        let url = "http://127.0.0.1:9/metrics";
+        assert_eq!(
+            new_duplicates(&mut noted, url, &page),
+            [format!(
+                "{url}: m_total{{code=\"500\"}} appears more than once on the page; the first copy is read, as Prometheus reads it"
+            )]
+        );
+        assert!(
+            new_duplicates(&mut noted, url, &page).is_empty(),
+            "next poll"
+        );
     }
 
     /// The same histogram in seconds is scaled to ms whether its family is
