@@ -123,6 +123,55 @@ async fn scraped_rates_follow_counter_deltas_resets_and_recover_after_failures()
     assert_eq!(value(&reading(&s, 0, Group::Canary)), (10.0, Some(100.0)));
 }
 
+/// A NaN bucket or an infinite counter is no data with its reason, and
+/// the next good page reads as if the bad one had never been scraped.
+#[tokio::test]
+async fn a_nan_bucket_or_infinite_counter_is_no_data_and_the_next_page_recovers() {
+    let target = Page::default();
+    target.set(200, page(990, 10, [500, 900, 990, 1000]));
+    let (url, _tasks) = serving(&target).await;
+    let mut sources = Sources::from_config(&scrape_config(&url, "")).unwrap();
+    sources.poll().await;
+    // Every good page adds 200 requests, 6 errors, p95 375 ms.
+    let good = |n: u64| {
+        page(
+            990 + 194 * n,
+            10 + 6 * n,
+            [500 + 60 * n, 900 + 180 * n, 990 + 200 * n, 1000 + 200 * n],
+        )
+    };
+    let bad = [
+        (
+            good(2).replace("le=\"0.25\"} 1260", "le=\"0.25\"} NaN"),
+            "http_request_duration_seconds_bucket{le=\"0.25\"} is NaN",
+        ),
+        (
+            good(5).replace("code=\"200\"} 1960", "code=\"200\"} +Inf"),
+            "http_requests_total{code=\"200\"} is +Inf",
+        ),
+    ];
+    let mut n = 1;
+    for (text, why) in bad {
+        target.set(200, good(n));
+        let s = sources.poll().await;
+        assert_eq!(value(&reading(&s, 0, Group::Canary)), (3.0, Some(200.0)));
+        target.set(200, text);
+        let s = sources.poll().await;
+        for m in 0..3 {
+            assert_eq!(
+                reason(&reading(&s, m, Group::Canary)),
+                format!("cannot use {url}: {why}")
+            );
+        }
+        target.set(200, good(n + 2));
+        let s = sources.poll().await;
+        assert_eq!(value(&reading(&s, 0, Group::Canary)), (3.0, Some(400.0)));
+        let (p95, _) = value(&reading(&s, 1, Group::Canary));
+        assert!((p95 - 375.0).abs() < 1e-9, "p95 {p95} after {why}");
+        n += 3;
+    }
+}
+
 /// A page that writes a series twice is read as Prometheus reads it: the
 /// first copy only, never the sum of both.
 #[tokio::test]

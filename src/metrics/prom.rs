@@ -7,6 +7,7 @@ use futures::future::join_all;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use serde_json::Value;
 
+use super::compute::promql_number;
 use super::fetch::{self, shown};
 use super::templates::{self, Promql};
 use crate::config::Config;
@@ -423,16 +424,6 @@ fn api_data(status: u16, body: &[u8], url: &str) -> Result<(Value, Vec<String>),
 /// A `[timestamp, "value"]` pair's value; Prometheus writes numbers as strings.
 fn sample_value(pair: &Value) -> Option<f64> {
     pair.get(1)?.as_str()?.parse().ok()
-}
-
-fn promql_number(v: f64) -> &'static str {
-    if v.is_nan() {
-        "NaN"
-    } else if v > 0.0 {
-        "+Inf"
-    } else {
-        "-Inf"
-    }
 }
 
 #[cfg(test)]

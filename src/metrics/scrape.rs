@@ -200,11 +200,16 @@ impl Scraper {
     fn read<'a>(&self, url: &str, body: &'a Body) -> Outcome<'a> {
         match body {
             Err(reason) => Outcome::Failed(reason.clone()),
+            // Refused like a failed scrape, so the window skips it and the
+            // next good page is read against the last good one.
             Ok((text, at)) => match exposition::parse(text, &self.wanted) {
-                Ok(snapshot) => Outcome::Read {
-                    snapshot,
-                    at: *at,
-                    window: None,
+                Ok(snapshot) => match compute::non_finite_counter(&snapshot) {
+                    Some(why) => Outcome::Failed(format!("cannot use {}: {why}", shown(url))),
+                    None => Outcome::Read {
+                        snapshot,
+                        at: *at,
+                        window: None,
+                    },
                 },
                 Err(e) => Outcome::Failed(format!("cannot read {}: {e}", shown(url))),
             },
