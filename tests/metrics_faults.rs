@@ -388,27 +388,35 @@ async fn a_target_that_is_down_names_the_url() {
 }
 
 /// A fake Prometheus API answering every query with the current canned body.
-/// Queries holding `increase(` (the request counts) get `evidence`
-/// instead, when it is set.
+/// Status, body and delay in milliseconds.
+type Answer = (u16, String, u64);
+
+/// Answers every query with `answer`, except those holding the key of a
+/// route (`increase%28` for the request counts, `last_over_time` for the
+/// `up` check, `timestamp%28` for the sample age check).
 struct FakeApi {
-    answer: Arc<Mutex<(u16, String, u64)>>,
-    evidence: Arc<Mutex<Option<(u16, String, u64)>>>,
+    answer: Arc<Mutex<Answer>>,
+    routes: Arc<Mutex<Vec<(&'static str, Answer)>>>,
     seen: Arc<Mutex<Vec<cockpit::httpd::Request>>>,
 }
 
 impl FakeApi {
     async fn start() -> (FakeApi, std::net::SocketAddr, tokio::task::JoinHandle<()>) {
         let answer = Arc::new(Mutex::new((200, String::new(), 0)));
-        let evidence = Arc::new(Mutex::new(None));
+        let routes: Arc<Mutex<Vec<(&str, Answer)>>> = Arc::default();
         let seen = Arc::new(Mutex::new(Vec::new()));
-        let (a, e, s) = (answer.clone(), evidence.clone(), seen.clone());
+        let (a, r, s) = (answer.clone(), routes.clone(), seen.clone());
         let (addr, task) = httpd::serve(0, move |req| {
-            let (a, e, s) = (a.clone(), e.clone(), s.clone());
+            let (a, r, s) = (a.clone(), r.clone(), s.clone());
             async move {
-                let counts = req.path.contains("increase%28");
+                let routed = r
+                    .lock()
+                    .unwrap()
+                    .iter()
+                    .find(|(key, _)| req.path.contains(key))
+                    .map(|(_, answer)| answer.clone());
                 s.lock().unwrap().push(req);
-                let chosen = e.lock().unwrap().clone().filter(|_| counts);
-                let (status, body, delay) = chosen.unwrap_or_else(|| a.lock().unwrap().clone());
+                let (status, body, delay) = routed.unwrap_or_else(|| a.lock().unwrap().clone());
                 tokio::time::sleep(Duration::from_millis(delay)).await;
                 Response::json(status, body)
             }
@@ -418,12 +426,19 @@ impl FakeApi {
         (
             FakeApi {
                 answer,
-                evidence,
+                routes,
                 seen,
             },
             addr,
             task,
         )
+    }
+
+    /// Queries holding `key` get this answer from now on.
+    fn route(&self, key: &'static str, answer: Answer) {
+        let mut routes = self.routes.lock().unwrap();
+        routes.retain(|(k, _)| *k != key);
+        routes.push((key, answer));
     }
 
     fn answer(&self, status: u16, body: &str) {
@@ -507,7 +522,14 @@ query = "sum(rate(errors{{{{selector}}}}[{{rate_window}}]))"
             detail: Some("warning: partial response".into())
         }
     );
-    let last = api.seen.lock().unwrap().last().unwrap().clone();
+    let last = api
+        .seen
+        .lock()
+        .unwrap()
+        .iter()
+        .rfind(|r| r.path.contains("errors%7B"))
+        .unwrap()
+        .clone();
     assert!(
         last.path.starts_with("/prefix/api/v1/query?query="),
         "{}",
@@ -521,19 +543,25 @@ query = "sum(rate(errors{{{{selector}}}}[{{rate_window}}]))"
     assert!(query.contains("%5B1m%5D"), "{query}");
 }
 
-/// Without its request count a value cannot be judged against
-/// `min_requests`: a failed count is no data, with the count's reason.
-#[tokio::test]
-async fn a_request_count_that_fails_is_no_data() {
+/// A fake API answering 0.1 to everything, and a templated error rate
+/// read from it, 1 s timeout; the query endpoint's URL.
+async fn templated_error_rate() -> (FakeApi, Sources, String, Tasks) {
     let (api, addr, task) = FakeApi::start().await;
-    let _tasks = Tasks(vec![task]);
     let cfg = config(&format!(
         "[prometheus]\nurl = \"http://{addr}\"\ntimeout = \"1s\"\n\n\
          [[metric]]\nname = \"errors\"\nkind = \"error_rate\"\ntemplate = \"prometheus-client\"\n"
     ));
-    let mut sources = Sources::from_config(&cfg).unwrap();
-    let endpoint = format!("http://{addr}/api/v1/query");
+    let sources = Sources::from_config(&cfg).unwrap();
     api.answer(200, &vector("0.1"));
+    let endpoint = format!("http://{addr}/api/v1/query");
+    (api, sources, endpoint, Tasks(vec![task]))
+}
+
+/// Without its request count a value cannot be judged against
+/// `min_requests`: a failed count is no data, with the count's reason.
+#[tokio::test]
+async fn a_request_count_that_fails_is_no_data() {
+    let (api, mut sources, endpoint, _tasks) = templated_error_rate().await;
     let no_series = r#"{"status":"success","data":{"resultType":"vector","result":[]}}"#;
     let cases = [
         (
@@ -551,13 +579,61 @@ async fn a_request_count_that_fails_is_no_data() {
         ),
     ];
     for (evidence, expected) in cases {
-        *api.evidence.lock().unwrap() = Some(evidence);
+        api.route("increase%28", evidence);
         let r = reading(&sources.poll().await, 0, Group::Canary);
         assert_eq!(reason(&r), format!("request count: {expected}"));
     }
-    *api.evidence.lock().unwrap() = Some((200, vector("1000"), 0));
+    api.route("increase%28", (200, vector("1000"), 0));
     let r = reading(&sources.poll().await, 0, Group::Canary);
     assert_eq!(value(&r), (0.1, Some(1000.0)));
+}
+
+/// A templated query reads the group's selector, so the group's `up` and
+/// its newest sample's age are checked too: `rate` answers from old
+/// samples for a whole window after a target stopped being scraped.
+#[tokio::test]
+async fn a_target_down_or_samples_too_old_are_no_data() {
+    let (api, mut sources, endpoint, _tasks) = templated_error_rate().await;
+    let up = |value: &str| {
+        vector(value).replace(
+            r#""metric":{}"#,
+            r#""metric":{"job":"shop","instance":"10.0.0.7:9100"}"#,
+        )
+    };
+    let no_series = r#"{"status":"success","data":{"resultType":"vector","result":[]}}"#;
+    let cases = [
+        (
+            up("0"),
+            vector("1"),
+            "canary target 10.0.0.7:9100 down (up == 0)".to_string(),
+        ),
+        (
+            up("1"),
+            vector("45"),
+            "newest canary sample 45s old (stale after 30s)".into(),
+        ),
+        (
+            no_series.to_string(),
+            no_series.to_string(),
+            "no fresh canary sample: its series went stale (target gone?)".into(),
+        ),
+        (
+            "oops".into(),
+            vector("1"),
+            format!("canary up check: HTTP 500 from {endpoint}"),
+        ),
+    ];
+    for (up_answer, age, expected) in cases {
+        let status = if up_answer == "oops" { 500 } else { 200 };
+        api.route("last_over_time", (status, up_answer, 0));
+        api.route("timestamp%28", (200, age, 0));
+        let r = reading(&sources.poll().await, 0, Group::Canary);
+        assert_eq!(reason(&r), expected);
+    }
+    api.route("last_over_time", (200, up("1"), 0));
+    api.route("timestamp%28", (200, vector("2"), 0));
+    let r = reading(&sources.poll().await, 0, Group::Canary);
+    assert_eq!(value(&r).0, 0.1);
 }
 
 /// A value the metric cannot take is no data, never judged: the same

@@ -21,6 +21,46 @@ struct Query {
     group: Group,
     promql: Promql,
     scale: f64,
+    /// Whether the group's targets still answer, when the query reads the
+    /// group's selector: `rate` keeps answering from old samples for a
+    /// whole window after a target stops being scraped.
+    fresh: Option<Freshness>,
+}
+
+/// Two checks on the series a value is computed from (one metric name
+/// with the group's selector, e.g. `http_requests_total{service="shop",...}`;
+/// `timestamp()` of several names would clash once it drops the names).
+struct Freshness {
+    /// `up` of every target that served the series in the window.
+    up: String,
+    /// Seconds since the newest sample of the series.
+    age: String,
+    stale_after: Span,
+}
+
+impl Freshness {
+    fn new(series: &str, window: &str, stale_after: Span) -> Freshness {
+        Freshness {
+            up: format!(
+                "up * on (job, instance) group by (job, instance) (last_over_time({series}[{window}]))"
+            ),
+            age: format!("time() - max(timestamp({series}))"),
+            stale_after,
+        }
+    }
+}
+
+/// The series a hand-written query reads through `{selector}`: the metric
+/// name written just before it (`errors{{selector}}`), if any.
+fn watched_in(query: &str) -> Option<String> {
+    let at = query.find("{{selector}")?;
+    let before = &query[..at];
+    let start = before
+        .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == ':'))
+        .map_or(0, |i| i + 1);
+    let name = &before[start..];
+    let valid = name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_' || c == ':');
+    valid.then(|| format!("{name}{{{{selector}}}}"))
 }
 
 pub struct Api {
@@ -44,12 +84,15 @@ impl Api {
         let client = client(spec)?;
         let mut queries = Vec::new();
         for (i, m) in config.metrics.iter().enumerate() {
-            for (group, promql) in metric_queries(config, spec, m)? {
+            for (group, promql, watched) in metric_queries(config, spec, m)? {
+                let window = spec.rate_window.to_string();
+                let stale_after = config.policy.stale_after;
                 queries.push(Query {
                     metric: i,
                     group,
                     promql,
                     scale: m.scale.unwrap_or(1.0),
+                    fresh: watched.map(|w| Freshness::new(&w, &window, stale_after)),
                 });
             }
         }
@@ -87,13 +130,73 @@ impl Api {
                 None => Ok(None),
             }
         };
-        let (answer, requests) = tokio::join!(self.instant(&q.promql.value), requests);
-        match (answer, requests) {
-            (Err(reason), _) | (_, Err(reason)) => Reading::no_data(reason),
-            (Ok(a), Ok(requests)) => {
+        let fresh = async {
+            match &q.fresh {
+                Some(f) => self.fresh(f, q.group).await,
+                None => Ok(()),
+            }
+        };
+        let (answer, requests, fresh) =
+            tokio::join!(self.instant(&q.promql.value), requests, fresh);
+        match (answer, requests, fresh) {
+            (Err(reason), _, _) | (_, Err(reason), _) | (_, _, Err(reason)) => {
+                Reading::no_data(reason)
+            }
+            (Ok(a), Ok(requests), Ok(())) => {
                 with_warnings(Reading::value(a.value * q.scale, requests), &a.warnings)
             }
         }
+    }
+
+    /// Err with the reason when a target of the group is down or its
+    /// newest sample is older than `stale_after`, as the direct scrape
+    /// reads a target that does not answer.
+    async fn fresh(&self, f: &Freshness, group: Group) -> Result<(), String> {
+        let group = match group {
+            Group::Canary => "canary",
+            Group::Baseline => "baseline",
+        };
+        let (up, age) = tokio::join!(self.vector(&f.up), self.instant(&f.age));
+        let up = up.map_err(|e| format!("{group} up check: {e}"))?;
+        let down: Vec<&str> = up
+            .iter()
+            .filter(|(_, v)| *v == 0.0)
+            .map(|(labels, _)| labels["instance"].as_str().unwrap_or("?"))
+            .collect();
+        if let Some(first) = down.first() {
+            let more = match down.len() {
+                1 => String::new(),
+                n => format!(" and {} more", n - 1),
+            };
+            return Err(format!("{group} target {first}{more} down (up == 0)"));
+        }
+        match age {
+            Err(e) if e == NO_SERIES => Err(format!(
+                "no fresh {group} sample: its series went stale (target gone?)"
+            )),
+            Err(e) => Err(format!("{group} sample age check: {e}")),
+            Ok(a) if a.value > f.stale_after.as_millis() as f64 / 1000.0 => Err(format!(
+                "newest {group} sample {}s old (stale after {})",
+                a.value.round(),
+                f.stale_after
+            )),
+            Ok(_) => Ok(()),
+        }
+    }
+
+    /// An instant query's every series: labels and value.
+    async fn vector(&self, promql: &str) -> Result<Vec<(Value, f64)>, String> {
+        let url = format!("{}/api/v1/query", self.base);
+        let request = self.client.get(&url).query(&[("query", promql)]);
+        let got = fetch::send(request, &url, self.timeout).await?;
+        let (data, _) = api_data(got.status, &got.body, &url)?;
+        let series = data["result"]
+            .as_array()
+            .ok_or_else(|| format!("vector result from {} is not a list", shown(&url)))?;
+        Ok(series
+            .iter()
+            .filter_map(|s| Some((s["metric"].clone(), sample_value(&s["value"])?)))
+            .collect())
     }
 
     pub async fn instant(&self, promql: &str) -> Result<Answer, String> {
@@ -265,12 +368,13 @@ pub fn fill(text: &str, config: &Config, group: Group, selector: &str, window: &
 }
 
 /// The canary and baseline queries of one metric, or none when the metric
-/// reads another source.
+/// reads another source; with the series the value is computed from, when
+/// known, for the freshness checks.
 fn metric_queries(
     config: &Config,
     spec: &PrometheusSpec,
     m: &MetricSpec,
-) -> Result<Vec<(Group, Promql)>, String> {
+) -> Result<Vec<(Group, Promql, Option<String>)>, String> {
     let window = spec.rate_window.to_string();
     let selector = |group: Group, template: Option<&str>| {
         let (mut canary, mut baseline) = (
@@ -295,27 +399,37 @@ fn metric_queries(
     };
     let mut out = Vec::new();
     if let Some(query) = &m.query {
-        let plain = |q: &str, g| Promql {
-            value: fill(q, config, g, &selector(g, None), &window),
-            requests: None,
+        // Only a query that reads a series through the selector can be
+        // checked through it.
+        let plain = |q: &str, g| {
+            let sel = selector(g, None);
+            let promql = Promql {
+                value: fill(q, config, g, &sel, &window),
+                requests: None,
+            };
+            let watched = watched_in(q).map(|w| fill(&w, config, g, &sel, &window));
+            (g, promql, watched)
         };
-        out.push((Group::Canary, plain(query, Group::Canary)));
+        out.push(plain(query, Group::Canary));
         if let Some(b) = &m.baseline_query {
-            out.push((Group::Baseline, plain(b, Group::Baseline)));
+            out.push(plain(b, Group::Baseline));
         }
     } else if let Some(t) = &m.template {
         for g in [Group::Canary, Group::Baseline] {
-            let q = templates::queries(t, m.kind, &selector(g, Some(t)), &window).ok_or_else(|| {
+            let sel = selector(g, Some(t));
+            let q = templates::queries(t, m.kind, &sel, &window).ok_or_else(|| {
                 format!(
                     "metric \"{}\": template \"{t}\" has no query for kind {:?}; set `query` instead",
                     m.name, m.kind
                 )
             })?;
-            out.push((g, q));
+            out.push((g, q, templates::watched(t, m.kind, &sel)));
         }
     }
     Ok(out)
 }
+
+const NO_SERIES: &str = "query returned no series";
 
 /// Turns an `/api/v1/query` response into one number or the reason there is none.
 pub fn instant_answer(status: u16, body: &[u8], url: &str) -> Result<Answer, String> {
@@ -328,7 +442,7 @@ pub fn instant_answer(status: u16, body: &[u8], url: &str) -> Result<Answer, Str
         Some("vector") => {
             let series = result.as_array().ok_or("vector result is not a list")?;
             match series.len() {
-                0 => return Err("query returned no series".into()),
+                0 => return Err(NO_SERIES.into()),
                 1 => &series[0]["value"],
                 n => {
                     return Err(format!(
@@ -429,6 +543,16 @@ fn sample_value(pair: &Value) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn metrics_queries_are_checked_through_the_series_named_before_the_selector() {
+        assert_eq!(
+            watched_in("sum(rate(app:errors_total{{selector}}[1m]))").as_deref(),
+            Some("app:errors_total{{selector}}")
+        );
+        assert_eq!(watched_in("sum(rate({{selector}}[1m]))"), None);
+        assert_eq!(watched_in("vector(42)"), None);
+    }
 
     #[test]
     fn base64_matches_rfc4648() {
