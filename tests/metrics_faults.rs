@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use cockpit::httpd::{self, Response};
-use cockpit::metrics::Sources;
+use cockpit::metrics::{Batch, Sources};
 use cockpit::rollout::{Group, Reading};
 use metrics_support::{Page, Tasks, config};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -541,6 +541,111 @@ query = "sum(rate(errors{{{{selector}}}}[{{rate_window}}]))"
         "{query}"
     );
     assert!(query.contains("%5B1m%5D"), "{query}");
+}
+
+/// A probe that never answers and a Prometheus query that hangs are no
+/// data at their timeout; every other metric keeps its own interval, and
+/// each message is one metric's poll, canary and baseline together.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hanging_source_never_delays_the_other_metrics() {
+    let target = Page::default();
+    target.set(200, page(990, 10, [500, 900, 990, 1000]));
+    let (target_addr, server) = target.serve().await;
+    let (api, api_addr, api_task) = FakeApi::start().await;
+    api.answer(200, &vector("1"));
+    api.route("slow_total", (200, vector("1"), 60_000));
+    // Accepts connections and never answers.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let silent = listener.local_addr().unwrap();
+    let hang = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((sock, _)) = listener.accept().await {
+            held.push(sock);
+        }
+    });
+    let _tasks = Tasks(vec![server, api_task, hang]);
+    let custom = |name: &str, source: &str| {
+        format!(
+            "[[metric]]\nname = \"{name}\"\nkind = \"custom\"\nunit = \"n\"\n\
+             direction = \"higher_is_worse\"\nwarning = 5\ncritical = 9\n{source}\n"
+        )
+    };
+    let cfg = config(&format!(
+        "[scrape]\ncanary = [\"http://{target_addr}/metrics\"]\nbaseline = [\"http://{target_addr}/metrics\"]\n\
+         every = \"1s\"\ntimeout = \"3s\"\n\n\
+         [prometheus]\nurl = \"http://{api_addr}\"\ntimeout = \"3s\"\n\n\
+         [[metric]]\nname = \"errors\"\nkind = \"error_rate\"\n\
+         scrape = {{ family = \"http_requests_total\", errors = {{ code = \"~5..\" }} }}\n\n\
+         {}{}{}\
+         [[metric]]\nname = \"ready\"\nkind = \"readiness\"\nprobe = \"http://{silent}/ready\"\n",
+        custom("fast", "query = \"fast_total\""),
+        custom("slow", "query = \"slow_total\""),
+        custom(
+            "twin",
+            "query = \"twin_total\"\nbaseline_query = \"twin_total\""
+        ),
+    ));
+    let names: Vec<&str> = cfg.metrics.iter().map(|m| m.name.as_str()).collect();
+    assert_eq!(names, ["errors", "fast", "slow", "twin", "ready"]);
+    let sources = Sources::from_config(&cfg).unwrap();
+    let started = std::time::Instant::now();
+    let got: Arc<Mutex<Vec<(Duration, Batch)>>> = Arc::default();
+    let record = got.clone();
+    let deliver = move |batch| {
+        record.lock().unwrap().push((started.elapsed(), batch));
+        true
+    };
+    let run = tokio::time::timeout(
+        Duration::from_millis(6500),
+        sources.run(Duration::from_secs(1), deliver),
+    );
+    assert!(run.await.is_err(), "runs until stopped");
+    let got = got.lock().unwrap().clone();
+    let arrivals = |metric: usize| -> Vec<(Duration, Batch)> {
+        got.iter()
+            .filter(|(_, b)| b[0].0 == metric)
+            .cloned()
+            .collect()
+    };
+    for (metric, groups) in [(0, 2), (1, 1), (3, 2)] {
+        let seen = arrivals(metric);
+        assert!(seen.len() >= 6, "metric {metric}: {} polls", seen.len());
+        for (at, batch) in &seen {
+            assert!(
+                batch.iter().all(|(m, _, _)| *m == metric),
+                "{batch:?} at {at:?}"
+            );
+            assert_eq!(batch.len(), groups, "metric {metric}: {batch:?}");
+        }
+        for pair in seen.windows(2) {
+            let gap = pair[1].0 - pair[0].0;
+            assert!(
+                (900..=1100).contains(&gap.as_millis()),
+                "metric {metric}: {gap:?} between polls"
+            );
+        }
+    }
+    for (metric, why) in [
+        (
+            2,
+            format!("timeout after 3s from http://{api_addr}/api/v1/query"),
+        ),
+        (
+            4,
+            format!("no answer: timeout after 3s from http://{silent}/ready"),
+        ),
+    ] {
+        let seen = arrivals(metric);
+        assert!(!seen.is_empty(), "metric {metric} never reported");
+        let (at, batch) = &seen[0];
+        assert!(at.as_millis() >= 2900, "metric {metric} at {at:?}");
+        match &batch[0].2 {
+            Reading::NoData { reason } => assert_eq!(reason, &why),
+            Reading::Value { detail, .. } => {
+                assert_eq!(detail.as_deref(), Some(why.as_str()), "metric {metric}")
+            }
+        }
+    }
 }
 
 /// A fake API answering 0.1 to everything, and a templated error rate

@@ -108,10 +108,19 @@ impl Api {
         self.queries.is_empty()
     }
 
-    pub async fn poll(&self) -> Vec<(usize, Group, Reading)> {
+    /// The metrics it has queries for, each once.
+    pub fn metrics(&self) -> Vec<usize> {
+        let mut metrics: Vec<usize> = self.queries.iter().map(|q| q.metric).collect();
+        metrics.dedup();
+        metrics
+    }
+
+    /// One metric's readings, canary and baseline of the same poll.
+    pub async fn poll(&self, metric: usize) -> Vec<(usize, Group, Reading)> {
         join_all(
             self.queries
                 .iter()
+                .filter(|q| q.metric == metric)
                 .map(|q| async move { (q.metric, q.group, self.reading(q).await) }),
         )
         .await
