@@ -706,11 +706,24 @@ async fn a_target_down_or_samples_too_old_are_no_data() {
         )
     };
     let no_series = r#"{"status":"success","data":{"resultType":"vector","result":[]}}"#;
+    // `up` of that target over the rate window: 1, 1, then 0 from 1700000002.
+    api.route(
+        "up%7Bjob",
+        (
+            200,
+            r#"{"status":"success","data":{"resultType":"matrix","result":[{"metric":{},"values":[[1700000000,"1"],[1700000001,"1"],[1700000002,"0"],[1700000003,"0"]]}]}}"#.into(),
+            0,
+        ),
+    );
+    let since = chrono::DateTime::from_timestamp(1_700_000_002, 0)
+        .unwrap()
+        .with_timezone(&chrono::Local)
+        .format("%H:%M:%S");
     let cases = [
         (
             up("0"),
             vector("1"),
-            "canary target 10.0.0.7:9100 down (up == 0)".to_string(),
+            format!("canary target 10.0.0.7:9100 down since {since} (up == 0)"),
         ),
         (
             up("1"),

@@ -36,6 +36,8 @@ struct Freshness {
     /// Seconds since the newest sample of the series.
     age: String,
     stale_after: Span,
+    /// The rate window, as PromQL writes it.
+    window: String,
 }
 
 impl Freshness {
@@ -46,6 +48,7 @@ impl Freshness {
             ),
             age: format!("time() - max(timestamp({series}))"),
             stale_after,
+            window: window.to_string(),
         }
     }
 }
@@ -167,17 +170,21 @@ impl Api {
         };
         let (up, age) = tokio::join!(self.vector(&f.up), self.instant(&f.age));
         let up = up.map_err(|e| format!("{group} up check: {e}"))?;
-        let down: Vec<&str> = up
-            .iter()
-            .filter(|(_, v)| *v == 0.0)
-            .map(|(labels, _)| labels["instance"].as_str().unwrap_or("?"))
-            .collect();
-        if let Some(first) = down.first() {
-            let more = match down.len() {
+        let down = up.iter().filter(|(_, v)| *v == 0.0).count();
+        if let Some((labels, _)) = up.iter().find(|(_, v)| *v == 0.0) {
+            let instance = labels["instance"].as_str().unwrap_or("?");
+            let more = match down {
                 1 => String::new(),
                 n => format!(" and {} more", n - 1),
             };
-            return Err(format!("{group} target {first}{more} down (up == 0)"));
+            let since = match self.down_since(labels, &f.window).await {
+                Some(Some(at)) => format!(" since {at}"),
+                Some(None) => format!(" for over {}", f.window),
+                None => String::new(),
+            };
+            return Err(format!(
+                "{group} target {instance}{more} down{since} (up == 0)"
+            ));
         }
         match age {
             Err(e) if e == NO_SERIES => Err(format!(
@@ -191,6 +198,31 @@ impl Api {
             )),
             Ok(_) => Ok(()),
         }
+    }
+
+    /// When a target's `up` last turned 0 within `window`, as local
+    /// `HH:MM:SS`: Some(None) when it was 0 all along, None when the
+    /// history cannot be read.
+    async fn down_since(&self, labels: &Value, window: &str) -> Option<Option<String>> {
+        let (job, instance) = (labels["job"].as_str()?, labels["instance"].as_str()?);
+        let promql = format!("up{{job={job:?},instance={instance:?}}}[{window}]");
+        let url = format!("{}/api/v1/query", self.base);
+        let request = self.client.get(&url).query(&[("query", promql)]);
+        let got = fetch::send(request, &url, self.timeout).await.ok()?;
+        let (data, _) = api_data(got.status, &got.body, &url).ok()?;
+        let samples = data["result"][0]["values"].as_array()?;
+        let last_up = samples.iter().rposition(|p| sample_value(p) == Some(1.0));
+        let first_down = match last_up {
+            Some(i) => samples.get(i + 1)?,
+            None => return Some(None),
+        };
+        let at =
+            chrono::DateTime::from_timestamp_millis((first_down[0].as_f64()? * 1000.0) as i64)?;
+        Some(Some(
+            at.with_timezone(&chrono::Local)
+                .format("%H:%M:%S")
+                .to_string(),
+        ))
     }
 
     /// An instant query's every series: labels and value.
