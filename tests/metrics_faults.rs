@@ -617,13 +617,19 @@ async fn a_hanging_source_never_delays_the_other_metrics() {
             );
             assert_eq!(batch.len(), groups, "metric {metric}: {batch:?}");
         }
-        for pair in seen.windows(2) {
-            let gap = pair[1].0 - pair[0].0;
-            assert!(
-                (900..=1100).contains(&gap.as_millis()),
-                "metric {metric}: {gap:?} between polls"
-            );
-        }
+        // On average within 10% of `every`, and no single poll held up
+        // anywhere near the 3 s the hanging ones take (a shared machine
+        // may stall one poll for a moment).
+        let gaps: Vec<u128> = seen
+            .windows(2)
+            .map(|p| (p[1].0 - p[0].0).as_millis())
+            .collect();
+        let mean = gaps.iter().sum::<u128>() / gaps.len() as u128;
+        assert!((900..=1100).contains(&mean), "metric {metric}: {gaps:?} ms");
+        assert!(
+            gaps.iter().all(|g| *g < 1500),
+            "metric {metric}: {gaps:?} ms"
+        );
     }
     for (metric, why) in [
         (
