@@ -86,10 +86,9 @@ impl Api {
     pub fn from_config(config: &Config, spec: &PrometheusSpec) -> Result<Api, String> {
         let client = client(spec)?;
         let mut queries = Vec::new();
+        let (window, stale_after) = (spec.rate_window.to_string(), config.policy.stale_after);
         for (i, m) in config.metrics.iter().enumerate() {
             for (group, promql, watched) in metric_queries(config, spec, m)? {
-                let window = spec.rate_window.to_string();
-                let stale_after = config.policy.stale_after;
                 queries.push(Query {
                     metric: i,
                     group,
@@ -206,9 +205,7 @@ impl Api {
     async fn down_since(&self, labels: &Value, window: &str) -> Option<Option<String>> {
         let (job, instance) = (labels["job"].as_str()?, labels["instance"].as_str()?);
         let promql = format!("up{{job={job:?},instance={instance:?}}}[{window}]");
-        let url = format!("{}/api/v1/query", self.base);
-        let request = self.client.get(&url).query(&[("query", promql)]);
-        let got = fetch::send(request, &url, self.timeout).await.ok()?;
+        let (got, url) = self.query(&promql).await.ok()?;
         let (data, _) = api_data(got.status, &got.body, &url).ok()?;
         let samples = data["result"][0]["values"].as_array()?;
         let last_up = samples.iter().rposition(|p| sample_value(p) == Some(1.0));
@@ -227,9 +224,7 @@ impl Api {
 
     /// An instant query's every series: labels and value.
     async fn vector(&self, promql: &str) -> Result<Vec<(Value, f64)>, String> {
-        let url = format!("{}/api/v1/query", self.base);
-        let request = self.client.get(&url).query(&[("query", promql)]);
-        let got = fetch::send(request, &url, self.timeout).await?;
+        let (got, url) = self.query(promql).await?;
         let (data, _) = api_data(got.status, &got.body, &url)?;
         let series = data["result"]
             .as_array()
@@ -241,10 +236,16 @@ impl Api {
     }
 
     pub async fn instant(&self, promql: &str) -> Result<Answer, String> {
+        let (got, url) = self.query(promql).await?;
+        instant_answer(got.status, &got.body, &url)
+    }
+
+    /// One `/api/v1/query` response, and the URL it came from.
+    async fn query(&self, promql: &str) -> Result<(fetch::Fetched, String), String> {
         let url = format!("{}/api/v1/query", self.base);
         let request = self.client.get(&url).query(&[("query", promql)]);
         let got = fetch::send(request, &url, self.timeout).await?;
-        instant_answer(got.status, &got.body, &url)
+        Ok((got, url))
     }
 
     /// The canary's recent history of every templated or queried metric,
