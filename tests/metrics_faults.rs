@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use cockpit::httpd::{self, Response};
-use cockpit::metrics::Sources;
+use cockpit::metrics::{Batch, Sources};
 use cockpit::rollout::{Group, Reading};
 use metrics_support::{Page, Tasks, config};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -121,6 +121,91 @@ async fn scraped_rates_follow_counter_deltas_resets_and_recover_after_failures()
     target.set(200, page(120, 20, [140, 140, 140, 140]));
     let s = sources.poll().await;
     assert_eq!(value(&reading(&s, 0, Group::Canary)), (10.0, Some(100.0)));
+}
+
+/// A NaN bucket or an infinite counter is no data with its reason, and
+/// the next good page reads as if the bad one had never been scraped.
+#[tokio::test]
+async fn a_nan_bucket_or_infinite_counter_is_no_data_and_the_next_page_recovers() {
+    let target = Page::default();
+    target.set(200, page(990, 10, [500, 900, 990, 1000]));
+    let (url, _tasks) = serving(&target).await;
+    let mut sources = Sources::from_config(&scrape_config(&url, "")).unwrap();
+    sources.poll().await;
+    // Every good page adds 200 requests, 6 errors, p95 375 ms.
+    let good = |n: u64| {
+        page(
+            990 + 194 * n,
+            10 + 6 * n,
+            [500 + 60 * n, 900 + 180 * n, 990 + 200 * n, 1000 + 200 * n],
+        )
+    };
+    let bad = [
+        (
+            good(2).replace("le=\"0.25\"} 1260", "le=\"0.25\"} NaN"),
+            "http_request_duration_seconds_bucket{le=\"0.25\"} is NaN",
+        ),
+        (
+            good(5).replace("code=\"200\"} 1960", "code=\"200\"} +Inf"),
+            "http_requests_total{code=\"200\"} is +Inf",
+        ),
+    ];
+    let mut n = 1;
+    for (text, why) in bad {
+        target.set(200, good(n));
+        let s = sources.poll().await;
+        assert_eq!(value(&reading(&s, 0, Group::Canary)), (3.0, Some(200.0)));
+        target.set(200, text);
+        let s = sources.poll().await;
+        for m in 0..3 {
+            assert_eq!(
+                reason(&reading(&s, m, Group::Canary)),
+                format!("cannot use {url}: {why}")
+            );
+        }
+        target.set(200, good(n + 2));
+        let s = sources.poll().await;
+        assert_eq!(value(&reading(&s, 0, Group::Canary)), (3.0, Some(400.0)));
+        let (p95, _) = value(&reading(&s, 1, Group::Canary));
+        assert!((p95 - 375.0).abs() < 1e-9, "p95 {p95} after {why}");
+        n += 3;
+    }
+}
+
+/// A page that writes a series twice is read as Prometheus reads it: the
+/// first copy only, never the sum of both.
+#[tokio::test]
+async fn a_series_written_twice_counts_once() {
+    let target = Page::default();
+    let twice = |ok, errors, buckets| {
+        page(ok, errors, buckets) + &format!("http_requests_total{{code=\"500\"}} {errors}\n")
+    };
+    target.set(200, twice(990, 10, [500, 900, 990, 1000]));
+    let (url, _tasks) = serving(&target).await;
+    let mut sources = Sources::from_config(&scrape_config(&url, "")).unwrap();
+    sources.poll().await;
+    target.set(200, twice(1087, 13, [560, 990, 1090, 1100]));
+    let s = sources.poll().await;
+    assert_eq!(value(&reading(&s, 0, Group::Canary)), (3.0, Some(100.0)));
+}
+
+/// A p95 whose histogram family is written out is in ms like the default
+/// one: a 375 ms p95 must not read as 0.375.
+#[tokio::test]
+async fn an_explicit_seconds_histogram_reads_in_milliseconds() {
+    let target = Page::default();
+    target.set(200, page(990, 10, [500, 900, 990, 1000]));
+    let (url, _tasks) = serving(&target).await;
+    let cfg = scrape_config(
+        &url,
+        "[[metric]]\nname = \"p95\"\nkind = \"latency_p95\"\n\
+         scrape = { family = \"http_request_duration_seconds\" }\n",
+    );
+    let mut sources = Sources::from_config(&cfg).unwrap();
+    sources.poll().await;
+    target.set(200, page(1087, 13, [560, 990, 1090, 1100]));
+    let (p95, _) = value(&reading(&sources.poll().await, 0, Group::Canary));
+    assert!((p95 - 375.0).abs() < 1e-9, "p95 {p95}");
 }
 
 /// `window = "3s"` at `every = "1s"`: rates and evidence come from the
@@ -303,28 +388,57 @@ async fn a_target_that_is_down_names_the_url() {
 }
 
 /// A fake Prometheus API answering every query with the current canned body.
+/// Status, body and delay in milliseconds.
+type Answer = (u16, String, u64);
+
+/// Answers every query with `answer`, except those holding the key of a
+/// route (`increase%28` for the request counts, `last_over_time` for the
+/// `up` check, `timestamp%28` for the sample age check).
 struct FakeApi {
-    answer: Arc<Mutex<(u16, String, u64)>>,
+    answer: Arc<Mutex<Answer>>,
+    routes: Arc<Mutex<Vec<(&'static str, Answer)>>>,
     seen: Arc<Mutex<Vec<cockpit::httpd::Request>>>,
 }
 
 impl FakeApi {
     async fn start() -> (FakeApi, std::net::SocketAddr, tokio::task::JoinHandle<()>) {
         let answer = Arc::new(Mutex::new((200, String::new(), 0)));
+        let routes: Arc<Mutex<Vec<(&str, Answer)>>> = Arc::default();
         let seen = Arc::new(Mutex::new(Vec::new()));
-        let (a, s) = (answer.clone(), seen.clone());
+        let (a, r, s) = (answer.clone(), routes.clone(), seen.clone());
         let (addr, task) = httpd::serve(0, move |req| {
-            let (a, s) = (a.clone(), s.clone());
+            let (a, r, s) = (a.clone(), r.clone(), s.clone());
             async move {
+                let routed = r
+                    .lock()
+                    .unwrap()
+                    .iter()
+                    .find(|(key, _)| req.path.contains(key))
+                    .map(|(_, answer)| answer.clone());
                 s.lock().unwrap().push(req);
-                let (status, body, delay) = a.lock().unwrap().clone();
+                let (status, body, delay) = routed.unwrap_or_else(|| a.lock().unwrap().clone());
                 tokio::time::sleep(Duration::from_millis(delay)).await;
                 Response::json(status, body)
             }
         })
         .await
         .unwrap();
-        (FakeApi { answer, seen }, addr, task)
+        (
+            FakeApi {
+                answer,
+                routes,
+                seen,
+            },
+            addr,
+            task,
+        )
+    }
+
+    /// Queries holding `key` get this answer from now on.
+    fn route(&self, key: &'static str, answer: Answer) {
+        let mut routes = self.routes.lock().unwrap();
+        routes.retain(|(k, _)| *k != key);
+        routes.push((key, answer));
     }
 
     fn answer(&self, status: u16, body: &str) {
@@ -408,7 +522,14 @@ query = "sum(rate(errors{{{{selector}}}}[{{rate_window}}]))"
             detail: Some("warning: partial response".into())
         }
     );
-    let last = api.seen.lock().unwrap().last().unwrap().clone();
+    let last = api
+        .seen
+        .lock()
+        .unwrap()
+        .iter()
+        .rfind(|r| r.path.contains("errors%7B"))
+        .unwrap()
+        .clone();
     assert!(
         last.path.starts_with("/prefix/api/v1/query?query="),
         "{}",
@@ -420,6 +541,266 @@ query = "sum(rate(errors{{{{selector}}}}[{{rate_window}}]))"
         "{query}"
     );
     assert!(query.contains("%5B1m%5D"), "{query}");
+}
+
+/// A probe that never answers and a Prometheus query that hangs are no
+/// data at their timeout; every other metric keeps its own interval, and
+/// each message is one metric's poll, canary and baseline together.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hanging_source_never_delays_the_other_metrics() {
+    let target = Page::default();
+    target.set(200, page(990, 10, [500, 900, 990, 1000]));
+    let (target_addr, server) = target.serve().await;
+    let (api, api_addr, api_task) = FakeApi::start().await;
+    api.answer(200, &vector("1"));
+    api.route("slow_total", (200, vector("1"), 60_000));
+    // Accepts connections and never answers.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let silent = listener.local_addr().unwrap();
+    let hang = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((sock, _)) = listener.accept().await {
+            held.push(sock);
+        }
+    });
+    let _tasks = Tasks(vec![server, api_task, hang]);
+    let custom = |name: &str, source: &str| {
+        format!(
+            "[[metric]]\nname = \"{name}\"\nkind = \"custom\"\nunit = \"n\"\n\
+             direction = \"higher_is_worse\"\nwarning = 5\ncritical = 9\n{source}\n"
+        )
+    };
+    let cfg = config(&format!(
+        "[scrape]\ncanary = [\"http://{target_addr}/metrics\"]\nbaseline = [\"http://{target_addr}/metrics\"]\n\
+         every = \"1s\"\ntimeout = \"3s\"\n\n\
+         [prometheus]\nurl = \"http://{api_addr}\"\ntimeout = \"3s\"\n\n\
+         [[metric]]\nname = \"errors\"\nkind = \"error_rate\"\n\
+         scrape = {{ family = \"http_requests_total\", errors = {{ code = \"~5..\" }} }}\n\n\
+         {}{}{}\
+         [[metric]]\nname = \"ready\"\nkind = \"readiness\"\nprobe = \"http://{silent}/ready\"\n",
+        custom("fast", "query = \"fast_total\""),
+        custom("slow", "query = \"slow_total\""),
+        custom(
+            "twin",
+            "query = \"twin_total\"\nbaseline_query = \"twin_total\""
+        ),
+    ));
+    let names: Vec<&str> = cfg.metrics.iter().map(|m| m.name.as_str()).collect();
+    assert_eq!(names, ["errors", "fast", "slow", "twin", "ready"]);
+    let sources = Sources::from_config(&cfg).unwrap();
+    let started = std::time::Instant::now();
+    let got: Arc<Mutex<Vec<(Duration, Batch)>>> = Arc::default();
+    let record = got.clone();
+    let deliver = move |batch| {
+        record.lock().unwrap().push((started.elapsed(), batch));
+        true
+    };
+    let run = tokio::time::timeout(
+        Duration::from_millis(6500),
+        sources.run(Duration::from_secs(1), deliver),
+    );
+    assert!(run.await.is_err(), "runs until stopped");
+    let got = got.lock().unwrap().clone();
+    let arrivals = |metric: usize| -> Vec<(Duration, Batch)> {
+        got.iter()
+            .filter(|(_, b)| b[0].0 == metric)
+            .cloned()
+            .collect()
+    };
+    for (metric, groups) in [(0, 2), (1, 1), (3, 2)] {
+        let seen = arrivals(metric);
+        assert!(seen.len() >= 6, "metric {metric}: {} polls", seen.len());
+        for (at, batch) in &seen {
+            assert!(
+                batch.iter().all(|(m, _, _)| *m == metric),
+                "{batch:?} at {at:?}"
+            );
+            assert_eq!(batch.len(), groups, "metric {metric}: {batch:?}");
+        }
+        // On average within 10% of `every`, and no single poll held up
+        // anywhere near the 3 s the hanging ones take (a shared machine
+        // may stall one poll for a moment).
+        let gaps: Vec<u128> = seen
+            .windows(2)
+            .map(|p| (p[1].0 - p[0].0).as_millis())
+            .collect();
+        let mean = gaps.iter().sum::<u128>() / gaps.len() as u128;
+        assert!((900..=1100).contains(&mean), "metric {metric}: {gaps:?} ms");
+        assert!(
+            gaps.iter().all(|g| *g < 1500),
+            "metric {metric}: {gaps:?} ms"
+        );
+    }
+    for (metric, why) in [
+        (
+            2,
+            format!("timeout after 3s from http://{api_addr}/api/v1/query"),
+        ),
+        (
+            4,
+            format!("no answer: timeout after 3s from http://{silent}/ready"),
+        ),
+    ] {
+        let seen = arrivals(metric);
+        assert!(!seen.is_empty(), "metric {metric} never reported");
+        let (at, batch) = &seen[0];
+        assert!(at.as_millis() >= 2900, "metric {metric} at {at:?}");
+        match &batch[0].2 {
+            Reading::NoData { reason } => assert_eq!(reason, &why),
+            Reading::Value { detail, .. } => {
+                assert_eq!(detail.as_deref(), Some(why.as_str()), "metric {metric}")
+            }
+        }
+    }
+}
+
+/// A fake API answering 0.1 to everything, and a templated error rate
+/// read from it, 1 s timeout; the query endpoint's URL.
+async fn templated_error_rate() -> (FakeApi, Sources, String, Tasks) {
+    let (api, addr, task) = FakeApi::start().await;
+    let cfg = config(&format!(
+        "[prometheus]\nurl = \"http://{addr}\"\ntimeout = \"1s\"\n\n\
+         [[metric]]\nname = \"errors\"\nkind = \"error_rate\"\ntemplate = \"prometheus-client\"\n"
+    ));
+    let sources = Sources::from_config(&cfg).unwrap();
+    api.answer(200, &vector("0.1"));
+    let endpoint = format!("http://{addr}/api/v1/query");
+    (api, sources, endpoint, Tasks(vec![task]))
+}
+
+/// Without its request count a value cannot be judged against
+/// `min_requests`: a failed count is no data, with the count's reason.
+#[tokio::test]
+async fn a_request_count_that_fails_is_no_data() {
+    let (api, mut sources, endpoint, _tasks) = templated_error_rate().await;
+    let no_series = r#"{"status":"success","data":{"resultType":"vector","result":[]}}"#;
+    let cases = [
+        (
+            (500, "oops".to_string(), 0),
+            format!("HTTP 500 from {endpoint}"),
+        ),
+        (
+            (200, no_series.to_string(), 0),
+            "query returned no series".into(),
+        ),
+        ((200, vector("NaN"), 0), "query returned NaN".into()),
+        (
+            (200, vector("1000"), 3000),
+            format!("timeout after 1s from {endpoint}"),
+        ),
+    ];
+    for (evidence, expected) in cases {
+        api.route("increase%28", evidence);
+        let r = reading(&sources.poll().await, 0, Group::Canary);
+        assert_eq!(reason(&r), format!("request count: {expected}"));
+    }
+    api.route("increase%28", (200, vector("1000"), 0));
+    let r = reading(&sources.poll().await, 0, Group::Canary);
+    assert_eq!(value(&r), (0.1, Some(1000.0)));
+}
+
+/// A templated query reads the group's selector, so the group's `up` and
+/// its newest sample's age are checked too: `rate` answers from old
+/// samples for a whole window after a target stopped being scraped.
+#[tokio::test]
+async fn a_target_down_or_samples_too_old_are_no_data() {
+    let (api, mut sources, endpoint, _tasks) = templated_error_rate().await;
+    let up = |value: &str| {
+        vector(value).replace(
+            r#""metric":{}"#,
+            r#""metric":{"job":"shop","instance":"10.0.0.7:9100"}"#,
+        )
+    };
+    let no_series = r#"{"status":"success","data":{"resultType":"vector","result":[]}}"#;
+    // `up` of that target over the rate window: 1, 1, then 0 from 1700000002.
+    api.route(
+        "up%7Bjob",
+        (
+            200,
+            r#"{"status":"success","data":{"resultType":"matrix","result":[{"metric":{},"values":[[1700000000,"1"],[1700000001,"1"],[1700000002,"0"],[1700000003,"0"]]}]}}"#.into(),
+            0,
+        ),
+    );
+    let since = chrono::DateTime::from_timestamp(1_700_000_002, 0)
+        .unwrap()
+        .with_timezone(&chrono::Local)
+        .format("%H:%M:%S");
+    let cases = [
+        (
+            up("0"),
+            vector("1"),
+            format!("canary target 10.0.0.7:9100 down since {since} (up == 0)"),
+        ),
+        (
+            up("1"),
+            vector("45"),
+            "newest canary sample 45s old (stale after 30s)".into(),
+        ),
+        (
+            no_series.to_string(),
+            no_series.to_string(),
+            "no fresh canary sample: its series went stale (target gone?)".into(),
+        ),
+        (
+            "oops".into(),
+            vector("1"),
+            format!("canary up check: HTTP 500 from {endpoint}"),
+        ),
+    ];
+    for (up_answer, age, expected) in cases {
+        let status = if up_answer == "oops" { 500 } else { 200 };
+        api.route("last_over_time", (status, up_answer, 0));
+        api.route("timestamp%28", (200, age, 0));
+        let r = reading(&sources.poll().await, 0, Group::Canary);
+        assert_eq!(reason(&r), expected);
+    }
+    api.route("last_over_time", (200, up("1"), 0));
+    api.route("timestamp%28", (200, vector("2"), 0));
+    let r = reading(&sources.poll().await, 0, Group::Canary);
+    assert_eq!(value(&r).0, 0.1);
+}
+
+/// A value the metric cannot take is no data, never judged: the same
+/// check for every source.
+#[tokio::test]
+async fn out_of_range_values_are_no_data() {
+    let (api, addr, task) = FakeApi::start().await;
+    let _tasks = Tasks(vec![task]);
+    let metric = |name: &str, kind: &str| {
+        format!("[[metric]]\nname = \"{name}\"\nkind = \"{kind}\"\nquery = \"q\"\n")
+    };
+    let cfg = config(&format!(
+        "[prometheus]\nurl = \"http://{addr}\"\ntimeout = \"1s\"\n\n{}{}{}{}\
+         unit = \"req/s\"\ndirection = \"higher_is_worse\"\nwarning = 1\ncritical = 2\n",
+        metric("errors", "error_rate"),
+        metric("success", "success_rate"),
+        metric("p95", "latency_p95"),
+        metric("delta", "custom"),
+    ));
+    let mut sources = Sources::from_config(&cfg).unwrap();
+    api.answer(200, &vector("-0.1"));
+    let s = sources.poll().await;
+    assert_eq!(
+        reason(&reading(&s, 0, Group::Canary)),
+        "-0.1% is outside 0%-100%"
+    );
+    assert_eq!(
+        reason(&reading(&s, 2, Group::Canary)),
+        "-0.1 ms is below 0 ms"
+    );
+    assert_eq!(
+        value(&reading(&s, 3, Group::Canary)).0,
+        -0.1,
+        "custom: any value"
+    );
+
+    api.answer(200, &vector("150"));
+    let s = sources.poll().await;
+    assert_eq!(
+        reason(&reading(&s, 1, Group::Canary)),
+        "150% is outside 0%-100%"
+    );
+    assert_eq!(value(&reading(&s, 2, Group::Canary)).0, 150.0);
 }
 
 #[tokio::test]
@@ -495,11 +876,7 @@ async fn readiness_probe_reads_status_and_version() {
     .unwrap();
     let _tasks = Tasks(vec![task]);
     let cfg = config(&format!(
-        r#"[scrape]
-canary = []
-timeout = "1s"
-
-[[metric]]
+        r#"[[metric]]
 name = "ready"
 kind = "readiness"
 probe = "http://{addr}/ready"

@@ -59,6 +59,18 @@ fn timestamps_are_read_not_invented_and_special_values_parse() {
 }
 
 #[test]
+fn a_blank_before_the_braces_and_none_after_them_are_read() {
+    let s = tricky();
+    let spaced = s.samples.iter().find(|x| x.name == "spaced_name").unwrap();
+    assert_eq!((spaced.label("a"), spaced.value), (Some("b"), 3.0));
+    let tight = s.samples.iter().find(|x| x.name == "tight").unwrap();
+    assert_eq!((tight.label("a"), tight.value), (Some("b"), 7.0));
+    // Without labels the blank before the value is still required.
+    let err = parse("m7x 1\nm-1\n", &Wanted::all()).unwrap_err();
+    assert_eq!(err.line, 2, "{err}");
+}
+
+#[test]
 fn openmetrics_counters_keep_their_type_and_created_is_its_own_sample() {
     let s = tricky();
     assert_eq!(s.types.get("om_requests"), Some(&FamilyType::Counter));
@@ -107,14 +119,16 @@ fn a_series_is_the_same_whatever_the_label_order_and_differs_by_any_value() {
     use cockpit::metrics::exposition::series_id;
     let page = "m{a=\"1\",b=\"2\"} 1\nm{b=\"2\",a=\"1\"} 1\nm{a=\"2\",b=\"1\"} 1\nm{a=\"1\",b=\"3\"} 1\nn{a=\"1\",b=\"2\"} 1\n";
     let s = parse(page, &Wanted::all()).unwrap();
+    // The second line is the first series again: a duplicate, not kept.
+    assert_eq!(s.duplicates, ["m{b=\"2\",a=\"1\"}"]);
     let ids: Vec<u64> = s
         .samples
         .iter()
         .map(|x| series_id(x.name, &x.labels))
         .collect();
-    assert_eq!(ids[0], ids[1]);
+    assert_eq!(ids.len(), 4);
     assert_eq!(s.samples[0].series, ids[0]);
-    for other in &ids[2..] {
+    for other in &ids[1..] {
         assert_ne!(ids[0], *other);
     }
 }

@@ -7,6 +7,8 @@
 
 mod metrics_support;
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use cockpit::metrics::Sources;
@@ -247,17 +249,7 @@ async fn prometheus_down_is_no_data_and_recovers_after_restart() {
     let Some(mut prom) = Prometheus::start("shop", &[canary]) else {
         return;
     };
-    prom.value(&PROMQL_ERRORS.replace('V', "2.0.0")).await;
-    let cfg = config(&format!(
-        "[prometheus]\nurl = \"{}\"\nrate_window = \"15s\"\ntimeout = \"2s\"\n\n[[metric]]\nname = \"error_rate\"\nkind = \"error_rate\"\ntemplate = \"prometheus-client\"\n",
-        prom.url()
-    ));
-    let mut sources = Sources::from_config(&cfg).unwrap();
-    let up = sources.poll().await;
-    assert!(
-        close(value_of(&up, 0, Group::Canary).unwrap().0, 4.0, 0.02),
-        "{up:?}"
-    );
+    let (mut sources, up) = canary_error_rate_from(&prom).await;
     // No baseline series exist: that group is no data, not 0%.
     assert!(value_of(&up, 0, Group::Baseline).is_none(), "{up:?}");
 
@@ -285,16 +277,88 @@ async fn prometheus_down_is_no_data_and_recovers_after_restart() {
     }
 
     prom.run();
-    let mut recovered = None;
+    canary_errors_read_again(&mut sources, "the source recovers once Prometheus is back").await;
+}
+
+/// The templated error rate read from `prom` once PromQL has a rate
+/// (15 s window), and its first poll, where the canary reads the 4%.
+async fn canary_error_rate_from(prom: &Prometheus) -> (Sources, Vec<(usize, Group, Reading)>) {
+    prom.value(&PROMQL_ERRORS.replace('V', "2.0.0")).await;
+    let cfg = config(&format!(
+        "[prometheus]\nurl = \"{}\"\nrate_window = \"15s\"\ntimeout = \"2s\"\n\n\
+         [[metric]]\nname = \"error_rate\"\nkind = \"error_rate\"\ntemplate = \"prometheus-client\"\n",
+        prom.url()
+    ));
+    let mut sources = Sources::from_config(&cfg).unwrap();
+    let first = sources.poll().await;
+    assert!(
+        close(value_of(&first, 0, Group::Canary).unwrap().0, 4.0, 0.02),
+        "{first:?}"
+    );
+    (sources, first)
+}
+
+/// Polls (bounded) until the canary's error rate has a value: the
+/// fixture's 4%.
+async fn canary_errors_read_again(sources: &mut Sources, why: &str) {
     for _ in 0..120 {
-        recovered = value_of(&sources.poll().await, 0, Group::Canary);
-        if recovered.is_some() {
-            break;
+        if let Some((v, _)) = value_of(&sources.poll().await, 0, Group::Canary) {
+            assert!(close(v, 4.0, 0.02), "{v}");
+            return;
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
-    let (v, _) = recovered.expect("the source recovers once Prometheus is back");
-    assert!(close(v, 4.0, 0.02), "{v}");
+    panic!("no value: {why}");
+}
+
+/// A canary target that stops answering: Prometheus' `rate` keeps
+/// answering from the samples still in its window, but the API source
+/// checks `up` and reads no data naming the target; back up, values again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_canary_target_prometheus_cannot_scrape_is_no_data() {
+    let page = metrics_support::Page::default();
+    page.set(200, CANARY.page(0));
+    let (addr, server) = page.serve().await;
+    let down = Arc::new(AtomicBool::new(false));
+    let ticker = {
+        let (page, down) = (page.clone(), down.clone());
+        tokio::spawn(async move {
+            for tick in 1u64.. {
+                if down.load(Ordering::SeqCst) {
+                    page.set(503, "down for maintenance");
+                } else {
+                    page.set(200, CANARY.page(tick));
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        })
+    };
+    let _tasks = Tasks(vec![server, ticker]);
+    let Some(prom) = Prometheus::start("shop", &[addr]) else {
+        return;
+    };
+    let errors = PROMQL_ERRORS.replace('V', "2.0.0");
+    let (mut sources, _) = canary_error_rate_from(&prom).await;
+
+    down.store(true, Ordering::SeqCst);
+    prom.value(r#"up{job="shop"} == 0"#).await;
+    assert!(
+        !prom.query(&errors).await.is_empty(),
+        "rate still answers from old samples: the case this test is about"
+    );
+    let samples = sources.poll().await;
+    let reason = match &samples[0].2 {
+        Reading::NoData { reason } => reason.clone(),
+        other => panic!("a canary Prometheus cannot scrape read {other:?}"),
+    };
+    let (said, when) = (format!("canary target {addr} down since "), " (up == 0)");
+    assert!(
+        reason.starts_with(&said) && reason.ends_with(when),
+        "{reason}"
+    );
+
+    down.store(false, Ordering::SeqCst);
+    canary_errors_read_again(&mut sources, "the target answers again").await;
 }
 
 /// A Prometheus behind TLS with a private CA: with `ca_file` the cockpit

@@ -93,41 +93,69 @@ fn resolve_metrics(config: &mut Config, out: &mut Vec<Problem>) {
         m.for_.get_or_insert(crate::duration::Span::mins(1));
         let has_source =
             m.query.is_some() || m.template.is_some() || m.scrape.is_some() || m.probe.is_some();
-        if has_source {
-            continue;
+        if !has_source {
+            if has_prom && default_scrape(m.kind).is_some() {
+                m.template = Some(TEMPLATES[0].into());
+            } else if has_scrape && let Some(sel) = default_scrape(m.kind) {
+                m.scrape = Some(sel);
+            } else {
+                out.push(problem(
+                    at!["metric", i, "name"],
+                    format!("metric \"{}\" has no source", m.name),
+                    "set `query` (with [prometheus]), `template`, `scrape` (with [scrape]) or `probe`",
+                ));
+            }
         }
-        if has_prom && default_scrape(m.kind).is_some() {
-            m.template = Some(TEMPLATES[0].into());
-        } else if has_scrape && let Some(sel) = default_scrape(m.kind) {
-            m.scale = m.scale.or(sel.1);
-            m.scrape = Some(sel.0);
-        } else {
-            out.push(problem(
-                at!["metric", i, "name"],
-                format!("metric \"{}\" has no source", m.name),
-                "set `query` (with [prometheus]), `template`, `scrape` (with [scrape]) or `probe`",
-            ));
+        // One rule whether the family was written out or defaulted: a
+        // histogram in seconds feeding a metric in ms is scaled by 1000.
+        if let Some(sel) = &m.scrape
+            && (sel.quantile.is_some() || m.kind == MetricKind::LatencyP95)
+        {
+            let unit = m.unit.as_deref().unwrap_or_default();
+            m.scale = m.scale.or(histogram_scale(&sel.family, unit));
         }
     }
 }
 
-/// What a metric kind reads from a plain `/metrics` page, and its scale.
-fn default_scrape(kind: MetricKind) -> Option<(ScrapeSelector, Option<f64>)> {
-    let requests = || ScrapeSelector {
-        family: "http_requests_total".into(),
-        errors: [("code".to_string(), "~5..".to_string())].into(),
-        ..Default::default()
+/// The time unit a histogram's name says it counts in, by Prometheus'
+/// naming convention (`_seconds`, `_milliseconds`, `_microseconds`).
+pub fn histogram_unit(family: &str) -> Option<&'static str> {
+    let base = family.strip_suffix("_bucket").unwrap_or(family);
+    [
+        ("_seconds", "s"),
+        ("_milliseconds", "ms"),
+        ("_microseconds", "us"),
+    ]
+    .into_iter()
+    .find(|(suffix, _)| base.ends_with(suffix))
+    .map(|(_, unit)| unit)
+}
+
+/// What turns a histogram's unit into the metric's, when they differ.
+fn histogram_scale(family: &str, unit: &str) -> Option<f64> {
+    let power = |u: &str| match u {
+        "s" => Some(0),
+        "ms" => Some(-3),
+        "us" => Some(-6),
+        _ => None,
     };
+    let (from, to) = (power(histogram_unit(family)?)?, power(unit)?);
+    (from != to).then(|| 10f64.powi(from - to))
+}
+
+/// What a metric kind reads from a plain `/metrics` page.
+fn default_scrape(kind: MetricKind) -> Option<ScrapeSelector> {
     match kind {
-        MetricKind::ErrorRate | MetricKind::SuccessRate => Some((requests(), None)),
-        MetricKind::LatencyP95 => Some((
-            ScrapeSelector {
-                family: "http_request_duration_seconds".into(),
-                quantile: Some(0.95),
-                ..Default::default()
-            },
-            Some(1000.0),
-        )),
+        MetricKind::ErrorRate | MetricKind::SuccessRate => Some(ScrapeSelector {
+            family: "http_requests_total".into(),
+            errors: [("code".to_string(), "~5..".to_string())].into(),
+            ..Default::default()
+        }),
+        MetricKind::LatencyP95 => Some(ScrapeSelector {
+            family: "http_request_duration_seconds".into(),
+            quantile: Some(0.95),
+            ..Default::default()
+        }),
         _ => None,
     }
 }

@@ -103,6 +103,32 @@ pub fn is_counter(current: &MetricSnapshot, family: &str) -> bool {
     }
 }
 
+/// A non-finite value as PromQL writes it.
+pub fn promql_number(v: f64) -> &'static str {
+    if v.is_nan() {
+        "NaN"
+    } else if v > 0.0 {
+        "+Inf"
+    } else {
+        "-Inf"
+    }
+}
+
+/// A counter or histogram bucket on the page that is NaN or infinite, in
+/// words: no increase can be read from it, and one kept in a window would
+/// spoil every increase after it.
+pub fn non_finite_counter(page: &MetricSnapshot) -> Option<String> {
+    let counts = |name: &str| {
+        name.ends_with("_total")
+            || name.ends_with("_bucket")
+            || page.types.get(name) == Some(&FamilyType::Counter)
+    };
+    page.samples
+        .iter()
+        .find(|s| !s.value.is_finite() && counts(s.name))
+        .map(|s| format!("{s} is {}", promql_number(s.value)))
+}
+
 /// Bucket increases by upper bound (`le`), summed over the matching
 /// series: `sum by (le) (increase(F_bucket[...]))`.
 pub type Buckets = Vec<(f64, f64)>;

@@ -9,7 +9,10 @@
 //! also what makes a poll cheaper than Prometheus' own scrape.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::hash::BuildHasherDefault;
+
+use super::compute::SeriesHasher;
 
 /// What `# TYPE` says about a family, when it says anything.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,6 +60,22 @@ impl<'a> Sample<'a> {
     }
 }
 
+/// The series as a page writes it: `name{label="value",...}`.
+impl std::fmt::Display for Sample<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name)?;
+        if self.labels.is_empty() {
+            return Ok(());
+        }
+        let labels: Vec<String> = self
+            .labels
+            .iter()
+            .map(|(k, v)| format!("{k}={v:?}"))
+            .collect();
+        write!(f, "{{{}}}", labels.join(","))
+    }
+}
+
 /// A stable identity across scrapes: name and labels, whatever order the
 /// page writes them in. A 64-bit hash, not a string, because a poll builds
 /// one per sample; a collision among a target's few thousand series has a
@@ -94,6 +113,9 @@ fn mix(mut z: u64) -> u64 {
 pub struct MetricSnapshot<'a> {
     pub samples: Vec<Sample<'a>>,
     pub types: HashMap<String, FamilyType>,
+    /// Series the page wrote more than once, as `name{labels}`: only the
+    /// first copy is in `samples`, as Prometheus keeps only the first.
+    pub duplicates: Vec<String>,
 }
 
 /// Which sample names to keep. A family `F` keeps `F`, `F_total`,
@@ -155,6 +177,7 @@ impl std::fmt::Display for ParseError {
 /// truncated body) is still refused as Prometheus refuses it.
 pub fn parse<'a>(text: &'a str, wanted: &Wanted) -> Result<MetricSnapshot<'a>, ParseError> {
     let mut snapshot = MetricSnapshot::default();
+    let mut seen: HashSet<u64, BuildHasherDefault<SeriesHasher>> = HashSet::default();
     for (i, raw) in text.split('\n').enumerate() {
         let line = raw.strip_suffix('\r').unwrap_or(raw);
         let fail = |message: String| ParseError {
@@ -187,7 +210,11 @@ pub fn parse<'a>(text: &'a str, wanted: &Wanted) -> Result<MetricSnapshot<'a>, P
             continue;
         }
         let sample = sample_line(name, &trimmed[name_end..]).map_err(fail)?;
-        snapshot.samples.push(sample);
+        if seen.insert(sample.series) {
+            snapshot.samples.push(sample);
+        } else {
+            snapshot.duplicates.push(sample.to_string());
+        }
     }
     Ok(snapshot)
 }
@@ -217,18 +244,19 @@ fn type_line(comment: &str) -> Option<(&str, FamilyType)> {
 }
 
 /// `rest` is everything after the name: `{labels} value [timestamp]`.
+/// As in Prometheus' own lexer, blanks may come between the name and `{`,
+/// and none are needed between `}` and the value (`m {a="b"} 1`, `m{a="b"}7`).
 fn sample_line<'a>(name: &'a str, rest: &'a str) -> Result<Sample<'a>, String> {
-    let (labels, rest) = if let Some(inner) = rest.strip_prefix('{') {
-        label_set(inner)?
-    } else {
-        (Vec::new(), rest)
+    let (labels, rest) = match rest.trim_start_matches([' ', '\t']).strip_prefix('{') {
+        Some(inner) => label_set(inner)?,
+        None if rest.starts_with([' ', '\t']) => (Vec::new(), rest),
+        None => {
+            return Err(format!(
+                "{name}: expected a space before the value, found {:?}",
+                excerpt(rest)
+            ));
+        }
     };
-    if !rest.starts_with([' ', '\t']) {
-        return Err(format!(
-            "{name}: expected a space before the value, found {:?}",
-            excerpt(rest)
-        ));
-    }
     let mut fields = rest.split([' ', '\t']).filter(|f| !f.is_empty());
     let value_text = fields
         .next()

@@ -2,11 +2,18 @@
 //! health probes. Everything a source can get wrong becomes a `NoData`
 //! reading with its reason; nothing here decides anything.
 //!
+//! Each Prometheus metric, each probe, and the scraped targets (whose
+//! metrics all read the same scrape) poll on their own schedule, so a
+//! slow one is no data at its timeout and never delays the others.
+//!
 //! INTERFACE (used by `run::edges`; keep these signatures):
 //! - `Sources::from_config(&Config) -> Result<Sources, String>`
 //! - `Sources::every(&self) -> std::time::Duration` (simulated time between polls)
-//! - `Sources::poll(&mut self) -> Vec<(usize, Group, Reading)>` (metric index
-//!   into `config.metrics`, bounded by the configured timeouts)
+//! - `Sources::run(self, every, deliver)`: polls until `deliver` returns
+//!   false, handing it one `Batch` per metric per poll
+//! - `Sources::poll(&mut self) -> Vec<(usize, Group, Reading)>` (every
+//!   poller once, at once; metric index into `config.metrics`, bounded by
+//!   the configured timeouts)
 //! - `Sources::backfill(&mut self, now: At) -> Vec<(usize, Vec<(At, f64)>)>`
 //!   (recent canary history per metric, for sparklines; may be empty)
 
@@ -20,11 +27,14 @@ pub mod scrape;
 pub mod templates;
 pub mod window;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures::future::join_all;
+use tokio::task::JoinSet;
 
 use crate::config::Config;
+use crate::config::model::MetricSpec;
 use crate::duration::Span;
 use crate::rollout::{At, Group, Reading};
 use probe::Probe;
@@ -34,13 +44,58 @@ use scrape::{ScrapeMetric, Scraper};
 /// How far back `backfill` reaches.
 pub const BACKFILL: Duration = Duration::from_secs(5 * 60);
 
-pub struct Sources {
-    every: Duration,
-    api: Option<Api>,
-    scraper: Option<Scraper>,
-    probes: Vec<Probe>,
+/// One metric's readings of one poll: its canary and baseline together,
+/// so the core never judges a canary against another poll's baseline.
+pub type Batch = Vec<(usize, Group, Reading)>;
+
+/// What polls on its own schedule.
+enum Poller {
+    /// One metric's queries, canary and baseline.
+    Api {
+        api: Arc<Api>,
+        metric: usize,
+    },
+    /// Every scraped metric: they read the same scrape of the same targets.
+    Scrape(Scraper),
+    Probe(Probe),
+}
+
+/// What every poller reads but none owns.
+struct Shared {
     probe_client: reqwest::Client,
     probe_timeout: Span,
+    /// Every metric's spec, by index: what range its readings may take.
+    specs: Vec<MetricSpec>,
+}
+
+impl Poller {
+    /// One batch per metric, each reading in its metric's range.
+    async fn poll(&mut self, shared: &Shared) -> Vec<Batch> {
+        let readings = match self {
+            Poller::Api { api, metric } => api.poll(*metric).await,
+            Poller::Scrape(scraper) => scraper.poll().await,
+            Poller::Probe(p) => {
+                let r = p.read(&shared.probe_client, shared.probe_timeout).await;
+                vec![(p.metric, Group::Canary, r)]
+            }
+        };
+        let mut batches: Vec<Batch> = Vec::new();
+        for (i, group, r) in readings {
+            let r = r.within_range(&shared.specs[i]);
+            match batches.iter_mut().find(|b| b[0].0 == i) {
+                Some(batch) => batch.push((i, group, r)),
+                None => batches.push(vec![(i, group, r)]),
+            }
+        }
+        batches
+    }
+}
+
+pub struct Sources {
+    every: Duration,
+    api: Option<Arc<Api>>,
+    pollers: Vec<Poller>,
+    shared: Arc<Shared>,
 }
 
 impl Sources {
@@ -54,31 +109,38 @@ impl Sources {
                 Duration::from_millis(s.as_millis())
             });
         let api = match &config.prometheus {
-            Some(spec) => Some(Api::from_config(config, spec)?),
+            Some(spec) => Some(Arc::new(Api::from_config(config, spec)?)),
             None => None,
         };
+        let mut pollers: Vec<Poller> = Vec::new();
+        if let Some(api) = &api {
+            for metric in api.metrics() {
+                pollers.push(Poller::Api {
+                    api: api.clone(),
+                    metric,
+                });
+            }
+        }
         let mut scraped = Vec::new();
         for (i, m) in config.metrics.iter().enumerate() {
             if let Some(sm) = ScrapeMetric::from_spec(m)? {
                 scraped.push((i, sm));
             }
         }
-        let scraper = match &config.scrape {
-            Some(spec) if !scraped.is_empty() => Some(Scraper::new(spec, scraped)?),
-            _ => None,
-        };
-        let probes = config
-            .metrics
-            .iter()
-            .enumerate()
-            .filter_map(|(i, m)| {
-                m.probe.as_ref().map(|url| Probe {
+        if let Some(spec) = &config.scrape
+            && !scraped.is_empty()
+        {
+            pollers.push(Poller::Scrape(Scraper::new(spec, scraped)?));
+        }
+        for (i, m) in config.metrics.iter().enumerate() {
+            if let Some(url) = &m.probe {
+                pollers.push(Poller::Probe(Probe {
                     metric: i,
                     url: url.clone(),
                     expect_version: config.rollout.new_version.clone(),
-                })
-            })
-            .collect();
+                }));
+            }
+        }
         let probe_timeout = config
             .scrape
             .as_ref()
@@ -88,18 +150,22 @@ impl Sources {
         Ok(Sources {
             every,
             api: api.filter(|a| !a.is_empty()),
-            scraper: scraper.filter(|s| !s.is_empty()),
-            probes,
-            probe_client: reqwest::Client::new(),
-            probe_timeout,
+            pollers,
+            shared: Arc::new(Shared {
+                probe_client: reqwest::Client::new(),
+                probe_timeout,
+                specs: config.metrics.clone(),
+            }),
         })
     }
 
     /// Watching a simulator that runs `speed` times faster than real time:
     /// counter rates per second are per simulated second.
     pub fn set_speed(&mut self, speed: f64) {
-        if let Some(s) = &mut self.scraper {
-            s.set_speed(speed);
+        for p in &mut self.pollers {
+            if let Poller::Scrape(s) = p {
+                s.set_speed(speed);
+            }
         }
     }
 
@@ -107,30 +173,44 @@ impl Sources {
         self.every
     }
 
-    /// Every source at once; each request is bounded by its timeout.
+    /// Every poller once, all at once; each request is bounded by its timeout.
     pub async fn poll(&mut self) -> Vec<(usize, Group, Reading)> {
-        let api = async {
-            match &self.api {
-                Some(api) => api.poll().await,
-                None => Vec::new(),
+        let shared = &self.shared;
+        let polled = join_all(self.pollers.iter_mut().map(|p| p.poll(shared))).await;
+        polled.into_iter().flatten().flatten().collect()
+    }
+
+    /// Polls every source on its own `every` (real time) until `deliver`
+    /// says no one listens. A poll that runs late delays only its own next
+    /// poll. A poller that panics takes the whole run down with it, so the
+    /// task supervising it sees the panic instead of a metric going quiet.
+    pub async fn run<F>(self, every: Duration, deliver: F)
+    where
+        F: Fn(Batch) -> bool + Clone + Send + 'static,
+    {
+        let mut tasks = JoinSet::new();
+        for mut poller in self.pollers {
+            let (shared, deliver) = (self.shared.clone(), deliver.clone());
+            tasks.spawn(async move {
+                let mut tick = tokio::time::interval(every);
+                tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                loop {
+                    tick.tick().await;
+                    for batch in poller.poll(&shared).await {
+                        if !deliver(batch) {
+                            return;
+                        }
+                    }
+                }
+            });
+        }
+        while let Some(done) = tasks.join_next().await {
+            if let Err(e) = done
+                && e.is_panic()
+            {
+                std::panic::resume_unwind(e.into_panic());
             }
-        };
-        let scraped = async {
-            match &mut self.scraper {
-                Some(s) => s.poll().await,
-                None => Vec::new(),
-            }
-        };
-        let (client, timeout) = (&self.probe_client, self.probe_timeout);
-        let probes = join_all(
-            self.probes
-                .iter()
-                .map(|p| async move { (p.metric, Group::Canary, p.read(client, timeout).await) }),
-        );
-        let (mut out, scraped, probed) = tokio::join!(api, scraped, probes);
-        out.extend(scraped);
-        out.extend(probed);
-        out
+        }
     }
 
     /// The canary's last five minutes from Prometheus, one point per poll

@@ -7,6 +7,7 @@ use futures::future::join_all;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use serde_json::Value;
 
+use super::compute::promql_number;
 use super::fetch::{self, shown};
 use super::templates::{self, Promql};
 use crate::config::Config;
@@ -20,6 +21,49 @@ struct Query {
     group: Group,
     promql: Promql,
     scale: f64,
+    /// Whether the group's targets still answer, when the query reads the
+    /// group's selector: `rate` keeps answering from old samples for a
+    /// whole window after a target stops being scraped.
+    fresh: Option<Freshness>,
+}
+
+/// Two checks on the series a value is computed from (one metric name
+/// with the group's selector, e.g. `http_requests_total{service="shop",...}`;
+/// `timestamp()` of several names would clash once it drops the names).
+struct Freshness {
+    /// `up` of every target that served the series in the window.
+    up: String,
+    /// Seconds since the newest sample of the series.
+    age: String,
+    stale_after: Span,
+    /// The rate window, as PromQL writes it.
+    window: String,
+}
+
+impl Freshness {
+    fn new(series: &str, window: &str, stale_after: Span) -> Freshness {
+        Freshness {
+            up: format!(
+                "up * on (job, instance) group by (job, instance) (last_over_time({series}[{window}]))"
+            ),
+            age: format!("time() - max(timestamp({series}))"),
+            stale_after,
+            window: window.to_string(),
+        }
+    }
+}
+
+/// The series a hand-written query reads through `{selector}`: the metric
+/// name written just before it (`errors{{selector}}`), if any.
+fn watched_in(query: &str) -> Option<String> {
+    let at = query.find("{{selector}")?;
+    let before = &query[..at];
+    let start = before
+        .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == ':'))
+        .map_or(0, |i| i + 1);
+    let name = &before[start..];
+    let valid = name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_' || c == ':');
+    valid.then(|| format!("{name}{{{{selector}}}}"))
 }
 
 pub struct Api {
@@ -42,13 +86,15 @@ impl Api {
     pub fn from_config(config: &Config, spec: &PrometheusSpec) -> Result<Api, String> {
         let client = client(spec)?;
         let mut queries = Vec::new();
+        let (window, stale_after) = (spec.rate_window.to_string(), config.policy.stale_after);
         for (i, m) in config.metrics.iter().enumerate() {
-            for (group, promql) in metric_queries(config, spec, m)? {
+            for (group, promql, watched) in metric_queries(config, spec, m)? {
                 queries.push(Query {
                     metric: i,
                     group,
                     promql,
                     scale: m.scale.unwrap_or(1.0),
+                    fresh: watched.map(|w| Freshness::new(&w, &window, stale_after)),
                 });
             }
         }
@@ -64,34 +110,142 @@ impl Api {
         self.queries.is_empty()
     }
 
-    pub async fn poll(&self) -> Vec<(usize, Group, Reading)> {
+    /// The metrics it has queries for, each once.
+    pub fn metrics(&self) -> Vec<usize> {
+        let mut metrics: Vec<usize> = self.queries.iter().map(|q| q.metric).collect();
+        metrics.dedup();
+        metrics
+    }
+
+    /// One metric's readings, canary and baseline of the same poll.
+    pub async fn poll(&self, metric: usize) -> Vec<(usize, Group, Reading)> {
         join_all(
             self.queries
                 .iter()
+                .filter(|q| q.metric == metric)
                 .map(|q| async move { (q.metric, q.group, self.reading(q).await) }),
         )
         .await
     }
 
+    /// A metric with an evidence query has no judgement without it: a
+    /// request count that fails is no data, never a value judged without
+    /// `min_requests`.
     async fn reading(&self, q: &Query) -> Reading {
         let requests = async {
             match &q.promql.requests {
-                Some(r) => self.instant(r).await.ok().map(|a| a.value),
-                None => None,
+                Some(r) => match self.instant(r).await {
+                    Ok(a) => Ok(Some(a.value)),
+                    Err(e) => Err(format!("request count: {e}")),
+                },
+                None => Ok(None),
             }
         };
-        let (answer, requests) = tokio::join!(self.instant(&q.promql.value), requests);
-        match answer {
-            Err(reason) => Reading::no_data(reason),
-            Ok(a) => with_warnings(Reading::value(a.value * q.scale, requests), &a.warnings),
+        let fresh = async {
+            match &q.fresh {
+                Some(f) => self.fresh(f, q.group).await,
+                None => Ok(()),
+            }
+        };
+        let (answer, requests, fresh) =
+            tokio::join!(self.instant(&q.promql.value), requests, fresh);
+        match (answer, requests, fresh) {
+            (Err(reason), _, _) | (_, Err(reason), _) | (_, _, Err(reason)) => {
+                Reading::no_data(reason)
+            }
+            (Ok(a), Ok(requests), Ok(())) => {
+                with_warnings(Reading::value(a.value * q.scale, requests), &a.warnings)
+            }
         }
     }
 
+    /// Err with the reason when a target of the group is down or its
+    /// newest sample is older than `stale_after`, as the direct scrape
+    /// reads a target that does not answer.
+    async fn fresh(&self, f: &Freshness, group: Group) -> Result<(), String> {
+        let group = match group {
+            Group::Canary => "canary",
+            Group::Baseline => "baseline",
+        };
+        let (up, age) = tokio::join!(self.vector(&f.up), self.instant(&f.age));
+        let up = up.map_err(|e| format!("{group} up check: {e}"))?;
+        let down = up.iter().filter(|(_, v)| *v == 0.0).count();
+        if let Some((labels, _)) = up.iter().find(|(_, v)| *v == 0.0) {
+            let instance = labels["instance"].as_str().unwrap_or("?");
+            let more = match down {
+                1 => String::new(),
+                n => format!(" and {} more", n - 1),
+            };
+            let since = match self.down_since(labels, &f.window).await {
+                Some(Some(at)) => format!(" since {at}"),
+                Some(None) => format!(" for over {}", f.window),
+                None => String::new(),
+            };
+            return Err(format!(
+                "{group} target {instance}{more} down{since} (up == 0)"
+            ));
+        }
+        match age {
+            Err(e) if e == NO_SERIES => Err(format!(
+                "no fresh {group} sample: its series went stale (target gone?)"
+            )),
+            Err(e) => Err(format!("{group} sample age check: {e}")),
+            Ok(a) if a.value > f.stale_after.as_millis() as f64 / 1000.0 => Err(format!(
+                "newest {group} sample {}s old (stale after {})",
+                a.value.round(),
+                f.stale_after
+            )),
+            Ok(_) => Ok(()),
+        }
+    }
+
+    /// When a target's `up` last turned 0 within `window`, as local
+    /// `HH:MM:SS`: Some(None) when it was 0 all along, None when the
+    /// history cannot be read.
+    async fn down_since(&self, labels: &Value, window: &str) -> Option<Option<String>> {
+        let (job, instance) = (labels["job"].as_str()?, labels["instance"].as_str()?);
+        let promql = format!("up{{job={job:?},instance={instance:?}}}[{window}]");
+        let (got, url) = self.query(&promql).await.ok()?;
+        let (data, _) = api_data(got.status, &got.body, &url).ok()?;
+        let samples = data["result"][0]["values"].as_array()?;
+        let last_up = samples.iter().rposition(|p| sample_value(p) == Some(1.0));
+        let first_down = match last_up {
+            Some(i) => samples.get(i + 1)?,
+            None => return Some(None),
+        };
+        let at =
+            chrono::DateTime::from_timestamp_millis((first_down[0].as_f64()? * 1000.0) as i64)?;
+        Some(Some(
+            at.with_timezone(&chrono::Local)
+                .format("%H:%M:%S")
+                .to_string(),
+        ))
+    }
+
+    /// An instant query's every series: labels and value.
+    async fn vector(&self, promql: &str) -> Result<Vec<(Value, f64)>, String> {
+        let (got, url) = self.query(promql).await?;
+        let (data, _) = api_data(got.status, &got.body, &url)?;
+        let series = data["result"]
+            .as_array()
+            .ok_or_else(|| format!("vector result from {} is not a list", shown(&url)))?;
+        Ok(series
+            .iter()
+            .filter_map(|s| Some((s["metric"].clone(), sample_value(&s["value"])?)))
+            .collect())
+    }
+
     pub async fn instant(&self, promql: &str) -> Result<Answer, String> {
+        let (got, url) = self.query(promql).await?;
+        instant_answer(got.status, &got.body, &url)
+    }
+
+    /// One `/api/v1/query` response, and the URL it came from.
+    async fn query(&self, promql: &str) -> Result<(fetch::Fetched, String), String> {
         let url = format!("{}/api/v1/query", self.base);
         let request = self.client.get(&url).query(&[("query", promql)]);
         let got = fetch::send(request, &url, self.timeout).await?;
-        instant_answer(got.status, &got.body, &url)
+        Ok((got, url))
     }
 
     /// The canary's recent history of every templated or queried metric,
@@ -256,12 +410,13 @@ pub fn fill(text: &str, config: &Config, group: Group, selector: &str, window: &
 }
 
 /// The canary and baseline queries of one metric, or none when the metric
-/// reads another source.
+/// reads another source; with the series the value is computed from, when
+/// known, for the freshness checks.
 fn metric_queries(
     config: &Config,
     spec: &PrometheusSpec,
     m: &MetricSpec,
-) -> Result<Vec<(Group, Promql)>, String> {
+) -> Result<Vec<(Group, Promql, Option<String>)>, String> {
     let window = spec.rate_window.to_string();
     let selector = |group: Group, template: Option<&str>| {
         let (mut canary, mut baseline) = (
@@ -286,27 +441,37 @@ fn metric_queries(
     };
     let mut out = Vec::new();
     if let Some(query) = &m.query {
-        let plain = |q: &str, g| Promql {
-            value: fill(q, config, g, &selector(g, None), &window),
-            requests: None,
+        // Only a query that reads a series through the selector can be
+        // checked through it.
+        let plain = |q: &str, g| {
+            let sel = selector(g, None);
+            let promql = Promql {
+                value: fill(q, config, g, &sel, &window),
+                requests: None,
+            };
+            let watched = watched_in(q).map(|w| fill(&w, config, g, &sel, &window));
+            (g, promql, watched)
         };
-        out.push((Group::Canary, plain(query, Group::Canary)));
+        out.push(plain(query, Group::Canary));
         if let Some(b) = &m.baseline_query {
-            out.push((Group::Baseline, plain(b, Group::Baseline)));
+            out.push(plain(b, Group::Baseline));
         }
     } else if let Some(t) = &m.template {
         for g in [Group::Canary, Group::Baseline] {
-            let q = templates::queries(t, m.kind, &selector(g, Some(t)), &window).ok_or_else(|| {
+            let sel = selector(g, Some(t));
+            let q = templates::queries(t, m.kind, &sel, &window).ok_or_else(|| {
                 format!(
                     "metric \"{}\": template \"{t}\" has no query for kind {:?}; set `query` instead",
                     m.name, m.kind
                 )
             })?;
-            out.push((g, q));
+            out.push((g, q, templates::watched(t, m.kind, &sel)));
         }
     }
     Ok(out)
 }
+
+const NO_SERIES: &str = "query returned no series";
 
 /// Turns an `/api/v1/query` response into one number or the reason there is none.
 pub fn instant_answer(status: u16, body: &[u8], url: &str) -> Result<Answer, String> {
@@ -319,7 +484,7 @@ pub fn instant_answer(status: u16, body: &[u8], url: &str) -> Result<Answer, Str
         Some("vector") => {
             let series = result.as_array().ok_or("vector result is not a list")?;
             match series.len() {
-                0 => return Err("query returned no series".into()),
+                0 => return Err(NO_SERIES.into()),
                 1 => &series[0]["value"],
                 n => {
                     return Err(format!(
@@ -417,19 +582,19 @@ fn sample_value(pair: &Value) -> Option<f64> {
     pair.get(1)?.as_str()?.parse().ok()
 }
 
-fn promql_number(v: f64) -> &'static str {
-    if v.is_nan() {
-        "NaN"
-    } else if v > 0.0 {
-        "+Inf"
-    } else {
-        "-Inf"
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn metrics_queries_are_checked_through_the_series_named_before_the_selector() {
+        assert_eq!(
+            watched_in("sum(rate(app:errors_total{{selector}}[1m]))").as_deref(),
+            Some("app:errors_total{{selector}}")
+        );
+        assert_eq!(watched_in("sum(rate({{selector}}[1m]))"), None);
+        assert_eq!(watched_in("vector(42)"), None);
+    }
 
     #[test]
     fn base64_matches_rfc4648() {

@@ -2,6 +2,7 @@
 //! value is computed from what changed over a window of a target's recent
 //! scrapes (by default one interval: the last two scrapes).
 
+use std::collections::HashSet;
 use std::time::Instant;
 
 use futures::future::join_all;
@@ -11,7 +12,8 @@ use super::exposition::{self, MetricSnapshot, Wanted};
 use super::fetch::{self, shown};
 use super::matcher::Matchers;
 use super::window::{History, Window};
-use crate::config::model::{MetricKind, MetricSpec, ScrapeSpec};
+use crate::config::model::{MetricKind, MetricSpec, ScrapeSelector, ScrapeSpec};
+use crate::config::validate::histogram_unit;
 use crate::duration::Span;
 use crate::rollout::{Group, Reading};
 
@@ -53,6 +55,21 @@ impl ScrapeMetric {
     }
 }
 
+/// How `check` names a scraped metric's source: the family and, for a
+/// histogram, the unit it counts in and the scale that makes it the metric's.
+pub fn plan_source(m: &MetricSpec, sel: &ScrapeSelector) -> String {
+    let histogram = sel.quantile.is_some() || m.kind == MetricKind::LatencyP95;
+    let read = histogram_unit(&sel.family).filter(|_| histogram);
+    let scale = m.scale.map(crate::format::number);
+    let unit = m.unit.as_deref().unwrap_or_default();
+    match (read, scale) {
+        (Some(read), Some(x)) => format!("scrape {} in {read}, x{x} to {unit}", sel.family),
+        (Some(read), None) => format!("scrape {} in {read}", sel.family),
+        (None, Some(x)) => format!("scrape {}, x{x}", sel.family),
+        (None, None) => format!("scrape {}", sel.family),
+    }
+}
+
 struct Target {
     url: String,
     group: Group,
@@ -82,6 +99,8 @@ pub struct Scraper {
     /// Seconds of the service's clock per real second: 1, or a drill's
     /// `--speed`, whose simulator counts that much faster.
     speed: f64,
+    /// Duplicate series already noted, by target URL and series.
+    noted: HashSet<String>,
 }
 
 impl Scraper {
@@ -108,6 +127,7 @@ impl Scraper {
             targets,
             metrics,
             speed: 1.0,
+            noted: HashSet::new(),
         })
     }
 
@@ -138,6 +158,9 @@ impl Scraper {
             } = outcome
             {
                 *window = target.history.record(snapshot, *at);
+                for note in new_duplicates(&mut self.noted, &target.url, snapshot) {
+                    log::warn!("{note}");
+                }
             }
         }
         let mut out = Vec::new();
@@ -177,16 +200,36 @@ impl Scraper {
     fn read<'a>(&self, url: &str, body: &'a Body) -> Outcome<'a> {
         match body {
             Err(reason) => Outcome::Failed(reason.clone()),
+            // Refused like a failed scrape, so the window skips it and the
+            // next good page is read against the last good one.
             Ok((text, at)) => match exposition::parse(text, &self.wanted) {
-                Ok(snapshot) => Outcome::Read {
-                    snapshot,
-                    at: *at,
-                    window: None,
+                Ok(snapshot) => match compute::non_finite_counter(&snapshot) {
+                    Some(why) => Outcome::Failed(format!("cannot use {}: {why}", shown(url))),
+                    None => Outcome::Read {
+                        snapshot,
+                        at: *at,
+                        window: None,
+                    },
                 },
                 Err(e) => Outcome::Failed(format!("cannot read {}: {e}", shown(url))),
             },
         }
     }
+}
+
+/// The notes for the page's duplicate series not noted before: each
+/// series once per target, not on every poll.
+fn new_duplicates(noted: &mut HashSet<String>, url: &str, page: &MetricSnapshot) -> Vec<String> {
+    page.duplicates
+        .iter()
+        .filter(|series| noted.insert(format!("{url} {series}")))
+        .map(|series| {
+            format!(
+                "{}: {series} appears more than once on the page; the first copy is read, as Prometheus reads it",
+                shown(url)
+            )
+        })
+        .collect()
 }
 
 /// One metric for one group, summed over the group's targets. Any target
@@ -379,4 +422,69 @@ fn quantile(m: &ScrapeMetric, q: f64, pairs: &[Pair]) -> Reading {
         return Reading::no_data(quiet(pairs));
     }
     Reading::value(compute::histogram_quantile(q, &buckets), Some(requests))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn resolved(metric: &str) -> crate::config::Config {
+        let text = format!(
+            "[rollout]\nname = \"r\"\nservice = \"s\"\nold_version = \"1\"\nnew_version = \"2\"\n\
+             [hooks]\nundo = {{ exec = [\"true\"] }}\n[window]\nenabled = false\n\
+             [scrape]\ncanary = [\"http://127.0.0.1:9/metrics\"]\n{metric}"
+        );
+        crate::config::parse(std::path::Path::new("t.toml"), &text)
+            .unwrap_or_else(|e| panic!("{}", e[0]))
+    }
+
+    #[test]
+    fn metrics_note_a_duplicate_series_once_and_read_its_first_copy() {
+        let text = "m_total{code=\"500\"} 4\nm_total{code=\"200\"} 9\nm_total{code=\"500\"} 5\n";
+        let page = exposition::parse(text, &Wanted::all()).unwrap();
+        let values: Vec<f64> = page.samples.iter().map(|s| s.value).collect();
+        assert_eq!(values, [4.0, 9.0], "the first copy, once");
+        let mut noted = HashSet::new();
+        let url = "http://127.0.0.1:9/metrics";
+        assert_eq!(
+            new_duplicates(&mut noted, url, &page),
+            [format!(
+                "{url}: m_total{{code=\"500\"}} appears more than once on the page; the first copy is read, as Prometheus reads it"
+            )]
+        );
+        assert!(
+            new_duplicates(&mut noted, url, &page).is_empty(),
+            "next poll"
+        );
+    }
+
+    /// The same histogram in seconds is scaled to ms whether its family is
+    /// written out or defaulted, and `check` says so.
+    #[test]
+    fn metrics_from_a_seconds_histogram_are_scaled_to_ms_written_out_or_defaulted() {
+        let written = resolved(
+            "[[metric]]\nname = \"p95\"\nkind = \"latency_p95\"\n\
+             scrape = { family = \"http_request_duration_seconds\" }\n",
+        );
+        let defaulted = resolved("");
+        let in_ms = resolved(
+            "[[metric]]\nname = \"p95\"\nkind = \"latency_p95\"\n\
+             scrape = { family = \"rpc_latency_milliseconds\" }\n",
+        );
+        let p95 = |c: &crate::config::Config| {
+            let m = c
+                .metrics
+                .iter()
+                .find(|m| m.kind == MetricKind::LatencyP95)
+                .unwrap();
+            (m.scale, plan_source(m, m.scrape.as_ref().unwrap()))
+        };
+        let seconds = "scrape http_request_duration_seconds in s, x1000 to ms".to_string();
+        assert_eq!(p95(&written), (Some(1000.0), seconds.clone()));
+        assert_eq!(p95(&defaulted), (Some(1000.0), seconds));
+        assert_eq!(
+            p95(&in_ms),
+            (None, "scrape rpc_latency_milliseconds in ms".to_string())
+        );
+    }
 }

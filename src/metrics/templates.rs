@@ -100,6 +100,17 @@ pub fn queries(template: &str, kind: MetricKind, selector: &str, window: &str) -
     })
 }
 
+/// The series a templated value of `kind` is computed from, with the
+/// group's selector: the one whose freshness says whether it is current.
+pub fn watched(template: &str, kind: MetricKind, selector: &str) -> Option<String> {
+    let e = exporter(template)?;
+    let name = match kind {
+        MetricKind::LatencyP95 => e.duration_count,
+        _ => e.requests,
+    };
+    Some(format!("{name}{{{selector}}}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -189,7 +189,7 @@ fn source(m: &MetricSpec) -> String {
     } else if let Some(q) = &m.query {
         format!("query {q}")
     } else if let Some(s) = &m.scrape {
-        format!("scrape {}", s.family)
+        crate::metrics::scrape::plan_source(m, s)
     } else if let Some(p) = &m.probe {
         format!("probe {p}")
     } else {

@@ -3,6 +3,9 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::config::model::{MetricKind, MetricSpec};
+use crate::format::with_unit;
+
 /// Canary (new version) or baseline (stable, old version).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -47,5 +50,60 @@ impl Reading {
         Reading::NoData {
             reason: reason.into(),
         }
+    }
+
+    /// The reading `metric` may be judged on: a value its kind and unit
+    /// cannot take (a percentage outside 0-100, a negative latency or
+    /// count, readiness other than 0-1) or a negative request count is no
+    /// data, whatever the source. Float noise at an edge is clamped.
+    pub fn within_range(self, metric: &MetricSpec) -> Reading {
+        let Reading::Value {
+            value,
+            requests,
+            detail,
+        } = self
+        else {
+            return self;
+        };
+        if let Some(n) = requests.filter(|n| *n < 0.0 || !n.is_finite()) {
+            return Reading::no_data(format!(
+                "request count {} is not a count",
+                crate::format::number(n)
+            ));
+        }
+        let unit = metric.unit.as_deref().unwrap_or_default();
+        let Some((low, high)) = valid_range(metric.kind, unit) else {
+            return Reading::Value {
+                value,
+                requests,
+                detail,
+            };
+        };
+        const NOISE: f64 = 1e-9;
+        if value < low - NOISE || value > high + NOISE {
+            let range = if high == f64::INFINITY {
+                format!("below {}", with_unit(low, unit))
+            } else {
+                format!("outside {}-{}", with_unit(low, unit), with_unit(high, unit))
+            };
+            return Reading::no_data(format!("{} is {range}", with_unit(value, unit)));
+        }
+        Reading::Value {
+            value: value.clamp(low, high),
+            requests,
+            detail,
+        }
+    }
+}
+
+/// What a metric of `kind` in `unit` can read; None: anything finite.
+fn valid_range(kind: MetricKind, unit: &str) -> Option<(f64, f64)> {
+    if unit == "%" {
+        return Some((0.0, 100.0));
+    }
+    match kind {
+        MetricKind::Readiness => Some((0.0, 1.0)),
+        MetricKind::Custom => None,
+        _ => Some((0.0, f64::INFINITY)),
     }
 }

@@ -13,7 +13,8 @@ use crate::config::model::Hook;
 use crate::metrics::Sources;
 
 /// Polls every source on the source's own interval (compressed by the
-/// clock's speed) until aborted.
+/// clock's speed) until aborted: each metric on its own schedule, one
+/// message per metric per poll carrying its canary and baseline together.
 pub fn spawn_metrics(
     mut sources: Sources,
     clock: Clock,
@@ -25,15 +26,10 @@ pub fn spawn_metrics(
         if !history.is_empty() && tx.send(Msg::History(history)).is_err() {
             return;
         }
-        let mut every = tokio::time::interval(clock.real(sources.every()));
-        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            every.tick().await;
-            let samples = sources.poll().await;
-            if tx.send(Msg::Samples(samples)).is_err() {
-                return;
-            }
-        }
+        let every = clock.real(sources.every());
+        sources
+            .run(every, move |batch| tx.send(Msg::Samples(batch)).is_ok())
+            .await;
     })
 }
 
