@@ -10,5 +10,6 @@ pub mod journal;
 pub mod metrics;
 pub mod rollout;
 pub mod run;
+pub mod secrets;
 pub mod sim;
 pub mod tui;

@@ -22,8 +22,6 @@ use tokio::sync::mpsc::UnboundedSender;
 
 use crate::config::model::Hook;
 
-pub use http::redact;
-
 pub type Vars = BTreeMap<String, String>;
 pub type Lines = UnboundedSender<String>;
 

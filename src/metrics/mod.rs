@@ -9,6 +9,11 @@
 //!   into `config.metrics`, bounded by the configured timeouts)
 //! - `Sources::backfill(&mut self, now: At) -> Vec<(usize, Vec<(At, f64)>)>`
 //!   (recent canary history per metric, for sparklines; may be empty)
+//! - `Sources::take_warnings(&mut self) -> Vec<Warning>` (what Prometheus
+//!   warned about in the last poll, redacted)
+//!
+//! Every reason and detail leaves here redacted (`crate::secrets`): a
+//! server that echoes our credentials in an error body is outside text.
 
 pub mod compute;
 pub mod exposition;
@@ -27,6 +32,7 @@ use futures::future::join_all;
 use crate::config::Config;
 use crate::duration::Span;
 use crate::rollout::{At, Group, Reading};
+use crate::secrets::Secrets;
 use probe::Probe;
 use prom::Api;
 use scrape::{ScrapeMetric, Scraper};
@@ -41,6 +47,17 @@ pub struct Sources {
     probes: Vec<Probe>,
     probe_client: reqwest::Client,
     probe_timeout: Span,
+    secrets: Secrets,
+    /// The last poll's Prometheus warnings, until taken.
+    warnings: Vec<Warning>,
+}
+
+/// A warning (or info) the Prometheus API sent with one query's answer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Warning {
+    pub metric: usize,
+    pub group: Group,
+    pub text: String,
 }
 
 impl Sources {
@@ -90,8 +107,12 @@ impl Sources {
             api: api.filter(|a| !a.is_empty()),
             scraper: scraper.filter(|s| !s.is_empty()),
             probes,
-            probe_client: reqwest::Client::new(),
+            probe_client: reqwest::Client::builder()
+                .build()
+                .map_err(|e| format!("probes: cannot build the HTTP client: {e}"))?,
             probe_timeout,
+            secrets: Secrets::from_config(config),
+            warnings: Vec::new(),
         })
     }
 
@@ -127,10 +148,26 @@ impl Sources {
                 .iter()
                 .map(|p| async move { (p.metric, Group::Canary, p.read(client, timeout).await) }),
         );
-        let (mut out, scraped, probed) = tokio::join!(api, scraped, probes);
+        let (answered, scraped, probed) = tokio::join!(api, scraped, probes);
+        let mut out = Vec::new();
+        for (metric, group, reading, warnings) in answered {
+            self.warnings.extend(warnings.iter().map(|w| Warning {
+                metric,
+                group,
+                text: self.secrets.redact(w),
+            }));
+            out.push((metric, group, reading));
+        }
         out.extend(scraped);
         out.extend(probed);
-        out
+        out.into_iter()
+            .map(|(m, g, r)| (m, g, self.secrets.reading(r)))
+            .collect()
+    }
+
+    /// The warnings of the polls since the last call, redacted.
+    pub fn take_warnings(&mut self) -> Vec<Warning> {
+        std::mem::take(&mut self.warnings)
     }
 
     /// The canary's last five minutes from Prometheus, one point per poll

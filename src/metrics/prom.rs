@@ -64,16 +64,16 @@ impl Api {
         self.queries.is_empty()
     }
 
-    pub async fn poll(&self) -> Vec<(usize, Group, Reading)> {
-        join_all(
-            self.queries
-                .iter()
-                .map(|q| async move { (q.metric, q.group, self.reading(q).await) }),
-        )
+    /// Every query's reading, and the warnings Prometheus sent with it.
+    pub async fn poll(&self) -> Vec<(usize, Group, Reading, Vec<String>)> {
+        join_all(self.queries.iter().map(|q| async move {
+            let (reading, warnings) = self.reading(q).await;
+            (q.metric, q.group, reading, warnings)
+        }))
         .await
     }
 
-    async fn reading(&self, q: &Query) -> Reading {
+    async fn reading(&self, q: &Query) -> (Reading, Vec<String>) {
         let requests = async {
             match &q.promql.requests {
                 Some(r) => self.instant(r).await.ok().map(|a| a.value),
@@ -82,8 +82,11 @@ impl Api {
         };
         let (answer, requests) = tokio::join!(self.instant(&q.promql.value), requests);
         match answer {
-            Err(reason) => Reading::no_data(reason),
-            Ok(a) => with_warnings(Reading::value(a.value * q.scale, requests), &a.warnings),
+            Err(reason) => (Reading::no_data(reason), Vec::new()),
+            Ok(a) => (
+                with_warnings(Reading::value(a.value * q.scale, requests), &a.warnings),
+                a.warnings,
+            ),
         }
     }
 
@@ -169,7 +172,7 @@ fn client(spec: &PrometheusSpec) -> Result<reqwest::Client, String> {
                 "[prometheus] basic_auth_env: ${var} must hold `user:password`"
             ));
         }
-        let encoded = base64(pair.as_bytes());
+        let encoded = crate::secrets::base64(pair.as_bytes());
         headers.insert(
             reqwest::header::AUTHORIZATION,
             sensitive(&format!("Basic {encoded}"), "basic_auth_env")?,
@@ -217,26 +220,6 @@ fn sensitive(value: &str, key: &str) -> Result<HeaderValue, String> {
         .map_err(|_| format!("[prometheus] {key}: the value is not a valid HTTP header value"))?;
     v.set_sensitive(true);
     Ok(v)
-}
-
-/// Standard base64 (RFC 4648) for the Basic auth header.
-fn base64(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for chunk in bytes.chunks(3) {
-        let n = chunk
-            .iter()
-            .enumerate()
-            .fold(0u32, |n, (i, b)| n | (*b as u32) << (16 - 8 * i));
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
 }
 
 /// Placeholders a query or selector may use, filled from `[rollout]`.
@@ -424,19 +407,5 @@ fn promql_number(v: f64) -> &'static str {
         "+Inf"
     } else {
         "-Inf"
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn base64_matches_rfc4648() {
-        assert_eq!(base64(b""), "");
-        assert_eq!(base64(b"f"), "Zg==");
-        assert_eq!(base64(b"fo"), "Zm8=");
-        assert_eq!(base64(b"foo"), "Zm9v");
-        assert_eq!(base64(b"user:pass"), "dXNlcjpwYXNz");
     }
 }

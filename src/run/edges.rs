@@ -32,6 +32,10 @@ pub fn spawn_metrics(
         loop {
             every.tick().await;
             let samples = sources.poll().await;
+            let warnings = sources.take_warnings();
+            if !warnings.is_empty() && tx.send(Msg::Warnings(warnings)).is_err() {
+                return;
+            }
             if tx.send(Msg::Samples(samples)).is_err() {
                 return;
             }
