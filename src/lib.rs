@@ -8,6 +8,7 @@ pub mod format;
 pub mod httpd;
 pub mod journal;
 pub mod metrics;
+pub mod net;
 pub mod rollout;
 pub mod run;
 pub mod secrets;

@@ -2,7 +2,8 @@
 //! backoff on 5xx and connection errors, never on 4xx. Secrets (headers
 //! and URLs given as `env:NAME`) are read at run time and replaced by
 //! `[redacted]` (`crate::secrets`) in everything we show: summary, lines,
-//! errors.
+//! errors. Redirects follow `crate::net`'s rule: same origin only, no
+//! silent change of method, no `Referer`.
 
 use std::time::{Duration, Instant};
 
@@ -50,7 +51,10 @@ pub async fn run(
     let timeout = hook
         .timeout
         .map_or(HTTP_TIMEOUT, |s| Duration::from_millis(s.as_millis()));
-    let client = match reqwest::Client::builder().timeout(timeout).build() {
+    let client = match crate::net::client_builder(&req.method)
+        .timeout(timeout)
+        .build()
+    {
         Ok(c) => c,
         Err(e) => return HookRun::failed(format!("cannot build an HTTP client: {e}")),
     };
@@ -151,7 +155,10 @@ async fn attempt_once(
         Err(e) if e.is_timeout() => {
             return Attempt::Retry(format!("timed out after {}", limit_text(timeout)));
         }
-        Err(e) if e.is_builder() => return Attempt::Done(false, error_chain(&e)),
+        // A redirect we refuse is an answer; asking again gets the same one.
+        Err(e) if e.is_builder() || e.is_redirect() => {
+            return Attempt::Done(false, error_chain(&e));
+        }
         Err(e) => return Attempt::Retry(error_chain(&e)),
     };
     let status = resp.status();

@@ -94,7 +94,8 @@ pub async fn notify(
 
 /// One poll of a gate: open when the URL answers 200 within `timeout`.
 pub async fn gate_open(url: &str, timeout: Duration) -> bool {
-    let Ok(client) = reqwest::Client::builder().timeout(timeout).build() else {
+    let client = crate::net::client_builder(&reqwest::Method::GET).timeout(timeout);
+    let Ok(client) = client.build() else {
         return false;
     };
     matches!(client.get(url).send().await, Ok(r) if r.status().as_u16() == 200)

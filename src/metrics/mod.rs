@@ -107,7 +107,7 @@ impl Sources {
             api: api.filter(|a| !a.is_empty()),
             scraper: scraper.filter(|s| !s.is_empty()),
             probes,
-            probe_client: reqwest::Client::builder()
+            probe_client: crate::net::client_builder(&reqwest::Method::GET)
                 .build()
                 .map_err(|e| format!("probes: cannot build the HTTP client: {e}"))?,
             probe_timeout,

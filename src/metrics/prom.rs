@@ -187,7 +187,7 @@ fn client(spec: &PrometheusSpec) -> Result<reqwest::Client, String> {
         };
         headers.insert(key, sensitive(&value, &format!("headers.{name}"))?);
     }
-    let mut builder = reqwest::Client::builder()
+    let mut builder = crate::net::client_builder(&reqwest::Method::GET)
         .default_headers(headers)
         .timeout(Duration::from_millis(spec.timeout.as_millis()));
     if let Some(path) = &spec.ca_file {
