@@ -10,6 +10,7 @@
 //! weight, metric snapshot, operator, reason): the body of `http` hooks.
 //! Output lines go to `Lines` as they arrive, for the log pane.
 
+mod descendants;
 mod exec;
 mod http;
 pub mod output;
@@ -25,7 +26,7 @@ use crate::config::model::Hook;
 pub type Vars = BTreeMap<String, String>;
 pub type Lines = UnboundedSender<String>;
 
-/// How long an `exec` hook may run before its process group is killed.
+/// How long an `exec` hook may run before it is killed with all it started.
 pub const EXEC_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long one `http` attempt may take.
 pub const HTTP_TIMEOUT: Duration = Duration::from_secs(10);
