@@ -172,8 +172,7 @@ impl Secrets {
             self.add(&percent_decoded(password));
         }
         for (name, value) in u.query_pairs() {
-            let name = name.to_ascii_lowercase();
-            if SECRET_PARAMS.iter().any(|p| name.contains(p)) {
+            if secret_param(&name) {
                 self.add(&value);
             }
         }
@@ -251,6 +250,41 @@ pub fn shown_url(url: &str) -> String {
         }
         Err(_) => url.split('?').next().unwrap_or(url).to_string(),
     }
+}
+
+/// A configured URL as a label shows it: the same text (placeholders and
+/// all), less a `user:password@` and the values of credential-named query
+/// parameters. Other query values stay: `?colour=green` is what tells an
+/// `enter` hook from its `undo`.
+pub fn url_for_labels(url: &str) -> String {
+    let (head, query) = match url.split_once('?') {
+        Some((h, q)) => (h, Some(q)),
+        None => (url, None),
+    };
+    let mut out = match head.split_once("://") {
+        Some((scheme, rest)) => {
+            let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+            let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+            format!("{scheme}://{host}{path}")
+        }
+        None => head.to_string(),
+    };
+    if let Some(query) = query {
+        let pairs: Vec<String> = query
+            .split('&')
+            .map(|pair| match pair.split_once('=') {
+                Some((name, _)) if secret_param(name) => format!("{name}={REDACTED}"),
+                _ => pair.to_string(),
+            })
+            .collect();
+        out = format!("{out}?{}", pairs.join("&"));
+    }
+    out
+}
+
+fn secret_param(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    SECRET_PARAMS.iter().any(|p| name.contains(p))
 }
 
 /// RFC 3986 percent-encoding of everything but unreserved characters;
@@ -362,6 +396,23 @@ mod tests {
             format!("{s:?}"),
             format!("Secrets({} values)", s.values.len())
         );
+    }
+
+    #[test]
+    fn a_hook_label_keeps_its_url_but_not_its_credentials() {
+        let hook = Hook {
+            http: Some(
+                "https://bot:pw1234@lb.example.com/pools/{service}?colour=green&api_key=k-123&x"
+                    .into(),
+            ),
+            method: Some("PUT".into()),
+            ..Hook::default()
+        };
+        assert_eq!(
+            hook.label(),
+            "PUT https://lb.example.com/pools/{service}?colour=green&api_key=[redacted]&x"
+        );
+        assert_eq!(url_for_labels("env:CHAT_URL"), "env:CHAT_URL");
     }
 
     #[test]
