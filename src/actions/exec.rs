@@ -211,13 +211,17 @@ async fn kill_all(child: &mut Child, tag: &str) {
     };
     let mut sig = libc::SIGTERM;
     let mut deadline = Instant::now() + KILL_GRACE;
+    // Each process gets each signal once: a SIGTERM handler cleaning up is
+    // not interrupted by another SIGTERM every round.
+    let mut told = std::collections::BTreeSet::new();
     loop {
         let left = descendants::members(leader, tag);
         if left.is_empty() {
             break;
         }
-        // Again each round: a member may have forked since.
-        descendants::signal(&left, sig);
+        // Looked up again each round: a member may have forked since.
+        let new: Vec<i32> = left.into_iter().filter(|p| told.insert(*p)).collect();
+        descendants::signal(&new, sig);
         let _ = child.try_wait();
         descendants::reap();
         if Instant::now() >= deadline {
@@ -225,6 +229,7 @@ async fn kill_all(child: &mut Child, tag: &str) {
                 break;
             }
             sig = libc::SIGKILL;
+            told.clear();
             deadline = Instant::now() + KILL_GRACE;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
