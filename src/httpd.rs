@@ -31,6 +31,8 @@ pub struct Response {
     pub status: u16,
     pub content_type: &'static str,
     pub body: Vec<u8>,
+    /// Sent after the fixed ones, e.g. `Location`.
+    pub headers: Vec<(String, String)>,
 }
 
 impl Response {
@@ -39,6 +41,7 @@ impl Response {
             status,
             content_type: "text/plain; version=0.0.4; charset=utf-8",
             body: body.into(),
+            headers: Vec::new(),
         }
     }
 
@@ -47,7 +50,15 @@ impl Response {
             status,
             content_type: "application/json",
             body: body.into(),
+            headers: Vec::new(),
         }
+    }
+
+    /// A `status` (301, 302, 303, 307, 308) pointing at `location`.
+    pub fn redirect(status: u16, location: &str) -> Response {
+        let mut r = Response::text(status, "moved\n");
+        r.headers.push(("Location".into(), location.into()));
+        r
     }
 }
 
@@ -72,13 +83,17 @@ where
                     return;
                 };
                 let resp = handler(req).await;
-                let head = format!(
-                    "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                let mut head = format!(
+                    "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: close\r\n",
                     resp.status,
                     reason(resp.status),
                     resp.content_type,
                     resp.body.len()
                 );
+                for (name, value) in &resp.headers {
+                    head.push_str(&format!("{name}: {value}\r\n"));
+                }
+                head.push_str("\r\n");
                 let _ = sock.write_all(head.as_bytes()).await;
                 let _ = sock.write_all(&resp.body).await;
                 let _ = sock.shutdown().await;
@@ -137,6 +152,12 @@ fn reason(status: u16) -> &'static str {
     match status {
         200 => "OK",
         204 => "No Content",
+        301 => "Moved Permanently",
+        302 => "Found",
+        303 => "See Other",
+        307 => "Temporary Redirect",
+        308 => "Permanent Redirect",
+        401 => "Unauthorized",
         404 => "Not Found",
         500 => "Internal Server Error",
         503 => "Service Unavailable",

@@ -1,5 +1,6 @@
 //! `exec` hooks against real processes: files written, argv passed intact,
-//! timeouts that kill the whole process group, failures that say why,
+//! timeouts that kill everything the hook started (its process group and
+//! what left it with `setsid`), failures that say why,
 //! output floods kept in bounded memory.
 
 use std::collections::BTreeMap;
@@ -187,6 +188,20 @@ fn wait_dead(pid: i32) -> bool {
     false
 }
 
+/// A dead process re-parented to this one (the cockpit is a subreaper)
+/// must have been reaped, not left a zombie.
+fn left_as_our_zombie(pid: i32) -> bool {
+    let Ok(stat) = fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return false;
+    };
+    let ppid = stat.rsplit(')').next().and_then(|rest| {
+        let mut fields = rest.split_whitespace();
+        fields.next();
+        fields.next()?.parse::<u32>().ok()
+    });
+    ppid == Some(std::process::id())
+}
+
 async fn times_out_and_kills(script: &str) {
     let dir = tempfile::tempdir().unwrap();
     let hook = Hook {
@@ -206,12 +221,15 @@ async fn times_out_and_kills(script: &str) {
         .trim()
         .parse()
         .unwrap();
-    let alive = !wait_dead(pid);
+    // Checked at once: the hook's end is when it must be gone.
+    let alive = !is_dead(pid);
     if alive {
         // Leave nothing behind even when the test fails.
         unsafe { libc::kill(pid, libc::SIGKILL) };
+        wait_dead(pid);
     }
     assert!(!alive, "grandchild {pid} survived the timeout");
+    assert!(!left_as_our_zombie(pid), "grandchild {pid} was not reaped");
 }
 
 #[tokio::test]
@@ -222,6 +240,17 @@ async fn a_hook_past_its_timeout_is_killed_with_its_children() {
 #[tokio::test]
 async fn a_child_that_ignores_sigterm_is_killed_too() {
     times_out_and_kills("(trap '' TERM; exec sleep 300) & echo $! > grandchild.pid; wait").await;
+}
+
+#[tokio::test]
+async fn a_child_that_left_with_setsid_is_killed_too() {
+    times_out_and_kills("setsid sleep 300 & echo $! > grandchild.pid; sleep 300").await;
+}
+
+#[tokio::test]
+async fn a_double_forked_daemon_in_its_own_session_is_killed_too() {
+    // The middle process exits at once: no ppid chain leads back to the hook.
+    times_out_and_kills("setsid sh -c 'sleep 300 & echo $! > grandchild.pid' & sleep 300").await;
 }
 
 #[tokio::test]

@@ -33,22 +33,49 @@ impl Server {
     /// 0 means hang; the body echoes the request's Authorization header.
     async fn start(statuses: &[u16]) -> Server {
         let statuses = statuses.to_vec();
-        let seen = Arc::new(Mutex::new(Vec::new()));
-        let count = Arc::new(AtomicUsize::new(0));
-        let log = seen.clone();
-        let (addr, task) = httpd::serve(0, move |req: Request| {
-            let n = count.fetch_add(1, Ordering::SeqCst);
+        Server::answering(move |n, req| {
             let status = statuses[n.min(statuses.len() - 1)];
             let echo = format!(
                 "\nrefused for credentials {}\n",
                 req.header("authorization").unwrap_or("-")
             );
+            (status != 0).then(|| Response::text(status, echo))
+        })
+        .await
+    }
+
+    /// Answers `/from` with a `status` redirect to `location`, anything
+    /// else with 200.
+    async fn redirecting(status: u16, location: String) -> Server {
+        Server::answering(move |_, req| {
+            Some(if req.path.split('?').next() == Some("/from") {
+                Response::redirect(status, &location)
+            } else {
+                Response::text(200, "ok\n")
+            })
+        })
+        .await
+    }
+
+    /// Answers the n-th request with `answer(n, request)`; None hangs.
+    async fn answering(
+        answer: impl Fn(usize, &Request) -> Option<Response> + Send + Sync + 'static,
+    ) -> Server {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let count = Arc::new(AtomicUsize::new(0));
+        let log = seen.clone();
+        let (addr, task) = httpd::serve(0, move |req: Request| {
+            let n = count.fetch_add(1, Ordering::SeqCst);
+            let response = answer(n, &req);
             log.lock().unwrap().push(req);
             async move {
-                if status == 0 {
-                    tokio::time::sleep(Duration::from_secs(600)).await;
+                match response {
+                    Some(r) => r,
+                    None => {
+                        tokio::time::sleep(Duration::from_secs(600)).await;
+                        Response::text(504, "")
+                    }
                 }
-                Response::text(status, echo)
             }
         })
         .await
@@ -342,4 +369,81 @@ async fn a_gate_opens_only_on_200() {
     assert!(!actions::gate_open(&hang.url("/gate"), Duration::from_millis(200)).await);
     drop(server);
     assert!(!actions::gate_open("http://127.0.0.1:1/gate", t).await);
+}
+
+#[tokio::test]
+async fn a_redirect_to_another_origin_is_not_followed_and_gets_no_secret() {
+    let elsewhere = Server::start(&[200]).await;
+    let server = Server::redirecting(307, elsewhere.url("/steal?x=1")).await;
+    secret_env("COCKPIT_TEST_REDIRECT_TOKEN", "tok-redirect-origin-31");
+    let hook = Hook {
+        retries: Some(3),
+        headers: BTreeMap::from([(
+            "X-Api-Key".to_string(),
+            "env:COCKPIT_TEST_REDIRECT_TOKEN".to_string(),
+        )]),
+        ..http(server.url("/from"))
+    };
+    let (run, _) = run(&hook).await;
+    assert!(!run.ok, "{}", run.summary);
+    assert!(elsewhere.requests().is_empty(), "the secret went elsewhere");
+    assert_eq!(server.requests().len(), 1, "a refused redirect was retried");
+    let to = elsewhere.url("/steal");
+    assert!(
+        run.summary.contains(&format!(
+            "redirected to {to}: not followed (another origin)"
+        )),
+        "{}",
+        run.summary
+    );
+}
+
+#[tokio::test]
+async fn a_same_origin_307_keeps_the_method_and_body_and_sends_no_referer() {
+    let server = Server::redirecting(307, "/to".into()).await;
+    let (run, _) = run(&http(server.url("/from?sig=abc123"))).await;
+    assert!(run.ok, "{}", run.summary);
+    let reqs = server.requests();
+    assert_eq!(reqs.len(), 2, "{} {reqs:?}", run.summary);
+    assert_eq!(
+        (reqs[1].method.as_str(), reqs[1].path.as_str()),
+        ("POST", "/to")
+    );
+    assert!(!reqs[1].body.is_empty());
+    assert_eq!(reqs[1].header("referer"), None);
+}
+
+#[tokio::test]
+async fn a_302_never_turns_a_post_into_a_get() {
+    for status in [301, 302, 303] {
+        let server = Server::redirecting(status, "/to".into()).await;
+        let (run, _) = run(&http(server.url("/from"))).await;
+        assert!(!run.ok, "{status}: {}", run.summary);
+        assert!(
+            run.summary.contains(&format!(
+                "redirected to {}: not followed (a {status} would turn POST into GET)",
+                server.url("/to")
+            )),
+            "{}",
+            run.summary
+        );
+        assert_eq!(server.requests().len(), 1, "{status} was followed");
+    }
+    // A GET stays a GET: following it is safe.
+    let server = Server::redirecting(302, "/to".into()).await;
+    let hook = Hook {
+        method: Some("GET".into()),
+        ..http(server.url("/from"))
+    };
+    let (run, _) = run(&hook).await;
+    assert!(run.ok, "{}", run.summary);
+    assert_eq!(server.requests()[1].path, "/to");
+}
+
+#[tokio::test]
+async fn a_gate_redirected_to_another_origin_stays_closed() {
+    let elsewhere = Server::start(&[200]).await;
+    let gate = Server::redirecting(302, elsewhere.url("/open")).await;
+    assert!(!actions::gate_open(&gate.url("/from"), Duration::from_secs(5)).await);
+    assert!(elsewhere.requests().is_empty());
 }

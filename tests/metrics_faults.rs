@@ -591,7 +591,7 @@ async fn a_hanging_source_never_delays_the_other_metrics() {
     let started = std::time::Instant::now();
     let got: Arc<Mutex<Vec<(Duration, Batch)>>> = Arc::default();
     let record = got.clone();
-    let deliver = move |batch| {
+    let deliver = move |batch, _warnings| {
         record.lock().unwrap().push((started.elapsed(), batch));
         true
     };
@@ -861,6 +861,17 @@ headers = {{ "X-Scope-OrgID" = "env:METRICS_TEST_TENANT", "X-Extra" = "plain" }}
     );
 }
 
+/// One readiness metric probing `url`, nothing scraped.
+fn probe_config(url: &str) -> cockpit::config::Config {
+    config(&format!(
+        r#"[[metric]]
+name = "ready"
+kind = "readiness"
+probe = "{url}"
+"#
+    ))
+}
+
 #[tokio::test]
 async fn readiness_probe_reads_status_and_version() {
     let ready = Arc::new(Mutex::new((200u16, String::new())));
@@ -875,13 +886,7 @@ async fn readiness_probe_reads_status_and_version() {
     .await
     .unwrap();
     let _tasks = Tasks(vec![task]);
-    let cfg = config(&format!(
-        r#"[[metric]]
-name = "ready"
-kind = "readiness"
-probe = "http://{addr}/ready"
-"#
-    ));
+    let cfg = probe_config(&format!("http://{addr}/ready"));
     let mut sources = Sources::from_config(&cfg).unwrap();
     *ready.lock().unwrap() = (
         200,
@@ -911,4 +916,67 @@ probe = "http://{addr}/ready"
             ))
         }
     );
+}
+
+#[tokio::test]
+async fn no_source_follows_a_redirect_to_another_origin() {
+    // Where every redirect points: it must never be asked anything.
+    let (elsewhere, other, task) = FakeApi::start().await;
+    elsewhere.answer(200, &vector("0.5"));
+    let redirecting = |status: u16, path: &str| {
+        let page = Page::default();
+        page.redirect(status, &format!("http://{other}{path}?tenant=x"));
+        page
+    };
+    let (prom, t1) = redirecting(302, "/api/v1/query").serve().await;
+    let (target, t2) = redirecting(307, "/metrics").serve().await;
+    let (probe, t3) = redirecting(301, "/ready").serve().await;
+    let _tasks = Tasks(vec![task, t1, t2, t3]);
+    // SAFETY: a name only this test uses.
+    unsafe { std::env::set_var("METRICS_TEST_REDIRECT_TENANT", "tenant-redirect-9") };
+    let not_followed =
+        |path: &str| format!("redirected to http://{other}{path}: not followed (another origin)");
+
+    let cfg = config(&format!(
+        r#"[prometheus]
+url = "http://{prom}"
+timeout = "1s"
+headers = {{ "X-Scope-OrgID" = "env:METRICS_TEST_REDIRECT_TENANT" }}
+
+[[metric]]
+name = "errors"
+kind = "error_rate"
+query = "sum(rate(errors[1m]))"
+"#
+    ));
+    let why = reason(&reading(
+        &Sources::from_config(&cfg).unwrap().poll().await,
+        0,
+        Group::Canary,
+    ));
+    assert!(why.ends_with(&not_followed("/api/v1/query")), "{why}");
+
+    let cfg = scrape_config(&format!("http://{target}/metrics"), "");
+    let why = reason(&reading(
+        &Sources::from_config(&cfg).unwrap().poll().await,
+        0,
+        Group::Canary,
+    ));
+    assert!(why.ends_with(&not_followed("/metrics")), "{why}");
+
+    let cfg = probe_config(&format!("http://{probe}/ready"));
+    let r = reading(
+        &Sources::from_config(&cfg).unwrap().poll().await,
+        0,
+        Group::Canary,
+    );
+    let Reading::Value { value, detail, .. } = r else {
+        panic!("a probe that does not answer is not ready: {r:?}");
+    };
+    assert_eq!(value, 0.0);
+    let detail = detail.unwrap_or_default();
+    assert!(detail.ends_with(&not_followed("/ready")), "{detail}");
+
+    let asked = elsewhere.seen.lock().unwrap().clone();
+    assert!(asked.is_empty(), "followed to another origin: {asked:?}");
 }

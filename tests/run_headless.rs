@@ -116,36 +116,51 @@ fn an_override_reason_is_journalled_and_the_rollout_starts() {
 /// Runs the binary until a stdout line contains `wanted` (bounded: 60 s),
 /// then stops it with SIGTERM as an operator's Ctrl-C would; its stdout.
 fn run_until(args: &[&str], cfg: &Path, wanted: &str) -> String {
-    use std::io::BufRead;
+    run_until_with(args, cfg, &[], wanted).0
+}
+
+/// `run_until` with extra environment variables; stdout and stderr.
+/// Fails when `wanted` never came.
+fn run_until_with(
+    args: &[&str],
+    cfg: &Path,
+    envs: &[(&str, &str)],
+    wanted: &str,
+) -> (String, String) {
+    use std::io::{BufRead, Read};
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_cockpit"))
         .args(args)
         .arg(cfg)
+        .envs(envs.iter().copied())
         .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let pipe = child.stdout.take().unwrap();
-    let wanted = wanted.to_string();
+    let (out, mut err) = (child.stdout.take().unwrap(), child.stderr.take().unwrap());
+    let needle = wanted.to_string();
     let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
+    let reader = std::thread::spawn(move || {
         let mut seen = String::new();
-        for line in std::io::BufReader::new(pipe).lines().map_while(Result::ok) {
+        for line in std::io::BufReader::new(out).lines().map_while(Result::ok) {
             seen.push_str(&line);
             seen.push('\n');
-            if line.contains(&wanted) {
-                break;
+            if line.contains(&needle) {
+                let _ = tx.send(());
             }
         }
-        let _ = tx.send(seen);
+        seen
     });
-    let seen = rx
-        .recv_timeout(std::time::Duration::from_secs(60))
-        .unwrap_or_default();
+    let found = rx.recv_timeout(std::time::Duration::from_secs(60)).is_ok();
     let pid = child.id().to_string();
     let _ = std::process::Command::new("kill")
         .args(["-TERM", &pid])
         .status();
     let _ = child.wait();
-    seen
+    let mut stderr = String::new();
+    let _ = err.read_to_string(&mut stderr);
+    let stdout = reader.join().unwrap();
+    assert!(found, "never saw {wanted}: {stdout}{stderr}");
+    (stdout, stderr)
 }
 
 /// A `/metrics` page whose counters grow by 100 requests per scrape, of
@@ -276,4 +291,169 @@ fn an_erroring_canary_is_rolled_back_and_its_stage_undone() {
     assert!(stdout.contains("\"by\":\"policy\""), "{stdout}");
     let hooks = std::fs::read_to_string(dir.path().join("hooks.log")).unwrap();
     assert_eq!(hooks, "enter 10%\nundo 10%\n");
+}
+
+/// A Prometheus on loopback that answers every query with `answer(request)`,
+/// on a runtime of its own; its base URL.
+fn prometheus(
+    answer: impl Fn(&cockpit::httpd::Request) -> cockpit::httpd::Response + Send + Sync + 'static,
+) -> (String, tokio::runtime::Runtime) {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let (addr, _task) = rt
+        .block_on(cockpit::httpd::serve(0, move |req| {
+            let resp = answer(&req);
+            async move { resp }
+        }))
+        .unwrap();
+    (format!("http://{addr}"), rt)
+}
+
+/// `config`'s stage read from `[prometheus]` at `url` with `auth` (a line
+/// such as `token_env = "X"`) and a tenant header from the environment;
+/// snapshots every second, so a NO DATA reason reaches the journal soon.
+fn prometheus_config(dir: &Path, url: &str, auth: &str, tenant_env: &str) -> std::path::PathBuf {
+    config(
+        dir,
+        &format!(
+            r#"snapshot_every = "1s"
+
+[prometheus]
+url = "{url}"
+{auth}
+headers = {{ "X-Scope-OrgID" = "env:{tenant_env}" }}
+every = "200ms"
+timeout = "2s"
+
+[[metric]]
+name = "error_rate"
+kind = "error_rate"
+query = "sum(rate(errors[1m]))"
+
+[checklist]
+items = []
+
+[window]
+enabled = false
+"#
+        ),
+    )
+}
+
+/// Everything a run left for people to read: its stdout and stderr, the
+/// journal and the live feed beside it.
+fn everything_shown(dir: &Path, stdout: &str) -> String {
+    let mut all = stdout.to_string();
+    let mut names = Vec::new();
+    for entry in std::fs::read_dir(dir.join("journal")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_file() {
+            all.push_str(&std::fs::read_to_string(&path).unwrap_or_default());
+            names.push(path.file_name().unwrap().to_string_lossy().into_owned());
+        }
+    }
+    for ending in [".jsonl", ".live.json"] {
+        assert!(names.iter().any(|n| n.ends_with(ending)), "{names:?}");
+    }
+    all
+}
+
+/// A headless run until `wanted`; stdout and stderr together.
+fn run_headless_until(cfg: &Path, envs: &[(&str, &str)], wanted: &str) -> String {
+    let (out, err) = run_until_with(&["run", "--headless", "--config"], cfg, envs, wanted);
+    out + &err
+}
+
+/// What a careless server does: refuse, and echo the credentials it got.
+fn echo_401(req: &cockpit::httpd::Request) -> cockpit::httpd::Response {
+    let body = serde_json::json!({
+        "status": "error",
+        "errorType": "unauthorized",
+        "error": format!(
+            "bad credentials {} for tenant {}",
+            req.header("authorization").unwrap_or("-"),
+            req.header("x-scope-orgid").unwrap_or("-"),
+        ),
+    });
+    cockpit::httpd::Response::json(401, body.to_string())
+}
+
+#[test]
+fn credentials_a_server_echoes_never_reach_the_journal_the_feed_or_stdout() {
+    let (url, _server) = prometheus(echo_401);
+    let token = "tok-echo-401-bearer-5c1d";
+    let tenant = "tenant-echo-401-77e2";
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = prometheus_config(dir.path(), &url, "token_env = \"RH_TOKEN\"", "RH_TENANT");
+    let envs = [("RH_TOKEN", token), ("RH_TENANT", tenant)];
+    let out = run_headless_until(&cfg, &envs, "\"event\":\"snapshot\"");
+    let all = everything_shown(dir.path(), &out);
+    assert!(all.contains("HTTP 401"), "the reason is not shown: {all}");
+    assert!(all.contains("bad credentials Bearer [redacted]"), "{all}");
+    for secret in [token, tenant] {
+        assert!(!all.contains(secret), "{secret} leaked: {all}");
+    }
+
+    let pair = "ana:pw-echo-401-basic-9f3a";
+    let base64 = "YW5hOnB3LWVjaG8tNDAxLWJhc2ljLTlmM2E=";
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = prometheus_config(
+        dir.path(),
+        &url,
+        "basic_auth_env = \"RH_BASIC\"",
+        "RH_TENANT",
+    );
+    let envs = [("RH_BASIC", pair), ("RH_TENANT", tenant)];
+    let out = run_headless_until(&cfg, &envs, "\"event\":\"snapshot\"");
+    let all = everything_shown(dir.path(), &out);
+    assert!(all.contains("bad credentials Basic [redacted]"), "{all}");
+    for secret in [pair, "pw-echo-401-basic-9f3a", base64, tenant] {
+        assert!(!all.contains(secret), "{secret} leaked: {all}");
+    }
+}
+
+#[test]
+fn prometheus_warnings_are_journalled_and_printed_redacted() {
+    let token = "tok-warn-echo-3b8e";
+    let (url, _server) = prometheus(|req| {
+        let body = serde_json::json!({
+            "status": "success",
+            "data": {"resultType": "scalar", "result": [1.0, "0.001"]},
+            "warnings": [format!(
+                "partial response: store down; asked with {}",
+                req.header("authorization").unwrap_or("-")
+            )],
+        });
+        cockpit::httpd::Response::json(200, body.to_string())
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = prometheus_config(
+        dir.path(),
+        &url,
+        "token_env = \"RH_WARN_TOKEN\"",
+        "RH_WARN_T",
+    );
+    let envs = [("RH_WARN_TOKEN", token), ("RH_WARN_T", "tenant-warn-1")];
+    let out = run_headless_until(&cfg, &envs, "\"event\":\"source_warning\"");
+    let warning = out
+        .lines()
+        .find(|l| l.contains("\"event\":\"source_warning\""))
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_str(warning).unwrap();
+    assert_eq!(v["metric"], "error_rate");
+    assert_eq!(
+        v["text"],
+        "partial response: store down; asked with Bearer [redacted]"
+    );
+    // Journalled when it starts, not on every poll.
+    assert_eq!(
+        out.matches("\"event\":\"source_warning\"").count(),
+        1,
+        "{out}"
+    );
+    let all = everything_shown(dir.path(), &out);
+    assert!(
+        all.contains("\"event\":\"source_warning\""),
+        "not journalled"
+    );
+    assert!(!all.contains(token), "leaked: {all}");
 }

@@ -1,5 +1,6 @@
 //! `exec` hooks: a process in its own process group, argv passed as is,
-//! output streamed line by line, the whole group killed on timeout.
+//! output streamed line by line; on timeout the hook and every process it
+//! started are killed, those that left its group too (`descendants`).
 
 use std::os::unix::process::ExitStatusExt;
 use std::process::{ExitStatus, Stdio};
@@ -10,6 +11,7 @@ use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::process::{Child, Command};
 use tokio::task::JoinHandle;
 
+use super::descendants;
 use super::output::{LineSplitter, Tail};
 use super::placeholder::{env_vars, fill};
 use super::{EXEC_TIMEOUT, HookRun, Lines, Vars, limit_text};
@@ -43,10 +45,12 @@ pub async fn run(
         .timeout
         .map_or(EXEC_TIMEOUT, |s| Duration::from_millis(s.as_millis()));
     let started = Instant::now();
-    let mut child = match command(hook, argv, vars).spawn() {
+    let tag = descendants::new_tag();
+    let mut child = match descendants::spawn(&mut command(hook, argv, vars, &tag)) {
         Ok(child) => child,
         Err(e) => return HookRun::failed(spawn_error(hook, argv, &e)),
     };
+    let pid = child.id();
     let seen = Arc::new(Mutex::new(Seen::default()));
     let readers = [
         child
@@ -62,16 +66,21 @@ pub async fn run(
         Ok(Ok(status)) => Ok(status),
         Ok(Err(e)) => Err(format!("lost track of the process: {e}")),
         Err(_) => {
-            kill_group(&mut child).await;
+            kill_all(&mut child, &tag).await;
             Err(format!(
-                "timed out after {} (process group killed)",
+                "timed out after {} (killed with every process it started)",
                 limit_text(limit)
             ))
         }
     };
+    if let Some(pid) = pid {
+        descendants::waited(pid);
+    }
     for reader in readers.into_iter().flatten() {
         drain(reader).await;
     }
+    // Orphans it left that have ended since: ours to reap, as subreaper.
+    descendants::reap();
     let seen = std::mem::take(&mut *seen.lock().unwrap_or_else(|p| p.into_inner()));
     let took = span_rounded(started.elapsed());
     let (ok, summary) = match ended {
@@ -97,7 +106,7 @@ pub async fn run(
 
 /// argv as given (placeholders filled inside each argument), or one script
 /// through `sh -c` when the hook says `shell = true`.
-fn command(hook: &Hook, argv: &[String], vars: &Vars) -> Command {
+fn command(hook: &Hook, argv: &[String], vars: &Vars, tag: &str) -> Command {
     let mut cmd = if hook.shell {
         let mut c = Command::new("sh");
         // Never filled: the shell would read the values. Scripts use $COCKPIT_*.
@@ -110,6 +119,8 @@ fn command(hook: &Hook, argv: &[String], vars: &Vars) -> Command {
     };
     cmd.envs(env_vars(vars))
         .envs(hook.env.iter().map(|(k, v)| (k, fill(v, vars))))
+        // Inherited by all it starts: how a process that left the group is found.
+        .env(descendants::RUN_TAG, tag)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -192,32 +203,39 @@ async fn drain(reader: JoinHandle<()>) {
     }
 }
 
-/// SIGTERM to the whole group, SIGKILL to whatever is left after a grace.
-async fn kill_group(child: &mut Child) {
-    let Some(pgid) = child.id().map(|id| id as libc::pid_t) else {
+/// SIGTERM to the hook and every process it started, SIGKILL to whatever
+/// is left after a grace; then each is reaped (ours, as subreaper) or gone.
+async fn kill_all(child: &mut Child, tag: &str) {
+    let Some(leader) = child.id() else {
         return;
     };
-    signal_group(pgid, libc::SIGTERM);
-    let deadline = Instant::now() + KILL_GRACE;
+    let mut sig = libc::SIGTERM;
+    let mut deadline = Instant::now() + KILL_GRACE;
+    // Each process gets each signal once: a SIGTERM handler cleaning up is
+    // not interrupted by another SIGTERM every round.
+    let mut told = std::collections::BTreeSet::new();
     loop {
-        let _ = child.try_wait();
-        if !signal_group(pgid, 0) {
+        let left = descendants::members(leader, tag);
+        if left.is_empty() {
             break;
         }
+        // Looked up again each round: a member may have forked since.
+        let new: Vec<i32> = left.into_iter().filter(|p| told.insert(*p)).collect();
+        descendants::signal(&new, sig);
+        let _ = child.try_wait();
+        descendants::reap();
         if Instant::now() >= deadline {
-            signal_group(pgid, libc::SIGKILL);
-            break;
+            if sig == libc::SIGKILL {
+                break;
+            }
+            sig = libc::SIGKILL;
+            told.clear();
+            deadline = Instant::now() + KILL_GRACE;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let _ = child.wait().await;
-}
-
-/// `kill(-pgid, sig)`; true while the group has a member to signal.
-fn signal_group(pgid: libc::pid_t, sig: libc::c_int) -> bool {
-    // SAFETY: kill(2) takes plain integers; a negative pid names the group
-    // we created with process_group(0), whose id is the leader's pid.
-    unsafe { libc::kill(-pgid, sig) == 0 }
+    descendants::reap();
 }
 
 fn describe(status: ExitStatus) -> String {

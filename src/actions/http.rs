@@ -1,7 +1,9 @@
 //! `http` hooks: one request with the event as its JSON body, retried with
 //! backoff on 5xx and connection errors, never on 4xx. Secrets (headers
 //! and URLs given as `env:NAME`) are read at run time and replaced by
-//! `[redacted]` in everything we show: summary, lines, errors.
+//! `[redacted]` (`crate::secrets`) in everything we show: summary, lines,
+//! errors. Redirects follow `crate::net`'s rule: same origin only, no
+//! silent change of method, no `Referer`.
 
 use std::time::{Duration, Instant};
 
@@ -10,21 +12,13 @@ use reqwest::Method;
 use super::placeholder::fill_url;
 use super::{HTTP_RETRIES, HTTP_TIMEOUT, HookRun, Lines, Vars, limit_text};
 use crate::config::model::Hook;
+use crate::secrets::Secrets;
 
-const REDACTED: &str = "[redacted]";
 /// First retry after this; doubled each time, capped at `MAX_BACKOFF`.
 const FIRST_BACKOFF: Duration = Duration::from_millis(500);
 const MAX_BACKOFF: Duration = Duration::from_secs(8);
 /// Bytes of an error response read to explain the failure.
 const BODY_PEEK: usize = 2048;
-
-/// Replaces every secret value in `text`.
-pub fn redact(text: &str, secrets: &[String]) -> String {
-    secrets
-        .iter()
-        .filter(|s| !s.is_empty())
-        .fold(text.to_string(), |t, s| t.replace(s.as_str(), REDACTED))
-}
 
 /// The request as we will send it, secrets resolved.
 struct Request {
@@ -33,7 +27,7 @@ struct Request {
     /// How the URL is shown: itself, or `env:NAME` when it is a secret.
     shown_url: String,
     headers: Vec<(String, String)>,
-    secrets: Vec<String>,
+    secrets: Secrets,
 }
 
 /// One attempt's result: done (ok or not), or worth another try.
@@ -57,7 +51,10 @@ pub async fn run(
     let timeout = hook
         .timeout
         .map_or(HTTP_TIMEOUT, |s| Duration::from_millis(s.as_millis()));
-    let client = match reqwest::Client::builder().timeout(timeout).build() {
+    let client = match crate::net::client_builder(&req.method)
+        .timeout(timeout)
+        .build()
+    {
         Ok(c) => c,
         Err(e) => return HookRun::failed(format!("cannot build an HTTP client: {e}")),
     };
@@ -87,7 +84,7 @@ pub async fn run(
                     "{prefix} attempt {attempt}: {why}; retrying in {:.1}s",
                     backoff.as_secs_f64()
                 );
-                let line = redact(&line, &req.secrets);
+                let line = req.secrets.redact(&line);
                 let _ = lines.send(line.clone());
                 tail.push(line);
                 tokio::time::sleep(backoff).await;
@@ -95,20 +92,15 @@ pub async fn run(
             }
         }
     };
-    let summary = redact(&summary, &req.secrets);
+    let summary = req.secrets.redact(&summary);
     let _ = lines.send(format!("{prefix} {summary}"));
     tail.push(summary.clone());
     HookRun { ok, summary, tail }
 }
 
 fn request(hook: &Hook, url: &str, vars: &Vars) -> Result<Request, String> {
-    let mut secrets = Vec::new();
     let (url, shown_url) = match url.strip_prefix("env:") {
-        Some(name) => {
-            let value = secret(name, "the URL")?;
-            secrets.push(value.clone());
-            (value, url.to_string())
-        }
+        Some(name) => (secret(name, "the URL")?, url.to_string()),
         None => {
             let filled = fill_url(url, vars);
             (filled.clone(), filled)
@@ -120,11 +112,7 @@ fn request(hook: &Hook, url: &str, vars: &Vars) -> Result<Request, String> {
     let mut headers = Vec::new();
     for (name, value) in &hook.headers {
         let value = match value.strip_prefix("env:") {
-            Some(var) => {
-                let v = secret(var, &format!("header `{name}`"))?;
-                secrets.push(v.clone());
-                v
-            }
+            Some(var) => secret(var, &format!("header `{name}`"))?,
             None => value.clone(),
         };
         headers.push((name.clone(), value));
@@ -134,7 +122,8 @@ fn request(hook: &Hook, url: &str, vars: &Vars) -> Result<Request, String> {
         url,
         shown_url,
         headers,
-        secrets,
+        // Read now, like the values sent: one that is set is one to hide.
+        secrets: Secrets::of_hook(hook),
     })
 }
 
@@ -166,7 +155,10 @@ async fn attempt_once(
         Err(e) if e.is_timeout() => {
             return Attempt::Retry(format!("timed out after {}", limit_text(timeout)));
         }
-        Err(e) if e.is_builder() => return Attempt::Done(false, error_chain(&e)),
+        // A redirect we refuse is an answer; asking again gets the same one.
+        Err(e) if e.is_builder() || e.is_redirect() => {
+            return Attempt::Done(false, error_chain(&e));
+        }
         Err(e) => return Attempt::Retry(error_chain(&e)),
     };
     let status = resp.status();
@@ -217,19 +209,5 @@ fn error_chain(e: &reqwest::Error) -> String {
     match parts.last() {
         Some(cause) => cause.clone(),
         None => e.to_string(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn every_secret_is_replaced_wherever_it_appears() {
-        let secrets = vec!["s3cr3t".to_string(), String::new()];
-        assert_eq!(
-            redact("token s3cr3t and s3cr3t", &secrets),
-            "token [redacted] and [redacted]"
-        );
     }
 }

@@ -10,6 +10,7 @@
 //! weight, metric snapshot, operator, reason): the body of `http` hooks.
 //! Output lines go to `Lines` as they arrive, for the log pane.
 
+mod descendants;
 mod exec;
 mod http;
 pub mod output;
@@ -22,12 +23,10 @@ use tokio::sync::mpsc::UnboundedSender;
 
 use crate::config::model::Hook;
 
-pub use http::redact;
-
 pub type Vars = BTreeMap<String, String>;
 pub type Lines = UnboundedSender<String>;
 
-/// How long an `exec` hook may run before its process group is killed.
+/// How long an `exec` hook may run before it is killed with all it started.
 pub const EXEC_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long one `http` attempt may take.
 pub const HTTP_TIMEOUT: Duration = Duration::from_secs(10);
@@ -96,7 +95,8 @@ pub async fn notify(
 
 /// One poll of a gate: open when the URL answers 200 within `timeout`.
 pub async fn gate_open(url: &str, timeout: Duration) -> bool {
-    let Ok(client) = reqwest::Client::builder().timeout(timeout).build() else {
+    let client = crate::net::client_builder(&reqwest::Method::GET).timeout(timeout);
+    let Ok(client) = client.build() else {
         return false;
     };
     matches!(client.get(url).send().await, Ok(r) if r.status().as_u16() == 200)

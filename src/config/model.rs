@@ -194,6 +194,8 @@ impl Hook {
             return argv.join(" ");
         }
         if let Some(url) = &self.http {
+            // Journalled and shown: no credentials written into the URL.
+            let url = crate::secrets::url_for_labels(url);
             return format!("{} {url}", self.method.as_deref().unwrap_or("POST"));
         }
         "(empty hook)".into()

@@ -229,6 +229,11 @@ impl Report {
                 reason,
                 ..
             } => self.metric_changed(at, metric, *from, *to, reason),
+            Event::SourceWarning { metric, text, .. } => self.moment(
+                at,
+                "investigating",
+                format!("{metric}: Prometheus warns: {text}"),
+            ),
             Event::CountdownStarted { seconds, reason } => self.moment(
                 at,
                 "investigating",

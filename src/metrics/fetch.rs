@@ -14,18 +14,7 @@ pub struct Fetched {
     pub body: Vec<u8>,
 }
 
-/// The URL as shown to people: no credentials, no query string.
-pub fn shown(url: &str) -> String {
-    match reqwest::Url::parse(url) {
-        Ok(mut u) => {
-            let _ = u.set_username("");
-            let _ = u.set_password(None);
-            u.set_query(None);
-            u.to_string()
-        }
-        Err(_) => url.split('?').next().unwrap_or(url).to_string(),
-    }
-}
+pub use crate::secrets::shown_url as shown;
 
 /// Sends the request and reads the body, within `timeout` overall.
 pub async fn send(

@@ -16,6 +16,12 @@
 //!   the configured timeouts)
 //! - `Sources::backfill(&mut self, now: At) -> Vec<(usize, Vec<(At, f64)>)>`
 //!   (recent canary history per metric, for sparklines; may be empty)
+//! - `Sources::take_warnings(&mut self) -> Vec<Warning>` (what Prometheus
+//!   warned about in the last `poll`, redacted; `run` hands them over with
+//!   each batch)
+//!
+//! Every reason and detail leaves here redacted (`crate::secrets`): a
+//! server that echoes our credentials in an error body is outside text.
 
 pub mod compute;
 pub mod exposition;
@@ -37,6 +43,7 @@ use crate::config::Config;
 use crate::config::model::MetricSpec;
 use crate::duration::Span;
 use crate::rollout::{At, Group, Reading};
+use crate::secrets::Secrets;
 use probe::Probe;
 use prom::Api;
 use scrape::{ScrapeMetric, Scraper};
@@ -66,25 +73,51 @@ struct Shared {
     probe_timeout: Span,
     /// Every metric's spec, by index: what range its readings may take.
     specs: Vec<MetricSpec>,
+    secrets: Secrets,
+}
+
+/// A warning (or info) the Prometheus API sent with one query's answer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Warning {
+    pub metric: usize,
+    pub group: Group,
+    pub text: String,
 }
 
 impl Poller {
-    /// One batch per metric, each reading in its metric's range.
-    async fn poll(&mut self, shared: &Shared) -> Vec<Batch> {
+    /// One batch per metric, each reading in its metric's range and
+    /// redacted, with the warnings Prometheus sent for it.
+    async fn poll(&mut self, shared: &Shared) -> Vec<(Batch, Vec<Warning>)> {
+        let mut warnings = Vec::new();
         let readings = match self {
-            Poller::Api { api, metric } => api.poll(*metric).await,
+            Poller::Api { api, metric } => {
+                let answered = api.poll(*metric).await;
+                let mut readings = Vec::new();
+                for (metric, group, reading, said) in answered {
+                    warnings.extend(said.iter().map(|w| Warning {
+                        metric,
+                        group,
+                        text: shared.secrets.redact(w),
+                    }));
+                    readings.push((metric, group, reading));
+                }
+                readings
+            }
             Poller::Scrape(scraper) => scraper.poll().await,
             Poller::Probe(p) => {
                 let r = p.read(&shared.probe_client, shared.probe_timeout).await;
                 vec![(p.metric, Group::Canary, r)]
             }
         };
-        let mut batches: Vec<Batch> = Vec::new();
+        let mut batches: Vec<(Batch, Vec<Warning>)> = Vec::new();
         for (i, group, r) in readings {
-            let r = r.within_range(&shared.specs[i]);
-            match batches.iter_mut().find(|b| b[0].0 == i) {
-                Some(batch) => batch.push((i, group, r)),
-                None => batches.push(vec![(i, group, r)]),
+            let r = shared.secrets.reading(r.within_range(&shared.specs[i]));
+            match batches.iter_mut().find(|b| b.0[0].0 == i) {
+                Some(batch) => batch.0.push((i, group, r)),
+                None => {
+                    let said = warnings.iter().filter(|w| w.metric == i).cloned().collect();
+                    batches.push((vec![(i, group, r)], said));
+                }
             }
         }
         batches
@@ -96,6 +129,8 @@ pub struct Sources {
     api: Option<Arc<Api>>,
     pollers: Vec<Poller>,
     shared: Arc<Shared>,
+    /// The last `poll`'s Prometheus warnings, until taken.
+    warnings: Vec<Warning>,
 }
 
 impl Sources {
@@ -152,10 +187,14 @@ impl Sources {
             api: api.filter(|a| !a.is_empty()),
             pollers,
             shared: Arc::new(Shared {
-                probe_client: reqwest::Client::new(),
+                probe_client: crate::net::client_builder(&reqwest::Method::GET)
+                    .build()
+                    .map_err(|e| format!("probes: cannot build the HTTP client: {e}"))?,
                 probe_timeout,
                 specs: config.metrics.clone(),
+                secrets: Secrets::from_config(config),
             }),
+            warnings: Vec::new(),
         })
     }
 
@@ -177,7 +216,16 @@ impl Sources {
     pub async fn poll(&mut self) -> Vec<(usize, Group, Reading)> {
         let shared = &self.shared;
         let polled = join_all(self.pollers.iter_mut().map(|p| p.poll(shared))).await;
-        polled.into_iter().flatten().flatten().collect()
+        let mut out = Vec::new();
+        for (batch, warnings) in polled.into_iter().flatten() {
+            out.extend(batch);
+            self.warnings.extend(warnings);
+        }
+        out
+    }
+
+    pub fn take_warnings(&mut self) -> Vec<Warning> {
+        std::mem::take(&mut self.warnings)
     }
 
     /// Polls every source on its own `every` (real time) until `deliver`
@@ -186,7 +234,7 @@ impl Sources {
     /// task supervising it sees the panic instead of a metric going quiet.
     pub async fn run<F>(self, every: Duration, deliver: F)
     where
-        F: Fn(Batch) -> bool + Clone + Send + 'static,
+        F: Fn(Batch, Vec<Warning>) -> bool + Clone + Send + 'static,
     {
         let mut tasks = JoinSet::new();
         for mut poller in self.pollers {
@@ -196,8 +244,8 @@ impl Sources {
                 tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
                 loop {
                     tick.tick().await;
-                    for batch in poller.poll(&shared).await {
-                        if !deliver(batch) {
+                    for (batch, warnings) in poller.poll(&shared).await {
+                        if !deliver(batch, warnings) {
                             return;
                         }
                     }

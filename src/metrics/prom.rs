@@ -117,13 +117,17 @@ impl Api {
         metrics
     }
 
-    /// One metric's readings, canary and baseline of the same poll.
-    pub async fn poll(&self, metric: usize) -> Vec<(usize, Group, Reading)> {
+    /// One metric's readings, canary and baseline of the same poll, and
+    /// the warnings Prometheus sent with each.
+    pub async fn poll(&self, metric: usize) -> Vec<(usize, Group, Reading, Vec<String>)> {
         join_all(
             self.queries
                 .iter()
                 .filter(|q| q.metric == metric)
-                .map(|q| async move { (q.metric, q.group, self.reading(q).await) }),
+                .map(|q| async move {
+                    let (reading, warnings) = self.reading(q).await;
+                    (q.metric, q.group, reading, warnings)
+                }),
         )
         .await
     }
@@ -131,7 +135,7 @@ impl Api {
     /// A metric with an evidence query has no judgement without it: a
     /// request count that fails is no data, never a value judged without
     /// `min_requests`.
-    async fn reading(&self, q: &Query) -> Reading {
+    async fn reading(&self, q: &Query) -> (Reading, Vec<String>) {
         let requests = async {
             match &q.promql.requests {
                 Some(r) => match self.instant(r).await {
@@ -151,11 +155,12 @@ impl Api {
             tokio::join!(self.instant(&q.promql.value), requests, fresh);
         match (answer, requests, fresh) {
             (Err(reason), _, _) | (_, Err(reason), _) | (_, _, Err(reason)) => {
-                Reading::no_data(reason)
+                (Reading::no_data(reason), Vec::new())
             }
-            (Ok(a), Ok(requests), Ok(())) => {
-                with_warnings(Reading::value(a.value * q.scale, requests), &a.warnings)
-            }
+            (Ok(a), Ok(requests), Ok(())) => (
+                with_warnings(Reading::value(a.value * q.scale, requests), &a.warnings),
+                a.warnings,
+            ),
         }
     }
 
@@ -323,7 +328,7 @@ fn client(spec: &PrometheusSpec) -> Result<reqwest::Client, String> {
                 "[prometheus] basic_auth_env: ${var} must hold `user:password`"
             ));
         }
-        let encoded = base64(pair.as_bytes());
+        let encoded = crate::secrets::base64(pair.as_bytes());
         headers.insert(
             reqwest::header::AUTHORIZATION,
             sensitive(&format!("Basic {encoded}"), "basic_auth_env")?,
@@ -338,7 +343,7 @@ fn client(spec: &PrometheusSpec) -> Result<reqwest::Client, String> {
         };
         headers.insert(key, sensitive(&value, &format!("headers.{name}"))?);
     }
-    let mut builder = reqwest::Client::builder()
+    let mut builder = crate::net::client_builder(&reqwest::Method::GET)
         .default_headers(headers)
         .timeout(Duration::from_millis(spec.timeout.as_millis()));
     if let Some(path) = &spec.ca_file {
@@ -371,26 +376,6 @@ fn sensitive(value: &str, key: &str) -> Result<HeaderValue, String> {
         .map_err(|_| format!("[prometheus] {key}: the value is not a valid HTTP header value"))?;
     v.set_sensitive(true);
     Ok(v)
-}
-
-/// Standard base64 (RFC 4648) for the Basic auth header.
-fn base64(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for chunk in bytes.chunks(3) {
-        let n = chunk
-            .iter()
-            .enumerate()
-            .fold(0u32, |n, (i, b)| n | (*b as u32) << (16 - 8 * i));
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
 }
 
 /// Placeholders a query or selector may use, filled from `[rollout]`.
@@ -594,14 +579,5 @@ mod tests {
         );
         assert_eq!(watched_in("sum(rate({{selector}}[1m]))"), None);
         assert_eq!(watched_in("vector(42)"), None);
-    }
-
-    #[test]
-    fn base64_matches_rfc4648() {
-        assert_eq!(base64(b""), "");
-        assert_eq!(base64(b"f"), "Zg==");
-        assert_eq!(base64(b"fo"), "Zm8=");
-        assert_eq!(base64(b"foo"), "Zm9v");
-        assert_eq!(base64(b"user:pass"), "dXNlcjpwYXNz");
     }
 }

@@ -105,7 +105,7 @@ pub struct Scraper {
 
 impl Scraper {
     pub fn new(spec: &ScrapeSpec, metrics: Vec<(usize, ScrapeMetric)>) -> Result<Scraper, String> {
-        let client = reqwest::Client::builder()
+        let client = crate::net::client_builder(&reqwest::Method::GET)
             .build()
             .map_err(|e| format!("[scrape]: cannot build the HTTP client: {e}"))?;
         let intervals = spec.window_intervals();

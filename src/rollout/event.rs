@@ -253,6 +253,13 @@ pub enum Event {
         canary: Option<f64>,
         baseline: Option<f64>,
     },
+    /// What a metric source warned about beside its answer (Prometheus'
+    /// `warnings` and `infos`), redacted; journalled when it starts or changes.
+    SourceWarning {
+        metric: String,
+        group: Group,
+        text: String,
+    },
     CountdownStarted {
         seconds: u64,
         reason: String,

@@ -27,9 +27,11 @@ pub fn spawn_metrics(
             return;
         }
         let every = clock.real(sources.every());
-        sources
-            .run(every, move |batch| tx.send(Msg::Samples(batch)).is_ok())
-            .await;
+        let deliver = move |batch, warnings: Vec<_>| {
+            (warnings.is_empty() || tx.send(Msg::Warnings(warnings)).is_ok())
+                && tx.send(Msg::Samples(batch)).is_ok()
+        };
+        sources.run(every, deliver).await;
     })
 }
 

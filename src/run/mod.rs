@@ -16,6 +16,7 @@ pub use edges::spawn_signals;
 use crate::cli::exit;
 use crate::config::Config;
 use crate::rollout::{At, Effect, Group, Input, Outcome, Reading, Rollout, Sample};
+use crate::secrets::Secrets;
 
 /// What the edges tell the loop.
 #[derive(Debug)]
@@ -32,6 +33,8 @@ pub enum Msg {
     },
     /// A line of hook output or a notification result, for the log pane.
     Line(String),
+    /// What Prometheus warned about in a poll, for the journal and the view.
+    Warnings(Vec<crate::metrics::Warning>),
     GateOpen(usize),
     Key(crossterm::event::KeyEvent),
     Redraw,
@@ -96,6 +99,12 @@ pub struct Session {
     history: Vec<Effect>,
     /// The plan's metric sources; built from the config when there is no plan.
     sources: Option<crate::metrics::Sources>,
+    /// Scrubbed from every edge message before the core, the journal, the
+    /// view or the followers see it.
+    secrets: Secrets,
+    /// The last warning journalled per metric and group: a warning that
+    /// comes with every poll is journalled when it starts or changes.
+    warned: std::collections::HashMap<(usize, Group), String>,
     tx: mpsc::UnboundedSender<Msg>,
     rx: mpsc::UnboundedReceiver<Msg>,
 }
@@ -117,6 +126,8 @@ impl Session {
             live::Feed::new(j.path(), &driver, ssh)
         });
         Session {
+            secrets: Secrets::from_config(&rollout.config),
+            warned: std::collections::HashMap::new(),
             rollout,
             clock,
             journal,
@@ -330,7 +341,7 @@ impl Session {
                 _ = tick.tick() => (Some(Input::Tick), true),
                 msg = self.rx.recv() => match msg {
                     None => return exit::ERROR,
-                    Some(msg) => match self.message(msg, view) {
+                    Some(msg) => match self.message(self.redacted(msg), view) {
                         Ok(input) => (input, false),
                         Err(code) => return code,
                     },
@@ -348,6 +359,109 @@ impl Session {
                 view.watchers(&feed.watchers);
             }
         }
+    }
+
+    /// The edge's message with every secret scrubbed from the words that
+    /// came from outside: reasons, details, hook output and summaries.
+    fn redacted(&self, msg: Msg) -> Msg {
+        let s = &self.secrets;
+        match msg {
+            Msg::Samples(samples) => Msg::Samples(
+                samples
+                    .into_iter()
+                    .map(|(m, g, r)| (m, g, s.reading(r)))
+                    .collect(),
+            ),
+            Msg::HookDone {
+                id,
+                ok,
+                summary,
+                label,
+                tail,
+            } => Msg::HookDone {
+                id,
+                ok,
+                summary: s.redact(&summary),
+                label: s.redact(&label),
+                tail: tail.iter().map(|l| s.redact(l)).collect(),
+            },
+            Msg::Line(text) => Msg::Line(s.redact(&text)),
+            Msg::Warnings(list) => Msg::Warnings(
+                list.into_iter()
+                    .map(|w| crate::metrics::Warning {
+                        text: s.redact(&w.text),
+                        ..w
+                    })
+                    .collect(),
+            ),
+            Msg::Journal(event) => Msg::Journal(self.redacted_event(event)),
+            Msg::Stop(why) => Msg::Stop(s.redact(&why)),
+            other @ (Msg::History(_) | Msg::GateOpen(_) | Msg::Key(_) | Msg::Redraw) => other,
+        }
+    }
+
+    /// Every string of an event scrubbed, through its JSON form.
+    fn redacted_event(&self, event: crate::rollout::Event) -> crate::rollout::Event {
+        if self.secrets.is_empty() {
+            return event;
+        }
+        serde_json::to_value(&event)
+            .ok()
+            .and_then(|v| serde_json::from_value(self.secrets.json(v)).ok())
+            // Our own type always makes the round trip; were it not to,
+            // the event is dropped rather than shown unscrubbed.
+            .unwrap_or(crate::rollout::Event::Note {
+                by: crate::rollout::Actor::Policy,
+                text: "an event could not be scrubbed of secrets and is not shown".into(),
+            })
+    }
+
+    /// New or changed Prometheus warnings, journalled (and so shown and
+    /// published) once each.
+    fn warnings(
+        &mut self,
+        list: Vec<crate::metrics::Warning>,
+        view: &mut dyn View,
+    ) -> Result<(), String> {
+        // In the order they came, one entry per metric and group.
+        let mut texts: Vec<((usize, Group), Vec<String>)> = Vec::new();
+        for w in list {
+            let key = (w.metric, w.group);
+            let at = match texts.iter().position(|(k, _)| *k == key) {
+                Some(at) => at,
+                None => {
+                    texts.push((key, Vec::new()));
+                    texts.len() - 1
+                }
+            };
+            if !texts[at].1.contains(&w.text) {
+                texts[at].1.push(w.text);
+            }
+        }
+        for ((metric, group), text) in texts {
+            let text = text.join("; ");
+            if self.warned.get(&(metric, group)) == Some(&text) {
+                continue;
+            }
+            self.warned.insert((metric, group), text.clone());
+            let name = self
+                .rollout
+                .config
+                .metrics
+                .get(metric)
+                .map_or_else(|| format!("metric {metric}"), |m| m.name.clone());
+            let effect = Effect::Journal {
+                at: self.clock.now(),
+                event: crate::rollout::Event::SourceWarning {
+                    metric: name,
+                    group,
+                    text,
+                },
+            };
+            self.carry_out(&effect)?;
+            self.show(&effect, view);
+        }
+        Ok(())
     }
 
     /// Turns an edge's message into the core's input; Err ends the session.
@@ -392,6 +506,13 @@ impl Session {
                 if let Some(feed) = &mut self.feed {
                     feed.line(self.clock.now(), &text);
                 }
+                None
+            }
+            Msg::Warnings(list) => {
+                self.warnings(list, view).map_err(|e| {
+                    eprintln!("error: {e}");
+                    exit::ERROR
+                })?;
                 None
             }
             Msg::GateOpen(stage) => Some(Input::GateOpened { stage }),

@@ -510,6 +510,13 @@ fn is_yes(key: &KeyEvent) -> bool {
 }
 
 /// An incident-log event as the operator reads it; None for the noisy ones.
+fn group_word(group: crate::rollout::Group) -> &'static str {
+    match group {
+        crate::rollout::Group::Canary => "canary",
+        crate::rollout::Group::Baseline => "baseline",
+    }
+}
+
 pub fn words(event: &Event) -> Option<(log::Level, String)> {
     use crate::rollout::{Action, Level, Outcome};
     use log::Level::{Error, Info, Warn};
@@ -567,6 +574,17 @@ pub fn words(event: &Event) -> Option<(log::Level, String)> {
                 (level, format!("{} -> {}: {reason}", from.word(), to.word()))
             }
         }
+        Event::SourceWarning {
+            metric,
+            group,
+            text,
+        } => (
+            Warn,
+            format!(
+                "{metric} ({}): Prometheus warns: {text}",
+                group_word(*group)
+            ),
+        ),
         Event::CountdownStarted { seconds, reason } => (
             Error,
             format!("AUTO-ROLLBACK COUNTDOWN {seconds}s: {reason}"),

@@ -204,6 +204,11 @@ impl Page {
         *self.0.lock().unwrap() = Response::text(status, body);
     }
 
+    /// Every request gets a `status` redirect to `location`.
+    pub fn redirect(&self, status: u16, location: &str) {
+        *self.0.lock().unwrap() = Response::redirect(status, location);
+    }
+
     pub async fn serve(&self) -> (SocketAddr, tokio::task::JoinHandle<()>) {
         let page = self.clone();
         httpd::serve(0, move |_req| {
