@@ -40,6 +40,26 @@ pub struct DrillArgs {
     /// Screen theme: dark, light, high-contrast, colour-blind, or a theme file.
     #[arg(long, value_name = "NAME|FILE")]
     pub theme: Option<String>,
+    /// Run N seeded variants of the scenario (`--scenario all`: of every
+    /// built-in one) headless in simulated time, as fast as the machine
+    /// allows, and print a table of the calls: right calls, false
+    /// rollbacks and advances, detection times, time on LOW EVIDENCE.
+    #[arg(long, value_name = "N")]
+    pub batch: Option<usize>,
+    /// The first seed of a batch; run i uses SEED + i.
+    #[arg(long, default_value_t = 1, requires = "batch")]
+    pub seed: u64,
+    /// How a batch judges rates: by their counts (evidence), by point
+    /// values held for `for` (thresholds), or both side by side.
+    #[arg(long, value_enum, default_value = "evidence", requires = "batch")]
+    pub judge: JudgeArg,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum JudgeArg {
+    Evidence,
+    Thresholds,
+    Both,
 }
 
 #[derive(Debug, Clone, clap::Args)]
@@ -159,6 +179,9 @@ async fn wait_for_stop() {
 pub fn drill(args: DrillArgs) -> i32 {
     if args.list {
         return list();
+    }
+    if let Some(n) = args.batch {
+        return batch(&args, n);
     }
     let scenario = match load(&args.scenario, args.speed) {
         Ok(s) => s,
@@ -381,4 +404,47 @@ fn open_journal(
     let dir = journal::default_dir(config);
     Journal::create(&dir, header)
         .map_err(|e| format!("cannot create the journal in {}: {e}", dir.display()))
+}
+
+/// `drill --batch N`: the calls of many seeded runs, as a table.
+fn batch(args: &DrillArgs, runs: usize) -> i32 {
+    use crate::config::model::Judge;
+    let names: Vec<&str> = if args.scenario == "all" {
+        BUILT_IN.iter().map(|(n, _)| *n).collect()
+    } else {
+        vec![args.scenario.as_str()]
+    };
+    let mut scenarios = Vec::new();
+    for name in names {
+        match Scenario::load(name) {
+            Ok(s) => scenarios.push(s),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return exit::CONFIG;
+            }
+        }
+    }
+    let judges = match args.judge {
+        JudgeArg::Evidence => vec![Judge::Evidence],
+        JudgeArg::Thresholds => vec![Judge::Thresholds],
+        JudgeArg::Both => vec![Judge::Thresholds, Judge::Evidence],
+    };
+    for judge in judges {
+        let started = std::time::Instant::now();
+        match crate::sim::batch::batch(&scenarios, runs, args.seed, judge) {
+            Ok(rows) => {
+                print!("{}", crate::sim::batch::table(judge, &rows));
+                println!(
+                    "({} runs in {:.1}s)\n",
+                    runs * scenarios.len(),
+                    started.elapsed().as_secs_f64()
+                );
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                return exit::ERROR;
+            }
+        }
+    }
+    exit::OK
 }

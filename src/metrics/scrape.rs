@@ -88,7 +88,8 @@ enum Outcome<'a> {
 }
 
 /// A fetched page before parsing, or why there is none.
-type Body = Result<(String, Instant), String>;
+/// A target's page and when it was read, or why there is none.
+pub type Body = Result<(String, Instant), String>;
 
 pub struct Scraper {
     client: reqwest::Client,
@@ -142,10 +143,18 @@ impl Scraper {
 
     pub async fn poll(&mut self) -> Vec<(usize, Group, Reading)> {
         let bodies: Vec<Body> = join_all(self.targets.iter().map(|t| self.fetch(&t.url))).await;
+        self.absorb(&bodies)
+    }
+
+    /// Readings from one page (or failure) per target, in the order the
+    /// targets were configured, read at `at`. `poll` fetches them over
+    /// HTTP; a batch drill hands over the simulator's pages directly, so
+    /// both go through the same parser, window and arithmetic.
+    pub fn absorb(&mut self, bodies: &[Body]) -> Vec<(usize, Group, Reading)> {
         let mut outcomes: Vec<Outcome> = self
             .targets
             .iter()
-            .zip(&bodies)
+            .zip(bodies)
             .map(|(t, body)| self.read(&t.url, body))
             .collect();
         // A failed scrape records nothing: the next window then spans the

@@ -8,6 +8,7 @@
 //! - `drill`: the in-memory cockpit config that watches the simulator.
 //! - `score`: the drill's score, a pure function of the journal's events.
 
+pub mod batch;
 pub mod drill;
 pub mod model;
 pub mod rng;

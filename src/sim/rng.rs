@@ -28,6 +28,28 @@ impl Rng {
     pub fn signed(&mut self) -> f64 {
         self.unit() * 2.0 - 1.0
     }
+
+    /// A count of rare events expected `mean` times: Poisson, so errors
+    /// arrive as real ones do (one in 580 requests, then none for a while)
+    /// instead of as a smooth fraction. Knuth's method for small means, a
+    /// rounded normal for large ones, where the two agree closely.
+    pub fn poisson(&mut self, mean: f64) -> f64 {
+        if mean <= 0.0 {
+            return 0.0;
+        }
+        if mean > 30.0 {
+            let normal = (-2.0 * (1.0 - self.unit()).ln()).sqrt()
+                * (std::f64::consts::TAU * self.unit()).cos();
+            return (mean + mean.sqrt() * normal).round().max(0.0);
+        }
+        let limit = (-mean).exp();
+        let (mut k, mut p) = (0.0, self.unit());
+        while p > limit {
+            k += 1.0;
+            p *= self.unit();
+        }
+        k
+    }
 }
 
 #[cfg(test)]
@@ -43,6 +65,19 @@ mod tests {
         let mean = xs.iter().sum::<f64>() / xs.len() as f64;
         assert!((mean - 0.5).abs() < 0.05, "mean {mean}");
         assert_ne!(Rng::new(8).unit(), Rng::new(7).unit());
+    }
+
+    #[test]
+    fn poisson_counts_have_the_mean_and_spread_they_should() {
+        let mut r = Rng::new(11);
+        for mean in [0.02, 3.0, 200.0] {
+            let xs: Vec<f64> = (0..20_000).map(|_| r.poisson(mean)).collect();
+            let m = xs.iter().sum::<f64>() / xs.len() as f64;
+            let var = xs.iter().map(|x| (x - m).powi(2)).sum::<f64>() / xs.len() as f64;
+            assert!((m - mean).abs() < 0.05 * mean + 0.01, "mean {m} for {mean}");
+            assert!((var - mean).abs() < 0.1 * mean + 0.01, "variance {var} for {mean}");
+            assert!(xs.iter().all(|x| x.fract() == 0.0 && *x >= 0.0));
+        }
     }
 
     #[test]

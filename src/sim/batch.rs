@@ -1,0 +1,377 @@
+//! Batch drills: many seeded variants of the scenarios, run headless in
+//! simulated time as fast as the machine allows, to measure the calls the
+//! policy makes (right calls, detection times, false rollbacks).
+//!
+//! Nothing goes over HTTP: the simulator's pages are handed to the same
+//! scraper (parser, window, arithmetic) a live drill reads them through,
+//! and the stage hooks move the model's weight directly. The engine, the
+//! judge and the score are the ones a live drill uses.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use super::Scenario;
+use super::drill::{Endpoints, config_text};
+use super::model::{Model, Version};
+use super::score::score;
+use crate::config::Config;
+use crate::config::model::Judge;
+use crate::metrics::probe;
+use crate::metrics::scrape::{Body, ScrapeMetric, Scraper};
+use crate::rollout::{
+    Action, Actor, At, Command, DrillScore, Effect, Event, Group, Input, Level, Purpose, Rollout,
+    Sample,
+};
+
+/// Where the simulator would listen: only names here, nothing is served.
+fn endpoints() -> Endpoints {
+    Endpoints {
+        stable_metrics: "http://127.0.0.1:1/stable/metrics".into(),
+        canary_metrics: "http://127.0.0.1:1/canary/metrics".into(),
+        canary_ready: "http://127.0.0.1:1/canary/ready".into(),
+        weight_url: "http://127.0.0.1:1/control/weight".into(),
+        service: "checkout".into(),
+        old_version: "1.9.3".into(),
+        new_version: "2.0.0".into(),
+    }
+}
+
+/// The config a headless drill of `scenario` runs, judged by `judge`.
+pub fn config(scenario: &Scenario, judge: Judge) -> Result<Config, String> {
+    let text = config_text(scenario, &endpoints(), true, None);
+    let origin = format!("batch drill config for scenario {}", scenario.name);
+    let plan = crate::plan::from_text(Path::new(&origin), &text, &Default::default());
+    let mut config = plan.map(|p| p.config).map_err(|errors| {
+        let lines: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
+        lines.join("\n")
+    })?;
+    config.policy.judge = judge;
+    Ok(config)
+}
+
+/// How one seeded run went.
+#[derive(Debug, Clone)]
+pub struct Run {
+    pub seed: u64,
+    pub score: DrillScore,
+    /// Advances decided while a metric was not OK.
+    pub blind_advances: usize,
+    /// Time some metric spent on LOW EVIDENCE.
+    pub low_evidence_ms: u64,
+}
+
+impl Run {
+    /// A rollback where the scenario expects a promotion or a hold.
+    pub fn false_rollback(&self) -> bool {
+        self.score.outcome.starts_with("rolled_back")
+            && !self.score.expected_outcome.starts_with("rolled_back")
+    }
+
+    /// Went further than the scenario's call: promoted, or advanced past
+    /// the stage where it should have rolled back or held.
+    pub fn false_advance(&self) -> bool {
+        let order = |s: &str| s.trim_end_matches('%').parse::<f64>().unwrap_or(f64::MAX);
+        let expected = self.score.expected_outcome.as_str();
+        expected != "promoted" && order(&self.score.stage) > order(&self.score.expected_stage)
+    }
+
+    /// From the fault becoming real (or the start) to the decision.
+    pub fn detection_ms(&self) -> Option<u64> {
+        let decided = self.score.decision_ms?;
+        Some(decided.saturating_sub(self.score.fault_visible_ms.unwrap_or(0)))
+    }
+}
+
+/// One run of `scenario` with its seed replaced by `seed`.
+pub fn run(scenario: &Scenario, seed: u64, judge: Judge) -> Result<Run, String> {
+    let mut scenario = scenario.clone();
+    scenario.seed = seed;
+    let config = config(&scenario, judge)?;
+    let mut drill = Batch::new(&scenario, config)?;
+    drill.start();
+    let every = drill.every_ms;
+    let end = T0 + scenario.duration.as_millis();
+    while drill.now < end && !drill.rollout.is_finished() {
+        drill.now += every;
+        drill.poll();
+    }
+    let blind_advances = drill
+        .events
+        .iter()
+        .filter(|(_, e)| {
+            matches!(e, Event::Decision { action: Action::Advance | Action::Promote, metrics, .. }
+                if metrics.iter().any(|m| m.level != Level::Ok))
+        })
+        .count();
+    Ok(Run {
+        seed,
+        score: score(&scenario, &drill.events, drill.now),
+        blind_advances,
+        low_evidence_ms: drill.low_evidence_ms,
+    })
+}
+
+/// A Tuesday morning, inside every deploy window (they are skipped anyway).
+const T0: At = 1_795_600_000_000;
+
+struct Batch {
+    model: Model,
+    rollout: Rollout,
+    scraper: Option<Scraper>,
+    /// The readiness probe's metric, when the scenario watches `/ready`.
+    probe: Option<usize>,
+    events: Vec<(At, Event)>,
+    now: At,
+    every_ms: u64,
+    /// The scraper's clock: simulated time laid over one real instant.
+    base: Instant,
+    low_evidence_ms: u64,
+}
+
+impl Batch {
+    fn new(scenario: &Scenario, config: Config) -> Result<Batch, String> {
+        let mut scraped = Vec::new();
+        for (i, m) in config.metrics.iter().enumerate() {
+            if let Some(sm) = ScrapeMetric::from_spec(m)? {
+                scraped.push((i, sm));
+            }
+        }
+        let spec = config.scrape.as_ref().ok_or("the drill config has no [scrape]")?;
+        let every_ms = spec.every.as_millis();
+        let scraper = Some(Scraper::new(spec, scraped)?);
+        let probe = config.metrics.iter().position(|m| m.probe.is_some());
+        Ok(Batch {
+            model: Model::new(scenario.clone()),
+            rollout: Rollout::new(config, T0),
+            scraper,
+            probe,
+            events: Vec::new(),
+            now: T0,
+            every_ms,
+            base: Instant::now(),
+            low_evidence_ms: 0,
+        })
+    }
+
+    fn start(&mut self) {
+        let local = chrono::DateTime::from_timestamp_millis(T0 as i64)
+            .map(|t| t.naive_utc())
+            .unwrap_or_default();
+        self.feed(Input::Start {
+            local,
+            operator: "batch".into(),
+        });
+        self.feed(Input::Command {
+            actor: Actor::Operator("batch".into()),
+            command: Command::SkipChecks {
+                reason: "batch drill".into(),
+            },
+        });
+    }
+
+    /// One poll: the model runs up to now, the pages are read as a
+    /// scrape would read them, and the engine gets them as one input.
+    fn poll(&mut self) {
+        let since = self.now - T0;
+        for f in self.model.advance_to(since) {
+            let event = Event::DrillFault {
+                what: f.what,
+                active: f.active,
+            };
+            self.events.push((T0 + f.at_ms, event));
+        }
+        let at = self.base + Duration::from_millis(since);
+        let page = |v: Version| -> Body {
+            if self.model.conditions(v).outage {
+                Err("HTTP 503 from the simulator".into())
+            } else {
+                Ok((self.model.exposition(v), at))
+            }
+        };
+        // Targets in the order the config lists them: canary, then stable.
+        let bodies = [page(Version::Canary), page(Version::Stable)];
+        let mut samples: Vec<Sample> = match &mut self.scraper {
+            Some(s) => s.absorb(&bodies),
+            None => Vec::new(),
+        }
+        .into_iter()
+        .map(|(metric, group, reading)| Sample {
+            metric,
+            group,
+            reading: reading.within_range(&self.rollout.config.metrics[metric]),
+        })
+        .collect();
+        if let Some(metric) = self.probe {
+            let (status, body) = self.model.health(Version::Canary, true);
+            let reading = probe::judge(status, body.as_bytes(), "/ready", "2.0.0");
+            samples.push(Sample {
+                metric,
+                group: Group::Canary,
+                reading,
+            });
+        }
+        let unsure = self
+            .rollout
+            .tracks
+            .iter()
+            .any(|t| t.verdict.level == Level::LowEvidence);
+        if unsure {
+            self.low_evidence_ms += self.every_ms;
+        }
+        self.feed(Input::Poll(samples));
+    }
+
+    /// Applies an input and everything it sets off: a stage hook moves the
+    /// model's weight at once and succeeds.
+    fn feed(&mut self, input: Input) {
+        let mut queue = vec![input];
+        while let Some(input) = queue.pop() {
+            for effect in self.rollout.update(self.now, input) {
+                match effect {
+                    Effect::Journal { at, event } => self.events.push((at, event)),
+                    Effect::RunHook {
+                        id, vars, purpose, ..
+                    } => {
+                        let key = match purpose {
+                            Purpose::Undo => "previous_weight",
+                            _ => "weight",
+                        };
+                        let weight = vars.get(key).and_then(|w| {
+                            w.trim_end_matches('%').trim().parse::<f64>().ok()
+                        });
+                        if let Some(w) = weight {
+                            self.model.set_weight(w);
+                        }
+                        queue.push(Input::HookDone {
+                            id,
+                            ok: true,
+                            summary: "weight set".into(),
+                        });
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+}
+
+/// Every run of one scenario, summed up for the table.
+#[derive(Debug, Clone, Default)]
+pub struct Summary {
+    pub scenario: String,
+    pub runs: usize,
+    pub right: usize,
+    pub false_rollbacks: usize,
+    pub false_advances: usize,
+    pub blind_advances: usize,
+    /// Detection times of the runs that decided, sorted.
+    pub detections: Vec<u64>,
+    pub low_evidence_ms: u64,
+}
+
+impl Summary {
+    pub fn of(scenario: &str, runs: &[Run]) -> Summary {
+        let mut detections: Vec<u64> = runs
+            .iter()
+            .filter(|r| r.score.expected_outcome != "promoted")
+            .filter_map(Run::detection_ms)
+            .collect();
+        detections.sort_unstable();
+        Summary {
+            scenario: scenario.into(),
+            runs: runs.len(),
+            right: runs.iter().filter(|r| r.score.right_call).count(),
+            false_rollbacks: runs.iter().filter(|r| r.false_rollback()).count(),
+            false_advances: runs.iter().filter(|r| r.false_advance()).count(),
+            blind_advances: runs.iter().map(|r| r.blind_advances).sum(),
+            detections,
+            low_evidence_ms: runs.iter().map(|r| r.low_evidence_ms).sum(),
+        }
+    }
+
+    /// The `p`-th percentile detection time (0-100), if any run decided.
+    pub fn detection(&self, p: f64) -> Option<u64> {
+        if self.detections.is_empty() {
+            return None;
+        }
+        let rank = (p / 100.0 * (self.detections.len() - 1) as f64).round() as usize;
+        self.detections.get(rank).copied()
+    }
+}
+
+/// `runs` seeded runs of each scenario, from `seed` on, spread over the
+/// machine's cores.
+pub fn batch(
+    scenarios: &[Scenario],
+    runs: usize,
+    seed: u64,
+    judge: Judge,
+) -> Result<Vec<Summary>, String> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let mut out = Vec::new();
+    for scenario in scenarios {
+        let seeds: Vec<u64> = (0..runs as u64).map(|i| seed + i).collect();
+        let chunk = seeds.len().div_ceil(threads).max(1);
+        let results: Vec<Result<Vec<Run>, String>> = std::thread::scope(|s| {
+            let handles: Vec<_> = seeds
+                .chunks(chunk)
+                .map(|part| s.spawn(move || part.iter().map(|&k| run(scenario, k, judge)).collect()))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_else(|_| Err("a batch worker panicked".into())))
+                .collect()
+        });
+        let mut all = Vec::new();
+        for r in results {
+            all.extend(r?);
+        }
+        out.push(Summary::of(&scenario.name, &all));
+    }
+    Ok(out)
+}
+
+/// The table the README quotes: one row per scenario.
+pub fn table(judge: Judge, rows: &[Summary]) -> String {
+    let secs = |ms: Option<u64>| ms.map_or("-".into(), |ms| format!("{:.0}s", ms as f64 / 1000.0));
+    let mut out = format!(
+        "judge: {}\n| scenario | runs | right calls | false rollbacks | false advances | blind advances | detection p50 | detection p95 | low evidence (mean) |\n|---|---|---|---|---|---|---|---|---|\n",
+        match judge {
+            Judge::Evidence => "evidence",
+            Judge::Thresholds => "thresholds",
+        }
+    );
+    for r in rows {
+        let mean_low = r.low_evidence_ms / r.runs.max(1) as u64;
+        out.push_str(&format!(
+            "| {} | {} | {:.1}% | {} | {} | {} | {} | {} | {} |\n",
+            r.scenario,
+            r.runs,
+            100.0 * r.right as f64 / r.runs.max(1) as f64,
+            r.false_rollbacks,
+            r.false_advances,
+            r.blind_advances,
+            secs(r.detection(50.0)),
+            secs(r.detection(95.0)),
+            secs(Some(mean_low)),
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_batch_run_ends_as_the_live_drill_would() {
+        let healthy = Scenario::load("healthy").unwrap();
+        let r = run(&healthy, 1, Judge::Evidence).unwrap();
+        assert_eq!(r.score.outcome, "promoted", "{:?}", r.score);
+        assert!(!r.false_rollback());
+        let burst = Scenario::load("error-burst").unwrap();
+        let r = run(&burst, 1, Judge::Evidence).unwrap();
+        assert_eq!((r.score.outcome.as_str(), r.score.stage.as_str()), ("rolled_back", "25%"));
+        assert!(r.detection_ms().is_some());
+    }
+}
