@@ -41,7 +41,7 @@ pub fn user_config_path() -> Option<PathBuf> {
 
 /// Reads, parses and validates; every problem found is returned, in file order.
 pub fn load(path: &Path) -> Result<Config, Vec<ConfigError>> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
+    let text = crate::files::read_text(path).map_err(|e| {
         vec![ConfigError::unplaced(
             path,
             format!("cannot read config: {e}"),
