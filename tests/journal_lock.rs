@@ -179,6 +179,10 @@ fn after_a_kill_the_stale_lock_is_taken_over_and_the_unfinished_run_offered() {
     assert_eq!(files.len(), 2, "{files:?}");
     let text = std::fs::read_to_string(&old).unwrap();
     assert!(text.contains("\"type\":\"abandoned\""), "{text}");
+    assert!(
+        text.contains("\"reason\":\"--fresh: the hook host was rebuilt\""),
+        "{text}"
+    );
 
     let list = Command::new(bin())
         .args(["report", "--list", "--config"])
@@ -453,9 +457,16 @@ fn a_journal_replaced_by_a_link_is_refused_and_a_link_planted_for_the_feed_is_no
         "not appended to"
     );
 
-    // The journal back in place; the feed's temporary file planted as a link.
+    // The journal back in place, its last line cut short by a crash (that
+    // much is tolerated); the feed's temporary file planted as a link.
     std::fs::remove_file(&journal).unwrap();
     std::fs::rename(&elsewhere, &journal).unwrap();
+    let mut cut = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&journal)
+        .unwrap();
+    std::io::Write::write_all(&mut cut, br#"{"type":"event","at":179"#).unwrap();
+    drop(cut);
     let victim = tmp.path().join("victim");
     std::fs::write(&victim, "precious").unwrap();
     let feed = journal.with_extension("live.json");
