@@ -159,7 +159,7 @@ fn after_a_kill_the_stale_lock_is_taken_over_and_the_unfinished_run_offered() {
         "{err}"
     );
     assert!(
-        err.contains("--resume carries it on, --fresh starts over"),
+        err.contains("--resume carries it on, --fresh REASON starts over"),
         "{err}"
     );
     assert_eq!(journal_files(&dir), vec![old.clone()], "nothing written");

@@ -354,8 +354,7 @@ fn ask_resume(args: &RunArgs, run: &RunSummary, rollout: &str) -> Result<bool, i
         run.operator,
         run.path.display()
     );
-    let choices =
-        "--resume carries it on, --fresh starts over (the old journal is kept, marked abandoned)";
+    let choices = "--resume carries it on, --fresh REASON starts over (the old journal is kept, marked abandoned with the reason)";
     if args.headless || !std::io::stdin().is_terminal() {
         eprintln!("error: {what}; {choices}");
         return Err(exit::ABORTED);
