@@ -242,26 +242,27 @@ fn contend(dir: &Path, contenders: usize) -> Vec<Result<Lock, String>> {
     handles.into_iter().map(|h| h.join().unwrap()).collect()
 }
 
-#[test]
-fn ten_cockpits_starting_at_once_make_exactly_one_driver_with_or_without_a_stale_lock() {
-    let tmp = tempfile::tempdir().unwrap();
-    // A lock left by a crash: its holder's process is gone.
+/// A lock file left by a crash: its holder's process is gone.
+fn leave_stale_lock(dir: &Path) {
     let dead = Holder {
         pid: i32::MAX as u32,
         host: lock::host_name(),
         operator: "carol@ops-1".into(),
         since: 0,
     };
+    let text = serde_json::to_string(&dead).unwrap();
+    std::fs::write(dir.join("checkout-2-0.lock"), text).unwrap();
+}
+
+#[test]
+fn ten_cockpits_starting_at_once_make_exactly_one_driver_with_or_without_a_stale_lock() {
+    let tmp = tempfile::tempdir().unwrap();
     for trial in 0..200 {
         let dir = tmp.path().join(format!("trial-{trial}"));
         std::fs::create_dir(&dir).unwrap();
         let stale = trial % 2 == 1;
         if stale {
-            std::fs::write(
-                dir.join("checkout-2-0.lock"),
-                serde_json::to_string(&dead).unwrap(),
-            )
-            .unwrap();
+            leave_stale_lock(&dir);
         }
         // Every lock stays held until all contenders are done.
         let results = contend(&dir, 10);
@@ -760,4 +761,61 @@ fn a_journal_group_may_read_the_journals_and_the_feed_and_nobody_else() {
         );
     }
     drop(running);
+}
+
+/// The same race with the real binary, as operators meet it: ten
+/// `cockpit run` at once, half the trials over a lock left by a crash.
+#[test]
+fn ten_cockpit_processes_started_at_once_leave_exactly_one_driving() {
+    let tmp = tempfile::tempdir().unwrap();
+    for trial in 0..20 {
+        let home = tmp.path().join(format!("trial-{trial}"));
+        std::fs::create_dir(&home).unwrap();
+        let config = config(&home);
+        if trial % 2 == 1 {
+            let dir = home.join("journal");
+            std::fs::create_dir(&dir).unwrap();
+            leave_stale_lock(&dir);
+        }
+        let mut all: Vec<Driver> = (0..10)
+            .map(|_| {
+                let child = cockpit(&config, &[])
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::piped())
+                    .spawn()
+                    .unwrap();
+                Driver(child)
+            })
+            .collect();
+        // Everyone but the driver stops at once, told who drives.
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        let mut stopped = Vec::new();
+        while stopped.len() < 9 && std::time::Instant::now() < deadline {
+            for (i, d) in all.iter_mut().enumerate() {
+                if !stopped.contains(&i) && d.0.try_wait().unwrap().is_some() {
+                    stopped.push(i);
+                }
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert_eq!(stopped.len(), 9, "trial {trial}: {} stopped", stopped.len());
+        for &i in &stopped {
+            let d = &mut all[i];
+            let code = d.0.wait().unwrap().code();
+            let mut err = String::new();
+            std::io::Read::read_to_string(d.0.stderr.as_mut().unwrap(), &mut err).unwrap();
+            assert_eq!(code, Some(5), "trial {trial}: {err}");
+            assert!(
+                err.contains("is driven by alice@ops-1 (pid "),
+                "trial {trial}: {err}"
+            );
+        }
+        let driver = (0..10).find(|i| !stopped.contains(i)).unwrap();
+        let lock = std::fs::read_to_string(home.join("journal/checkout-2-0.lock")).unwrap();
+        let pid = all[driver].0.id();
+        assert!(
+            lock.contains(&format!("\"pid\":{pid},")),
+            "trial {trial}: {lock}"
+        );
+    }
 }
