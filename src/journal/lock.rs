@@ -138,8 +138,9 @@ impl Lock {
 
     /// Puts `me` in the file; returns what a crashed holder left there.
     fn write(&self, me: &Holder) -> std::io::Result<Option<String>> {
-        let mut before = String::new();
-        (&self.file).take(64 << 10).read_to_string(&mut before)?;
+        let mut bytes = Vec::new();
+        (&self.file).take(64 << 10).read_to_end(&mut bytes)?;
+        let before = String::from_utf8_lossy(&bytes).into_owned();
         let text = serde_json::to_vec(me).map_err(std::io::Error::other)?;
         self.file.set_len(0)?;
         self.file.write_all_at(&text, 0)?;
@@ -244,7 +245,13 @@ mod tests {
             serde_json::to_string(&dead).unwrap(),
         )
         .unwrap();
-        let (_lock, warning) = Lock::acquire(dir.path(), "checkout 2.0", &me).unwrap();
+        let (lock, warning) = Lock::acquire(dir.path(), "checkout 2.0", &me).unwrap();
         assert!(warning.unwrap().contains("stale lock"));
+        drop(lock);
+
+        // Garbage left by a crash (or a disk fault) is taken over too.
+        std::fs::write(dir.path().join("checkout-2-0.lock"), b"\xff\xfe{").unwrap();
+        let (_lock, warning) = Lock::acquire(dir.path(), "checkout 2.0", &me).unwrap();
+        assert!(warning.unwrap().contains("its content was unreadable"));
     }
 }
