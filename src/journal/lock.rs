@@ -99,6 +99,8 @@ impl Lock {
         // A holder on its way out removes the name: whoever locked the old
         // file then opens the new one. Bounded, for a pathological churn.
         for _ in 0..100 {
+            // Not exclusive: a crashed holder's file is reused, since the
+            // flock, not the file, is the lock. Never through a link.
             let file = files::open_or_create(&path, Sharing::Owner).map_err(|e| io(e, &path))?;
             // SAFETY: flock on a descriptor this function owns.
             if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
