@@ -296,3 +296,26 @@ fn an_operator_decision_after_the_checkpoint_is_issued_again_once() {
         .count();
     assert_eq!(pauses, 1, "one pause in the journal as readers see it");
 }
+
+#[test]
+fn a_line_past_the_limit_is_an_error_naming_it_and_the_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, j) = started(dir.path());
+    let path = j.path().to_path_buf();
+    drop(j);
+    let n = journal::read(&path).unwrap().entries.len() + 1;
+    // A note no cockpit writes: its line is over the limit.
+    let mut line =
+        br#"{"type":"event","at":1,"event":{"event":"note","by":"policy","text":""#.to_vec();
+    line.extend(std::iter::repeat_n(b'x', journal::LINE_LIMIT));
+    line.extend(b"\"}}\n");
+    append_raw(&path, &line);
+    let err = journal::read(&path).unwrap_err();
+    assert!(
+        err.starts_with(&format!(
+            "{}:{n}: a line longer than 1 MiB, the most a journal line may hold",
+            path.display()
+        )),
+        "{err}"
+    );
+}

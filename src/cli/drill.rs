@@ -401,7 +401,7 @@ fn open_journal(
         drill: true,
         started_at: now,
     };
-    let dir = journal::default_dir(config);
+    let dir = journal::prepare_dir(config)?;
     Journal::create(&dir, header)
         .map_err(|e| format!("cannot create the journal in {}: {e}", dir.display()))
 }

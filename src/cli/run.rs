@@ -7,7 +7,7 @@ use sha2::{Digest, Sha256};
 
 use super::exit;
 use crate::config::Config;
-use crate::journal::lock::{self, Holder, Lock};
+use crate::journal::lock::{self, Holder, Lock, LockError};
 use crate::journal::{self, Header, Journal, Resumed, RunStatus, RunSummary, resume};
 use crate::plan::Choices;
 use crate::rollout::{Actor, At, Command, Input, Rollout};
@@ -38,9 +38,11 @@ pub struct RunArgs {
     /// Carry on the unfinished run of this rollout without asking.
     #[arg(long, conflicts_with = "fresh")]
     pub resume: bool,
-    /// Start a new run even if one is unfinished (its journal is kept, marked abandoned).
-    #[arg(long)]
-    pub fresh: bool,
+    /// Start a new run even if one is unfinished (its journal is kept,
+    /// marked abandoned) or a journal of this rollout is damaged (it is
+    /// kept, set aside as `.damaged`); the reason goes into the journals.
+    #[arg(long, value_name = "REASON")]
+    pub fresh: Option<String>,
     /// Screen theme: dark, light, high-contrast, colour-blind, or a theme
     /// file (overrides `[ui] theme`). NO_COLOR turns colour off.
     #[arg(long, value_name = "NAME|FILE")]
@@ -64,8 +66,18 @@ pub fn run(args: RunArgs) -> i32 {
         );
         return exit::CONFIG;
     }
+    if args.fresh.as_ref().is_some_and(|r| r.trim().is_empty()) {
+        eprintln!("error: --fresh needs a reason, for the journal: --fresh \"why starting over\"");
+        return exit::CONFIG;
+    }
     let clock = Clock::new(1.0);
-    let dir = journal::default_dir(&config);
+    let dir = match journal::prepare_dir(&config) {
+        Ok(dir) => dir,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::ERROR;
+        }
+    };
     // Held until this function returns: one driver per rollout.
     let _lock = match take_lock(&dir, &config, &who, clock.now()) {
         Ok(lock) => lock,
@@ -155,9 +167,13 @@ fn take_lock(dir: &Path, config: &Config, who: &str, now: At) -> Result<Lock, i3
             }
             Ok(lock)
         }
-        Err(e) => {
+        Err(e @ LockError::Held(_)) => {
             eprintln!("error: {e}");
             Err(exit::ABORTED)
+        }
+        Err(e @ LockError::Io(_)) => {
+            eprintln!("error: {e}");
+            Err(exit::ERROR)
         }
     }
 }
@@ -173,12 +189,37 @@ fn begin(
     view: &mut Headless,
 ) -> Result<(Session, Vec<Input>), i32> {
     let dir = journal::default_dir(&config);
-    let unfinished = unfinished_run(&dir, &config.rollout.name);
     let fail = |e: String| {
         eprintln!("error: {e}");
         exit::ERROR
     };
-    let resume = match (&unfinished, args.resume, args.fresh) {
+    let (unfinished, damaged) = past_runs(&dir, &config.rollout.name).map_err(fail)?;
+    let mut first = Vec::new();
+    let actor = Actor::Operator(who.to_string());
+    let note = |text: String| Input::Command {
+        actor: actor.clone(),
+        command: Command::Note { text },
+    };
+    match (damaged.is_empty(), &args.fresh) {
+        (true, _) => {}
+        (false, None) => return Err(refuse_damaged(&damaged, &config.rollout.name)),
+        (false, Some(reason)) => {
+            for run in &damaged {
+                let aside = set_aside(&run.path).map_err(fail)?;
+                eprintln!(
+                    "note: the damaged journal {} is kept as {}",
+                    run.path.display(),
+                    aside.display()
+                );
+                first.push(note(format!(
+                    "started fresh (--fresh): {reason}; the damaged journal {} is kept as {}",
+                    run.path.display(),
+                    aside.display()
+                )));
+            }
+        }
+    }
+    let resume = match (&unfinished, args.resume, &args.fresh) {
         (None, true, _) => {
             eprintln!(
                 "error: nothing to resume: no unfinished run of rollout {} in {}; \
@@ -190,20 +231,25 @@ fn begin(
         }
         (None, ..) => false,
         (Some(_), true, _) => true,
-        (Some(run), _, true) => {
-            let mut old = Journal::reopen(&run.path).map_err(|e| fail(e.to_string()))?;
-            old.append_abandoned(clock.now(), who, "a fresh run was started (--fresh)")
-                .map_err(|e| fail(e.to_string()))?;
+        (Some(run), _, Some(reason)) => {
+            let mut old = Journal::reopen(&run.path)
+                .map_err(|e| fail(format!("cannot reopen {}: {e}", run.path.display())))?;
+            old.append_abandoned(clock.now(), who, &format!("--fresh: {reason}"))
+                .map_err(|e| fail(format!("cannot write {}: {e}", run.path.display())))?;
             eprintln!(
                 "note: the unfinished run {} is marked abandoned",
                 run.path.display()
             );
+            first.push(note(format!(
+                "started fresh (--fresh): {reason}; the unfinished run {} is marked abandoned",
+                run.path.display()
+            )));
             false
         }
-        (Some(run), false, false) => ask_resume(args, run, &config.rollout.name)?,
+        (Some(run), false, None) => ask_resume(args, run, &config.rollout.name)?,
     };
     // On the screen the operator starts with `s`, after the checklist.
-    let first = first_inputs(args, &config, who, args.headless);
+    first.extend(first_inputs(args, &config, who, args.headless));
     if let (true, Some(run)) = (resume, unfinished) {
         return resume_run(&run.path, path, config, who, clock, view, first);
     }
@@ -211,21 +257,62 @@ fn begin(
     Ok((Session::new(config, clock, Some(journal)), first))
 }
 
-/// The newest unfinished run of `rollout` in `dir`.
-fn unfinished_run(dir: &Path, rollout: &str) -> Option<RunSummary> {
-    let runs = journal::runs(dir).unwrap_or_else(|e| {
-        eprintln!("warning: {e}");
-        vec![]
-    });
-    for r in runs.iter().filter(|r| r.status.is_none()) {
+/// The newest unfinished run of `rollout` in `dir`, and the journals of
+/// `rollout` that cannot be read (any of them may hold an unfinished run).
+fn past_runs(dir: &Path, rollout: &str) -> Result<(Option<RunSummary>, Vec<RunSummary>), String> {
+    let runs = journal::runs(dir)?;
+    let (damaged, readable): (Vec<_>, Vec<_>) = runs.into_iter().partition(|r| r.status.is_none());
+    let (mine, others): (Vec<_>, Vec<_>) = damaged
+        .into_iter()
+        .partition(|r| journal::named_for(&r.path, rollout));
+    for r in others {
         eprintln!(
             "warning: {} is not considered for resume: {}",
             r.path.display(),
             r.outcome
         );
     }
-    runs.into_iter()
-        .find(|r| r.rollout == rollout && !r.drill && r.status == Some(RunStatus::Unfinished))
+    let unfinished = readable
+        .into_iter()
+        .find(|r| r.rollout == rollout && !r.drill && r.status == Some(RunStatus::Unfinished));
+    Ok((unfinished, mine))
+}
+
+/// A journal of this rollout that cannot be read: whether its run is
+/// unfinished is unknown, so neither resuming nor starting over is safe
+/// without an operator's word (exit 5).
+fn refuse_damaged(damaged: &[RunSummary], rollout: &str) -> i32 {
+    for run in damaged {
+        let why = run
+            .outcome
+            .strip_prefix("unreadable: ")
+            .unwrap_or(&run.outcome);
+        eprintln!("error: {why}");
+    }
+    eprintln!(
+        "error: rollout {rollout} has a journal that cannot be read, so whether a run of it is \
+         unfinished is unknown; nothing was started. Repair the file at that line (a last line \
+         cut short by a crash is tolerated), or start over with `--fresh REASON` (the damaged \
+         journal is kept, renamed to .damaged, and the reason journalled)."
+    );
+    exit::ABORTED
+}
+
+/// Moves a damaged journal out of the way, kept beside it for the postmortem.
+fn set_aside(path: &Path) -> Result<PathBuf, String> {
+    let mut aside = path.as_os_str().to_owned();
+    aside.push(".damaged");
+    let aside = PathBuf::from(aside);
+    if std::fs::symlink_metadata(&aside).is_ok() {
+        return Err(format!(
+            "cannot set {} aside: {} exists already; move one of them away",
+            path.display(),
+            aside.display()
+        ));
+    }
+    std::fs::rename(path, &aside)
+        .map_err(|e| format!("cannot set {} aside: {e}", path.display()))?;
+    Ok(aside)
 }
 
 /// No flag said whether to resume: a terminal is asked, a script is told.
@@ -236,8 +323,7 @@ fn ask_resume(args: &RunArgs, run: &RunSummary, rollout: &str) -> Result<bool, i
         run.operator,
         run.path.display()
     );
-    let choices =
-        "--resume carries it on, --fresh starts over (the old journal is kept, marked abandoned)";
+    let choices = "--resume carries it on, --fresh REASON starts over (the old journal is kept, marked abandoned with the reason)";
     if args.headless || !std::io::stdin().is_terminal() {
         eprintln!("error: {what}; {choices}");
         return Err(exit::ABORTED);
@@ -360,6 +446,6 @@ fn unknown_hook(rollout: &Rollout, view: &mut Headless) -> Result<Option<Input>,
 }
 
 fn config_hash(path: &Path) -> String {
-    let text = std::fs::read(path).unwrap_or_default();
+    let text = crate::files::read_text(path).unwrap_or_default();
     format!("sha256:{:x}", Sha256::digest(&text))
 }

@@ -45,9 +45,9 @@ pub fn load(path: &Path) -> Result<Config, Vec<ConfigError>> {
     parse(path, &read(path)?)
 }
 
-/// The config file's text.
+/// The config file's text: a regular file, capped (see `files`).
 pub fn read(path: &Path) -> Result<String, Vec<ConfigError>> {
-    std::fs::read_to_string(path).map_err(|e| {
+    crate::files::read_text(path).map_err(|e| {
         vec![ConfigError::unplaced(
             path,
             format!("cannot read config: {e}"),

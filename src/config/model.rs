@@ -521,6 +521,9 @@ pub struct JournalSpec {
     /// Where run journals go; the user's data dir when unset.
     pub dir: Option<PathBuf>,
     pub snapshot_every: Span,
+    /// A group that may read the journals and follow the live feed
+    /// (dirs 0750, files 0640); owner-only when unset.
+    pub group: Option<String>,
 }
 
 impl Default for JournalSpec {
@@ -528,6 +531,7 @@ impl Default for JournalSpec {
         JournalSpec {
             dir: None,
             snapshot_every: Span::secs(60),
+            group: None,
         }
     }
 }

@@ -32,7 +32,21 @@ pub fn resolve(config: &mut Config) -> Vec<Problem> {
     check_checklist(config, &mut out);
     check_scrape_window(config, &mut out);
     super::values::check(config, &mut out);
+    check_journal_group(config, &mut out);
     out
+}
+
+/// `[journal] group` must name a group this system knows.
+fn check_journal_group(config: &Config, out: &mut Vec<Problem>) {
+    if let Some(name) = &config.journal.group
+        && crate::files::group_id(name).is_none()
+    {
+        out.push(problem(
+            at!["journal", "group"],
+            format!("no group \"{name}\" on this system"),
+            "name an existing group (see /etc/group, `getent group`), or remove `group` to keep journals owner-only",
+        ));
+    }
 }
 
 fn resolve_stages(config: &mut Config, out: &mut Vec<Problem>) {

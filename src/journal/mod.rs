@@ -23,7 +23,7 @@ mod read;
 pub mod report;
 pub mod resume;
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{self, Read as _, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
@@ -32,10 +32,16 @@ use serde::{Deserialize, Serialize};
 pub use read::{Entry, Read, RunStatus, RunSummary, read, runs};
 
 use crate::config::Config;
+use crate::files::{self, Sharing};
 use crate::rollout::{At, Event, State};
 
 /// The journal format this build writes and the newest it reads.
 pub const FORMAT: u32 = 1;
+
+/// The longest line a journal may hold: a checkpoint is a few kilobytes,
+/// hook output is cut to its tail. A longer line is refused when written
+/// and when read (a reader never slurps an endless "line").
+pub const LINE_LIMIT: usize = 1 << 20;
 
 /// What the journal records about a run before the engine's first event.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -125,18 +131,15 @@ pub struct Journal {
 }
 
 impl Journal {
-    /// A new journal `<rollout>-<UTC start>.jsonl`, mode 0600, in `dir`.
+    /// A new journal `<rollout>-<UTC start>.jsonl` in `dir`, mode 0600
+    /// (0640 in a dir shared with a group), never through a planted link.
     pub fn create(dir: &Path, header: Header) -> io::Result<Journal> {
-        std::fs::create_dir_all(dir)?;
+        let sharing = ensure_dir(dir)?;
         let stamp = chrono::DateTime::from_timestamp_millis(header.started_at as i64)
             .map(|t| t.format("%Y%m%dT%H%M%S%.3fZ").to_string())
             .unwrap_or_else(|| header.started_at.to_string());
         let path = dir.join(format!("{}-{stamp}.jsonl", slug(&header.rollout)));
-        let mut options = OpenOptions::new();
-        options.create_new(true).append(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let file = options.open(&path)?;
+        let file = files::create_new(&path, sharing, true)?;
         let mut journal = Journal {
             path,
             file,
@@ -158,7 +161,7 @@ impl Journal {
     /// a crash is cut off (it was never acknowledged, so nothing decided is
     /// in it); `read` has already warned about it.
     pub fn reopen(path: &Path) -> io::Result<Journal> {
-        let mut file = OpenOptions::new().read(true).append(true).open(path)?;
+        let mut file = files::open_append(path)?;
         let mut bytes = Vec::new();
         file.read_to_end(&mut bytes)?;
         let complete = bytes.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
@@ -215,6 +218,13 @@ impl Journal {
     /// One `write` per line, so a crash leaves at most the last line cut short.
     fn write(&mut self, record: &Line, sync: bool) -> io::Result<()> {
         let mut line = serde_json::to_vec(record).map_err(io::Error::other)?;
+        if line.len() > LINE_LIMIT {
+            return Err(io::Error::other(format!(
+                "a journal record of {} bytes is over the {} a line may hold",
+                line.len(),
+                files::size(LINE_LIMIT as u64)
+            )));
+        }
         line.push(b'\n');
         self.file.write_all(&line)?;
         self.lines += 1;
@@ -239,6 +249,49 @@ pub fn slug(rollout: &str) -> String {
         .chars()
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
         .collect()
+}
+
+/// The journal dir of `config`, made ready: created or set to 0700, or to
+/// 0750 for `[journal] group`; refused when other users may write to it.
+pub fn prepare_dir(config: &Config) -> Result<PathBuf, String> {
+    let dir = default_dir(config);
+    let sharing = match &config.journal.group {
+        None => Sharing::Owner,
+        Some(name) => Sharing::Group(files::group_id(name).ok_or_else(|| {
+            format!("[journal] group: no group \"{name}\" on this system (any more)")
+        })?),
+    };
+    files::prepare_dir(&dir, sharing)
+        .map_err(|e| format!("cannot use the journal dir {}: {e}", dir.display()))?;
+    Ok(dir)
+}
+
+/// A journal dir as `run` prepared it, or a new private one: how the files
+/// in it are shared.
+pub fn ensure_dir(dir: &Path) -> io::Result<Sharing> {
+    if std::fs::symlink_metadata(dir).is_err() {
+        files::prepare_dir(dir, Sharing::Owner)?;
+    }
+    let meta = std::fs::metadata(dir)?;
+    if !meta.is_dir() {
+        return Err(io::Error::other("not a directory"));
+    }
+    Ok(Sharing::of_dir(dir))
+}
+
+/// Whether `path` is named as a journal of `rollout` is
+/// (`<slug>-<UTC start>.jsonl`): what is known of a journal too damaged to
+/// read its header.
+pub fn named_for(path: &Path, rollout: &str) -> bool {
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default();
+    name.strip_prefix(&format!("{}-", slug(rollout)))
+        .and_then(|rest| rest.strip_suffix(".jsonl"))
+        .is_some_and(|stamp| {
+            chrono::NaiveDateTime::parse_from_str(stamp, "%Y%m%dT%H%M%S%.3fZ").is_ok()
+        })
 }
 
 /// `[journal] dir`, else the user's data dir.

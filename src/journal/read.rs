@@ -5,7 +5,10 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use super::{FORMAT, Header, Record};
+use std::io::{BufRead as _, Read as _};
+
+use super::{FORMAT, Header, LINE_LIMIT, Record};
+use crate::files;
 use crate::rollout::{At, Event, Outcome};
 
 /// One record and the line it is on (1-based, as editors count).
@@ -96,21 +99,17 @@ impl Read {
 /// Reads and checks a journal. A last line cut short (a crash mid-write) is
 /// a warning; any other bad line is an error naming it.
 pub fn read(path: &Path) -> Result<Read, String> {
-    let bytes = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let cannot = |e: std::io::Error| format!("cannot read {}: {e}", path.display());
+    let file = files::open_regular(path, files::Links::Refuse).map_err(cannot)?;
+    let lines = lines(file, path)?;
     let mut entries = Vec::new();
     let mut warnings = Vec::new();
-    let ends_cleanly = bytes.last().is_none_or(|b| *b == b'\n');
-    let body = bytes.strip_suffix(b"\n").unwrap_or(&bytes);
-    let lines: Vec<&[u8]> = if body.is_empty() {
-        vec![]
-    } else {
-        body.split(|b| *b == b'\n').collect()
-    };
-    for (i, text) in lines.iter().enumerate() {
+    let count = lines.len();
+    for (i, (text, ended)) in lines.iter().enumerate() {
         let line = i + 1;
         match serde_json::from_slice::<Record>(text) {
             Ok(record) => entries.push(Entry { line, record }),
-            Err(_) if line == lines.len() && !ends_cleanly => warnings.push(format!(
+            Err(_) if line == count && !ended => warnings.push(format!(
                 "{}:{line}: the last line is cut short (the cockpit stopped while writing it); ignored",
                 path.display()
             )),
@@ -156,6 +155,37 @@ pub fn read(path: &Path) -> Result<Read, String> {
         voided,
         warnings,
     })
+}
+
+/// The file's lines, each with whether a newline ended it; a line longer
+/// than `LINE_LIMIT` is an error naming it (`file:line`).
+fn lines(file: std::fs::File, path: &Path) -> Result<Vec<(Vec<u8>, bool)>, String> {
+    let mut reader = std::io::BufReader::new(file);
+    let mut lines = Vec::new();
+    loop {
+        let mut text = Vec::new();
+        (&mut reader)
+            .take(LINE_LIMIT as u64 + 1)
+            .read_until(b'\n', &mut text)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        if text.is_empty() {
+            return Ok(lines);
+        }
+        let ended = text.last() == Some(&b'\n');
+        if ended {
+            text.pop();
+        }
+        if text.len() > LINE_LIMIT {
+            return Err(format!(
+                "{}:{}: a line longer than {}, the most a journal line may hold; the journal \
+                 is damaged at this line: restore the file or move it out of the journal directory",
+                path.display(),
+                lines.len() + 1,
+                files::size(LINE_LIMIT as u64)
+            ));
+        }
+        lines.push((text, ended));
+    }
 }
 
 /// One past run, for `cockpit report --list` and for finding what to resume.

@@ -8,7 +8,7 @@
 //! config names the environment variables that hold them, never the values.
 
 use std::collections::VecDeque;
-use std::io::{self, Write};
+use std::io;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use super::Clock;
 use crate::config::Config;
+use crate::files::{self, Links, Sharing};
 use crate::rollout::track::Track;
 use crate::rollout::{At, Effect, Rollout, State};
 
@@ -204,20 +205,17 @@ impl Feed {
     }
 }
 
-/// Mode 0600 like the journal: it names the operator and the config.
+/// Shared like the journal beside it (0600, or 0640 for `[journal] group`):
+/// it names the operator and the config.
 fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".tmp");
-    let tmp = PathBuf::from(tmp);
-    let mut options = std::fs::OpenOptions::new();
-    options.create(true).write(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(&tmp)?;
-    file.write_all(bytes)?;
-    drop(file);
-    std::fs::rename(&tmp, path)
+    let dir = path.parent().unwrap_or(Path::new("."));
+    files::replace(path, bytes, Sharing::of_dir(dir))
 }
+
+/// Far more than a feed holds (a few tens of kilobytes); a reader stops there.
+const FEED_LIMIT: u64 = 16 << 20;
+/// A follower's file holds a name.
+const PRESENCE_LIMIT: u64 = 4 << 10;
 
 /// Followers announce themselves here, a file each, so the driver (and the
 /// other followers) can show who is watching.
@@ -236,7 +234,7 @@ pub fn watchers(journal: &Path) -> Vec<String> {
         return vec![];
     };
     let fresh = |p: &Path| {
-        std::fs::metadata(p)
+        std::fs::symlink_metadata(p)
             .and_then(|m| m.modified())
             .ok()
             .and_then(|t| t.elapsed().ok())
@@ -246,7 +244,8 @@ pub fn watchers(journal: &Path) -> Vec<String> {
         .flatten()
         .map(|e| e.path())
         .filter(|p| p.extension().is_none_or(|x| x != "tmp") && fresh(p))
-        .filter_map(|p| std::fs::read_to_string(p).ok())
+        .filter_map(|p| files::read_capped(&p, PRESENCE_LIMIT, Links::Refuse).ok())
+        .filter_map(|bytes| String::from_utf8(bytes).ok())
         .map(|w| w.trim().to_string())
         .filter(|w| !w.is_empty())
         .collect();
@@ -267,7 +266,8 @@ impl Presence {
     /// the driver just does not see this follower.
     pub fn announce(journal: &Path, who: &str) -> Option<Presence> {
         let dir = presence_dir(journal);
-        std::fs::create_dir_all(&dir).ok()?;
+        let sharing = Sharing::of_dir(journal.parent().unwrap_or(Path::new(".")));
+        files::prepare_dir(&dir, sharing).ok()?;
         let name = format!(
             "{}-{}",
             crate::journal::lock::host_name(),
@@ -297,7 +297,8 @@ impl Drop for Presence {
 }
 
 pub fn read(path: &Path) -> Result<Live, String> {
-    let bytes = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let bytes = files::read_capped(path, FEED_LIMIT, Links::Refuse)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let live: Live = serde_json::from_slice(&bytes)
         .map_err(|e| format!("{} is not a cockpit live feed: {e}", path.display()))?;
     if live.v != FORMAT {
@@ -323,7 +324,9 @@ pub fn newest(dir: &Path, rollout: Option<&str>) -> Option<PathBuf> {
             name.ends_with(".live.json") && prefix.as_ref().is_none_or(|x| name.starts_with(x))
         })
         .filter_map(|p| {
-            let modified = std::fs::metadata(&p).and_then(|m| m.modified()).ok()?;
+            let modified = std::fs::symlink_metadata(&p)
+                .and_then(|m| m.modified())
+                .ok()?;
             let running = read(&p).is_ok_and(|l| l.ended.is_none());
             Some((running, modified, p))
         })
@@ -531,6 +534,25 @@ mod tests {
         );
         assert!(newest(dir.path(), Some("search")).is_none());
         assert!(newest(&dir.path().join("none"), None).is_none());
+    }
+
+    #[test]
+    fn followers_files_are_shared_as_the_journal_dir_is() {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().mode() & 0o7777;
+        for (dir_mode, want_dir, want_file) in [(0o700, 0o700, 0o600), (0o750, 0o750, 0o640)] {
+            let dir = tempfile::tempdir().unwrap();
+            std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(dir_mode))
+                .unwrap();
+            let journal = dir.path().join("checkout-2-0-x.jsonl");
+            let presence = Presence::announce(&journal, "bob@box").unwrap();
+            assert_eq!(mode(&presence_dir(&journal)), want_dir);
+            assert_eq!(mode(&presence.path), want_file);
+            Feed::new(&journal, "ana@box", false)
+                .publish(&rollout(), &Clock::new(1.0), None)
+                .unwrap();
+            assert_eq!(mode(&path_for(&journal)), want_file);
+        }
     }
 
     #[test]

@@ -136,7 +136,10 @@ impl Batch {
                 scraped.push((i, sm));
             }
         }
-        let spec = config.scrape.as_ref().ok_or("the drill config has no [scrape]")?;
+        let spec = config
+            .scrape
+            .as_ref()
+            .ok_or("the drill config has no [scrape]")?;
         let every_ms = spec.every.as_millis();
         let scraper = Some(Scraper::new(spec, scraped)?);
         let probe = config.metrics.iter().position(|m| m.probe.is_some());
@@ -236,9 +239,9 @@ impl Batch {
                             Purpose::Undo => "previous_weight",
                             _ => "weight",
                         };
-                        let weight = vars.get(key).and_then(|w| {
-                            w.trim_end_matches('%').trim().parse::<f64>().ok()
-                        });
+                        let weight = vars
+                            .get(key)
+                            .and_then(|w| w.trim_end_matches('%').trim().parse::<f64>().ok());
                         if let Some(w) = weight {
                             self.model.set_weight(w);
                         }
@@ -315,11 +318,16 @@ pub fn batch(
         let results: Vec<Result<Vec<Run>, String>> = std::thread::scope(|s| {
             let handles: Vec<_> = seeds
                 .chunks(chunk)
-                .map(|part| s.spawn(move || part.iter().map(|&k| run(scenario, k, judge)).collect()))
+                .map(|part| {
+                    s.spawn(move || part.iter().map(|&k| run(scenario, k, judge)).collect())
+                })
                 .collect();
             handles
                 .into_iter()
-                .map(|h| h.join().unwrap_or_else(|_| Err("a batch worker panicked".into())))
+                .map(|h| {
+                    h.join()
+                        .unwrap_or_else(|_| Err("a batch worker panicked".into()))
+                })
                 .collect()
         });
         let mut all = Vec::new();
@@ -371,7 +379,10 @@ mod tests {
         assert!(!r.false_rollback());
         let burst = Scenario::load("error-burst").unwrap();
         let r = run(&burst, 1, Judge::Evidence).unwrap();
-        assert_eq!((r.score.outcome.as_str(), r.score.stage.as_str()), ("rolled_back", "25%"));
+        assert_eq!(
+            (r.score.outcome.as_str(), r.score.stage.as_str()),
+            ("rolled_back", "25%")
+        );
         assert!(r.detection_ms().is_some());
     }
 }

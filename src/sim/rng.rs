@@ -75,7 +75,10 @@ mod tests {
             let m = xs.iter().sum::<f64>() / xs.len() as f64;
             let var = xs.iter().map(|x| (x - m).powi(2)).sum::<f64>() / xs.len() as f64;
             assert!((m - mean).abs() < 0.05 * mean + 0.01, "mean {m} for {mean}");
-            assert!((var - mean).abs() < 0.1 * mean + 0.01, "variance {var} for {mean}");
+            assert!(
+                (var - mean).abs() < 0.1 * mean + 0.01,
+                "variance {var} for {mean}"
+            );
             assert!(xs.iter().all(|x| x.fract() == 0.0 && *x >= 0.0));
         }
     }

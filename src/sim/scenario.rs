@@ -244,7 +244,7 @@ impl Scenario {
         }
         let path = Path::new(name_or_file);
         if path.exists() {
-            let text = std::fs::read_to_string(path)
+            let text = crate::files::read_text(path)
                 .map_err(|e| format!("cannot read scenario {}: {e}", path.display()))?;
             return Scenario::parse(&path.display().to_string(), &text);
         }
@@ -328,7 +328,7 @@ impl Scenario {
             .iter()
             .find(|(n, _)| *n == name_or_file)
             .map(|(_, t)| t.to_string())
-            .or_else(|| std::fs::read_to_string(name_or_file).ok())
+            .or_else(|| crate::files::read_text(Path::new(name_or_file)).ok())
             .unwrap_or_default()
     }
 }

@@ -173,7 +173,7 @@ impl Theme {
                 names()
             ));
         }
-        let text = std::fs::read_to_string(path)
+        let text = crate::files::read_text(path)
             .map_err(|e| format!("theme file {}: cannot read it: {e}", path.display()))?;
         Theme::from_user_file(&path.display().to_string(), &text, colour)
     }
