@@ -56,34 +56,43 @@ const OK_LENIENCE: f64 = 10.0;
 /// How far inside a line the alternatives lie.
 const INSIDE: [f64; 3] = [0.5, 0.25, 0.1];
 
+/// The counts behind a CUSUM's current run: the canary's, and the stable
+/// version's over the same polls (to tell a shared cause from the release).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct Run {
+    pub canary: Tally,
+    pub stable: Tally,
+}
+
 /// A CUSUM of log e-values for one line, one per alternative, with the
 /// counts behind its current run (for the words).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Cusum {
     log: Vec<f64>,
-    runs: Vec<Tally>,
+    runs: Vec<Run>,
 }
 
 impl Cusum {
     /// Adds one poll's log-likelihood ratio per alternative.
-    fn push(&mut self, llr: impl Iterator<Item = f64>, seen: Tally) {
+    fn push(&mut self, llr: impl Iterator<Item = f64>, seen: Run) {
         for (j, l) in llr.enumerate() {
             if self.log.len() <= j {
                 self.log.push(0.0);
-                self.runs.push(Tally::default());
+                self.runs.push(Run::default());
             }
             self.log[j] = (self.log[j] + l).max(0.0);
             if self.log[j] == 0.0 {
-                self.runs[j] = Tally::default();
+                self.runs[j] = Run::default();
             } else {
-                self.runs[j].add(seen);
+                self.runs[j].canary.add(seen.canary);
+                self.runs[j].stable.add(seen.stable);
             }
         }
     }
 
     /// The counts of the strongest alternative's run when it passed the
     /// bar `ln(K / alpha)` (one bar per alternative, Bonferroni).
-    fn alarm(&self, alpha: f64) -> Option<Tally> {
+    fn alarm(&self, alpha: f64) -> Option<Run> {
         let bar = (self.log.len().max(1) as f64 / alpha).ln();
         let (j, _) = self
             .log
@@ -149,9 +158,9 @@ impl Lines {
 pub enum Shown {
     /// Past the line at index 0 (warning), 1 (critical) or 2 (immediate),
     /// with the counts of the run that showed it.
-    Past(usize, Tally),
-    /// Worse than `ratio` x stable.
-    Worse { canary: Tally, baseline: Tally },
+    Past(usize, Run),
+    /// Worse than `ratio` x stable, over the run that showed it.
+    Worse(Run),
     /// Inside the critical line and within the ratio of stable.
     Inside,
     /// Neither yet.
@@ -168,7 +177,11 @@ impl Evidence {
         for (cusum, line) in self.past.iter_mut().zip(past) {
             let null = clamp(line);
             let alts = BEYOND.iter().map(|f| clamp(line * f)).filter(|a| *a > null);
-            cusum.push(alts.map(|a| llr(canary, a, null)), canary);
+            let seen = Run {
+                canary,
+                stable: baseline.unwrap_or_default(),
+            };
+            cusum.push(alts.map(|a| llr(canary, a, null)), seen);
         }
         let null = clamp(lines.critical);
         let inside = INSIDE
@@ -195,7 +208,11 @@ impl Evidence {
             let alts = BEYOND
                 .iter()
                 .map(|f| llr(k, share(ratio * f, canary.total, base.total), null));
-            self.worse.push(alts, canary);
+            let seen = Run {
+                canary,
+                stable: base,
+            };
+            self.worse.push(alts, seen);
         }
         let (c, b) = (self.canary, self.baseline);
         if c.total > 0.0 && b.total > 0.0 {
@@ -211,7 +228,7 @@ impl Evidence {
 
     /// What the evidence shows at confidence `1 - alpha`.
     pub fn shown(&self, lines: &Lines, alpha: f64, floor: f64, min_requests: f64) -> Shown {
-        let past: Vec<Option<Tally>> = self.past.iter().map(|c| c.alarm(alpha)).collect();
+        let past: Vec<Option<Run>> = self.past.iter().map(|c| c.alarm(alpha)).collect();
         for level in (0..past.len()).rev() {
             if let Some(Some(run)) = past.get(level)
                 && level > 0
@@ -226,10 +243,7 @@ impl Evidence {
             && above_floor
             && let Some(run) = self.worse.alarm(alpha)
         {
-            return Shown::Worse {
-                canary: run,
-                baseline: self.baseline,
-            };
+            return Shown::Worse(run);
         }
         if let Some(Some(run)) = past.first() {
             return Shown::Past(0, *run);
@@ -303,7 +317,7 @@ mod tests {
         e.observe(&ERRORS, tally(0.0, 100.0), Some(tally(1.0, 2000.0)));
         assert!(!matches!(
             e.shown(&ERRORS, 0.01, 0.0005, 50.0),
-            Shown::Past(..) | Shown::Worse { .. }
+            Shown::Past(..) | Shown::Worse(..)
         ));
     }
 
@@ -323,7 +337,7 @@ mod tests {
         // 0.16% vs 0.02%: under the warning line, 8x stable.
         let e = run(200, tally(1.6, 1000.0), tally(0.4, 2000.0));
         assert!(
-            matches!(e.shown(&ERRORS, 0.01, 0.0005, 50.0), Shown::Worse { .. }),
+            matches!(e.shown(&ERRORS, 0.01, 0.0005, 50.0), Shown::Worse(..)),
             "{:?}",
             e.shown(&ERRORS, 0.01, 0.0005, 50.0)
         );
@@ -338,7 +352,7 @@ mod tests {
         e.observe(&ERRORS, tally(1.0, 100.0), Some(tally(0.0, 2000.0)));
         assert!(!matches!(
             e.shown(&ERRORS, 0.01, 0.0005, 50.0),
-            Shown::Worse { .. } | Shown::Past(..)
+            Shown::Worse(..) | Shown::Past(..)
         ));
     }
 

@@ -191,24 +191,36 @@ impl Rule {
                         "immediate",
                     ),
                 };
-                let reason = format!(
+                let mut reason = format!(
                     "{label} {} {} {} {word}, {sure}",
-                    self.counted(run),
+                    self.counted(run.canary),
                     self.sign(),
                     self.show(line)
                 );
-                let v = Verdict::new(level, reason);
-                Verdict {
-                    immediate: i == 2,
-                    ..v
+                // Stable past the same line over the same polls: a shared
+                // cause more likely than the release. Still shown, but it
+                // must hold for `for` before it acts, as a point value would.
+                let shared = i < 2
+                    && run.stable.rate().and_then(|r| self.bad(line).map(|l| r > l)) == Some(true);
+                if shared {
+                    reason.push_str(&format!(
+                        "; stable is past it too ({}): a shared cause?",
+                        self.counted(run.stable)
+                    ));
                 }
+                let v = Verdict::new(level, reason);
+                return Verdict {
+                    immediate: i == 2,
+                    evidence: !shared,
+                    ..v.with_value(value)
+                };
             }
-            Shown::Worse { canary, baseline } => Verdict::new(
+            Shown::Worse(run) => Verdict::new(
                 Level::Critical,
                 format!(
                     "{label} {} vs stable {}: worse than {}x stable, {sure}",
-                    self.counted(canary),
-                    self.counted(baseline),
+                    self.counted(run.canary),
+                    self.counted(run.stable),
                     crate::format::number(self.baseline_ratio.unwrap_or(1.0))
                 ),
             ),

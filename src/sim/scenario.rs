@@ -12,7 +12,7 @@ use crate::duration::Span;
 use crate::rollout::Outcome;
 
 /// The scenarios shipped with the cockpit, by name, in teaching order.
-pub const BUILT_IN: [(&str, &str); 10] = [
+pub const BUILT_IN: [(&str, &str); 15] = [
     ("healthy", include_str!("../../scenarios/healthy.toml")),
     (
         "error-burst",
@@ -49,6 +49,26 @@ pub const BUILT_IN: [(&str, &str); 10] = [
     (
         "shared-dependency",
         include_str!("../../scenarios/shared-dependency.toml"),
+    ),
+    (
+        "plain-healthy",
+        include_str!("../../scenarios/plain-healthy.toml"),
+    ),
+    (
+        "errors-at-five",
+        include_str!("../../scenarios/errors-at-five.toml"),
+    ),
+    (
+        "steady-4x",
+        include_str!("../../scenarios/steady-4x.toml"),
+    ),
+    (
+        "quiet-healthy",
+        include_str!("../../scenarios/quiet-healthy.toml"),
+    ),
+    (
+        "flaky-dependency",
+        include_str!("../../scenarios/flaky-dependency.toml"),
     ),
 ];
 
