@@ -70,6 +70,7 @@ pub fn plan_source(m: &MetricSpec, sel: &ScrapeSelector) -> String {
     }
 }
 
+#[derive(Clone)]
 struct Target {
     url: String,
     group: Group,
@@ -87,10 +88,12 @@ enum Outcome<'a> {
     },
 }
 
-/// A fetched page before parsing, or why there is none.
 /// A target's page and when it was read, or why there is none.
 pub type Body = Result<(String, Instant), String>;
 
+/// Cloned before its first poll, a fresh scraper of the same targets (a
+/// batch drill makes one per run without building an HTTP client each time).
+#[derive(Clone)]
 pub struct Scraper {
     client: reqwest::Client,
     timeout: Span,

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use super::compute::{self, SeriesValues};
 use super::exposition::MetricSnapshot;
 
+#[derive(Clone)]
 struct Seen {
     at: Instant,
     /// The page's values, to tell the next scrape's resets.
@@ -29,6 +30,7 @@ pub struct Window {
     pub intervals: usize,
 }
 
+#[derive(Clone)]
 pub struct History {
     intervals: usize,
     seen: VecDeque<Seen>,

@@ -733,7 +733,7 @@ impl Rollout {
                     .rules_for(self.state.stage)
                     .into_iter()
                     .zip(old)
-                    .map(|(r, t)| Track::new(r, now).with_history(t.history))
+                    .map(|(r, t)| Track::new(r, now).with_evidence(&t).with_history(t.history))
                     .collect();
                 let event = Event::StageObserving {
                     stage: self.state.stage,

@@ -53,6 +53,9 @@ impl Tally {
 const BEYOND: [f64; 4] = [1.5, 2.0, 4.0, 8.0];
 /// OK may be wrong this many times more often than a breach.
 const OK_LENIENCE: f64 = 10.0;
+/// Errors a canary twice as bad as allowed would have shown by now, before
+/// a rate under the allowed one counts as within N x stable.
+const SEEN_ENOUGH: f64 = 3.0;
 /// How far inside a line the alternatives lie.
 const INSIDE: [f64; 3] = [0.5, 0.25, 0.1];
 
@@ -250,8 +253,17 @@ impl Evidence {
         }
         let bar = (1.0 / (alpha * OK_LENIENCE).min(0.5)).ln();
         let inside = mixture(&self.inside) >= bar;
+        // Within N x stable: shown by the e-process, or the canary's rate
+        // so far is under what is allowed and enough requests have passed
+        // that a canary twice as bad as allowed would have shown three
+        // errors. Rare errors at low traffic cannot prove a ratio either
+        // way for a long time; this keeps a healthy canary moving while a
+        // clearly worse one is held until its evidence decides.
+        let allowed = floor.max(lines.ratio.unwrap_or(1.0) * self.baseline.rate().unwrap_or(0.0));
+        let seen_enough = self.canary.total * 2.0 * allowed >= SEEN_ENOUGH;
+        let consistent = seen_enough && self.canary.rate().is_some_and(|r| r <= allowed);
         let within =
-            !compared || !above_floor || (!self.within.is_empty() && mixture(&self.within) >= bar);
+            !compared || consistent || (!self.within.is_empty() && mixture(&self.within) >= bar);
         if inside && within && self.canary.total >= min_requests {
             Shown::Inside
         } else {

@@ -53,6 +53,14 @@ impl Track {
         self
     }
 
+    /// The evidence so far carries into the next stage: it is the same
+    /// canary, and a ratio to stable needs every request it can get.
+    pub fn with_evidence(mut self, from: &Track) -> Track {
+        self.evidence = from.evidence.clone();
+        self.counted = from.counted;
+        self
+    }
+
     /// Older points go in front of what is already there, oldest first.
     pub fn backfill(&mut self, points: &[(At, f64)]) {
         let first = self.history.front().map_or(At::MAX, |(at, _)| *at);
@@ -161,7 +169,9 @@ impl Track {
     }
 
     pub fn immediate(&self) -> bool {
-        if self.verdict.evidence {
+        // A rate the evidence judges crosses the immediate line only when
+        // its counts show it, never on one window's point value.
+        if self.verdict.evidence || self.rule.lines().is_some() {
             return self.verdict.immediate;
         }
         self.verdict.level == Level::Critical

@@ -197,11 +197,17 @@ impl Rule {
                     self.sign(),
                     self.show(line)
                 );
-                // Stable past the same line over the same polls: a shared
-                // cause more likely than the release. Still shown, but it
-                // must hold for `for` before it acts, as a point value would.
+                // Stable as bad over the same polls (past the line too, or
+                // within the allowed ratio of the canary): a shared cause
+                // more likely than the release. Still shown, but it must
+                // hold for `for` before it acts, as a point value would.
+                // Without a ratio rule (success rate), twice stable is close enough.
+                let ratio = self.baseline_ratio.unwrap_or(2.0);
                 let shared = i < 2
-                    && run.stable.rate().and_then(|r| self.bad(line).map(|l| r > l)) == Some(true);
+                    && run.stable.rate().is_some_and(|s| {
+                        self.bad(line).is_some_and(|l| s > l)
+                            || run.canary.rate().is_some_and(|c| c <= ratio * s)
+                    });
                 if shared {
                     reason.push_str(&format!(
                         "; stable is past it too ({}): a shared cause?",
@@ -227,7 +233,7 @@ impl Rule {
             Shown::Inside => Verdict::new(
                 Level::Ok,
                 format!(
-                    "{label} {} ok ({} requests this stage)",
+                    "{label} {} ok ({} requests so far)",
                     self.show(value),
                     self.counts(ev.canary)
                 ),
@@ -235,7 +241,7 @@ impl Rule {
             Shown::Unsure => Verdict::new(
                 Level::LowEvidence,
                 format!(
-                    "{label}: not enough evidence yet ({} requests this stage)",
+                    "{label}: not enough evidence yet ({} requests so far)",
                     self.counts(ev.canary)
                 ),
             ),

@@ -82,12 +82,46 @@ impl Run {
     }
 }
 
+/// What every run of one scenario starts from: built once, cloned per run.
+#[derive(Clone)]
+pub struct Setup {
+    scenario: Scenario,
+    config: Config,
+    scraper: Scraper,
+}
+
+impl Setup {
+    pub fn new(scenario: &Scenario, judge: Judge) -> Result<Setup, String> {
+        let config = config(scenario, judge)?;
+        let mut scraped = Vec::new();
+        for (i, m) in config.metrics.iter().enumerate() {
+            if let Some(sm) = ScrapeMetric::from_spec(m)? {
+                scraped.push((i, sm));
+            }
+        }
+        let spec = config
+            .scrape
+            .as_ref()
+            .ok_or("the drill config has no [scrape]")?;
+        let scraper = Scraper::new(spec, scraped)?;
+        Ok(Setup {
+            scenario: scenario.clone(),
+            config,
+            scraper,
+        })
+    }
+}
+
 /// One run of `scenario` with its seed replaced by `seed`.
 pub fn run(scenario: &Scenario, seed: u64, judge: Judge) -> Result<Run, String> {
-    let mut scenario = scenario.clone();
+    Ok(run_from(&Setup::new(scenario, judge)?, seed))
+}
+
+/// One run of a prepared scenario with its seed replaced by `seed`.
+pub fn run_from(setup: &Setup, seed: u64) -> Run {
+    let mut scenario = setup.scenario.clone();
     scenario.seed = seed;
-    let config = config(&scenario, judge)?;
-    let mut drill = Batch::new(&scenario, config)?;
+    let mut drill = Batch::new(&scenario, setup);
     drill.start();
     let every = drill.every_ms;
     let end = T0 + scenario.duration.as_millis();
@@ -103,12 +137,12 @@ pub fn run(scenario: &Scenario, seed: u64, judge: Judge) -> Result<Run, String> 
                 if metrics.iter().any(|m| m.level != Level::Ok))
         })
         .count();
-    Ok(Run {
+    Run {
         seed,
         score: score(&scenario, &drill.events, drill.now),
         blind_advances,
         low_evidence_ms: drill.low_evidence_ms,
-    })
+    }
 }
 
 /// A Tuesday morning, inside every deploy window (they are skipped anyway).
@@ -117,7 +151,7 @@ const T0: At = 1_795_600_000_000;
 struct Batch {
     model: Model,
     rollout: Rollout,
-    scraper: Option<Scraper>,
+    scraper: Scraper,
     /// The readiness probe's metric, when the scenario watches `/ready`.
     probe: Option<usize>,
     events: Vec<(At, Event)>,
@@ -129,31 +163,21 @@ struct Batch {
 }
 
 impl Batch {
-    fn new(scenario: &Scenario, config: Config) -> Result<Batch, String> {
-        let mut scraped = Vec::new();
-        for (i, m) in config.metrics.iter().enumerate() {
-            if let Some(sm) = ScrapeMetric::from_spec(m)? {
-                scraped.push((i, sm));
-            }
-        }
-        let spec = config
-            .scrape
-            .as_ref()
-            .ok_or("the drill config has no [scrape]")?;
-        let every_ms = spec.every.as_millis();
-        let scraper = Some(Scraper::new(spec, scraped)?);
+    fn new(scenario: &Scenario, setup: &Setup) -> Batch {
+        let config = setup.config.clone();
+        let every_ms = config.scrape.as_ref().map_or(5000, |s| s.every.as_millis());
         let probe = config.metrics.iter().position(|m| m.probe.is_some());
-        Ok(Batch {
-            model: Model::new(scenario.clone()),
+        Batch {
+            model: Model::new(scenario.clone()).with_step(1000),
             rollout: Rollout::new(config, T0),
-            scraper,
+            scraper: setup.scraper.clone(),
             probe,
             events: Vec::new(),
             now: T0,
             every_ms,
             base: Instant::now(),
             low_evidence_ms: 0,
-        })
+        }
     }
 
     fn start(&mut self) {
@@ -193,17 +217,16 @@ impl Batch {
         };
         // Targets in the order the config lists them: canary, then stable.
         let bodies = [page(Version::Canary), page(Version::Stable)];
-        let mut samples: Vec<Sample> = match &mut self.scraper {
-            Some(s) => s.absorb(&bodies),
-            None => Vec::new(),
-        }
-        .into_iter()
-        .map(|(metric, group, reading)| Sample {
-            metric,
-            group,
-            reading: reading.within_range(&self.rollout.config.metrics[metric]),
-        })
-        .collect();
+        let mut samples: Vec<Sample> = self
+            .scraper
+            .absorb(&bodies)
+            .into_iter()
+            .map(|(metric, group, reading)| Sample {
+                metric,
+                group,
+                reading: reading.within_range(&self.rollout.config.metrics[metric]),
+            })
+            .collect();
         if let Some(metric) = self.probe {
             let (status, body) = self.model.health(Version::Canary, true);
             let reading = probe::judge(status, body.as_bytes(), "/ready", "2.0.0");
@@ -266,6 +289,8 @@ pub struct Summary {
     pub right: usize,
     pub false_rollbacks: usize,
     pub false_advances: usize,
+    /// Promoted where the scenario expects a rollback or a hold.
+    pub false_promotions: usize,
     pub blind_advances: usize,
     /// Detection times of the runs that decided, sorted.
     pub detections: Vec<u64>,
@@ -277,6 +302,7 @@ impl Summary {
         let mut detections: Vec<u64> = runs
             .iter()
             .filter(|r| r.score.expected_outcome != "promoted")
+            .filter(|r| r.score.outcome == r.score.expected_outcome)
             .filter_map(Run::detection_ms)
             .collect();
         detections.sort_unstable();
@@ -286,6 +312,10 @@ impl Summary {
             right: runs.iter().filter(|r| r.score.right_call).count(),
             false_rollbacks: runs.iter().filter(|r| r.false_rollback()).count(),
             false_advances: runs.iter().filter(|r| r.false_advance()).count(),
+            false_promotions: runs
+                .iter()
+                .filter(|r| r.score.outcome == "promoted" && r.score.expected_outcome != "promoted")
+                .count(),
             blind_advances: runs.iter().map(|r| r.blind_advances).sum(),
             detections,
             low_evidence_ms: runs.iter().map(|r| r.low_evidence_ms).sum(),
@@ -313,26 +343,20 @@ pub fn batch(
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let mut out = Vec::new();
     for scenario in scenarios {
+        let setup = Setup::new(scenario, judge)?;
         let seeds: Vec<u64> = (0..runs as u64).map(|i| seed + i).collect();
         let chunk = seeds.len().div_ceil(threads).max(1);
-        let results: Vec<Result<Vec<Run>, String>> = std::thread::scope(|s| {
+        let results: Vec<Option<Vec<Run>>> = std::thread::scope(|s| {
+            let setup = &setup;
             let handles: Vec<_> = seeds
                 .chunks(chunk)
-                .map(|part| {
-                    s.spawn(move || part.iter().map(|&k| run(scenario, k, judge)).collect())
-                })
+                .map(|part| s.spawn(move || part.iter().map(|&k| run_from(setup, k)).collect()))
                 .collect();
-            handles
-                .into_iter()
-                .map(|h| {
-                    h.join()
-                        .unwrap_or_else(|_| Err("a batch worker panicked".into()))
-                })
-                .collect()
+            handles.into_iter().map(|h| h.join().ok()).collect()
         });
         let mut all = Vec::new();
         for r in results {
-            all.extend(r?);
+            all.extend(r.ok_or("a batch worker panicked")?);
         }
         out.push(Summary::of(&scenario.name, &all));
     }
@@ -343,7 +367,7 @@ pub fn batch(
 pub fn table(judge: Judge, rows: &[Summary]) -> String {
     let secs = |ms: Option<u64>| ms.map_or("-".into(), |ms| format!("{:.0}s", ms as f64 / 1000.0));
     let mut out = format!(
-        "judge: {}\n| scenario | runs | right calls | false rollbacks | false advances | blind advances | detection p50 | detection p95 | low evidence (mean) |\n|---|---|---|---|---|---|---|---|---|\n",
+        "judge: {}\n| scenario | runs | right calls | false rollbacks | false advances | false promotions | blind advances | detection p50 | detection p95 | low evidence (mean) |\n|---|---|---|---|---|---|---|---|---|---|\n",
         match judge {
             Judge::Evidence => "evidence",
             Judge::Thresholds => "thresholds",
@@ -352,12 +376,13 @@ pub fn table(judge: Judge, rows: &[Summary]) -> String {
     for r in rows {
         let mean_low = r.low_evidence_ms / r.runs.max(1) as u64;
         out.push_str(&format!(
-            "| {} | {} | {:.1}% | {} | {} | {} | {} | {} | {} |\n",
+            "| {} | {} | {:.1}% | {} | {} | {} | {} | {} | {} | {} |\n",
             r.scenario,
             r.runs,
             100.0 * r.right as f64 / r.runs.max(1) as f64,
             r.false_rollbacks,
             r.false_advances,
+            r.false_promotions,
             r.blind_advances,
             secs(r.detection(50.0)),
             secs(r.detection(95.0)),

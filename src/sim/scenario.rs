@@ -58,10 +58,7 @@ pub const BUILT_IN: [(&str, &str); 15] = [
         "errors-at-five",
         include_str!("../../scenarios/errors-at-five.toml"),
     ),
-    (
-        "steady-4x",
-        include_str!("../../scenarios/steady-4x.toml"),
-    ),
+    ("steady-4x", include_str!("../../scenarios/steady-4x.toml")),
     (
         "quiet-healthy",
         include_str!("../../scenarios/quiet-healthy.toml"),
