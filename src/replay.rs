@@ -8,7 +8,7 @@
 //! It sits above `rollout` and `metrics` and below `cli`, which only wires
 //! it to the command line.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::time::Duration;
 
 use serde_json::json;
@@ -168,8 +168,9 @@ pub fn replay(mut config: Config, history: &History, stage_at: &[(At, usize)]) -
     let every = (history.every.as_millis() as u64).max(1);
     let (mut next_poll, mut next_tick) = (history.from, history.from + 1000);
     let mut started = false;
-    let mut now = history.from;
+    let (mut now, mut last) = (history.from, history.from);
     while now <= history.to && !run.rollout.is_finished() {
+        last = now;
         if !started && now >= start {
             started = true;
             run.start(start);
@@ -191,7 +192,7 @@ pub fn replay(mut config: Config, history: &History, stage_at: &[(At, usize)]) -
         let next_start = if started { At::MAX } else { start };
         now = next_poll.min(next_tick).min(next_entry).min(next_start);
     }
-    let ended_at = now.min(history.to);
+    let ended_at = last;
     let rollout = &run.rollout;
     let stage = rollout
         .config
@@ -454,10 +455,6 @@ pub fn json(replayed: &Replayed, config: &Config, history: &History) -> serde_js
             json!({ "at": at, "time": rfc3339(at), "action": action, "by": by, "reason": reason })
         })
         .collect();
-    let mut stages = BTreeMap::new();
-    for (i, s) in config.stages.iter().enumerate() {
-        stages.insert(i, s.name.clone());
-    }
     json!({
         "rollout": config.rollout.name,
         "from": rfc3339(history.from),
@@ -570,6 +567,12 @@ enabled = false
         assert!((31_000..=33_000).contains(&decided[1].0), "{decided:?}");
         assert_eq!(decided.len(), 2);
         assert_eq!(replayed.outcome, Some(Outcome::RolledBack));
+        let finished = replayed
+            .events
+            .iter()
+            .find(|(_, e)| matches!(e, Event::Finished { .. }))
+            .map(|(at, _)| *at);
+        assert_eq!(finished, Some(replayed.ended_at));
         // The hooks are `false`: had one run, the rollout would have stopped.
         assert_eq!(replayed.hooks_answered, 4);
     }
