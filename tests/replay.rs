@@ -1,8 +1,8 @@
-//! `cockpit replay` against a real Prometheus fed a known history: a
-//! fixture target whose canary starts failing on a schedule, scraped every
-//! second. A live headless run watches it as it happens; replaying the same
-//! span afterwards must reach the same outcome with the same decisions,
-//! each within a couple of polls of the live one.
+//! `cockpit replay` against a real Prometheus (and VictoriaMetrics) fed a
+//! known history: a fixture target whose canary starts failing on a
+//! schedule, scraped every second. A live headless run watches it as it
+//! happens; replaying the same span afterwards must reach the same outcome
+//! with the same decisions, each within a couple of polls of the live one.
 
 mod metrics_support;
 
@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use cockpit::rollout::At;
-use metrics_support::{Page, Prometheus, ROLLOUT, Tasks};
+use metrics_support::{Backend, Page, Prometheus, ROLLOUT, Tasks};
 use serde_json::Value;
 
 /// Requests per 100 ms tick, and the canary's errors per tick while bad
@@ -128,10 +128,19 @@ fn replay(config: &Path, args: &[&str]) -> std::process::Output {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn replay_makes_the_live_runs_decisions_at_the_live_runs_times() {
+    replay_agrees_with_a_live_run_on(Backend::Prometheus).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replay_on_victoria_metrics_makes_the_live_runs_decisions() {
+    replay_agrees_with_a_live_run_on(Backend::VictoriaMetrics).await;
+}
+
+async fn replay_agrees_with_a_live_run_on(backend: Backend) {
     let bad = Arc::new(AtomicBool::new(false));
     let (canary, _canary_tasks) = serve("2.0.0", bad.clone()).await;
     let (baseline, _baseline_tasks) = serve("1.0.0", Arc::new(AtomicBool::new(false))).await;
-    let Some(prom) = Prometheus::start("shop", &[canary, baseline]) else {
+    let Some(prom) = Prometheus::start_on(backend, "shop", &[canary, baseline]) else {
         return;
     };
     // A 5 s rate needs a few scrapes of both versions.
