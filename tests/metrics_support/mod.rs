@@ -52,12 +52,6 @@ impl Backend {
     }
 }
 
-/// The `prometheus` binary, or None after a loud SKIP line (a failure
-/// under CI=true).
-pub fn prometheus_binary() -> Option<PathBuf> {
-    Backend::Prometheus.binary()
-}
-
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
