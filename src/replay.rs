@@ -251,7 +251,7 @@ impl Run {
             let command = match self.rollout.ready(at) {
                 Ok(_) => Command::Advance,
                 Err(_) => Command::ForceAdvance {
-                    reason: format!("the deploy entered this stage at {shown} (--stage-at)"),
+                    reason: format!("the deploy moved on at {shown} (--stage-at)"),
                 },
             };
             let before = self.rollout.state.stage;
@@ -585,6 +585,11 @@ enabled = false
         assert_eq!(decided, [(5_000, Action::ForceAdvance)]);
         assert_eq!(replayed.outcome, None);
         assert_eq!(replayed.stage, "50%");
+        let shown = lines(&replayed, &config(), &healthy).join("\n");
+        assert!(
+            shown.contains("the history leaves 5% (--stage-at): the deploy moved on at 1970-01-01T00:00:05+00:00 (--stage-at) (was not green: observed 5s of 10s)"),
+            "{shown}"
+        );
     }
 
     #[test]
