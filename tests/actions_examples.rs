@@ -1,5 +1,6 @@
-//! The example configs: each passes `cockpit check`, and the NGINX one's
-//! hooks really move traffic in a real NGINX on loopback.
+//! The example configs (hooks, and the Mimir and Thanos sources): each
+//! passes `cockpit check`, and the NGINX one's hooks really move traffic
+//! in a real NGINX on loopback.
 
 mod actions_support;
 mod config_support;
@@ -32,7 +33,9 @@ fn every_example_passes_check() {
         "feature-flag",
         "kubernetes-rolling",
         "lambda-alias",
+        "mimir",
         "nginx-weighted",
+        "thanos",
     ] {
         assert!(names.iter().any(|n| n == wanted), "no example {wanted}");
     }

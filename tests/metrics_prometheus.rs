@@ -4,6 +4,10 @@
 //! reads the same series and values Prometheus stores, and a Prometheus
 //! that stops and restarts is no data, then data again. One serves HTTPS
 //! with a private CA (`tests/fixtures/tls`), read through `ca_file`.
+//!
+//! The API agreement, the NO DATA cases (the server down, a target it can
+//! no longer scrape) and backfill run against each `Backend`: Prometheus
+//! and a VictoriaMetrics single-node scraping the same fixtures.
 
 mod metrics_support;
 
@@ -13,7 +17,7 @@ use std::time::Duration;
 
 use cockpit::metrics::Sources;
 use cockpit::rollout::{Group, Reading};
-use metrics_support::{BASELINE, CANARY, Prometheus, Tasks, close, config};
+use metrics_support::{BASELINE, Backend, CANARY, Prometheus, Tasks, close, config};
 
 fn value_of(
     samples: &[(usize, Group, Reading)],
@@ -56,11 +60,20 @@ const PROMQL_P95: &str = r#"1000 * histogram_quantile(0.95, sum(rate(http_reques
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn api_and_direct_scrape_agree_with_promql() {
+    api_and_direct_scrape_agree_with(Backend::Prometheus).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn victoria_metrics_api_and_direct_scrape_agree_with_its_promql() {
+    api_and_direct_scrape_agree_with(Backend::VictoriaMetrics).await;
+}
+
+async fn api_and_direct_scrape_agree_with(backend: Backend) {
     let (canary, mut tasks) = CANARY.serve().await;
     let (baseline, more) = BASELINE.serve().await;
     tasks.extend(more);
     let _tasks = Tasks(tasks);
-    let Some(prom) = Prometheus::start("shop", &[canary, baseline]) else {
+    let Some(prom) = Prometheus::start_on(backend, "shop", &[canary, baseline]) else {
         return;
     };
     // Wait for enough scrapes for a 15s rate to exist for both versions.
@@ -244,9 +257,18 @@ async fn our_parser_reads_the_series_and_values_prometheus_stores() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn prometheus_down_is_no_data_and_recovers_after_restart() {
+    server_down_is_no_data_and_recovers_after_restart(Backend::Prometheus).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn victoria_metrics_down_is_no_data_and_recovers_after_restart() {
+    server_down_is_no_data_and_recovers_after_restart(Backend::VictoriaMetrics).await;
+}
+
+async fn server_down_is_no_data_and_recovers_after_restart(backend: Backend) {
     let (canary, tasks) = CANARY.serve().await;
     let _tasks = Tasks(tasks);
-    let Some(mut prom) = Prometheus::start("shop", &[canary]) else {
+    let Some(mut prom) = Prometheus::start_on(backend, "shop", &[canary]) else {
         return;
     };
     let (mut sources, up) = canary_error_rate_from(&prom).await;
@@ -316,6 +338,15 @@ async fn canary_errors_read_again(sources: &mut Sources, why: &str) {
 /// checks `up` and reads no data naming the target; back up, values again.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_canary_target_prometheus_cannot_scrape_is_no_data() {
+    a_canary_target_the_server_cannot_scrape_is_no_data(Backend::Prometheus).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_canary_target_victoria_metrics_cannot_scrape_is_no_data() {
+    a_canary_target_the_server_cannot_scrape_is_no_data(Backend::VictoriaMetrics).await;
+}
+
+async fn a_canary_target_the_server_cannot_scrape_is_no_data(backend: Backend) {
     let page = metrics_support::Page::default();
     page.set(200, CANARY.page(0));
     let (addr, server) = page.serve().await;
@@ -334,7 +365,7 @@ async fn a_canary_target_prometheus_cannot_scrape_is_no_data() {
         })
     };
     let _tasks = Tasks(vec![server, ticker]);
-    let Some(prom) = Prometheus::start("shop", &[addr]) else {
+    let Some(prom) = Prometheus::start_on(backend, "shop", &[addr]) else {
         return;
     };
     let errors = PROMQL_ERRORS.replace('V', "2.0.0");

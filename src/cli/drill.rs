@@ -85,7 +85,8 @@ fn load(name: &str, speed: f64) -> Result<Scenario, i32> {
     })
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime, i32> {
+/// The runtime the commands that poll or serve run on; Err is the exit code.
+pub(super) fn runtime() -> Result<tokio::runtime::Runtime, i32> {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

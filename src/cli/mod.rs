@@ -3,6 +3,7 @@
 mod check;
 pub mod drill;
 mod init;
+mod replay;
 mod report;
 pub mod run;
 mod watch;
@@ -68,6 +69,8 @@ enum Cmd {
     Watch(watch::WatchArgs),
     /// Render a run's journal as a Markdown postmortem; --list shows past runs.
     Report(report::ReportArgs),
+    /// What a config would have decided on recorded history (Prometheus API); runs no hook.
+    Replay(replay::ReplayArgs),
     /// Rehearse a rollout against the built-in simulator, with scripted faults and a score.
     Drill(drill::DrillArgs),
     /// Serve the simulator alone (prints its ports) until SIGINT/SIGTERM.
@@ -97,6 +100,7 @@ pub fn main() -> i32 {
         Cmd::Init { preset, path } => init::run(preset.as_deref(), path.as_deref()),
         Cmd::Run(args) => run::run(args),
         Cmd::Report(args) => report::run(args),
+        Cmd::Replay(args) => replay::run(args),
         Cmd::Watch(args) => watch::run(args),
         Cmd::Drill(args) => drill::drill(args),
         Cmd::Simulate(args) => drill::simulate(args),

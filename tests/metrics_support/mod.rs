@@ -11,21 +11,45 @@ use std::time::Duration;
 use cockpit::config::{self, Config};
 use cockpit::httpd::{self, Response};
 
-/// The `prometheus` binary, or None after a loud SKIP line; under CI=true
-/// a missing binary fails the test instead.
-pub fn prometheus_binary() -> Option<PathBuf> {
-    let found = std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|p| p.join("prometheus"))
-            .find(|p| p.is_file())
-    });
-    if found.is_none() {
-        if std::env::var("CI").as_deref() == Ok("true") {
-            panic!("prometheus not installed, and CI=true: install Debian's `prometheus` package");
+/// A server of the Prometheus HTTP API that scrapes the fixture targets
+/// itself. The same test bodies run against each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Prometheus,
+    /// VictoriaMetrics single-node, scraping with its `-promscrape.config`.
+    VictoriaMetrics,
+}
+
+impl Backend {
+    pub const ALL: [Backend; 2] = [Backend::Prometheus, Backend::VictoriaMetrics];
+
+    /// The program and the Debian package that installs it.
+    fn program(self) -> (&'static str, &'static str) {
+        match self {
+            Backend::Prometheus => ("prometheus", "prometheus"),
+            Backend::VictoriaMetrics => ("victoria-metrics", "victoria-metrics"),
         }
-        eprintln!("SKIP: prometheus not installed (apt-get install prometheus)");
     }
-    found
+
+    /// The binary, or None after a loud SKIP line; under CI=true a missing
+    /// binary fails the test instead.
+    pub fn binary(self) -> Option<PathBuf> {
+        let (program, package) = self.program();
+        let found = std::env::var_os("PATH").and_then(|paths| {
+            std::env::split_paths(&paths)
+                .map(|p| p.join(program))
+                .find(|p| p.is_file())
+        });
+        if found.is_none() {
+            if std::env::var("CI").as_deref() == Ok("true") {
+                panic!(
+                    "{program} not installed, and CI=true: install Debian's `{package}` package"
+                );
+            }
+            eprintln!("SKIP: {program} not installed (apt-get install {package})");
+        }
+        found
+    }
 }
 
 pub fn free_port() -> u16 {
@@ -35,8 +59,10 @@ pub fn free_port() -> u16 {
         .expect("a free loopback port")
 }
 
-/// A Prometheus scraping `targets` every second, with its own storage.
+/// A Prometheus (or another backend) scraping `targets` every second, with
+/// its own storage.
 pub struct Prometheus {
+    pub backend: Backend,
     binary: PathBuf,
     child: Option<Child>,
     pub port: u16,
@@ -59,16 +85,26 @@ fn tls_fixture(name: &str) -> PathBuf {
 
 impl Prometheus {
     pub fn start(job: &str, targets: &[SocketAddr]) -> Option<Prometheus> {
-        Prometheus::launch(job, targets, false)
+        Prometheus::launch(Backend::Prometheus, job, targets, false)
+    }
+
+    /// `backend` scraping `targets`, or None (SKIP) when it is not installed.
+    pub fn start_on(backend: Backend, job: &str, targets: &[SocketAddr]) -> Option<Prometheus> {
+        Prometheus::launch(backend, job, targets, false)
     }
 
     /// The same, serving its API over HTTPS only.
     pub fn start_tls(job: &str, targets: &[SocketAddr]) -> Option<Prometheus> {
-        Prometheus::launch(job, targets, true)
+        Prometheus::launch(Backend::Prometheus, job, targets, true)
     }
 
-    fn launch(job: &str, targets: &[SocketAddr], tls: bool) -> Option<Prometheus> {
-        let binary = prometheus_binary()?;
+    fn launch(
+        backend: Backend,
+        job: &str,
+        targets: &[SocketAddr],
+        tls: bool,
+    ) -> Option<Prometheus> {
+        let binary = backend.binary()?;
         let dir = tempfile::tempdir().expect("temp dir");
         let list: Vec<String> = targets.iter().map(|t| format!("'{t}'")).collect();
         let yaml = format!(
@@ -83,6 +119,7 @@ impl Prometheus {
         );
         std::fs::write(dir.path().join("web.yml"), web).unwrap();
         let mut p = Prometheus {
+            backend,
             binary,
             child: None,
             port: free_port(),
@@ -102,6 +139,30 @@ impl Prometheus {
     pub fn run(&mut self) {
         let log = std::fs::File::create(self.dir.path().join("prometheus.log")).unwrap();
         let mut command = Command::new(&self.binary);
+        let (config, data) = (
+            self.dir.path().join("prometheus.yml"),
+            self.dir.path().join("data"),
+        );
+        if self.backend == Backend::VictoriaMetrics {
+            let child = command
+                .arg(format!("-promscrape.config={}", config.display()))
+                .arg("-promscrape.config.strictParse=false")
+                .arg(format!("-storageDataPath={}", data.display()))
+                .arg(format!("-httpListenAddr=127.0.0.1:{}", self.port))
+                // By default the newest 30 s are hidden from queries (and an
+                // instant query at "now" is answered 30 s back); a second is
+                // enough for samples scraped every second.
+                .arg("-search.latencyOffset=1s")
+                // A test's history is seconds old: never answer from the cache.
+                .arg("-search.disableCache")
+                .arg("-loggerLevel=WARN")
+                .stdout(Stdio::null())
+                .stderr(log)
+                .spawn()
+                .expect("victoria-metrics starts");
+            self.child = Some(child);
+            return;
+        }
         if self.tls {
             command.arg(format!(
                 "--web.config.file={}",
@@ -109,14 +170,8 @@ impl Prometheus {
             ));
         }
         let child = command
-            .arg(format!(
-                "--config.file={}",
-                self.dir.path().join("prometheus.yml").display()
-            ))
-            .arg(format!(
-                "--storage.tsdb.path={}",
-                self.dir.path().join("data").display()
-            ))
+            .arg(format!("--config.file={}", config.display()))
+            .arg(format!("--storage.tsdb.path={}", data.display()))
             .arg(format!("--web.listen-address=127.0.0.1:{}", self.port))
             .stdout(Stdio::null())
             .stderr(log)
