@@ -98,7 +98,7 @@ impl Secrets {
     }
 
     /// One hook's secrets: its `env:` URL (whole and in parts), `env:`
-    /// header values, and credentials inside a plain URL.
+    /// header values and routing key, and credentials inside a plain URL.
     pub fn of_hook(hook: &Hook) -> Secrets {
         let mut s = Secrets::default();
         s.add_hook(hook);
@@ -120,7 +120,7 @@ impl Secrets {
             Some((url, None)) => self.add_url(url),
             None => {}
         }
-        for value in hook.headers.values() {
+        for value in hook.headers.values().chain(&hook.routing_key) {
             if let Some(v) = value.strip_prefix("env:").and_then(env) {
                 self.add(&v);
             }

@@ -10,9 +10,11 @@
 //! weight, metric snapshot, operator, reason): the body of `http` hooks.
 //! Output lines go to `Lines` as they arrive, for the log pane.
 
+pub mod body;
 mod descendants;
 mod exec;
 mod http;
+pub mod notice;
 pub mod output;
 pub mod placeholder;
 

@@ -182,6 +182,24 @@ pub struct Hook {
     pub headers: BTreeMap<String, String>,
     pub timeout: Option<Span>,
     pub retries: Option<u32>,
+    /// What an `http` hook's body looks like to the service receiving it.
+    pub format: Option<HookFormat>,
+    /// A body template with the hook placeholders (instead of `format`).
+    pub body: Option<String>,
+    /// PagerDuty's integration key, always `env:NAME`.
+    pub routing_key: Option<String>,
+}
+
+/// The body an `http` hook sends: the cockpit's own JSON, or a message in
+/// the shape a chat or paging service accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HookFormat {
+    #[default]
+    Json,
+    Slack,
+    Teams,
+    Pagerduty,
 }
 
 impl Hook {
@@ -199,6 +217,28 @@ impl Hook {
             return format!("{} {url}", self.method.as_deref().unwrap_or("POST"));
         }
         "(empty hook)".into()
+    }
+
+    /// A `body` template is JSON when the `Content-Type` header says so,
+    /// or, without that header, when it starts like a JSON document: `[`,
+    /// or `{` and then `"` or `}` (so `{rollout} failed` is text).
+    pub fn body_is_json(&self) -> bool {
+        let content_type = self
+            .headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("content-type"))
+            .map(|(_, v)| v.to_ascii_lowercase());
+        match (content_type, &self.body) {
+            (Some(ct), _) => ct.contains("json"),
+            (None, Some(body)) => {
+                let body = body.trim_start();
+                body.starts_with('[')
+                    || body
+                        .strip_prefix('{')
+                        .is_some_and(|rest| rest.trim_start().starts_with(['"', '}']))
+            }
+            (None, None) => false,
+        }
     }
 }
 
@@ -439,6 +479,22 @@ pub struct GlobalHooks {
     pub on_breach: Hooks,
     #[serde(default)]
     pub on_event: Hooks,
+}
+
+impl GlobalHooks {
+    /// Every list with its key, in the order the docs give them.
+    pub fn by_key(&self) -> [(&'static str, &Hooks); 8] {
+        [
+            ("enter", &self.enter),
+            ("undo", &self.undo),
+            ("on_pause", &self.on_pause),
+            ("on_resume", &self.on_resume),
+            ("on_promote", &self.on_promote),
+            ("on_rollback", &self.on_rollback),
+            ("on_breach", &self.on_breach),
+            ("on_event", &self.on_event),
+        ]
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

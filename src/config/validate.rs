@@ -4,7 +4,9 @@ use std::collections::HashSet;
 
 use super::defaults::{self, PLACEHOLDERS, TEMPLATES};
 use super::error::{Problem, Seg, did_you_mean};
-use super::model::{Config, Direction, Hook, MetricKind, MetricSpec, ScrapeSelector, Stage};
+use super::model::{
+    Config, Direction, Hook, HookFormat, MetricKind, MetricSpec, ScrapeSelector, Stage,
+};
 use crate::at;
 use crate::rollout::window::DeployWindows;
 
@@ -394,6 +396,16 @@ fn check_metric_source(config: &Config, i: usize, m: &MetricSpec, out: &mut Vec<
 
 fn check_hooks(config: &Config, out: &mut Vec<Problem>) {
     for (path, h) in super::values::written_hooks(config) {
+        let paging = [Seg::Key("hooks".into()), Seg::Key("on_event".into())];
+        if h.format == Some(HookFormat::Pagerduty) && !path.starts_with(&paging) {
+            let mut at = path.clone();
+            at.push(Seg::Key("format".into()));
+            out.push(problem(
+                at,
+                "a PagerDuty hook here would never page: it is told of rollbacks and their outcome only",
+                "move it to [hooks] on_event, which triggers on a rollback and resolves when the rollback is verified",
+            ));
+        }
         check_hook(path, h, out);
     }
 }
@@ -458,6 +470,9 @@ fn check_exec_hook(
         ("method", h.method.is_some()),
         ("headers", !h.headers.is_empty()),
         ("retries", h.retries.is_some()),
+        ("format", h.format.is_some()),
+        ("body", h.body.is_some()),
+        ("routing_key", h.routing_key.is_some()),
     ];
     for (key, _) in http_only.iter().filter(|(_, set)| *set) {
         out.push(problem(
@@ -513,6 +528,7 @@ fn check_http_hook(here: &dyn Fn(&str) -> Vec<Seg>, h: &Hook, url: &str, out: &m
     for (name, value) in &h.headers {
         check_header(here("headers"), name, value, "read when the hook runs", out);
     }
+    check_http_body(here, h, out);
     let exec_only = [
         ("shell", h.shell),
         ("cwd", h.cwd.is_some()),
@@ -524,6 +540,59 @@ fn check_http_hook(here: &dyn Fn(&str) -> Vec<Seg>, h: &Hook, url: &str, out: &m
             format!("`{key}` only applies to exec hooks, and this hook sends `http`"),
             format!("remove `{key}`, or make this an `exec = [...]` hook"),
         ));
+    }
+}
+
+/// `format`, `body` and `routing_key`: one way to say what is sent, a
+/// template that stays JSON whatever the values, a key never written down.
+fn check_http_body(here: &dyn Fn(&str) -> Vec<Seg>, h: &Hook, out: &mut Vec<Problem>) {
+    let bodiless = h
+        .method
+        .as_deref()
+        .is_some_and(|m| matches!(m.to_uppercase().as_str(), "GET" | "DELETE"));
+    let pagerduty = h.format == Some(HookFormat::Pagerduty);
+    if h.format.is_some() && h.body.is_some() {
+        out.push(problem(
+            here("body"),
+            "hook has both `format` and `body`",
+            "keep `format` for a ready-made message, or `body` for your own template",
+        ));
+    }
+    if bodiless && (h.format.is_some() || h.body.is_some()) {
+        out.push(problem(
+            here("method"),
+            "a GET or DELETE hook sends no body, so `format` and `body` would be ignored",
+            "use method = \"POST\" (the default) or \"PUT\"",
+        ));
+    }
+    match (&h.routing_key, pagerduty) {
+        (None, true) => out.push(problem(
+            here("format"),
+            "a PagerDuty hook needs `routing_key`",
+            "export the integration key and write `routing_key = \"env:PAGERDUTY_ROUTING_KEY\"`",
+        )),
+        (Some(_), false) => out.push(problem(
+            here("routing_key"),
+            "`routing_key` only applies to `format = \"pagerduty\"`",
+            "remove `routing_key`, or set `format = \"pagerduty\"`",
+        )),
+        (Some(key), true) => match key.strip_prefix("env:") {
+            Some(var) if is_env_name(var) => {}
+            Some(var) => out.push(problem(
+                here("routing_key"),
+                format!("\"{var}\" is not an environment variable name"),
+                "write `routing_key = \"env:NAME\"` with letters, digits and _",
+            )),
+            None => out.push(problem(
+                here("routing_key"),
+                "the routing key is written in the config",
+                "export it and write `routing_key = \"env:NAME\"`: read when the hook runs, redacted wherever shown",
+            )),
+        },
+        (None, false) => {}
+    }
+    if let Some(template) = &h.body {
+        check_placeholders(here("body"), template, false, out);
     }
 }
 

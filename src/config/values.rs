@@ -346,16 +346,7 @@ pub fn written_hooks(config: &Config) -> Vec<(Vec<Seg>, &Hook)> {
             }
         }
     }
-    for (field, hooks) in [
-        ("enter", &g.enter),
-        ("undo", &g.undo),
-        ("on_pause", &g.on_pause),
-        ("on_resume", &g.on_resume),
-        ("on_promote", &g.on_promote),
-        ("on_rollback", &g.on_rollback),
-        ("on_breach", &g.on_breach),
-        ("on_event", &g.on_event),
-    ] {
+    for (field, hooks) in g.by_key() {
         for (j, h) in hooks.0.iter().enumerate() {
             found.push((at!["hooks", field, j], h));
         }

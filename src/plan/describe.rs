@@ -4,7 +4,7 @@ use std::fmt::Write;
 
 use super::Plan;
 use crate::config::Config;
-use crate::config::model::{Direction, Hook, MetricSpec, OnCritical, OnNoData};
+use crate::config::model::{Direction, Hook, HookFormat, MetricSpec, OnCritical, OnNoData};
 use crate::duration::Span;
 use crate::format::number;
 use crate::rollout::Rule;
@@ -64,6 +64,13 @@ fn describe(plan: &Plan) -> String {
     }
     let total = c.stages.iter().map(|s| s.wait.0).sum();
     let _ = writeln!(out, "minimum total duration: {}", Span(total));
+    let notices = notifications(c);
+    if !notices.is_empty() {
+        out.push_str("\nnotifications:\n");
+        for line in notices {
+            let _ = writeln!(out, "  {line}");
+        }
+    }
     out.push_str("\nsources:\n");
     for line in sources(c) {
         let _ = writeln!(out, "  {line}");
@@ -151,6 +158,29 @@ fn hooks(list: &[Hook]) -> String {
         return "-".into();
     }
     list.iter().map(Hook::label).collect::<Vec<_>>().join("; ")
+}
+
+/// `[hooks]` that tell people: where each goes and in what shape.
+fn notifications(c: &Config) -> Vec<String> {
+    let mut out = Vec::new();
+    // enter and undo are shown with each stage.
+    for (when, list) in c.hooks.by_key().into_iter().skip(2) {
+        for hook in &list.0 {
+            let shape = match (hook.format, &hook.body, &hook.http) {
+                (_, _, None) => String::new(),
+                (_, Some(_), _) if hook.body_is_json() => " (body template, JSON)".into(),
+                (_, Some(_), _) => " (body template, text)".into(),
+                (Some(HookFormat::Pagerduty), ..) => {
+                    " (pagerduty: trigger on rollback, resolve when it is verified)".into()
+                }
+                (Some(HookFormat::Slack), ..) => " (slack message)".into(),
+                (Some(HookFormat::Teams), ..) => " (teams adaptive card)".into(),
+                (Some(HookFormat::Json) | None, ..) => " (cockpit JSON)".into(),
+            };
+            out.push(format!("{when}: {}{shape}", hook.label()));
+        }
+    }
+    out
 }
 
 /// Where values come from and over what span: what an engineer checks

@@ -10,6 +10,7 @@ mod describe;
 use std::path::{Path, PathBuf};
 
 use crate::at;
+use crate::config::defaults::PLACEHOLDERS;
 use crate::config::error::{Seg, did_you_mean};
 use crate::config::model::MetricSpec;
 use crate::config::validate::{is_env_name, problem};
@@ -91,6 +92,7 @@ pub fn from_text(path: &Path, text: &str, choices: &Choices) -> Result<Plan, Vec
         })
         .ok();
     matchers(&config, &mut problems);
+    bodies(&config, &mut problems);
     secrets(&config, &mut problems);
     // Already said by the config's own checks when it fails.
     let windows = DeployWindows::from_spec(&config.window).ok();
@@ -191,6 +193,30 @@ fn matchers(config: &Config, out: &mut Vec<Problem>) {
     }
 }
 
+/// A hook `body` sent as JSON must be JSON whatever the values: each is
+/// escaped into a string, so if it parses with every placeholder `x`, it
+/// parses with any value.
+fn bodies(config: &Config, out: &mut Vec<Problem>) {
+    // Not a number: an unquoted placeholder must fail here as it would at run time.
+    let sample = PLACEHOLDERS
+        .map(|p| (p.to_string(), "x".to_string()))
+        .into();
+    for (mut path, hook) in written_hooks(config) {
+        let Some(template) = hook.body.as_ref().filter(|_| hook.body_is_json()) else {
+            continue;
+        };
+        let filled = crate::actions::placeholder::fill_json(template, &sample);
+        if let Err(e) = serde_json::from_str::<serde_json::Value>(&filled) {
+            path.push(Seg::Key("body".into()));
+            out.push(problem(
+                path,
+                format!("`body` is sent as JSON but is not JSON: {e}"),
+                "fix the template (write placeholders inside quotes: \"{reason}\"), or send it as text with headers = { \"Content-Type\" = \"text/plain\" }",
+            ));
+        }
+    }
+}
+
 /// Secrets come from the environment; one that is not set stops the start
 /// here, not a hook halfway through the rollout.
 fn secrets(config: &Config, out: &mut Vec<Problem>) {
@@ -232,6 +258,11 @@ fn secrets(config: &Config, out: &mut Vec<Problem>) {
         }
     }
     for (mut path, hook) in written_hooks(config) {
+        if let Some(var) = hook.routing_key.as_deref().and_then(env) {
+            let mut at = path.clone();
+            at.push(Seg::Key("routing_key".into()));
+            need(at, &var, "PagerDuty's routing key");
+        }
         for (name, value) in &hook.headers {
             if let Some(var) = env(value) {
                 let mut at = path.clone();

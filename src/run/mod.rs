@@ -266,6 +266,19 @@ impl Session {
         }
         let metrics: Vec<_> = self.rollout.tracks.iter().map(|t| t.value()).collect();
         body["metrics"] = serde_json::to_value(metrics).unwrap_or_default();
+        // One name per run, kept across a resume: PagerDuty's dedup_key.
+        let run = match &self.journal {
+            Some(j) => j
+                .path()
+                .file_stem()
+                .map_or_else(String::new, |s| s.to_string_lossy().into_owned()),
+            None => format!(
+                "{}-{}",
+                self.rollout.config.rollout.name,
+                self.rollout.state.started_at.unwrap_or_default()
+            ),
+        };
+        body["run"] = serde_json::Value::String(run);
         body
     }
 
