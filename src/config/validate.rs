@@ -5,7 +5,8 @@ use std::collections::HashSet;
 use super::defaults::{self, PLACEHOLDERS, TEMPLATES};
 use super::error::{Problem, Seg, did_you_mean};
 use super::model::{
-    Config, Direction, Hook, HookFormat, MetricKind, MetricSpec, ScrapeSelector, Stage,
+    AlertSelector, Config, Direction, Hook, HookFormat, MetricKind, MetricSpec, ScrapeSelector,
+    Stage,
 };
 use crate::at;
 use crate::rollout::window::DeployWindows;
@@ -93,8 +94,11 @@ fn resolve_metrics(config: &mut Config, out: &mut Vec<Problem>) {
             m.min_requests = m.min_requests.or(d.min_requests);
         }
         m.for_.get_or_insert(crate::duration::Span::mins(1));
-        let has_source =
-            m.query.is_some() || m.template.is_some() || m.scrape.is_some() || m.probe.is_some();
+        let has_source = m.query.is_some()
+            || m.template.is_some()
+            || m.scrape.is_some()
+            || m.probe.is_some()
+            || m.alerts.is_some();
         if !has_source {
             if has_prom && default_scrape(m.kind).is_some() {
                 m.template = Some(TEMPLATES[0].into());
@@ -104,7 +108,7 @@ fn resolve_metrics(config: &mut Config, out: &mut Vec<Problem>) {
                 out.push(problem(
                     at!["metric", i, "name"],
                     format!("metric \"{}\" has no source", m.name),
-                    "set `query` (with [prometheus]), `template`, `scrape` (with [scrape]) or `probe`",
+                    "set `query` (with [prometheus]), `template`, `scrape` (with [scrape]), `probe`, or `alerts` (with [alertmanager])",
                 ));
             }
         }
@@ -385,11 +389,55 @@ fn check_metric_source(config: &Config, i: usize, m: &MetricSpec, out: &mut Vec<
             "p95 is quantile = 0.95",
         ));
     }
+    if let Some(sel) = &m.alerts {
+        check_alert_source(config, i, m, sel, out);
+    }
     if m.kind == MetricKind::Readiness && m.probe.is_none() {
         out.push(problem(
             at!["metric", i, "kind"],
             format!("readiness metric \"{}\" needs `probe`", m.name),
             "set `probe = \"http://host:port/ready\"`",
+        ));
+    }
+}
+
+/// A count of firing alerts: from `[alertmanager]`, for a kind that counts.
+fn check_alert_source(
+    config: &Config,
+    i: usize,
+    m: &MetricSpec,
+    sel: &AlertSelector,
+    out: &mut Vec<Problem>,
+) {
+    if config.alertmanager.is_none() {
+        out.push(problem(
+            at!["metric", i, "alerts"],
+            format!(
+                "metric \"{}\" counts alerts but there is no [alertmanager] table",
+                m.name
+            ),
+            "add [alertmanager] with `url = \"http://alertmanager:9093\"`",
+        ));
+    }
+    if !matches!(m.kind, MetricKind::SecurityAlerts | MetricKind::Custom) {
+        out.push(problem(
+            at!["metric", i, "kind"],
+            format!(
+                "metric \"{}\" counts alerts, which a {} metric cannot be",
+                m.name,
+                serde_json::to_value(m.kind)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default()
+            ),
+            "use kind = \"security_alerts\" (any alert is critical at once), or \"custom\" with your own lines",
+        ));
+    }
+    if sel.canary.is_empty() {
+        out.push(problem(
+            at!["metric", i, "alerts", "canary"],
+            "no canary matchers: every firing alert would count against the canary",
+            "name the new version's alerts, e.g. canary = { service = \"checkout\", version = \"2.0\" }",
         ));
     }
 }

@@ -14,15 +14,9 @@ pub(super) fn check(config: &Config, out: &mut Vec<Problem>) {
     check_numbers(config, out);
     check_intervals(config, out);
     check_urls(config, out);
-    if let Some(p) = &config.prometheus {
-        for (name, value) in &p.headers {
-            check_header(
-                at!["prometheus", "headers"],
-                name,
-                value,
-                "read at start",
-                out,
-            );
+    for p in config.endpoints() {
+        for (name, value) in p.headers {
+            check_header(at![p.table, "headers"], name, value, "read at start", out);
         }
     }
 }
@@ -205,6 +199,14 @@ fn check_intervals(config: &Config, out: &mut Vec<Problem>) {
                 "set a range of a few scrape intervals, e.g. \"1m\", or leave it out (1m)",
             ),
         ]);
+    }
+    if let Some(a) = &config.alertmanager {
+        spans.push((
+            at!["alertmanager", "timeout"],
+            a.timeout,
+            "a timeout of 0s fails every request before it is sent",
+            "set a timeout such as \"5s\", or leave it out (5s)",
+        ));
     }
     if let Some(s) = &config.scrape {
         spans.extend([
@@ -396,6 +398,14 @@ fn check_urls(config: &Config, out: &mut Vec<Problem>) {
             at!["prometheus", "url"],
             &p.url,
             "http://prometheus:9090",
+            out,
+        );
+    }
+    if let Some(a) = &config.alertmanager {
+        check_url(
+            at!["alertmanager", "url"],
+            &a.url,
+            "http://alertmanager:9093",
             out,
         );
     }

@@ -72,7 +72,7 @@ fn describe(plan: &Plan) -> String {
         }
     }
     out.push_str("\nsources:\n");
-    for line in sources(c) {
+    for line in sources(c, plan.sources.every()) {
         let _ = writeln!(out, "  {line}");
     }
     out.push_str("\nmetrics:\n");
@@ -105,7 +105,10 @@ fn describe(plan: &Plan) -> String {
         if let Some(x) = m.baseline_ratio {
             let _ = write!(out, ", <= {}x baseline", number(x));
         }
-        let _ = writeln!(out, "  [{}]", source(m));
+        if let Some(x) = m.immediate {
+            let _ = write!(out, ", at once {sign} {}", line(Some(x)));
+        }
+        let _ = writeln!(out, "  [{}]", source(c, m));
     }
     let p = &c.policy;
     let critical = match p.on_critical {
@@ -185,7 +188,7 @@ fn notifications(c: &Config) -> Vec<String> {
 
 /// Where values come from and over what span: what an engineer checks
 /// first when a value on the screen looks wrong.
-fn sources(c: &Config) -> Vec<String> {
+fn sources(c: &Config, every: std::time::Duration) -> Vec<String> {
     let mut out = Vec::new();
     if let Some(p) = &c.prometheus {
         out.push(format!(
@@ -193,6 +196,14 @@ fn sources(c: &Config) -> Vec<String> {
             crate::metrics::fetch::shown(&p.url),
             p.every,
             p.rate_window
+        ));
+    }
+    if let Some(a) = &c.alertmanager {
+        out.push(format!(
+            "alertmanager {} firing alerts every {}, timeout {}",
+            crate::metrics::fetch::shown(&a.url),
+            Span(every),
+            a.timeout
         ));
     }
     if let Some(s) = &c.scrape {
@@ -213,7 +224,7 @@ fn sources(c: &Config) -> Vec<String> {
     out
 }
 
-fn source(m: &MetricSpec) -> String {
+fn source(c: &Config, m: &MetricSpec) -> String {
     if let Some(t) = &m.template {
         format!("template {t}")
     } else if let Some(q) = &m.query {
@@ -222,6 +233,8 @@ fn source(m: &MetricSpec) -> String {
         crate::metrics::scrape::plan_source(m, s)
     } else if let Some(p) = &m.probe {
         format!("probe {p}")
+    } else if let (Some(sel), Some(spec)) = (&m.alerts, &c.alertmanager) {
+        crate::metrics::alerts::AlertCount::plan_source(spec, sel)
     } else {
         "no source".into()
     }

@@ -175,19 +175,28 @@ fn theme_fix(choice: &str) -> String {
     }
 }
 
-/// Every scrape label matcher compiled where the config writes it.
+/// Every scrape and alert label matcher compiled where the config writes it.
 fn matchers(config: &Config, out: &mut Vec<Problem>) {
     for (i, m) in config.metrics.iter().enumerate() {
-        let Some(sel) = &m.scrape else { continue };
-        for (field, map) in [("labels", &sel.labels), ("errors", &sel.errors)] {
+        let mut maps = Vec::new();
+        if let Some(sel) = &m.scrape {
+            maps.extend([
+                ("scrape", "labels", &sel.labels),
+                ("scrape", "errors", &sel.errors),
+            ]);
+        }
+        if let Some(sel) = &m.alerts {
+            maps.extend([
+                ("alerts", "canary", &sel.canary),
+                ("alerts", "baseline", &sel.baseline),
+            ]);
+        }
+        for (key, field, map) in maps {
             if let Err(bad) = Matchers::compile(map) {
-                out.extend(bad.into_iter().map(|b| {
-                    problem(
-                        at!["metric", i, "scrape", field, &b.label],
-                        b.message,
-                        b.fix,
-                    )
-                }));
+                out.extend(
+                    bad.into_iter()
+                        .map(|b| problem(at!["metric", i, key, field, &b.label], b.message, b.fix)),
+                );
             }
         }
     }
@@ -233,24 +242,25 @@ fn secrets(config: &Config, out: &mut Vec<Problem>) {
     };
     let env = |value: &str| value.strip_prefix("env:").map(str::to_string);
     let mut urls = Vec::new();
-    if let Some(p) = &config.prometheus {
-        if let Some(var) = &p.token_env {
-            need(at!["prometheus", "token_env"], var, "the bearer token");
+    for p in config.endpoints() {
+        let table = p.table;
+        if let Some(var) = p.token_env {
+            need(at![table, "token_env"], var, "the bearer token");
         }
-        if let Some(var) = &p.basic_auth_env
-            && let Some(pair) = need(at!["prometheus", "basic_auth_env"], var, "user:password")
+        if let Some(var) = p.basic_auth_env
+            && let Some(pair) = need(at![table, "basic_auth_env"], var, "user:password")
             && !pair.contains(':')
         {
             urls.push(problem(
-                at!["prometheus", "basic_auth_env"],
+                at![table, "basic_auth_env"],
                 format!("{var} does not hold `user:password`"),
                 format!("export {var}=user:password"),
             ));
         }
-        for (name, value) in &p.headers {
+        for (name, value) in p.headers {
             if let Some(var) = env(value) {
                 need(
-                    at!["prometheus", "headers", name],
+                    at![table, "headers", name],
                     &var,
                     &format!("header `{name}`"),
                 );
@@ -296,12 +306,15 @@ fn secrets(config: &Config, out: &mut Vec<Problem>) {
 /// metric it names: `[prometheus] ca_file: ...`, `metric "x" scrape: ...`.
 fn source_problem(config: &Config, error: &str) -> Problem {
     let (head, rest) = error.split_once(": ").unwrap_or(("", error));
-    let path = if let Some(key) = head.strip_prefix("[prometheus] ") {
-        let mut path = at!["prometheus"];
-        path.extend(key.split('.').map(|k| Seg::Key(k.into())));
+    let table = ["prometheus", "alertmanager"]
+        .into_iter()
+        .find(|t| head.starts_with(&format!("[{t}]")));
+    let path = if let Some(t) = table {
+        let mut path = at![t];
+        if let Some(key) = head.strip_prefix(&format!("[{t}] ")) {
+            path.extend(key.split('.').map(|k| Seg::Key(k.into())));
+        }
         path
-    } else if head.starts_with("[prometheus]") {
-        at!["prometheus"]
     } else if head.starts_with("[scrape]") {
         at!["scrape"]
     } else {

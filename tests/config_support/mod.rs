@@ -24,6 +24,7 @@ pub const SECRETS: &[(&str, &str)] = &[
     ),
     ("PAGERDUTY_ROUTING_KEY", "R0UT1NGKEY0000000000000000000000"),
     ("GRAFANA_TOKEN", "Bearer glsa_token"),
+    ("AM_TOKEN", "am-token"),
 ];
 
 /// `tests/configs/<dir>/*.toml`, sorted.
