@@ -66,7 +66,7 @@ fn describe(plan: &Plan) -> String {
     let _ = writeln!(out, "minimum total duration: {}", Span(total));
     let notices = notifications(c);
     if !notices.is_empty() {
-        out.push_str("\nnotifications:\n");
+        out.push_str("\nevent hooks:\n");
         for line in notices {
             let _ = writeln!(out, "  {line}");
         }
@@ -163,7 +163,8 @@ fn hooks(list: &[Hook]) -> String {
     list.iter().map(Hook::label).collect::<Vec<_>>().join("; ")
 }
 
-/// `[hooks]` that tell people: where each goes and in what shape.
+/// `[hooks]` run on events (notifications and on_rollback): where each goes
+/// and, for http, in what shape.
 fn notifications(c: &Config) -> Vec<String> {
     let mut out = Vec::new();
     // enter and undo are shown with each stage.
