@@ -60,7 +60,10 @@ impl Alertmanager {
     async fn start() -> Option<Alertmanager> {
         let binary = alertmanager_binary()?;
         let dir = tempfile::tempdir().unwrap();
-        let yaml = "route:\n  receiver: nobody\nreceivers:\n  - name: nobody\n";
+        // A maintenance alert inhibits the scanner's alerts.
+        let yaml = "route:\n  receiver: nobody\nreceivers:\n  - name: nobody\n\
+                    inhibit_rules:\n  - source_matchers: ['alertname=\"Maintenance\"']\n    \
+                    target_matchers: ['alertname=\"InhibitedScan\"']\n";
         std::fs::write(dir.path().join("alertmanager.yml"), yaml).unwrap();
         let port = free_port();
         let log = std::fs::File::create(dir.path().join("alertmanager.log")).unwrap();
@@ -135,6 +138,22 @@ impl Alertmanager {
             "startsAt": chrono::Utc::now().to_rfc3339(),
         }]);
         self.post("/api/v2/alerts", alert).await;
+    }
+
+    /// How Alertmanager itself sees an alert: `active` or `suppressed`
+    /// (silenced or inhibited); None while it does not have it.
+    async fn state(&self, name: &str) -> Option<String> {
+        let url = format!("{}/api/v2/alerts", self.url());
+        let filter = format!("alertname=\"{name}\"");
+        let resp = self
+            .http
+            .get(url)
+            .query(&[("filter", filter)])
+            .send()
+            .await
+            .ok()?;
+        let alerts: Value = resp.json().await.ok()?;
+        alerts[0]["status"]["state"].as_str().map(str::to_string)
     }
 
     /// Silences every alert with this alertname for an hour.
@@ -220,15 +239,29 @@ async fn firing_alerts_are_counted_and_named_and_silenced_ones_are_not() {
     am.silence("KnownScanFinding").await;
     am.fire("KnownScanFinding", "old finding, silenced", CANARY)
         .await;
+    am.fire(
+        "Maintenance",
+        "database upgrade",
+        &[("service", "platform")],
+    )
+    .await;
+    am.fire("InhibitedScan", "scan during maintenance", CANARY)
+        .await;
     am.fire("BaselineCVE", "CVE in the stable build", BASELINE)
         .await;
-    // Wait for the baseline's alert: by then the silenced one is processed too.
+    // Until Alertmanager has them all and says the canary's two are
+    // suppressed; a canary count that never drops to 0 fails below.
     let deadline = Instant::now() + Duration::from_secs(20);
     let polled = loop {
         let polled = s.poll().await;
-        let base = reading(&polled, Group::Baseline);
-        if matches!(base, Reading::Value { value, .. } if value == 1.0) || Instant::now() > deadline
-        {
+        let settled = [
+            am.state("KnownScanFinding").await,
+            am.state("InhibitedScan").await,
+        ] == [Some("suppressed".into()), Some("suppressed".into())];
+        let quiet =
+            matches!(reading(&polled, Group::Canary), Reading::Value { value, .. } if value == 0.0);
+        let base = matches!(reading(&polled, Group::Baseline), Reading::Value { value, .. } if value == 1.0);
+        if (settled && quiet && base) || Instant::now() > deadline {
             break polled;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -248,7 +281,7 @@ async fn firing_alerts_are_counted_and_named_and_silenced_ones_are_not() {
             requests: None,
             detail: None,
         },
-        "a silenced alert counted"
+        "a silenced or inhibited alert counted"
     );
 
     am.fire("CanaryCVE", "CVE-2026-0001 in libfoo", CANARY)
