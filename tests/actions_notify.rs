@@ -286,7 +286,12 @@ async fn pagerduty_triggers_on_a_rollback_and_resolves_when_it_is_verified() {
     notify(&hooks, &rollback_event()).await;
     // Not a page: nothing is sent, and the hook says why.
     let lines = notify(&hooks, "pause").await;
-    assert!(lines.iter().any(|l| l.contains("not sent")), "{lines:?}");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("notify pause: skipped: not sent: PagerDuty")),
+        "{lines:?}"
+    );
     notify(&hooks, &finished(Outcome::RolledBackUnrecovered)).await;
     let lines = notify(&hooks, &finished(Outcome::RolledBack)).await;
     assert!(lines.iter().all(|l| !l.contains("R0UT1NGKEY")), "{lines:?}");

@@ -24,6 +24,9 @@ const SLACK_SECTION_MAX: usize = 3000;
 const PD_SUMMARY_MAX: usize = 1024;
 const PD_DEDUP_MAX: usize = 255;
 
+/// How the summary of a hook that had nothing to send begins.
+pub const NOT_SENT: &str = "not sent";
+
 /// What to send, or why this event is not sent at all.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Rendered {
@@ -57,9 +60,9 @@ pub fn render(
             match pagerduty(&notice, routing_key.unwrap_or_default(), run) {
                 Some(v) => v,
                 None => {
-                    return Rendered::Skip(
-                        "not sent: PagerDuty is told of rollbacks and their outcome only".into(),
-                    );
+                    return Rendered::Skip(format!(
+                        "{NOT_SENT}: PagerDuty is told of rollbacks and their outcome only"
+                    ));
                 }
             }
         }

@@ -52,7 +52,6 @@ pub async fn run(
         Err(why) => return HookRun::failed(why),
     };
     if let Some(Rendered::Skip(why)) = &req.body {
-        let _ = lines.send(format!("{prefix} {why}"));
         return HookRun {
             ok: true,
             summary: why.clone(),
