@@ -183,6 +183,11 @@ const CANARY: &[(&str, &str)] = &[("service", "checkout"), ("version", "2.0")];
 const BASELINE: &[(&str, &str)] = &[("service", "checkout"), ("version", "1.9")];
 
 fn sources(am_url: &str) -> Sources {
+    sources_with(am_url, "")
+}
+
+/// `auth` goes into the [alertmanager] table.
+fn sources_with(am_url: &str, auth: &str) -> Sources {
     let text = format!(
         r#"{ROLLOUT}
 [hooks]
@@ -190,6 +195,7 @@ undo = {{ exec = ["true"] }}
 [alertmanager]
 url = "{am_url}"
 timeout = "2s"
+{auth}
 [[metric]]
 name = "security"
 kind = "security_alerts"
@@ -315,6 +321,44 @@ async fn firing_alerts_are_counted_and_named_and_silenced_ones_are_not() {
         ),
         other => panic!("a stopped Alertmanager must be NO DATA, got {other:?}"),
     }
+}
+
+/// The token goes out as a bearer token, and a server that refuses it and
+/// echoes it back is NO DATA with the echo redacted.
+#[tokio::test]
+async fn the_token_is_sent_as_for_prometheus_and_never_shown() {
+    let (addr, task) = cockpit::httpd::serve(0, |req: cockpit::httpd::Request| {
+        let auth = req.header("authorization").unwrap_or("-").to_string();
+        async move {
+            if auth == "Bearer am-s3cr3t-token" {
+                cockpit::httpd::Response::json(200, "[]")
+            } else {
+                cockpit::httpd::Response::text(401, format!("bad credentials: {auth}\n"))
+            }
+        }
+    })
+    .await
+    .unwrap();
+    // SAFETY: only this test reads these variables.
+    unsafe {
+        std::env::set_var("COCKPIT_TEST_AM_GOOD", "am-s3cr3t-token");
+        std::env::set_var("COCKPIT_TEST_AM_OLD", "am-0ld-token-xyz");
+    }
+    let url = format!("http://{addr}");
+    let mut good = sources_with(&url, "token_env = \"COCKPIT_TEST_AM_GOOD\"");
+    assert!(
+        matches!(reading(&good.poll().await, Group::Canary), Reading::Value { value, .. } if value == 0.0)
+    );
+    let mut old = sources_with(&url, "token_env = \"COCKPIT_TEST_AM_OLD\"");
+    match reading(&old.poll().await, Group::Canary) {
+        Reading::NoData { reason } => {
+            assert!(reason.starts_with("HTTP 401 from "), "{reason}");
+            assert!(reason.contains("Bearer [redacted]"), "{reason}");
+            assert!(!reason.contains("0ld-token"), "{reason}");
+        }
+        other => panic!("a refused token must be NO DATA, got {other:?}"),
+    }
+    task.abort();
 }
 
 /// A `/metrics` page with 100 more requests per scrape and no errors.
