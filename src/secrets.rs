@@ -43,18 +43,18 @@ impl std::fmt::Debug for Secrets {
 
 impl Secrets {
     /// Every secret the config points at, read from the environment now:
-    /// Prometheus auth and `env:` headers, hook `env:` URLs and headers,
+    /// Prometheus and Alertmanager auth and `env:` headers, hook `env:` URLs and headers,
     /// and credentials or secret query values inside any configured URL.
     /// A variable that is not set is skipped: whatever needs it refuses to
     /// start or to run, and says so.
     pub fn from_config(config: &Config) -> Secrets {
         let mut s = Secrets::default();
-        if let Some(p) = &config.prometheus {
-            s.add_url(&p.url);
-            if let Some(token) = p.token_env.as_deref().and_then(env) {
+        for p in config.endpoints() {
+            s.add_url(p.url);
+            if let Some(token) = p.token_env.and_then(env) {
                 s.add(&token);
             }
-            if let Some(pair) = p.basic_auth_env.as_deref().and_then(env) {
+            if let Some(pair) = p.basic_auth_env.and_then(env) {
                 s.add_basic_auth(&pair);
             }
             for value in p.headers.values() {
@@ -98,7 +98,7 @@ impl Secrets {
     }
 
     /// One hook's secrets: its `env:` URL (whole and in parts), `env:`
-    /// header values, and credentials inside a plain URL.
+    /// header values and routing key, and credentials inside a plain URL.
     pub fn of_hook(hook: &Hook) -> Secrets {
         let mut s = Secrets::default();
         s.add_hook(hook);
@@ -120,7 +120,7 @@ impl Secrets {
             Some((url, None)) => self.add_url(url),
             None => {}
         }
-        for value in hook.headers.values() {
+        for value in hook.headers.values().chain(&hook.routing_key) {
             if let Some(v) = value.strip_prefix("env:").and_then(env) {
                 self.add(&v);
             }

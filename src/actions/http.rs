@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use reqwest::Method;
 
+use super::body::{self, Rendered};
 use super::placeholder::fill_url;
 use super::{HTTP_RETRIES, HTTP_TIMEOUT, HookRun, Lines, Vars, limit_text};
 use crate::config::model::Hook;
@@ -27,6 +28,8 @@ struct Request {
     /// How the URL is shown: itself, or `env:NAME` when it is a secret.
     shown_url: String,
     headers: Vec<(String, String)>,
+    /// What the body says (none for GET, DELETE, HEAD), or why nothing is sent.
+    body: Option<Rendered>,
     secrets: Secrets,
 }
 
@@ -44,10 +47,17 @@ pub async fn run(
     prefix: &str,
     lines: &Lines,
 ) -> HookRun {
-    let req = match request(hook, url, vars) {
+    let req = match request(hook, url, vars, context) {
         Ok(r) => r,
         Err(why) => return HookRun::failed(why),
     };
+    if let Some(Rendered::Skip(why)) = &req.body {
+        return HookRun {
+            ok: true,
+            summary: why.clone(),
+            tail: Vec::new(),
+        };
+    }
     let timeout = hook
         .timeout
         .map_or(HTTP_TIMEOUT, |s| Duration::from_millis(s.as_millis()));
@@ -67,7 +77,7 @@ pub async fn run(
     let (ok, summary) = loop {
         attempt += 1;
         let started = Instant::now();
-        let result = attempt_once(&client, &req, context, timeout).await;
+        let result = attempt_once(&client, &req, timeout).await;
         let took = format!("{:.1}s", started.elapsed().as_secs_f64());
         match result {
             Attempt::Done(ok, outcome) => break (ok, format!("{what}: {outcome} in {took}")),
@@ -98,7 +108,12 @@ pub async fn run(
     HookRun { ok, summary, tail }
 }
 
-fn request(hook: &Hook, url: &str, vars: &Vars) -> Result<Request, String> {
+fn request(
+    hook: &Hook,
+    url: &str,
+    vars: &Vars,
+    context: &serde_json::Value,
+) -> Result<Request, String> {
     let (url, shown_url) = match url.strip_prefix("env:") {
         Some(name) => (secret(name, "the URL")?, url.to_string()),
         None => {
@@ -117,11 +132,21 @@ fn request(hook: &Hook, url: &str, vars: &Vars) -> Result<Request, String> {
         };
         headers.push((name.clone(), value));
     }
+    let routing_key = match hook.routing_key.as_deref().map(|k| k.strip_prefix("env:")) {
+        Some(Some(var)) => Some(secret(var, "`routing_key`")?),
+        Some(None) => return Err("`routing_key` must be written `env:NAME`".into()),
+        None => None,
+    };
+    let event = context["event"].as_str().unwrap_or_default();
+    // The event is the body; GET and DELETE carry it in the URL's placeholders.
+    let body = (!matches!(method, Method::GET | Method::DELETE | Method::HEAD))
+        .then(|| body::render(hook, event, vars, context, routing_key.as_deref()));
     Ok(Request {
         method,
         url,
         shown_url,
         headers,
+        body,
         // Read now, like the values sent: one that is set is one to hide.
         secrets: Secrets::of_hook(hook),
     })
@@ -136,19 +161,18 @@ fn secret(var: &str, what: &str) -> Result<String, String> {
     }
 }
 
-async fn attempt_once(
-    client: &reqwest::Client,
-    req: &Request,
-    context: &serde_json::Value,
-    timeout: Duration,
-) -> Attempt {
+async fn attempt_once(client: &reqwest::Client, req: &Request, timeout: Duration) -> Attempt {
     let mut builder = client.request(req.method.clone(), &req.url);
+    let mut typed = false;
     for (k, v) in &req.headers {
+        typed |= k.eq_ignore_ascii_case("content-type");
         builder = builder.header(k, v);
     }
-    // The event is the body; GET and DELETE carry it in the URL's placeholders.
-    if !matches!(req.method, Method::GET | Method::DELETE | Method::HEAD) {
-        builder = builder.json(context);
+    if let Some(Rendered::Send { content_type, body }) = &req.body {
+        if !typed {
+            builder = builder.header(reqwest::header::CONTENT_TYPE, content_type);
+        }
+        builder = builder.body(body.clone());
     }
     let resp = match builder.send().await {
         Ok(r) => r,

@@ -10,9 +10,11 @@
 //! weight, metric snapshot, operator, reason): the body of `http` hooks.
 //! Output lines go to `Lines` as they arrive, for the log pane.
 
+pub mod body;
 mod descendants;
 mod exec;
 mod http;
+pub mod notice;
 pub mod output;
 pub mod placeholder;
 
@@ -84,7 +86,11 @@ pub async fn notify(
         .iter()
         .map(|hook| run_hook(hook, vars, context, lines.clone()));
     for (hook, run) in hooks.iter().zip(futures::future::join_all(runs).await) {
-        let verdict = if run.ok { "sent" } else { "FAILED" };
+        let verdict = match (run.ok, run.summary.starts_with(body::NOT_SENT)) {
+            (false, _) => "FAILED",
+            (true, true) => "skipped",
+            (true, false) => "sent",
+        };
         let _ = lines.send(format!(
             "{} notify {event}: {verdict}: {}",
             prefix(hook),

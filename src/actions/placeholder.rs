@@ -14,6 +14,35 @@ pub fn fill_url(text: &str, vars: &Vars) -> String {
     fill_with(text, vars, percent_encode)
 }
 
+/// As `fill`, each value escaped to sit inside a JSON string: quotes,
+/// backslashes and control characters as JSON escapes, and `<`, `>`, `&`
+/// as `\u003c`-style escapes so a body pasted into HTML cannot end a
+/// `<script>`. The template writes the quotes: `"text": "{reason}"`.
+pub fn fill_json(text: &str, vars: &Vars) -> String {
+    fill_with(text, vars, json_escape)
+}
+
+fn json_escape(value: &str) -> String {
+    let quoted = serde_json::Value::String(value.to_string()).to_string();
+    html_safe(&quoted[1..quoted.len() - 1])
+}
+
+/// JSON text with `<`, `>`, `&` and the JavaScript line separators as
+/// `\u` escapes: the same JSON, but inert inside an HTML page. They occur
+/// only inside strings, so the whole serialized document can go through.
+pub fn html_safe(json: &str) -> String {
+    let mut out = String::with_capacity(json.len());
+    for c in json.chars() {
+        match c {
+            '<' | '>' | '&' | '\u{2028}' | '\u{2029}' => {
+                out.push_str(&format!("\\u{:04x}", c as u32))
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 fn fill_with(text: &str, vars: &Vars, encode: impl Fn(&str) -> String) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
@@ -92,6 +121,16 @@ mod tests {
             fill_url("https://h/flags/{reason}?w={weight}", &vars()),
             "https://h/flags/%3B%20rm%20-rf%20x?w=25"
         );
+    }
+
+    #[test]
+    fn json_values_stay_inside_their_string() {
+        let mut v = vars();
+        v.insert("reason".into(), "say \"hi\"\n</script>".into());
+        let body = fill_json(r#"{"text": "{reason}"}"#, &v);
+        assert_eq!(body, r#"{"text": "say \"hi\"\n\u003c/script\u003e"}"#);
+        let back: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(back["text"], "say \"hi\"\n</script>");
     }
 
     #[test]

@@ -63,10 +63,11 @@ pub fn kind_defaults(kind: MetricKind) -> Option<KindDefaults> {
             ..d("%", LowerIsWorse, 99.8, 99.5, Span::mins(1))
         },
         MetricKind::DbErrors => d("/min", HigherIsWorse, 10.0, 50.0, Span::mins(1)),
-        // Any security alert: roll back at once.
+        // Any security alert: roll back at once. `immediate` makes it
+        // count at once; `for` is never reached (and 0s is refused).
         MetricKind::SecurityAlerts => KindDefaults {
             immediate: Some(0.0),
-            ..d("alerts", HigherIsWorse, 0.0, 0.0, Span::ZERO)
+            ..d("alerts", HigherIsWorse, 0.0, 0.0, Span::mins(1))
         },
         MetricKind::Readiness => d("ready", LowerIsWorse, 1.0, 1.0, Span::secs(30)),
         MetricKind::Custom => return None,
@@ -101,6 +102,7 @@ pub fn bare_metric(name: &str, kind: MetricKind) -> MetricSpec {
         template: None,
         scrape: None,
         probe: None,
+        alerts: None,
         scale: None,
         direction: None,
         warning: None,

@@ -28,6 +28,7 @@ pub struct Config {
     pub hooks: GlobalHooks,
     pub prometheus: Option<PrometheusSpec>,
     pub scrape: Option<ScrapeSpec>,
+    pub alertmanager: Option<AlertmanagerSpec>,
     #[serde(default)]
     pub journal: JournalSpec,
     #[serde(default)]
@@ -182,6 +183,24 @@ pub struct Hook {
     pub headers: BTreeMap<String, String>,
     pub timeout: Option<Span>,
     pub retries: Option<u32>,
+    /// What an `http` hook's body looks like to the service receiving it.
+    pub format: Option<HookFormat>,
+    /// A body template with the hook placeholders (instead of `format`).
+    pub body: Option<String>,
+    /// PagerDuty's integration key, always `env:NAME`.
+    pub routing_key: Option<String>,
+}
+
+/// The body an `http` hook sends: the cockpit's own JSON, or a message in
+/// the shape a chat or paging service accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HookFormat {
+    #[default]
+    Json,
+    Slack,
+    Teams,
+    Pagerduty,
 }
 
 impl Hook {
@@ -199,6 +218,28 @@ impl Hook {
             return format!("{} {url}", self.method.as_deref().unwrap_or("POST"));
         }
         "(empty hook)".into()
+    }
+
+    /// A `body` template is JSON when the `Content-Type` header says so,
+    /// or, without that header, when it starts like a JSON document: `[`,
+    /// or `{` and then `"` or `}` (so `{rollout} failed` is text).
+    pub fn body_is_json(&self) -> bool {
+        let content_type = self
+            .headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("content-type"))
+            .map(|(_, v)| v.to_ascii_lowercase());
+        match (content_type, &self.body) {
+            (Some(ct), _) => ct.contains("json"),
+            (None, Some(body)) => {
+                let body = body.trim_start();
+                body.starts_with('[')
+                    || body
+                        .strip_prefix('{')
+                        .is_some_and(|rest| rest.trim_start().starts_with(['"', '}']))
+            }
+            (None, None) => false,
+        }
     }
 }
 
@@ -263,6 +304,8 @@ pub struct MetricSpec {
     pub scrape: Option<ScrapeSelector>,
     /// A `/ready`-style URL (kind = "readiness").
     pub probe: Option<String>,
+    /// Firing alerts in `[alertmanager]` matching each group's labels.
+    pub alerts: Option<AlertSelector>,
     /// Multiplies what the source returns (e.g. 100 for a ratio shown in %).
     pub scale: Option<f64>,
     pub direction: Option<Direction>,
@@ -296,6 +339,16 @@ pub struct ScrapeSelector {
     pub errors: BTreeMap<String, String>,
     /// For histograms: which quantile (0.95 for p95).
     pub quantile: Option<f64>,
+}
+
+/// Which alerts count for each group: label matchers as in `scrape.labels`
+/// (`value`, `~regex`, `!value`, `!~regex`).
+#[derive(Debug, Clone, Deserialize, Serialize, Default, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct AlertSelector {
+    pub canary: BTreeMap<String, String>,
+    #[serde(default)]
+    pub baseline: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
@@ -441,6 +494,22 @@ pub struct GlobalHooks {
     pub on_event: Hooks,
 }
 
+impl GlobalHooks {
+    /// Every list with its key, in the order the docs give them.
+    pub fn by_key(&self) -> [(&'static str, &Hooks); 8] {
+        [
+            ("enter", &self.enter),
+            ("undo", &self.undo),
+            ("on_pause", &self.on_pause),
+            ("on_resume", &self.on_resume),
+            ("on_promote", &self.on_promote),
+            ("on_rollback", &self.on_rollback),
+            ("on_breach", &self.on_breach),
+            ("on_event", &self.on_event),
+        ]
+    }
+}
+
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct PrometheusSpec {
@@ -465,6 +534,65 @@ pub struct PrometheusSpec {
     /// Range of `rate()` in the templates.
     #[serde(default = "default_rate_window")]
     pub rate_window: Span,
+}
+
+/// Alertmanager's API v2, for metrics that count firing alerts. Auth as
+/// for Prometheus; polled with the other sources.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlertmanagerSpec {
+    pub url: String,
+    pub token_env: Option<String>,
+    pub basic_auth_env: Option<String>,
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    #[serde(default = "default_source_timeout")]
+    pub timeout: Span,
+    pub ca_file: Option<PathBuf>,
+}
+
+/// What `[prometheus]` and `[alertmanager]` share: a server, how to
+/// authenticate to it, how long to wait.
+#[derive(Debug, Clone, Copy)]
+pub struct Endpoint<'a> {
+    /// The table's name, for messages: "prometheus".
+    pub table: &'static str,
+    pub url: &'a str,
+    pub token_env: Option<&'a str>,
+    pub basic_auth_env: Option<&'a str>,
+    pub headers: &'a BTreeMap<String, String>,
+    pub timeout: Span,
+    pub ca_file: Option<&'a std::path::Path>,
+}
+
+/// `[prometheus]` and `[alertmanager]` spell their shared keys alike.
+macro_rules! endpoint_of {
+    ($spec:ty, $table:literal) => {
+        impl $spec {
+            pub fn endpoint(&self) -> Endpoint<'_> {
+                Endpoint {
+                    table: $table,
+                    url: &self.url,
+                    token_env: self.token_env.as_deref(),
+                    basic_auth_env: self.basic_auth_env.as_deref(),
+                    headers: &self.headers,
+                    timeout: self.timeout,
+                    ca_file: self.ca_file.as_deref(),
+                }
+            }
+        }
+    };
+}
+endpoint_of!(PrometheusSpec, "prometheus");
+endpoint_of!(AlertmanagerSpec, "alertmanager");
+
+impl Config {
+    /// The servers the sources authenticate to.
+    pub fn endpoints(&self) -> Vec<Endpoint<'_>> {
+        let prom = self.prometheus.as_ref().map(PrometheusSpec::endpoint);
+        let am = self.alertmanager.as_ref().map(AlertmanagerSpec::endpoint);
+        prom.into_iter().chain(am).collect()
+    }
 }
 
 fn default_source_timeout() -> Span {

@@ -4,7 +4,10 @@ use std::collections::HashSet;
 
 use super::defaults::{self, PLACEHOLDERS, TEMPLATES};
 use super::error::{Problem, Seg, did_you_mean};
-use super::model::{Config, Direction, Hook, MetricKind, MetricSpec, ScrapeSelector, Stage};
+use super::model::{
+    AlertSelector, Config, Direction, Hook, HookFormat, MetricKind, MetricSpec, ScrapeSelector,
+    Stage,
+};
 use crate::at;
 use crate::rollout::window::DeployWindows;
 
@@ -105,8 +108,11 @@ fn resolve_metrics(config: &mut Config, out: &mut Vec<Problem>) {
             m.min_requests = m.min_requests.or(d.min_requests);
         }
         m.for_.get_or_insert(crate::duration::Span::mins(1));
-        let has_source =
-            m.query.is_some() || m.template.is_some() || m.scrape.is_some() || m.probe.is_some();
+        let has_source = m.query.is_some()
+            || m.template.is_some()
+            || m.scrape.is_some()
+            || m.probe.is_some()
+            || m.alerts.is_some();
         if !has_source {
             if has_prom && default_scrape(m.kind).is_some() {
                 m.template = Some(TEMPLATES[0].into());
@@ -116,7 +122,7 @@ fn resolve_metrics(config: &mut Config, out: &mut Vec<Problem>) {
                 out.push(problem(
                     at!["metric", i, "name"],
                     format!("metric \"{}\" has no source", m.name),
-                    "set `query` (with [prometheus]), `template`, `scrape` (with [scrape]) or `probe`",
+                    "set `query` (with [prometheus]), `template`, `scrape` (with [scrape]), `probe`, or `alerts` (with [alertmanager])",
                 ));
             }
         }
@@ -397,6 +403,9 @@ fn check_metric_source(config: &Config, i: usize, m: &MetricSpec, out: &mut Vec<
             "p95 is quantile = 0.95",
         ));
     }
+    if let Some(sel) = &m.alerts {
+        check_alert_source(config, i, m, sel, out);
+    }
     if m.kind == MetricKind::Readiness && m.probe.is_none() {
         out.push(problem(
             at!["metric", i, "kind"],
@@ -406,8 +415,59 @@ fn check_metric_source(config: &Config, i: usize, m: &MetricSpec, out: &mut Vec<
     }
 }
 
+/// A count of firing alerts: from `[alertmanager]`, for a kind that counts.
+fn check_alert_source(
+    config: &Config,
+    i: usize,
+    m: &MetricSpec,
+    sel: &AlertSelector,
+    out: &mut Vec<Problem>,
+) {
+    if config.alertmanager.is_none() {
+        out.push(problem(
+            at!["metric", i, "alerts"],
+            format!(
+                "metric \"{}\" counts alerts but there is no [alertmanager] table",
+                m.name
+            ),
+            "add [alertmanager] with `url = \"http://alertmanager:9093\"`",
+        ));
+    }
+    if !matches!(m.kind, MetricKind::SecurityAlerts | MetricKind::Custom) {
+        out.push(problem(
+            at!["metric", i, "kind"],
+            format!(
+                "metric \"{}\" counts alerts, which a {} metric cannot be",
+                m.name,
+                serde_json::to_value(m.kind)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default()
+            ),
+            "use kind = \"security_alerts\" (any alert is critical at once), or \"custom\" with your own lines",
+        ));
+    }
+    if sel.canary.is_empty() {
+        out.push(problem(
+            at!["metric", i, "alerts", "canary"],
+            "no canary matchers: every firing alert would count against the canary",
+            "name the new version's alerts, e.g. canary = { service = \"checkout\", version = \"2.0\" }",
+        ));
+    }
+}
+
 fn check_hooks(config: &Config, out: &mut Vec<Problem>) {
     for (path, h) in super::values::written_hooks(config) {
+        let paging = [Seg::Key("hooks".into()), Seg::Key("on_event".into())];
+        if h.format == Some(HookFormat::Pagerduty) && !path.starts_with(&paging) {
+            let mut at = path.clone();
+            at.push(Seg::Key("format".into()));
+            out.push(problem(
+                at,
+                "a PagerDuty hook here would never page: it is told of rollbacks and their outcome only",
+                "move it to [hooks] on_event, which triggers on a rollback and resolves when the rollback is verified",
+            ));
+        }
         check_hook(path, h, out);
     }
 }
@@ -472,6 +532,9 @@ fn check_exec_hook(
         ("method", h.method.is_some()),
         ("headers", !h.headers.is_empty()),
         ("retries", h.retries.is_some()),
+        ("format", h.format.is_some()),
+        ("body", h.body.is_some()),
+        ("routing_key", h.routing_key.is_some()),
     ];
     for (key, _) in http_only.iter().filter(|(_, set)| *set) {
         out.push(problem(
@@ -527,6 +590,7 @@ fn check_http_hook(here: &dyn Fn(&str) -> Vec<Seg>, h: &Hook, url: &str, out: &m
     for (name, value) in &h.headers {
         check_header(here("headers"), name, value, "read when the hook runs", out);
     }
+    check_http_body(here, h, out);
     let exec_only = [
         ("shell", h.shell),
         ("cwd", h.cwd.is_some()),
@@ -538,6 +602,59 @@ fn check_http_hook(here: &dyn Fn(&str) -> Vec<Seg>, h: &Hook, url: &str, out: &m
             format!("`{key}` only applies to exec hooks, and this hook sends `http`"),
             format!("remove `{key}`, or make this an `exec = [...]` hook"),
         ));
+    }
+}
+
+/// `format`, `body` and `routing_key`: one way to say what is sent, a
+/// template that stays JSON whatever the values, a key never written down.
+fn check_http_body(here: &dyn Fn(&str) -> Vec<Seg>, h: &Hook, out: &mut Vec<Problem>) {
+    let bodiless = h
+        .method
+        .as_deref()
+        .is_some_and(|m| matches!(m.to_uppercase().as_str(), "GET" | "DELETE"));
+    let pagerduty = h.format == Some(HookFormat::Pagerduty);
+    if h.format.is_some() && h.body.is_some() {
+        out.push(problem(
+            here("body"),
+            "hook has both `format` and `body`",
+            "keep `format` for a ready-made message, or `body` for your own template",
+        ));
+    }
+    if bodiless && (h.format.is_some() || h.body.is_some()) {
+        out.push(problem(
+            here("method"),
+            "a GET or DELETE hook sends no body, so `format` and `body` would be ignored",
+            "use method = \"POST\" (the default) or \"PUT\"",
+        ));
+    }
+    match (&h.routing_key, pagerduty) {
+        (None, true) => out.push(problem(
+            here("format"),
+            "a PagerDuty hook needs `routing_key`",
+            "export the integration key and write `routing_key = \"env:PAGERDUTY_ROUTING_KEY\"`",
+        )),
+        (Some(_), false) => out.push(problem(
+            here("routing_key"),
+            "`routing_key` only applies to `format = \"pagerduty\"`",
+            "remove `routing_key`, or set `format = \"pagerduty\"`",
+        )),
+        (Some(key), true) => match key.strip_prefix("env:") {
+            Some(var) if is_env_name(var) => {}
+            Some(var) => out.push(problem(
+                here("routing_key"),
+                format!("\"{var}\" is not an environment variable name"),
+                "write `routing_key = \"env:NAME\"` with letters, digits and _",
+            )),
+            None => out.push(problem(
+                here("routing_key"),
+                "the routing key is written in the config",
+                "export it and write `routing_key = \"env:NAME\"`: read when the hook runs, redacted wherever shown",
+            )),
+        },
+        (None, false) => {}
+    }
+    if let Some(template) = &h.body {
+        check_placeholders(here("body"), template, false, out);
     }
 }
 

@@ -14,15 +14,9 @@ pub(super) fn check(config: &Config, out: &mut Vec<Problem>) {
     check_numbers(config, out);
     check_intervals(config, out);
     check_urls(config, out);
-    if let Some(p) = &config.prometheus {
-        for (name, value) in &p.headers {
-            check_header(
-                at!["prometheus", "headers"],
-                name,
-                value,
-                "read at start",
-                out,
-            );
+    for p in config.endpoints() {
+        for (name, value) in p.headers {
+            check_header(at![p.table, "headers"], name, value, "read at start", out);
         }
     }
 }
@@ -206,6 +200,14 @@ fn check_intervals(config: &Config, out: &mut Vec<Problem>) {
             ),
         ]);
     }
+    if let Some(a) = &config.alertmanager {
+        spans.push((
+            at!["alertmanager", "timeout"],
+            a.timeout,
+            "a timeout of 0s fails every request before it is sent",
+            "set a timeout such as \"5s\", or leave it out (5s)",
+        ));
+    }
     if let Some(s) = &config.scrape {
         spans.extend([
             (
@@ -346,16 +348,7 @@ pub fn written_hooks(config: &Config) -> Vec<(Vec<Seg>, &Hook)> {
             }
         }
     }
-    for (field, hooks) in [
-        ("enter", &g.enter),
-        ("undo", &g.undo),
-        ("on_pause", &g.on_pause),
-        ("on_resume", &g.on_resume),
-        ("on_promote", &g.on_promote),
-        ("on_rollback", &g.on_rollback),
-        ("on_breach", &g.on_breach),
-        ("on_event", &g.on_event),
-    ] {
+    for (field, hooks) in g.by_key() {
         for (j, h) in hooks.0.iter().enumerate() {
             found.push((at!["hooks", field, j], h));
         }
@@ -405,6 +398,14 @@ fn check_urls(config: &Config, out: &mut Vec<Problem>) {
             at!["prometheus", "url"],
             &p.url,
             "http://prometheus:9090",
+            out,
+        );
+    }
+    if let Some(a) = &config.alertmanager {
+        check_url(
+            at!["alertmanager", "url"],
+            &a.url,
+            "http://alertmanager:9093",
             out,
         );
     }

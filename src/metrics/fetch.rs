@@ -2,6 +2,9 @@
 
 use std::time::Duration;
 
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+
+use crate::config::model::Endpoint;
 use crate::duration::Span;
 
 /// Bodies past this are refused: a `/metrics` page of a single service is
@@ -72,4 +75,72 @@ fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
         cause = next;
     }
     cause.to_string()
+}
+
+/// A client for `[prometheus]` or `[alertmanager]`: auth and extra headers
+/// as default headers, the timeout and an optional custom CA. Secrets come
+/// from the environment only.
+pub fn client(e: &Endpoint) -> Result<reqwest::Client, String> {
+    let table = e.table;
+    let secret = |var: &str, key: &str| {
+        std::env::var(var).map_err(|_| {
+            format!(
+                "[{table}] {key}: environment variable {var} is not set; export it before starting"
+            )
+        })
+    };
+    // Marked sensitive so that reqwest's Debug output never shows it.
+    let sensitive = |value: &str, key: &str| {
+        let mut v = HeaderValue::from_str(value)
+            .map_err(|_| format!("[{table}] {key}: the value is not a valid HTTP header value"))?;
+        v.set_sensitive(true);
+        Ok::<_, String>(v)
+    };
+    let mut headers = HeaderMap::new();
+    if let Some(var) = e.token_env {
+        let token = secret(var, "token_env")?;
+        headers.insert(
+            reqwest::header::AUTHORIZATION,
+            sensitive(&format!("Bearer {token}"), "token_env")?,
+        );
+    }
+    if let Some(var) = e.basic_auth_env {
+        let pair = secret(var, "basic_auth_env")?;
+        if !pair.contains(':') {
+            return Err(format!(
+                "[{table}] basic_auth_env: ${var} must hold `user:password`"
+            ));
+        }
+        let encoded = crate::secrets::base64(pair.as_bytes());
+        headers.insert(
+            reqwest::header::AUTHORIZATION,
+            sensitive(&format!("Basic {encoded}"), "basic_auth_env")?,
+        );
+    }
+    for (name, value) in e.headers {
+        let key = HeaderName::from_bytes(name.as_bytes())
+            .map_err(|_| format!("[{table}] headers: {name:?} is not a valid header name"))?;
+        let value = match value.strip_prefix("env:") {
+            Some(var) => secret(var, &format!("headers.{name}"))?,
+            None => value.clone(),
+        };
+        headers.insert(key, sensitive(&value, &format!("headers.{name}"))?);
+    }
+    let mut builder = crate::net::client_builder(&reqwest::Method::GET)
+        .default_headers(headers)
+        .timeout(Duration::from_millis(e.timeout.as_millis()));
+    if let Some(path) = e.ca_file {
+        let pem = std::fs::read(path)
+            .map_err(|err| format!("[{table}] ca_file: cannot read {}: {err}", path.display()))?;
+        let cert = reqwest::Certificate::from_pem(&pem).map_err(|err| {
+            format!(
+                "[{table}] ca_file: {} is not a PEM certificate: {err}",
+                path.display()
+            )
+        })?;
+        builder = builder.add_root_certificate(cert);
+    }
+    builder
+        .build()
+        .map_err(|err| format!("[{table}]: cannot build the HTTP client: {err}"))
 }

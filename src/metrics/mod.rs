@@ -1,5 +1,5 @@
-//! Metric sources: the Prometheus HTTP API, direct `/metrics` scraping and
-//! health probes. Everything a source can get wrong becomes a `NoData`
+//! Metric sources: the Prometheus HTTP API, direct `/metrics` scraping,
+//! health probes and Alertmanager's firing alerts. Everything a source can get wrong becomes a `NoData`
 //! reading with its reason; nothing here decides anything.
 //!
 //! Each Prometheus metric, each probe, and the scraped targets (whose
@@ -23,6 +23,7 @@
 //! Every reason and detail leaves here redacted (`crate::secrets`): a
 //! server that echoes our credentials in an error body is outside text.
 
+pub mod alerts;
 pub mod compute;
 pub mod exposition;
 pub mod fetch;
@@ -44,6 +45,7 @@ use crate::config::model::MetricSpec;
 use crate::duration::Span;
 use crate::rollout::{At, Group, Reading};
 use crate::secrets::Secrets;
+use alerts::AlertCount;
 use probe::Probe;
 use prom::Api;
 use scrape::{ScrapeMetric, Scraper};
@@ -65,6 +67,8 @@ enum Poller {
     /// Every scraped metric: they read the same scrape of the same targets.
     Scrape(Scraper),
     Probe(Probe),
+    /// One metric's firing alerts in Alertmanager, canary and baseline.
+    Alerts(AlertCount),
 }
 
 /// What every poller reads but none owns.
@@ -108,6 +112,7 @@ impl Poller {
                 let r = p.read(&shared.probe_client, shared.probe_timeout).await;
                 vec![(p.metric, Group::Canary, r)]
             }
+            Poller::Alerts(a) => a.read().await,
         };
         let mut batches: Vec<(Batch, Vec<Warning>)> = Vec::new();
         for (i, group, r) in readings {
@@ -174,6 +179,19 @@ impl Sources {
                     url: url.clone(),
                     expect_version: config.rollout.new_version.clone(),
                 }));
+            }
+        }
+        if let Some(spec) = &config.alertmanager {
+            let client = fetch::client(&spec.endpoint())?;
+            for (i, m) in config.metrics.iter().enumerate() {
+                if let Some(sel) = &m.alerts {
+                    pollers.push(Poller::Alerts(AlertCount::new(
+                        i,
+                        spec,
+                        sel,
+                        client.clone(),
+                    )?));
+                }
             }
         }
         let probe_timeout = config

@@ -4,7 +4,6 @@
 use std::time::Duration;
 
 use futures::future::join_all;
-use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use serde_json::Value;
 
 use super::compute::promql_number;
@@ -84,7 +83,7 @@ impl Api {
     /// Builds the client and every query up front, so a missing token or a
     /// template that cannot serve a kind stops the start, not a poll.
     pub fn from_config(config: &Config, spec: &PrometheusSpec) -> Result<Api, String> {
-        let client = client(spec)?;
+        let client = fetch::client(&spec.endpoint())?;
         let mut queries = Vec::new();
         let (window, stale_after) = (spec.rate_window.to_string(), config.policy.stale_after);
         for (i, m) in config.metrics.iter().enumerate() {
@@ -394,74 +393,6 @@ fn with_warnings(reading: Reading, warnings: &[String]) -> Reading {
         },
         other => other,
     }
-}
-
-/// Client with auth and extra headers as default headers, the timeout and
-/// an optional custom CA. Secrets come from the environment only.
-fn client(spec: &PrometheusSpec) -> Result<reqwest::Client, String> {
-    let mut headers = HeaderMap::new();
-    if let Some(var) = &spec.token_env {
-        let token = secret(var, "token_env")?;
-        headers.insert(
-            reqwest::header::AUTHORIZATION,
-            sensitive(&format!("Bearer {token}"), "token_env")?,
-        );
-    }
-    if let Some(var) = &spec.basic_auth_env {
-        let pair = secret(var, "basic_auth_env")?;
-        if !pair.contains(':') {
-            return Err(format!(
-                "[prometheus] basic_auth_env: ${var} must hold `user:password`"
-            ));
-        }
-        let encoded = crate::secrets::base64(pair.as_bytes());
-        headers.insert(
-            reqwest::header::AUTHORIZATION,
-            sensitive(&format!("Basic {encoded}"), "basic_auth_env")?,
-        );
-    }
-    for (name, value) in &spec.headers {
-        let key = HeaderName::from_bytes(name.as_bytes())
-            .map_err(|_| format!("[prometheus] headers: {name:?} is not a valid header name"))?;
-        let value = match value.strip_prefix("env:") {
-            Some(var) => secret(var, &format!("headers.{name}"))?,
-            None => value.clone(),
-        };
-        headers.insert(key, sensitive(&value, &format!("headers.{name}"))?);
-    }
-    let mut builder = crate::net::client_builder(&reqwest::Method::GET)
-        .default_headers(headers)
-        .timeout(Duration::from_millis(spec.timeout.as_millis()));
-    if let Some(path) = &spec.ca_file {
-        let pem = std::fs::read(path)
-            .map_err(|e| format!("[prometheus] ca_file: cannot read {}: {e}", path.display()))?;
-        let cert = reqwest::Certificate::from_pem(&pem).map_err(|e| {
-            format!(
-                "[prometheus] ca_file: {} is not a PEM certificate: {e}",
-                path.display()
-            )
-        })?;
-        builder = builder.add_root_certificate(cert);
-    }
-    builder
-        .build()
-        .map_err(|e| format!("[prometheus]: cannot build the HTTP client: {e}"))
-}
-
-fn secret(var: &str, key: &str) -> Result<String, String> {
-    std::env::var(var).map_err(|_| {
-        format!(
-            "[prometheus] {key}: environment variable {var} is not set; export it before starting"
-        )
-    })
-}
-
-/// Marked sensitive so that reqwest's Debug output never shows it.
-fn sensitive(value: &str, key: &str) -> Result<HeaderValue, String> {
-    let mut v = HeaderValue::from_str(value)
-        .map_err(|_| format!("[prometheus] {key}: the value is not a valid HTTP header value"))?;
-    v.set_sensitive(true);
-    Ok(v)
 }
 
 /// Placeholders a query or selector may use, filled from `[rollout]`.

@@ -4,7 +4,7 @@ use std::fmt::Write;
 
 use super::Plan;
 use crate::config::Config;
-use crate::config::model::{Direction, Hook, MetricSpec, OnCritical, OnNoData};
+use crate::config::model::{Direction, Hook, HookFormat, MetricSpec, OnCritical, OnNoData};
 use crate::duration::Span;
 use crate::format::number;
 use crate::rollout::Rule;
@@ -64,8 +64,15 @@ fn describe(plan: &Plan) -> String {
     }
     let total = c.stages.iter().map(|s| s.wait.0).sum();
     let _ = writeln!(out, "minimum total duration: {}", Span(total));
+    let notices = notifications(c);
+    if !notices.is_empty() {
+        out.push_str("\nevent hooks:\n");
+        for line in notices {
+            let _ = writeln!(out, "  {line}");
+        }
+    }
     out.push_str("\nsources:\n");
-    for line in sources(c) {
+    for line in sources(c, plan.sources.every()) {
         let _ = writeln!(out, "  {line}");
     }
     out.push_str("\nmetrics:\n");
@@ -98,7 +105,10 @@ fn describe(plan: &Plan) -> String {
         if let Some(x) = m.baseline_ratio {
             let _ = write!(out, ", <= {}x baseline", number(x));
         }
-        let _ = writeln!(out, "  [{}]", source(m));
+        if let Some(x) = m.immediate {
+            let _ = write!(out, ", at once {sign} {}", line(Some(x)));
+        }
+        let _ = writeln!(out, "  [{}]", source(c, m));
     }
     let p = &c.policy;
     let critical = match p.on_critical {
@@ -153,9 +163,33 @@ fn hooks(list: &[Hook]) -> String {
     list.iter().map(Hook::label).collect::<Vec<_>>().join("; ")
 }
 
+/// `[hooks]` run on events (notifications and on_rollback): where each goes
+/// and, for http, in what shape.
+fn notifications(c: &Config) -> Vec<String> {
+    let mut out = Vec::new();
+    // enter and undo are shown with each stage.
+    for (when, list) in c.hooks.by_key().into_iter().skip(2) {
+        for hook in &list.0 {
+            let shape = match (hook.format, &hook.body, &hook.http) {
+                (_, _, None) => String::new(),
+                (_, Some(_), _) if hook.body_is_json() => " (body template, JSON)".into(),
+                (_, Some(_), _) => " (body template, text)".into(),
+                (Some(HookFormat::Pagerduty), ..) => {
+                    " (pagerduty: trigger on rollback, resolve when it is verified)".into()
+                }
+                (Some(HookFormat::Slack), ..) => " (slack message)".into(),
+                (Some(HookFormat::Teams), ..) => " (teams adaptive card)".into(),
+                (Some(HookFormat::Json) | None, ..) => " (cockpit JSON)".into(),
+            };
+            out.push(format!("{when}: {}{shape}", hook.label()));
+        }
+    }
+    out
+}
+
 /// Where values come from and over what span: what an engineer checks
 /// first when a value on the screen looks wrong.
-fn sources(c: &Config) -> Vec<String> {
+fn sources(c: &Config, every: std::time::Duration) -> Vec<String> {
     let mut out = Vec::new();
     if let Some(p) = &c.prometheus {
         out.push(format!(
@@ -163,6 +197,14 @@ fn sources(c: &Config) -> Vec<String> {
             crate::metrics::fetch::shown(&p.url),
             p.every,
             p.rate_window
+        ));
+    }
+    if let Some(a) = &c.alertmanager {
+        out.push(format!(
+            "alertmanager {} firing alerts every {}, timeout {}",
+            crate::metrics::fetch::shown(&a.url),
+            Span(every),
+            a.timeout
         ));
     }
     if let Some(s) = &c.scrape {
@@ -183,7 +225,7 @@ fn sources(c: &Config) -> Vec<String> {
     out
 }
 
-fn source(m: &MetricSpec) -> String {
+fn source(c: &Config, m: &MetricSpec) -> String {
     if let Some(t) = &m.template {
         format!("template {t}")
     } else if let Some(q) = &m.query {
@@ -192,6 +234,8 @@ fn source(m: &MetricSpec) -> String {
         crate::metrics::scrape::plan_source(m, s)
     } else if let Some(p) = &m.probe {
         format!("probe {p}")
+    } else if let (Some(sel), Some(spec)) = (&m.alerts, &c.alertmanager) {
+        crate::metrics::alerts::AlertCount::plan_source(spec, sel)
     } else {
         "no source".into()
     }

@@ -10,6 +10,7 @@ mod describe;
 use std::path::{Path, PathBuf};
 
 use crate::at;
+use crate::config::defaults::PLACEHOLDERS;
 use crate::config::error::{Seg, did_you_mean};
 use crate::config::model::MetricSpec;
 use crate::config::validate::{is_env_name, problem};
@@ -91,6 +92,7 @@ pub fn from_text(path: &Path, text: &str, choices: &Choices) -> Result<Plan, Vec
         })
         .ok();
     matchers(&config, &mut problems);
+    bodies(&config, &mut problems);
     secrets(&config, &mut problems);
     // Already said by the config's own checks when it fails.
     let windows = DeployWindows::from_spec(&config.window).ok();
@@ -173,20 +175,53 @@ fn theme_fix(choice: &str) -> String {
     }
 }
 
-/// Every scrape label matcher compiled where the config writes it.
+/// Every scrape and alert label matcher compiled where the config writes it.
 fn matchers(config: &Config, out: &mut Vec<Problem>) {
     for (i, m) in config.metrics.iter().enumerate() {
-        let Some(sel) = &m.scrape else { continue };
-        for (field, map) in [("labels", &sel.labels), ("errors", &sel.errors)] {
+        let mut maps = Vec::new();
+        if let Some(sel) = &m.scrape {
+            maps.extend([
+                ("scrape", "labels", &sel.labels),
+                ("scrape", "errors", &sel.errors),
+            ]);
+        }
+        if let Some(sel) = &m.alerts {
+            maps.extend([
+                ("alerts", "canary", &sel.canary),
+                ("alerts", "baseline", &sel.baseline),
+            ]);
+        }
+        for (key, field, map) in maps {
             if let Err(bad) = Matchers::compile(map) {
-                out.extend(bad.into_iter().map(|b| {
-                    problem(
-                        at!["metric", i, "scrape", field, &b.label],
-                        b.message,
-                        b.fix,
-                    )
-                }));
+                out.extend(
+                    bad.into_iter()
+                        .map(|b| problem(at!["metric", i, key, field, &b.label], b.message, b.fix)),
+                );
             }
+        }
+    }
+}
+
+/// A hook `body` sent as JSON must be JSON whatever the values: each is
+/// escaped into a string, so if it parses with every placeholder `x`, it
+/// parses with any value.
+fn bodies(config: &Config, out: &mut Vec<Problem>) {
+    // Not a number: an unquoted placeholder must fail here as it would at run time.
+    let sample = PLACEHOLDERS
+        .map(|p| (p.to_string(), "x".to_string()))
+        .into();
+    for (mut path, hook) in written_hooks(config) {
+        let Some(template) = hook.body.as_ref().filter(|_| hook.body_is_json()) else {
+            continue;
+        };
+        let filled = crate::actions::placeholder::fill_json(template, &sample);
+        if let Err(e) = serde_json::from_str::<serde_json::Value>(&filled) {
+            path.push(Seg::Key("body".into()));
+            out.push(problem(
+                path,
+                format!("`body` is sent as JSON but is not JSON: {e}"),
+                "fix the template (write placeholders inside quotes: \"{reason}\"), or send it as text with headers = { \"Content-Type\" = \"text/plain\" }",
+            ));
         }
     }
 }
@@ -207,24 +242,25 @@ fn secrets(config: &Config, out: &mut Vec<Problem>) {
     };
     let env = |value: &str| value.strip_prefix("env:").map(str::to_string);
     let mut urls = Vec::new();
-    if let Some(p) = &config.prometheus {
-        if let Some(var) = &p.token_env {
-            need(at!["prometheus", "token_env"], var, "the bearer token");
+    for p in config.endpoints() {
+        let table = p.table;
+        if let Some(var) = p.token_env {
+            need(at![table, "token_env"], var, "the bearer token");
         }
-        if let Some(var) = &p.basic_auth_env
-            && let Some(pair) = need(at!["prometheus", "basic_auth_env"], var, "user:password")
+        if let Some(var) = p.basic_auth_env
+            && let Some(pair) = need(at![table, "basic_auth_env"], var, "user:password")
             && !pair.contains(':')
         {
             urls.push(problem(
-                at!["prometheus", "basic_auth_env"],
+                at![table, "basic_auth_env"],
                 format!("{var} does not hold `user:password`"),
                 format!("export {var}=user:password"),
             ));
         }
-        for (name, value) in &p.headers {
+        for (name, value) in p.headers {
             if let Some(var) = env(value) {
                 need(
-                    at!["prometheus", "headers", name],
+                    at![table, "headers", name],
                     &var,
                     &format!("header `{name}`"),
                 );
@@ -232,6 +268,11 @@ fn secrets(config: &Config, out: &mut Vec<Problem>) {
         }
     }
     for (mut path, hook) in written_hooks(config) {
+        if let Some(var) = hook.routing_key.as_deref().and_then(env) {
+            let mut at = path.clone();
+            at.push(Seg::Key("routing_key".into()));
+            need(at, &var, "PagerDuty's routing key");
+        }
         for (name, value) in &hook.headers {
             if let Some(var) = env(value) {
                 let mut at = path.clone();
@@ -265,12 +306,15 @@ fn secrets(config: &Config, out: &mut Vec<Problem>) {
 /// metric it names: `[prometheus] ca_file: ...`, `metric "x" scrape: ...`.
 fn source_problem(config: &Config, error: &str) -> Problem {
     let (head, rest) = error.split_once(": ").unwrap_or(("", error));
-    let path = if let Some(key) = head.strip_prefix("[prometheus] ") {
-        let mut path = at!["prometheus"];
-        path.extend(key.split('.').map(|k| Seg::Key(k.into())));
+    let table = ["prometheus", "alertmanager"]
+        .into_iter()
+        .find(|t| head.starts_with(&format!("[{t}]")));
+    let path = if let Some(t) = table {
+        let mut path = at![t];
+        if let Some(key) = head.strip_prefix(&format!("[{t}] ")) {
+            path.extend(key.split('.').map(|k| Seg::Key(k.into())));
+        }
         path
-    } else if head.starts_with("[prometheus]") {
-        at!["prometheus"]
     } else if head.starts_with("[scrape]") {
         at!["scrape"]
     } else {

@@ -66,6 +66,10 @@ pub struct Rule {
     /// only its share that the previous poll did not.
     #[serde(default)]
     pub window_ms: u64,
+    /// A breach's reason ends with the reading's detail: the firing
+    /// alerts' names, for a count of alerts.
+    #[serde(default)]
+    pub names_cause: bool,
 }
 
 fn thresholds() -> Judge {
@@ -113,6 +117,7 @@ impl Rule {
             judge: Judge::Thresholds,
             alpha: default_alpha(),
             window_ms: 0,
+            names_cause: spec.alerts.is_some(),
         }
     }
 
@@ -310,7 +315,7 @@ impl Rule {
 
     /// The instantaneous verdict; how long it has held is tracked elsewhere.
     pub fn judge(&self, canary: &Reading, baseline: Option<&Reading>) -> Verdict {
-        let (value, requests) = match canary {
+        let (value, requests, detail) = match canary {
             Reading::NoData { reason } => {
                 return Verdict::new(
                     Level::NoData,
@@ -318,8 +323,10 @@ impl Rule {
                 );
             }
             Reading::Value {
-                value, requests, ..
-            } => (*value, *requests),
+                value,
+                requests,
+                detail,
+            } => (*value, *requests, detail.as_deref()),
         };
         if let (Some(min), Some(n)) = (self.min_requests, requests)
             && n < min
@@ -340,8 +347,12 @@ impl Rule {
             (Level::Warning, self.warning, "warning"),
         ] {
             if self.beyond(value, line) {
+                let cause = match detail.filter(|_| self.names_cause) {
+                    Some(d) => format!(": {d}"),
+                    None => String::new(),
+                };
                 let reason = format!(
-                    "{label} {} {} {} {word}",
+                    "{label} {} {} {} {word}{cause}",
                     self.show(value),
                     self.sign(),
                     self.show(line)

@@ -69,13 +69,14 @@ pub fn spawn_hook(
 }
 
 pub fn spawn_notify(
+    tasks: &mut tokio::task::JoinSet<()>,
     tx: UnboundedSender<Msg>,
     hooks: Vec<Hook>,
     vars: BTreeMap<String, String>,
     event: String,
     context: serde_json::Value,
 ) {
-    tokio::spawn(async move {
+    tasks.spawn(async move {
         let lines = line_forwarder(tx);
         actions::notify(&hooks, &vars, &event, &context, lines).await;
     });

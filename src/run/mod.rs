@@ -105,9 +105,15 @@ pub struct Session {
     /// The last warning journalled per metric and group: a warning that
     /// comes with every poll is journalled when it starts or changes.
     warned: std::collections::HashMap<(usize, Group), String>,
+    /// Notifications on their way: the last ones (a rollout's outcome, a
+    /// PagerDuty resolve) are waited for before the session ends.
+    notifying: tokio::task::JoinSet<()>,
     tx: mpsc::UnboundedSender<Msg>,
     rx: mpsc::UnboundedReceiver<Msg>,
 }
+
+/// How long an ending session waits for notifications still being sent.
+const NOTIFY_GRACE: Duration = Duration::from_secs(15);
 
 impl Session {
     pub fn new(config: Config, clock: Clock, journal: Option<crate::journal::Journal>) -> Session {
@@ -128,6 +134,7 @@ impl Session {
         Session {
             secrets: Secrets::from_config(&rollout.config),
             warned: std::collections::HashMap::new(),
+            notifying: tokio::task::JoinSet::new(),
             rollout,
             clock,
             journal,
@@ -235,7 +242,10 @@ impl Session {
             }
             Effect::Notify { hooks, vars, event } => {
                 let context = self.context(event, vars);
+                // Forget the ones already sent.
+                while self.notifying.try_join_next().is_some() {}
                 edges::spawn_notify(
+                    &mut self.notifying,
                     self.tx.clone(),
                     hooks.clone(),
                     vars.clone(),
@@ -266,6 +276,19 @@ impl Session {
         }
         let metrics: Vec<_> = self.rollout.tracks.iter().map(|t| t.value()).collect();
         body["metrics"] = serde_json::to_value(metrics).unwrap_or_default();
+        // One name per run, kept across a resume: PagerDuty's dedup_key.
+        let run = match &self.journal {
+            Some(j) => j
+                .path()
+                .file_stem()
+                .map_or_else(String::new, |s| s.to_string_lossy().into_owned()),
+            None => format!(
+                "{}-{}",
+                self.rollout.config.rollout.name,
+                self.rollout.state.started_at.unwrap_or_default()
+            ),
+        };
+        body["run"] = serde_json::Value::String(run);
         body
     }
 
@@ -292,6 +315,8 @@ impl Session {
         self.rewatch_gate();
         let code = self.event_loop(view, first).await;
         poller.abort();
+        let notifying = std::mem::take(&mut self.notifying);
+        let _ = tokio::time::timeout(NOTIFY_GRACE, notifying.join_all()).await;
         let ending = self.ending();
         self.publish(Some(ending));
         if let Some(j) = &mut self.journal {

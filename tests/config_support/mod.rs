@@ -14,6 +14,17 @@ pub const SECRETS: &[(&str, &str)] = &[
     ("FLAGS_API_TOKEN", "token"),
     ("STATUS_API_TOKEN", "token"),
     ("CHAT_WEBHOOK_URL", "https://chat.example.com/hooks/deploys"),
+    (
+        "SLACK_WEBHOOK_URL",
+        "https://hooks.slack.com/services/T000/B000/XXXXXXXX",
+    ),
+    (
+        "TEAMS_WEBHOOK_URL",
+        "https://prod-00.westeurope.logic.azure.com/workflows/x/triggers/manual/paths/invoke?sig=s3cr3t",
+    ),
+    ("PAGERDUTY_ROUTING_KEY", "R0UT1NGKEY0000000000000000000000"),
+    ("GRAFANA_TOKEN", "Bearer glsa_token"),
+    ("AM_TOKEN", "am-token"),
 ];
 
 /// `tests/configs/<dir>/*.toml`, sorted.
