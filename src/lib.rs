@@ -10,6 +10,7 @@ pub mod journal;
 pub mod metrics;
 pub mod net;
 pub mod plan;
+pub mod preflight;
 pub mod rollout;
 pub mod run;
 pub mod secrets;

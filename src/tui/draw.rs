@@ -295,7 +295,7 @@ fn panel_title(r: &Rollout) -> (String, fn(&Theme) -> Style) {
 /// What the middle of the screen holds now, and its height without borders.
 fn middle<'a>(s: &Screen, r: &Rollout, now: At, width: u16) -> (Vec<Line<'a>>, u16) {
     let lines = if r.state.phase == Phase::Waiting {
-        waiting_lines(s, r, now)
+        waiting_lines(s, r, now, width.saturating_sub(2))
     } else {
         metrics_table(s, r, width.saturating_sub(2))
     };
@@ -303,7 +303,7 @@ fn middle<'a>(s: &Screen, r: &Rollout, now: At, width: u16) -> (Vec<Line<'a>>, u
     (lines, n)
 }
 
-fn waiting_lines<'a>(s: &Screen, r: &Rollout, now: At) -> Vec<Line<'a>> {
+fn waiting_lines<'a>(s: &Screen, r: &Rollout, now: At, width: u16) -> Vec<Line<'a>> {
     let t = &s.theme;
     let st = &r.state;
     let done = st.checklist.iter().filter(|x| **x).count();
@@ -356,12 +356,70 @@ fn waiting_lines<'a>(s: &Screen, r: &Rollout, now: At) -> Vec<Line<'a>> {
         (None, false) => {}
     }
     lines.push(Line::from(w));
+    if st.started_at.is_none() {
+        lines.extend(preflight_lines(s, width));
+    }
     let next = match (st.started_at, r.blocker()) {
+        (None, _) if s.preflight_blocker().is_some() => format!(
+            "{} refuses to start until the pre-flight passes; {} starts anyway with a typed reason",
+            s.keys.first(Action::Start),
+            s.keys.first(Action::ForceStart)
+        ),
         (None, _) => format!("{} starts the rollout", s.keys.first(Action::Start)),
         (Some(_), Some(b)) => format!("started; waiting for: {b}"),
         (Some(_), None) => "starting".into(),
     };
     lines.push(Line::from(Span::styled(next, t.key)));
+    lines
+}
+
+/// The pre-flight in the start panel: one line when all is well, else
+/// every failed check with what was sent and the error, wrapped whole.
+fn preflight_lines<'a>(s: &Screen, width: u16) -> Vec<Line<'a>> {
+    let Some(p) = &s.preflight else {
+        return vec![];
+    };
+    let t = &s.theme;
+    let failed: Vec<_> = p.failures().collect();
+    let expected = p
+        .items
+        .iter()
+        .filter(|i| matches!(i.status, crate::preflight::Status::Expected(_)))
+        .count();
+    if failed.is_empty() {
+        let also = match expected {
+            0 => String::new(),
+            n => format!(" ({n} canary readings empty before traffic, as expected)"),
+        };
+        return vec![Line::from(vec![
+            Span::styled("Pre-flight: ", t.title),
+            Span::styled(format!("{} checks passed{also}", p.items.len()), t.ok),
+        ])];
+    }
+    let mut lines = vec![Line::from(vec![
+        Span::styled("Pre-flight: ", t.title),
+        Span::styled(
+            format!("{} of {} checks failed", failed.len(), p.items.len()),
+            t.critical,
+        ),
+    ])];
+    let wrap = |text: &str, style: Style| -> Vec<Line<'a>> {
+        super::logpane::wrap(text, width as usize, 4)
+            .into_iter()
+            .map(|l| Line::from(Span::styled(l, style)))
+            .collect()
+    };
+    for i in failed {
+        let style = if i.blocks_start {
+            t.critical
+        } else {
+            t.warning
+        };
+        lines.extend(wrap(&format!(" ✗ {}: {}", i.label(), i.target), style));
+        if let crate::preflight::Status::Failed(why) = &i.status {
+            lines.extend(wrap(&format!("   {why}"), t.text));
+        }
+    }
     lines
 }
 
@@ -746,13 +804,17 @@ fn draw_help(frame: &mut Frame, s: &Screen, area: Rect) {
         legend.push(Span::raw("  "));
     }
     lines.push(Line::from(legend));
-    lines.push(Line::from(Span::styled(
-        format!(
-            "Trend: taller is worse; ▅▆ past warning, ▇█ past critical. Theme: {}",
-            t.name
-        ),
-        t.dim,
-    )));
+    // The footer stays visible; a terminal too short for the trend column
+    // (it goes first) does not need its legend either.
+    if lines.len() as u16 + 4 <= area.height {
+        lines.push(Line::from(Span::styled(
+            format!(
+                "Trend: taller is worse; ▅▆ past warning, ▇█ past critical. Theme: {}",
+                t.name
+            ),
+            t.dim,
+        )));
+    }
     let width = area.width.saturating_sub(2).min(96);
     let rect = centered(area, width, lines.len() as u16 + 2);
     frame.render_widget(Clear, rect);
