@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use assert_cmd::Command;
-use metrics_support::{Prometheus, free_port};
+use metrics_support::{Prometheus, ROLLOUT, custom_metric, free_port};
 
 /// A `/metrics` page: the stable version (1.0.0) serves 100 requests a
 /// tick (one in a hundred a 500), the canary (2.0.0) is deployed but has no
@@ -53,23 +53,16 @@ fn shop_page() -> (std::net::SocketAddr, tokio::runtime::Runtime) {
 }
 
 /// A one-stage config reading `source` (a `[prometheus]` or `[scrape]`
-/// table), with `extra` appended (hooks, more source keys, metrics).
-fn config(dir: &Path, name: &str, source: &str, extra: &str) -> PathBuf {
+/// table): the stage's `hooks` (its `enter`, maybe `undo`), then `extra`
+/// (more source keys, metrics).
+fn config(dir: &Path, name: &str, source: &str, hooks: &str, extra: &str) -> PathBuf {
     let text = format!(
-        r#"
-[rollout]
-name = "shop 2.0.0"
-service = "shop"
-old_version = "1.0.0"
-new_version = "2.0.0"
-
+        r#"{ROLLOUT}
 [[stage]]
 name = "all"
 weight = 100
 wait = "1m"
-
-[window]
-enabled = false
+{hooks}
 
 [checklist]
 items = []
@@ -92,11 +85,8 @@ fn prometheus(url: &str) -> String {
     format!("[prometheus]\nurl = \"{url}\"\ntimeout = \"3s\"\n")
 }
 
-const HOOKS: &str = r#"
-[hooks]
-enter = { exec = ["touch", "entered"] }
-undo = { exec = ["true"] }
-"#;
+/// Stage 1's hook: a marker file says whether it ran.
+const ENTER: &str = r#"enter = { exec = ["touch", "entered"] }"#;
 
 fn check_live(cfg: &Path) -> (Option<i32>, String) {
     let out = Command::cargo_bin("cockpit")
@@ -123,7 +113,7 @@ fn check_live_reads_every_query_once_and_says_what_failed() {
     let dir = tempfile::tempdir().unwrap();
     let url = prom.url();
 
-    let good = config(dir.path(), "good.toml", &prometheus(&url), HOOKS);
+    let good = config(dir.path(), "good.toml", &prometheus(&url), ENTER, "");
     let (code, out) = check_live(&good);
     assert_eq!(code, Some(0), "{out}");
     assert!(out.contains("ok   error_rate (baseline)"), "{out}");
@@ -144,19 +134,8 @@ fn check_live_reads_every_query_once_and_says_what_failed() {
         dir.path(),
         "broken.toml",
         &prometheus(&url),
-        &format!(
-            r#"{HOOKS}
-[[metric]]
-name = "queue"
-kind = "custom"
-unit = "jobs"
-direction = "higher_is_worse"
-warning = 1
-critical = 2
-query = 'sum(rate(http_requests_total{{ {{selector}} }}[1m]'
-baseline_query = 'sum(rate(http_requests_total{{ {{selector}} }}[1m]'
-"#
-        ),
+        ENTER,
+        &custom_metric("queue", "sum(rate(http_requests_total{ {selector} }[1m]"),
     );
     let (code, out) = check_live(&broken);
     assert_eq!(code, Some(2), "{out}");
@@ -175,7 +154,8 @@ baseline_query = 'sum(rate(http_requests_total{{ {{selector}} }}[1m]'
         dir.path(),
         "empty.toml",
         &prometheus(&url),
-        &format!("baseline_selector = 'service=\"shopp\",version=\"{{old_version}}\"'\n{HOOKS}"),
+        ENTER,
+        "baseline_selector = 'service=\"shopp\",version=\"{old_version}\"'",
     );
     let (code, out) = check_live(&empty);
     assert_eq!(code, Some(2), "{out}");
@@ -197,12 +177,10 @@ baseline_query = 'sum(rate(http_requests_total{{ {{selector}} }}[1m]'
         "hooks.toml",
         &prometheus(&url),
         &format!(
-            r#"
-[hooks]
-enter = {{ exec = ["no-such-deploy-tool", "{{weight}}"] }}
-undo = {{ http = "http://127.0.0.1:{dead_port}/undo" }}
-"#
+            r#"enter = {{ exec = ["no-such-deploy-tool", "{{weight}}"] }}
+undo = {{ http = "http://127.0.0.1:{dead_port}/undo" }}"#
         ),
+        "",
     );
     let (code, out) = check_live(&hooks);
     assert_eq!(code, Some(2), "{out}");
@@ -220,7 +198,7 @@ undo = {{ http = "http://127.0.0.1:{dead_port}/undo" }}
 fn check_live_against_a_dead_prometheus_fails_with_the_reason() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("http://127.0.0.1:{}", free_port());
-    let cfg = config(dir.path(), "dead.toml", &prometheus(&url), HOOKS);
+    let cfg = config(dir.path(), "dead.toml", &prometheus(&url), ENTER, "");
     let (code, out) = check_live(&cfg);
     assert_eq!(code, Some(2), "{out}");
     assert!(
@@ -259,7 +237,7 @@ fn events(stdout: &str) -> Vec<serde_json::Value> {
 fn a_dead_prometheus_keeps_stage_one_from_starting() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("http://127.0.0.1:{}", free_port());
-    let cfg = config(dir.path(), "cockpit.toml", &prometheus(&url), HOOKS);
+    let cfg = config(dir.path(), "cockpit.toml", &prometheus(&url), ENTER, "");
     let (code, out) = headless(dir.path(), &cfg, &[]);
     assert_eq!(code, Some(5), "{out}");
     let lines = events(&out);
@@ -290,8 +268,13 @@ fn scraped(dir: &Path, page: std::net::SocketAddr, enter: &str) -> PathBuf {
     let source = format!(
         "[scrape]\ncanary = [\"http://{page}/metrics\"]\nbaseline = [\"http://{page}/metrics\"]\nevery = \"300ms\"\n"
     );
-    let hooks = format!("[hooks]\nenter = {enter}\nundo = {{ exec = [\"true\"] }}\n");
-    config(dir, "cockpit.toml", &source, &hooks)
+    config(
+        dir,
+        "cockpit.toml",
+        &source,
+        &format!("enter = {enter}"),
+        "",
+    )
 }
 
 #[test]

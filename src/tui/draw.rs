@@ -307,7 +307,18 @@ fn waiting_lines<'a>(s: &Screen, r: &Rollout, now: At, width: u16) -> Vec<Line<'
     let t = &s.theme;
     let st = &r.state;
     let done = st.checklist.iter().filter(|x| **x).count();
-    let mut lines = vec![Line::from(vec![
+    // A failed pre-flight is what the operator must read first.
+    let preflight = if st.started_at.is_none() {
+        preflight_lines(s, width)
+    } else {
+        vec![]
+    };
+    let (mut lines, after) = if s.preflight_blocker().is_some() {
+        (preflight, vec![])
+    } else {
+        (vec![], preflight)
+    };
+    lines.push(Line::from(vec![
         Span::styled("Pre-deploy checklist", t.title),
         Span::styled(
             format!(
@@ -316,7 +327,7 @@ fn waiting_lines<'a>(s: &Screen, r: &Rollout, now: At, width: u16) -> Vec<Line<'
             ),
             t.dim,
         ),
-    ])];
+    ]));
     for (i, (item, ticked)) in r
         .config
         .checklist
@@ -356,15 +367,10 @@ fn waiting_lines<'a>(s: &Screen, r: &Rollout, now: At, width: u16) -> Vec<Line<'
         (None, false) => {}
     }
     lines.push(Line::from(w));
-    if st.started_at.is_none() {
-        lines.extend(preflight_lines(s, width));
-    }
+    lines.extend(after);
     let next = match (st.started_at, r.blocker()) {
-        (None, _) if s.preflight_blocker().is_some() => format!(
-            "{} refuses to start until the pre-flight passes; {} starts anyway with a typed reason",
-            s.keys.first(Action::Start),
-            s.keys.first(Action::ForceStart)
-        ),
+        // The decision line says what a failed pre-flight leaves to do.
+        (None, _) if s.preflight_blocker().is_some() => return lines,
         (None, _) => format!("{} starts the rollout", s.keys.first(Action::Start)),
         (Some(_), Some(b)) => format!("started; waiting for: {b}"),
         (Some(_), None) => "starting".into(),
@@ -645,8 +651,19 @@ fn decision_style(t: &Theme, r: &Rollout, now: At) -> Style {
 /// The decision line, wrapped (up to three lines) so it is always read whole.
 fn decision_lines<'a>(s: &Screen, r: &Rollout, now: At, width: u16) -> Vec<Line<'a>> {
     let t = &s.theme;
-    let text = r.decision_line(now, &|at| s.time_of_day(at));
-    let style = decision_style(t, r, now).add_modifier(Modifier::BOLD);
+    let blocked = r.state.started_at.is_none() && s.preflight_blocker().is_some();
+    let (text, style) = if blocked {
+        let text = format!(
+            "Not started: the pre-flight failed; {} refuses until it passes, {} starts anyway with a typed reason",
+            s.keys.first(Action::Start),
+            s.keys.first(Action::ForceStart)
+        );
+        (text, t.critical)
+    } else {
+        let text = r.decision_line(now, &|at| s.time_of_day(at));
+        (text, decision_style(t, r, now))
+    };
+    let style = style.add_modifier(Modifier::BOLD);
     let mut lines: Vec<Line> = super::logpane::wrap(&format!("» {text}"), width as usize, 2)
         .into_iter()
         .take(3)

@@ -157,10 +157,11 @@ impl Screen {
         self.preflight.as_ref().and_then(Preflight::blocker)
     }
 
-    /// The runtime refused `s`: say why and what starts anyway.
-    pub fn refused(&mut self, why: &str) {
+    /// The runtime refused `s`: the panel already lists why; say what
+    /// starts anyway.
+    pub fn refused(&mut self, _why: &str) {
         self.flash = Some(format!(
-            "not started: {why} ({} starts anyway with a typed reason)",
+            "not started: the pre-flight failed (see above); {} starts anyway with a typed reason",
             self.keys.first(Action::ForceStart)
         ));
     }
