@@ -341,3 +341,60 @@ fn a_missing_hook_program_keeps_stage_one_from_starting_unless_forced() {
         "{text}"
     );
 }
+
+/// Kills the child it holds when the test ends, pass or fail.
+struct Reaped(std::process::Child);
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn the_quickstart_simulate_on_fixed_ports_then_init_passes_check_live() {
+    if metrics_support::prometheus_binary().is_none() {
+        return;
+    }
+    let (canary, stable, control) = (free_port(), free_port(), free_port());
+    let sim = Reaped(
+        std::process::Command::new(env!("CARGO_BIN_EXE_cockpit"))
+            .args([
+                "simulate",
+                "--ports",
+                &format!("{canary},{stable},{control}"),
+            ])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let at = |port: u16| std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    let Some(prom) = Prometheus::start("sim", &[at(canary), at(stable)]) else {
+        return;
+    };
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(prom.value(r#"sum(rate(http_requests_total{job="sim",version="1.9.3"}[1m]))"#));
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("cockpit.toml");
+    let init = Command::cargo_bin("cockpit")
+        .unwrap()
+        .args(["init", "--prometheus", &prom.url(), "--job", "sim"])
+        .args(["--canary", r#"job="sim",version="2.0.0""#])
+        .args(["--baseline", r#"job="sim",version="1.9.3""#])
+        .arg("--path")
+        .arg(&cfg)
+        .output()
+        .unwrap();
+    assert_eq!(init.status.code(), Some(0), "{init:?}");
+    let (code, out) = check_live(&cfg);
+    assert_eq!(code, Some(0), "{out}");
+    // Three metrics for two versions, and `echo` (the starter's hooks).
+    assert!(out.contains("pre-flight: all 7 checks passed"), "{out}");
+    assert!(
+        out.contains(r#"sent: 100 * (sum(rate(http_requests_total{job="sim",version="1.9.3",code=~"5.."}[1m]))"#),
+        "{out}"
+    );
+    drop(sim);
+}
