@@ -52,6 +52,16 @@ pub struct PromArgs {
     pub baseline: Option<String>,
 }
 
+/// `--prometheus`, else on a terminal the answer to a question (empty:
+/// scrape `/metrics` pages directly).
+fn prometheus_url(args: &PromArgs) -> Option<String> {
+    if args.prometheus.is_some() || !std::io::stdin().is_terminal() {
+        return args.prometheus.clone();
+    }
+    eprint!("Prometheus URL (empty: read /metrics pages directly): ");
+    Some(super::run::prompt()).filter(|a| !a.is_empty())
+}
+
 /// The `[prometheus]` table for `init --prometheus`; what the flags leave
 /// out is asked on a terminal, else the defaults stand.
 fn prometheus_source(url: &str, args: &PromArgs) -> String {
@@ -61,12 +71,9 @@ fn prometheus_source(url: &str, args: &PromArgs) -> String {
             return default;
         }
         eprint!("{what} [{default}]: ");
-        let mut answer = String::new();
-        let _ = std::io::stdin().read_line(&mut answer);
-        match answer.trim() {
-            "" => default,
-            typed => typed.to_string(),
-        }
+        Some(super::run::prompt())
+            .filter(|a| !a.is_empty())
+            .unwrap_or(default)
     };
     let job = match (&args.job, &args.canary, &args.baseline) {
         (Some(j), ..) => Some(j.clone()),
@@ -93,16 +100,21 @@ fn prometheus_source(url: &str, args: &PromArgs) -> String {
             format!("{scope},version=\"{{old_version}}\""),
         )
     });
+    // Whatever was typed, written as a TOML string that reads back the same.
+    let quoted = |v: &str| toml::Value::String(v.to_string()).to_string();
     format!(
         r#"# Where the numbers come from: a Prometheus, each version picked by its
 # labels. `cockpit check --live` runs every query once and shows the answer.
 [prometheus]
-url = "{url}"
+url = {}
 every = "10s"
-canary_selector = '{canary}'
-baseline_selector = '{baseline}'
+canary_selector = {}
+baseline_selector = {}
 rate_window = "1m"
-"#
+"#,
+        quoted(url),
+        quoted(&canary),
+        quoted(&baseline)
     )
 }
 
@@ -126,8 +138,8 @@ pub fn run(preset: Option<&str>, path: Option<&Path>, prom: &PromArgs) -> i32 {
         .replace("PRESET_LINE", &preset_line)
         .replace(
             "SOURCE",
-            &match &prom.prometheus {
-                Some(url) => prometheus_source(url, prom),
+            &match prometheus_url(prom) {
+                Some(url) => prometheus_source(&url, prom),
                 None => SCRAPE.to_string(),
             },
         );

@@ -100,9 +100,8 @@ pub fn run(args: RunArgs) -> i32 {
         Err(code) => return code,
     };
     let mut sources = sources;
-    if args.headless {
-        eprintln!("pre-flight: reading every metric once, looking up hook programs and hosts");
-    }
+    // The screen opens once it is done: say why the terminal waits.
+    eprintln!("pre-flight: reading every metric once, looking up hook programs and hosts");
     let report = runtime.block_on(crate::preflight::run(&config, &mut sources));
     if args.headless {
         view.preflight(&report);
@@ -280,7 +279,7 @@ fn ask_resume(args: &RunArgs, run: &RunSummary, rollout: &str) -> Result<bool, i
 }
 
 /// One answer line from the terminal, trimmed; empty on EOF.
-fn prompt() -> String {
+pub(super) fn prompt() -> String {
     let mut answer = String::new();
     let _ = std::io::stdin().read_line(&mut answer);
     answer.trim().to_string()
