@@ -217,13 +217,18 @@ async fn run_drill(scenario: Scenario, args: &DrillArgs, who: String) -> i32 {
         args.speed,
         path.display()
     );
+    // Headless says what it does from the first line: the policy, then polls.
+    let mut view = Headless::new(None, Some(sources.every()));
+    if headless {
+        view.policy(&config, false);
+    }
     let session = Session::new(config, clock, Some(journal)).with_sources(sources);
     let tx = session.sender();
     forward_faults(faults, tx.clone());
     let referee = tokio::spawn(referee(path.clone(), scenario.clone(), clock, tx, headless));
     let first = first_inputs(&scenario, who);
     let code = match screen {
-        None => session.drive(&mut Headless::new(None, None), first).await,
+        None => session.drive(&mut view, first).await,
         Some(screen) => crate::tui::run(session, screen, first).await,
     };
     referee.abort();
