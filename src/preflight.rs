@@ -261,7 +261,7 @@ pub async fn run(config: &Config, sources: &mut Sources) -> Preflight {
             ),
             Reading::NoData { reason } => {
                 let reason = if reason.contains(crate::metrics::prom::NO_SERIES) {
-                    hint(sources, &target, &reason).await
+                    secrets.redact(&hint(sources, &target, &reason).await)
                 } else {
                     reason
                 };

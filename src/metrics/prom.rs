@@ -253,7 +253,11 @@ impl Api {
     /// (`/api/v1/series`), for a query that found none.
     pub async fn series(&self, name: &str) -> Result<Vec<serde_json::Map<String, Value>>, String> {
         let url = format!("{}/api/v1/series", self.base);
-        let request = self.client.get(&url).query(&[("match[]", name)]);
+        // A sample is enough to suggest labels (older servers ignore `limit`).
+        let request = self
+            .client
+            .get(&url)
+            .query(&[("match[]", name), ("limit", "500")]);
         let got = fetch::send(request, &url, self.timeout).await?;
         let (data, _) = api_data(got.status, &got.body, &url)?;
         let list = data
