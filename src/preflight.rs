@@ -245,12 +245,17 @@ pub async fn run(config: &Config, sources: &mut Sources) -> Preflight {
         let target = secrets.redact(&sent(config, sources, metric, group));
         let unit = spec.unit.as_deref().unwrap_or_default();
         let (value, requests, status, blocks) = match reading {
-            Reading::Value { value, .. } if probe && value < 1.0 => (
-                Some("not ready".to_string()),
-                None,
-                Status::Failed(format!("{} is not ready", target)),
-                false,
-            ),
+            // A probe reads 1 (ready) or 0, with what the endpoint says.
+            Reading::Value { value, detail, .. } if probe => {
+                let said = detail.map(|d| format!(" ({d})")).unwrap_or_default();
+                let status = if value < 1.0 {
+                    Status::Failed(format!("{target} is not ready{said}"))
+                } else {
+                    Status::Ok
+                };
+                let word = if value < 1.0 { "not ready" } else { "ready" };
+                (Some(format!("{word}{said}")), None, status, false)
+            }
             Reading::Value {
                 value, requests, ..
             } => (
