@@ -891,10 +891,22 @@ fn a_failed_preflight_leads_the_start_panel_and_a_rebound_key_forces_the_start()
         "{inputs:?}"
     );
     assert_eq!(w.screen.forced.as_deref(), Some("judged by hand"));
-    // A pre-flight that passed has nothing to force.
+    // A pre-flight that passed has nothing to force, and shows each
+    // metric's reading on a line.
     let mut ok = World::new("", true);
-    ok.screen.preflight = Some(cockpit::preflight::Preflight::default());
+    let mut passed = failed_preflight();
+    passed.items[0].status = cockpit::preflight::Status::Ok;
+    passed.items[0].value = Some("0.05%".into());
+    passed.items[0].requests = Some(1200.0);
+    ok.screen.preflight = Some(passed);
     let screen = text_of(&ok.draw(80, 24));
     assert!(!screen.contains("force start"), "{screen}");
-    assert!(screen.contains("Pre-flight: 0 checks passed"), "{screen}");
+    assert!(
+        screen.contains("Pre-flight: 2 checks passed (a canary reading empty before traffic"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains(" ✓ error rate: baseline 0.05% (1,200 req), canary empty (no traffic yet)"),
+        "{screen}"
+    );
 }

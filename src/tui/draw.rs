@@ -13,6 +13,7 @@ use super::screen::{Mode, Screen};
 use super::theme::{Theme, symbol};
 use crate::config::model::Direction;
 use crate::duration::Span as Dur;
+use crate::preflight::Kind;
 use crate::rollout::track::Track;
 use crate::rollout::{At, Level, Phase, Reading, Rollout, Rule};
 
@@ -395,12 +396,45 @@ fn preflight_lines<'a>(s: &Screen, width: u16) -> Vec<Line<'a>> {
     if failed.is_empty() {
         let also = match expected {
             0 => String::new(),
+            1 => " (a canary reading empty before traffic, as expected)".into(),
             n => format!(" ({n} canary readings empty before traffic, as expected)"),
         };
-        return vec![Line::from(vec![
+        let mut lines = vec![Line::from(vec![
             Span::styled("Pre-flight: ", t.title),
             Span::styled(format!("{} checks passed{also}", p.items.len()), t.ok),
         ])];
+        // What each metric read, one line per metric: baseline, then canary.
+        let read_kind = |i: &&crate::preflight::Item| matches!(i.kind, Kind::Metric | Kind::Probe);
+        let mut names: Vec<&str> = Vec::new();
+        for i in p.items.iter().filter(read_kind) {
+            if !names.contains(&i.name.as_str()) {
+                names.push(&i.name);
+            }
+        }
+        for name in names {
+            let read: Vec<String> = p
+                .items
+                .iter()
+                .filter(read_kind)
+                .filter(|i| i.name == name)
+                .map(|i| {
+                    let group = i.group.map_or("", |g| match g {
+                        crate::rollout::Group::Canary => "canary ",
+                        crate::rollout::Group::Baseline => "baseline ",
+                    });
+                    let value = match &i.status {
+                        crate::preflight::Status::Expected(_) => "empty (no traffic yet)".into(),
+                        _ => i.value_text(),
+                    };
+                    format!("{group}{value}")
+                })
+                .collect();
+            lines.push(Line::from(vec![
+                Span::styled(" ✓ ", t.ok),
+                Span::raw(format!("{name}: {}", read.join(", "))),
+            ]));
+        }
+        return lines;
     }
     let mut lines = vec![Line::from(vec![
         Span::styled("Pre-flight: ", t.title),
