@@ -11,6 +11,7 @@ pub mod journal;
 pub mod metrics;
 pub mod net;
 pub mod plan;
+pub mod preflight;
 pub mod replay;
 pub mod rollout;
 pub mod run;

@@ -332,7 +332,7 @@ dir = '{dir}/journal'
     .unwrap();
     // The source is down, so the stage holds on "no data"; stop it after a moment.
     let out = assert_cmd::Command::new(env!("CARGO_BIN_EXE_cockpit"))
-        .args(["run", "--headless", "--config"])
+        .args(["run", "--headless", "--auto-advance", "--config"])
         .arg(&cfg)
         .timeout(Duration::from_secs(5))
         .output()

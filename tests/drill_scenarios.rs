@@ -306,6 +306,10 @@ fn every_scenario_ends_the_way_a_good_operator_would() {
             d.name
         );
         assert!(d.stderr.contains("RIGHT CALL"), "{}", d.stderr);
+        // Headless says the policy first, then every metric at each poll.
+        assert_eq!(d.events[0]["event"], "policy", "{}", d.name);
+        assert_eq!(d.events[0]["auto_advance"], true, "{}", d.name);
+        assert!(!d.all("poll").is_empty(), "{}", d.name);
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }

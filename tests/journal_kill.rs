@@ -94,12 +94,19 @@ dir = "{journal}"
 
 fn cockpit(config: &Path, extra: &[&str]) -> Command {
     let mut c = Command::new(bin());
-    c.args(["run", "--headless", "--operator", "ci@runner", "--config"])
-        .arg(config)
-        .args(extra)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    c.args([
+        "run",
+        "--headless",
+        "--auto-advance",
+        "--operator",
+        "ci@runner",
+        "--config",
+    ])
+    .arg(config)
+    .args(extra)
+    .stdin(Stdio::null())
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
     c
 }
 

@@ -50,6 +50,7 @@ fn cockpit(config: &Path, extra: &[&str]) -> Command {
     c.args([
         "run",
         "--headless",
+        "--auto-advance",
         "--checklist-done",
         "--operator",
         "alice@ops-1",

@@ -487,7 +487,7 @@ dir = "{journal}"
     .unwrap();
 
     let mut child = Command::new(env!("CARGO_BIN_EXE_cockpit"))
-        .args(["run", "--headless", "--config"])
+        .args(["run", "--headless", "--auto-advance", "--config"])
         .arg(&cfg)
         .env(
             "COCKPIT_TEST_PD_ROUTING",

@@ -72,7 +72,7 @@ fn check_prints_the_plan_run_starts_from_and_refuses_what_run_refuses() {
             .unwrap_or_else(|| panic!("{}: the plan builds", f.display()));
         let shown: String = errors.iter().map(|e| format!("error: {e}\n")).collect();
         assert!(expected.starts_with(&shown), "{}:\n{shown}", f.display());
-        for command in [&["check"][..], &["run", "--headless"]] {
+        for command in [&["check"][..], &["run", "--headless", "--auto-advance"]] {
             let out = cockpit()
                 .args(command)
                 .arg("--config")

@@ -156,7 +156,7 @@ async fn replay_agrees_with_a_live_run_on(backend: Backend) {
     // The live run: healthy through stage 1 (8 s), then at 50% the canary
     // starts failing; the policy rolls back once 3 s of critical held.
     let live = Command::new(env!("CARGO_BIN_EXE_cockpit"))
-        .args(["run", "--headless", "--config"])
+        .args(["run", "--headless", "--auto-advance", "--config"])
         .arg(&config)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -63,7 +63,13 @@ fn a_closed_window_stops_a_headless_run_before_stage_one() {
         "[window]\nbest = []\nacceptable = []\nnever = [\"Mon-Sun 00:00-24:00\"]",
     );
     let out = cockpit()
-        .args(["run", "--headless", "--checklist-done", "--config"])
+        .args([
+            "run",
+            "--headless",
+            "--auto-advance",
+            "--checklist-done",
+            "--config",
+        ])
         .arg(&cfg)
         .timeout(std::time::Duration::from_secs(30))
         .output()
@@ -90,6 +96,7 @@ fn an_override_reason_is_journalled_and_the_rollout_starts() {
         &[
             "run",
             "--headless",
+            "--auto-advance",
             "--override-window",
             "hotfix for INC-42",
             "--config",
@@ -262,7 +269,7 @@ fn a_healthy_canary_is_promoted_through_real_hooks_and_scrapes() {
     let dir = tempfile::tempdir().unwrap();
     let (url, _server) = fixture(0);
     let out = cockpit()
-        .args(["run", "--headless", "--config"])
+        .args(["run", "--headless", "--auto-advance", "--config"])
         .arg(live_config(dir.path(), &url))
         .timeout(std::time::Duration::from_secs(60))
         .output()
@@ -272,6 +279,60 @@ fn a_healthy_canary_is_promoted_through_real_hooks_and_scrapes() {
     assert!(stdout.contains("\"outcome\":\"promoted\""), "{stdout}");
     let hooks = std::fs::read_to_string(dir.path().join("hooks.log")).unwrap();
     assert_eq!(hooks, "enter 10%\nenter 100%\n");
+    // What it does, from the first line: the policy, the pre-flight, then
+    // every metric's level at each poll.
+    let lines: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines[0]["event"], "policy", "{stdout}");
+    assert_eq!(lines[0]["auto_advance"], true);
+    assert_eq!(lines[0]["auto_advance_from"], "--auto-advance");
+    assert_eq!(lines[1]["event"], "preflight", "{stdout}");
+    let done = lines
+        .iter()
+        .find(|l| l["event"] == "preflight_done")
+        .unwrap();
+    assert_eq!(done["ok"], true, "{stdout}");
+    let polls: Vec<_> = lines.iter().filter(|l| l["event"] == "poll").collect();
+    assert!(polls.len() >= 2, "{stdout}");
+    assert!(
+        polls
+            .iter()
+            .any(|p| p["metrics"][0]["level"] == "ok" && p["metrics"][0]["canary"].is_number()),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn headless_never_turns_auto_advance_on_by_itself() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path(), "[checklist]\nitems = []");
+    let out = cockpit()
+        .args(["run", "--headless", "--config"])
+        .arg(&cfg)
+        .timeout(std::time::Duration::from_secs(30))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(5), "{stdout}{stderr}");
+    let lines: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines[0]["event"], "policy", "{stdout}");
+    assert_eq!(lines[0]["auto_advance"], false, "{stdout}");
+    assert_eq!(lines[1]["event"], "stopped", "{stdout}");
+    assert!(
+        lines[1]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("pass --auto-advance"),
+        "{stdout}"
+    );
+    assert!(stderr.contains("policy.auto_advance = false"), "{stderr}");
+    assert!(!dir.path().join("journal").exists(), "nothing was started");
 }
 
 #[test]
@@ -279,7 +340,7 @@ fn an_erroring_canary_is_rolled_back_and_its_stage_undone() {
     let dir = tempfile::tempdir().unwrap();
     let (url, _server) = fixture(10);
     let out = cockpit()
-        .args(["run", "--headless", "--config"])
+        .args(["run", "--headless", "--auto-advance", "--config"])
         .arg(live_config(dir.path(), &url))
         .timeout(std::time::Duration::from_secs(60))
         .output()
@@ -359,7 +420,12 @@ fn everything_shown(dir: &Path, stdout: &str) -> String {
 
 /// A headless run until `wanted`; stdout and stderr together.
 fn run_headless_until(cfg: &Path, envs: &[(&str, &str)], wanted: &str) -> String {
-    let (out, err) = run_until_with(&["run", "--headless", "--config"], cfg, envs, wanted);
+    let (out, err) = run_until_with(
+        &["run", "--headless", "--auto-advance", "--config"],
+        cfg,
+        envs,
+        wanted,
+    );
     out + &err
 }
 

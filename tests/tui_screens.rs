@@ -825,3 +825,88 @@ fn a_follower_is_told_loudly_when_the_driver_goes_silent_or_leaves() {
     assert!(text.contains("■ the driver quit"), "{text}");
     assert!(!text.contains("NO WORD"), "{text}");
 }
+
+/// A pre-flight whose baseline query Prometheus refused.
+fn failed_preflight() -> cockpit::preflight::Preflight {
+    use cockpit::preflight::{Item, Kind, Preflight, Status};
+    let item = |group, status: Status, blocks_start| Item {
+        kind: Kind::Metric,
+        name: "error rate".into(),
+        group: Some(group),
+        target: "sum(rate(errors[1m])".into(),
+        value: None,
+        requests: None,
+        status,
+        blocks_start,
+    };
+    let refused = "HTTP 400 from http://prom:9090/api/v1/query: bad_data: parse error: \
+                   unclosed left parenthesis";
+    Preflight {
+        items: vec![
+            item(Group::Baseline, Status::Failed(refused.into()), true),
+            item(
+                Group::Canary,
+                Status::Expected("query returned no series".into()),
+                false,
+            ),
+        ],
+    }
+}
+
+#[test]
+fn a_failed_preflight_leads_the_start_panel_and_a_rebound_key_forces_the_start() {
+    let mut w = World::new("[ui]\nkeys = { force_start = \"X\" }", true);
+    w.screen.preflight = Some(failed_preflight());
+    let screen = text_of(&w.draw(80, 24));
+    let at = |text: &str| {
+        screen
+            .find(text)
+            .unwrap_or_else(|| panic!("no {text:?} in\n{screen}"))
+    };
+    assert!(at("Pre-flight: 1 of 2 checks failed") < at("Pre-deploy checklist"));
+    at("✗ error rate (baseline): sum(rate(errors[1m])");
+    at("bad_data: parse error:");
+    at("unclosed left parenthesis");
+    at("» Not started: the pre-flight failed; s refuses until it passes, X starts");
+    at("X force start");
+    // The rebound key asks for the reason; enter hands the start over with it.
+    w.press('X');
+    assert_eq!(
+        w.screen.mode,
+        cockpit::tui::Mode::Typing {
+            ask: cockpit::tui::Ask::ForceStart,
+            text: String::new()
+        }
+    );
+    for c in "judged by hand".chars() {
+        w.press(c);
+    }
+    let (inputs, _) = w.screen.key(
+        &w.r,
+        KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE),
+        w.now,
+    );
+    assert!(
+        matches!(inputs.as_slice(), [Input::Start { .. }]),
+        "{inputs:?}"
+    );
+    assert_eq!(w.screen.forced.as_deref(), Some("judged by hand"));
+    // A pre-flight that passed has nothing to force, and shows each
+    // metric's reading on a line.
+    let mut ok = World::new("", true);
+    let mut passed = failed_preflight();
+    passed.items[0].status = cockpit::preflight::Status::Ok;
+    passed.items[0].value = Some("0.05%".into());
+    passed.items[0].requests = Some(1200.0);
+    ok.screen.preflight = Some(passed);
+    let screen = text_of(&ok.draw(80, 24));
+    assert!(!screen.contains("force start"), "{screen}");
+    assert!(
+        screen.contains("Pre-flight: 2 checks passed (a canary reading empty before traffic"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains(" ✓ error rate: baseline 0.05% (1,200 req), canary empty (no traffic yet)"),
+        "{screen}"
+    );
+}

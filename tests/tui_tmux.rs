@@ -7,6 +7,8 @@
 //! with a generous deadline instead of sleeping a fixed time, and a deadline
 //! that passes fails with what was on the screen.
 
+mod metrics_support;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -485,4 +487,94 @@ fn a_panic_in_a_background_task_stops_the_screen_and_restores_the_terminal() {
         !after.contains("metrics:") && !after.contains("Not started"),
         "{after}"
     );
+}
+
+/// The start panel's text as one line: borders dropped, wrapped lines
+/// joined with a space, so a wrapped message reads whole.
+fn panel_text(screen: &str) -> String {
+    screen
+        .lines()
+        .map(|l| {
+            l.trim()
+                .trim_start_matches('│')
+                .trim_end_matches('│')
+                .trim()
+        })
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[test]
+fn a_broken_query_keeps_stage_one_from_starting_until_forced_with_a_reason() {
+    if !tmux_installed() {
+        return;
+    }
+    let Some(prom) = metrics_support::Prometheus::start("none", &[]) else {
+        return;
+    };
+    // Up and answering before the cockpit asks it anything.
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(prom.value("vector(1)"));
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!(
+        r#"{}
+[[stage]]
+name = "all"
+weight = 100
+wait = "1m"
+enter = {{ exec = ["touch", "entered"] }}
+
+[prometheus]
+url = "{}"
+
+{}
+[checklist]
+items = []
+
+[journal]
+dir = "journal"
+"#,
+        metrics_support::ROLLOUT,
+        prom.url(),
+        metrics_support::custom_metric("queue", "sum(rate(queue_jobs[1m])"),
+    );
+    std::fs::write(dir.path().join("cockpit.toml"), text).unwrap();
+    let t = Tmux::start(dir.path(), &["--config", "cockpit.toml"]);
+    let screen = t.wait_for("Pre-flight: 2 of 4 checks failed");
+    let panel = panel_text(&screen);
+    // The query exactly as sent, and Prometheus' own words about it.
+    assert!(
+        panel.contains("✗ queue (baseline): sum(rate(queue_jobs[1m])"),
+        "{screen}"
+    );
+    assert!(
+        panel.contains("bad_data: invalid parameter \"query\"")
+            && panel.contains("parse error: unclosed left parenthesis"),
+        "{screen}"
+    );
+    assert!(
+        panel.contains(
+            "» Not started: the pre-flight failed; s refuses until it passes, F starts anyway"
+        ),
+        "{screen}"
+    );
+    assert!(screen.contains("F force start"), "the footer: {screen}");
+    // s refuses, and says why; nothing moved.
+    t.keys(&["s"]);
+    let refused = t.wait_for("not started: the pre-flight failed (see above)");
+    assert!(refused.contains("before the rollout"), "{refused}");
+    assert!(!dir.path().join("entered").exists(), "an enter hook ran");
+    // F asks for the reason; the start goes through, journalled.
+    t.keys(&["F"]);
+    t.wait_for("Start despite the failed pre-flight");
+    t.keys(&["-l", "queue metric is new, judged by hand"]);
+    t.keys(&["Enter"]);
+    t.wait_for("FORCED START: queue metric is new");
+    poll(|| dir.path().join("entered").exists().then_some(()))
+        .unwrap_or_else(|| panic!("the enter hook never ran: {}", t.screen()));
+    t.keys(&["q"]);
+    t.wait_for("Quit? The rollout stays where it is");
+    t.keys(&["y"]);
+    assert_eq!(t.exited(), Some(5), "{}", t.history());
 }

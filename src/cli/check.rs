@@ -1,15 +1,29 @@
-//! `cockpit check`: build the plan `run` would run, and say what it will do.
+//! `cockpit check`: build the plan `run` would run, and say what it will
+//! do; with `--live`, also run the pre-flight `run` runs before stage 1.
 
 use std::path::Path;
 
 use crate::plan::Choices;
 
-pub fn run(explicit: Option<&Path>) -> i32 {
-    match super::build_plan(explicit, &Choices::new(None)) {
-        Ok(plan) => {
-            print!("{}", plan.describe());
-            super::exit::OK
-        }
-        Err(code) => code,
+pub fn run(explicit: Option<&Path>, live: bool) -> i32 {
+    let mut plan = match super::build_plan(explicit, &Choices::new(None)) {
+        Ok(plan) => plan,
+        Err(code) => return code,
+    };
+    print!("{}", plan.describe());
+    if !live {
+        return super::exit::OK;
+    }
+    let runtime = match super::runtime() {
+        Ok(rt) => rt,
+        Err(code) => return code,
+    };
+    println!("\nPre-flight (nothing is changed: no hook runs, hosts get a TCP connect only):");
+    let report = runtime.block_on(crate::preflight::run(&plan.config, &mut plan.sources));
+    print!("{}", report.table());
+    if report.ok() {
+        super::exit::OK
+    } else {
+        super::exit::CONFIG
     }
 }

@@ -8,7 +8,7 @@ use std::path::Path;
 use sha2::{Digest, Sha256};
 use tokio::sync::mpsc::{self, UnboundedSender};
 
-use super::exit;
+use super::{exit, runtime};
 use crate::journal::{self, Header, Journal};
 use crate::plan::{self, Choices};
 use crate::rollout::{Actor, At, Command, Event, Input};
@@ -17,7 +17,7 @@ use crate::run::{Clock, Msg, Session, operator};
 use crate::sim::drill as drill_config;
 use crate::sim::model::{FaultChange, Version};
 use crate::sim::scenario::{BUILT_IN, DEFAULT};
-use crate::sim::server::Simulator;
+use crate::sim::server::{Ports, Simulator};
 use crate::sim::{Scenario, score};
 
 #[derive(Debug, Clone, clap::Args)]
@@ -70,6 +70,10 @@ pub struct SimulateArgs {
     /// Simulated seconds per real second.
     #[arg(long, default_value_t = 1.0)]
     pub speed: f64,
+    /// Serve on these loopback ports (canary, stable, control; 0 = any
+    /// free one), e.g. `9101,9102` for a Prometheus config written once.
+    #[arg(long, value_name = "CANARY,STABLE[,CONTROL]")]
+    pub ports: Option<String>,
 }
 
 fn load(name: &str, speed: f64) -> Result<Scenario, i32> {
@@ -83,18 +87,6 @@ fn load(name: &str, speed: f64) -> Result<Scenario, i32> {
         eprintln!("error: {e}");
         exit::CONFIG
     })
-}
-
-/// The runtime the commands that poll or serve run on; Err is the exit code.
-pub(super) fn runtime() -> Result<tokio::runtime::Runtime, i32> {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|e| {
-            eprintln!("error: cannot start the runtime: {e}");
-            exit::ERROR
-        })
 }
 
 pub fn list() -> i32 {
@@ -115,6 +107,13 @@ pub fn list() -> i32 {
 }
 
 pub fn simulate(args: SimulateArgs) -> i32 {
+    let ports = match args.ports.as_deref().map(Ports::parse).transpose() {
+        Ok(p) => p.unwrap_or_default(),
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::CONFIG;
+        }
+    };
     let scenario = match load(&args.scenario, args.speed) {
         Ok(s) => s,
         Err(code) => return code,
@@ -127,10 +126,10 @@ pub fn simulate(args: SimulateArgs) -> i32 {
         let clock = Clock::new(args.speed);
         let (tx, mut faults) = mpsc::unbounded_channel::<FaultChange>();
         let name = scenario.name.clone();
-        let sim = match Simulator::start(scenario, clock, Some(tx)).await {
+        let sim = match Simulator::start_on(scenario, clock, Some(tx), ports).await {
             Ok(sim) => sim,
             Err(e) => {
-                eprintln!("error: cannot serve the simulator on 127.0.0.1: {e}");
+                eprintln!("error: cannot serve the simulator on 127.0.0.1 ({ports:?}): {e}");
                 return exit::ERROR;
             }
         };
@@ -241,13 +240,18 @@ async fn run_drill(scenario: Scenario, args: &DrillArgs, who: String) -> i32 {
         args.speed,
         path.display()
     );
+    // Headless says what it does from the first line: the policy, then polls.
+    let mut view = Headless::new(None, Some(sources.every()));
+    if headless {
+        view.policy(&config, false);
+    }
     let session = Session::new(config, clock, Some(journal)).with_sources(sources);
     let tx = session.sender();
     forward_faults(faults, tx.clone());
     let referee = tokio::spawn(referee(path.clone(), scenario.clone(), clock, tx, headless));
     let first = first_inputs(&scenario, who);
     let code = match screen {
-        None => session.drive(&mut Headless::new(None), first).await,
+        None => session.drive(&mut view, first).await,
         Some(screen) => crate::tui::run(session, screen, first).await,
     };
     referee.abort();

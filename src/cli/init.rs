@@ -1,5 +1,6 @@
 //! `cockpit init`: a starter config that passes `cockpit check` as written.
 
+use std::io::IsTerminal;
 use std::path::Path;
 
 use super::exit;
@@ -20,17 +21,104 @@ PRESET_LINE
 enter = { exec = ["echo", "set {service} weight to {weight}"] }
 undo = { exec = ["echo", "set {service} weight back to {previous_weight}"] }
 
-# Where the numbers come from: /metrics pages of the new and old version.
-[scrape]
-canary = ["http://127.0.0.1:9100/metrics"]
-baseline = ["http://127.0.0.1:9101/metrics"]
-
+SOURCE
 [policy]
 on_critical = "countdown"   # rollback | countdown | alert
 countdown = "30s"
 "#;
 
-pub fn run(preset: Option<&str>, path: Option<&Path>) -> i32 {
+const SCRAPE: &str = r#"# Where the numbers come from: /metrics pages of the new and old version.
+[scrape]
+canary = ["http://127.0.0.1:9100/metrics"]
+baseline = ["http://127.0.0.1:9101/metrics"]
+"#;
+
+/// Where `init --prometheus` points the config, beyond the URL.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct PromArgs {
+    /// Read the metrics from this Prometheus (error rate, p95 and success
+    /// rate from prometheus-client's http_requests_total and
+    /// http_request_duration_seconds) instead of scraping /metrics.
+    #[arg(long, value_name = "URL")]
+    pub prometheus: Option<String>,
+    /// The Prometheus job both versions are scraped under.
+    #[arg(long, value_name = "NAME", requires = "prometheus")]
+    pub job: Option<String>,
+    /// Label matchers selecting the canary, e.g. 'job="shop",version="2.0.0"'.
+    #[arg(long, value_name = "SELECTOR", requires = "prometheus")]
+    pub canary: Option<String>,
+    /// Label matchers selecting the baseline (stable) version.
+    #[arg(long, value_name = "SELECTOR", requires = "prometheus")]
+    pub baseline: Option<String>,
+}
+
+/// `--prometheus`, else on a terminal the answer to a question (empty:
+/// scrape `/metrics` pages directly).
+fn prometheus_url(args: &PromArgs) -> Option<String> {
+    if args.prometheus.is_some() || !std::io::stdin().is_terminal() {
+        return args.prometheus.clone();
+    }
+    eprint!("Prometheus URL (empty: read /metrics pages directly): ");
+    Some(super::run::prompt()).filter(|a| !a.is_empty())
+}
+
+/// The `[prometheus]` table for `init --prometheus`; what the flags leave
+/// out is asked on a terminal, else the defaults stand.
+fn prometheus_source(url: &str, args: &PromArgs) -> String {
+    let tty = std::io::stdin().is_terminal();
+    let ask = |what: &str, default: String| -> String {
+        if !tty {
+            return default;
+        }
+        eprint!("{what} [{default}]: ");
+        Some(super::run::prompt())
+            .filter(|a| !a.is_empty())
+            .unwrap_or(default)
+    };
+    let job = match (&args.job, &args.canary, &args.baseline) {
+        (Some(j), ..) => Some(j.clone()),
+        (None, Some(_), Some(_)) => None,
+        (None, ..) => Some(ask(
+            "Prometheus job of the service (empty: none)",
+            String::new(),
+        ))
+        .filter(|j| !j.is_empty()),
+    };
+    let scope = match &job {
+        Some(j) => format!("job=\"{j}\""),
+        None => "service=\"{service}\"".to_string(),
+    };
+    let canary = args.canary.clone().unwrap_or_else(|| {
+        ask(
+            "canary selector",
+            format!("{scope},version=\"{{new_version}}\""),
+        )
+    });
+    let baseline = args.baseline.clone().unwrap_or_else(|| {
+        ask(
+            "baseline selector",
+            format!("{scope},version=\"{{old_version}}\""),
+        )
+    });
+    // Whatever was typed, written as a TOML string that reads back the same.
+    let quoted = |v: &str| toml::Value::String(v.to_string()).to_string();
+    format!(
+        r#"# Where the numbers come from: a Prometheus, each version picked by its
+# labels. `cockpit check --live` runs every query once and shows the answer.
+[prometheus]
+url = {}
+every = "10s"
+canary_selector = {}
+baseline_selector = {}
+rate_window = "1m"
+"#,
+        quoted(url),
+        quoted(&canary),
+        quoted(&baseline)
+    )
+}
+
+pub fn run(preset: Option<&str>, path: Option<&Path>, prom: &PromArgs) -> i32 {
     let preset_line = match preset {
         None => {
             "strategy = \"canary\"      # 5% -> 25% -> 50% -> 100%, 15 minutes each\n".to_string()
@@ -47,7 +135,14 @@ pub fn run(preset: Option<&str>, path: Option<&Path>) -> i32 {
     };
     let text = STARTER
         .replace("PRESET_NAME", preset.unwrap_or("canary"))
-        .replace("PRESET_LINE", &preset_line);
+        .replace("PRESET_LINE", &preset_line)
+        .replace(
+            "SOURCE",
+            &match prometheus_url(prom) {
+                Some(url) => prometheus_source(&url, prom),
+                None => SCRAPE.to_string(),
+            },
+        );
     let target = match path
         .map(Path::to_path_buf)
         .or_else(crate::config::user_config_path)
@@ -76,7 +171,7 @@ pub fn run(preset: Option<&str>, path: Option<&Path>) -> i32 {
         return exit::ERROR;
     }
     println!(
-        "wrote {}\nnext: cockpit check --config {}",
+        "wrote {}\nnext: cockpit check --live --config {}",
         target.display(),
         target.display()
     );

@@ -53,6 +53,11 @@ enum Cmd {
         /// Config file; default ./cockpit.toml, then the user config dir.
         #[arg(long, short)]
         config: Option<PathBuf>,
+        /// Then touch the real world without changing it: run every metric's
+        /// query once, look up hook programs, connect to hook and gate hosts,
+        /// read probes. Exit 2 when any of it fails.
+        #[arg(long)]
+        live: bool,
     },
     /// Write a commented starter config to the user config dir (never overwrites).
     Init {
@@ -62,6 +67,8 @@ enum Cmd {
         /// Write here instead of the user config dir.
         #[arg(long)]
         path: Option<PathBuf>,
+        #[command(flatten)]
+        prometheus: init::PromArgs,
     },
     /// Drive a rollout: the live screen, or JSON lines with --headless.
     Run(run::RunArgs),
@@ -96,8 +103,12 @@ pub fn main() -> i32 {
         }
     };
     match cli.command {
-        Cmd::Check { config } => check::run(config.as_deref()),
-        Cmd::Init { preset, path } => init::run(preset.as_deref(), path.as_deref()),
+        Cmd::Check { config, live } => check::run(config.as_deref(), live),
+        Cmd::Init {
+            preset,
+            path,
+            prometheus,
+        } => init::run(preset.as_deref(), path.as_deref(), &prometheus),
         Cmd::Run(args) => run::run(args),
         Cmd::Report(args) => report::run(args),
         Cmd::Replay(args) => replay::run(args),
@@ -138,4 +149,16 @@ pub fn build_plan(
         );
         exit::CONFIG
     })
+}
+
+/// The tokio runtime `check --live` and `run` work in.
+pub fn runtime() -> Result<tokio::runtime::Runtime, i32> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| {
+            eprintln!("error: cannot start the runtime: {e}");
+            exit::ERROR
+        })
 }

@@ -81,7 +81,7 @@ pub fn run(args: ReplayArgs) -> i32 {
             return exit::CONFIG;
         }
     };
-    let runtime = match super::drill::runtime() {
+    let runtime = match super::runtime() {
         Ok(rt) => rt,
         Err(code) => return code,
     };

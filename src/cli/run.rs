@@ -12,7 +12,7 @@ use crate::journal::{self, Header, Journal, Resumed, RunStatus, RunSummary, resu
 use crate::plan::Choices;
 use crate::rollout::{Actor, At, Command, Input, Rollout};
 use crate::run::headless::{Headless, UnknownHook};
-use crate::run::{Clock, Session, operator};
+use crate::run::{Clock, Session, View, operator};
 
 /// What `cockpit run` was asked for, beyond the config.
 #[derive(Debug, Clone, clap::Args)]
@@ -29,6 +29,15 @@ pub struct RunArgs {
     /// Headless: the pre-deploy checklist was done outside the cockpit.
     #[arg(long)]
     pub checklist_done: bool,
+    /// Start stage 1 although the pre-flight failed (a baseline with no
+    /// data, a hook program missing); the reason goes into the journal.
+    #[arg(long, value_name = "REASON")]
+    pub force_start: Option<String>,
+    /// Headless: advance a green stage without an operator (turns
+    /// `policy.auto_advance` on). Without it, and with auto_advance off in
+    /// the config, headless stops at once (exit 5): nobody could press `a`.
+    #[arg(long)]
+    pub auto_advance: bool,
     /// After a crash, what to do with a hook whose outcome is unknown.
     #[arg(long, value_enum)]
     pub unknown_hook: Option<UnknownHook>,
@@ -70,6 +79,21 @@ pub fn run(args: RunArgs) -> i32 {
         eprintln!("error: --fresh needs a reason, for the journal: --fresh \"why starting over\"");
         return exit::CONFIG;
     }
+    let mut config = config;
+    let mut view = Headless::new(args.unknown_hook, Some(sources.every()));
+    if args.headless {
+        if args.auto_advance {
+            config.policy.auto_advance = true;
+        }
+        view.policy(&config, args.auto_advance);
+        if !config.policy.auto_advance {
+            let why = "headless with policy.auto_advance = false: nobody could advance a green stage; \
+                       pass --auto-advance (or set auto_advance = true in [policy])";
+            view.stop(why);
+            eprintln!("error: {why}");
+            return exit::ABORTED;
+        }
+    }
     let clock = Clock::new(1.0);
     let dir = match journal::prepare_dir(&config) {
         Ok(dir) => dir,
@@ -83,28 +107,32 @@ pub fn run(args: RunArgs) -> i32 {
         Ok(lock) => lock,
         Err(code) => return code,
     };
-    let mut config = config;
-    if args.headless && !config.policy.auto_advance {
-        // Nobody can press `a` in a pipeline: a green stage advances by itself.
-        eprintln!("note: headless: policy.auto_advance is on (no operator to advance)");
-        config.policy.auto_advance = true;
-    }
-    let mut view = Headless::new(args.unknown_hook);
-    let (session, first) = match begin(&args, &path, config, &who, clock, &mut view) {
-        Ok((session, first)) => (session.with_sources(sources), first),
+    let runtime = match super::runtime() {
+        Ok(rt) => rt,
         Err(code) => return code,
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: cannot start the runtime: {e}");
-            return exit::ERROR;
+    let mut sources = sources;
+    // The screen opens once it is done: say why the terminal waits.
+    eprintln!("pre-flight: reading every metric once, looking up hook programs and hosts");
+    let report = runtime.block_on(crate::preflight::run(&config, &mut sources));
+    if args.headless {
+        view.preflight(&report);
+        // Stopped before the journal exists: nothing to resume or abandon.
+        if let (Some(why), None, false) = (report.blocker(), &args.force_start, args.resume) {
+            view.refused(&why);
+            return exit::ABORTED;
         }
+    }
+    let (session, first) = match begin(&args, &path, config, &who, clock, &mut view) {
+        Ok((session, first)) => (
+            session
+                .with_sources(sources)
+                .with_preflight(report.clone(), args.force_start.clone()),
+            first,
+        ),
+        Err(code) => return code,
     };
+    let screen = screen.map(|s| s.with_preflight(report));
     match screen {
         None => runtime.block_on(session.drive(&mut view, first)),
         Some(screen) => runtime.block_on(crate::tui::run(session, screen, first)),
@@ -337,7 +365,7 @@ fn ask_resume(args: &RunArgs, run: &RunSummary, rollout: &str) -> Result<bool, i
 }
 
 /// One answer line from the terminal, trimmed; empty on EOF.
-fn prompt() -> String {
+pub(super) fn prompt() -> String {
     let mut answer = String::new();
     let _ = std::io::stdin().read_line(&mut answer);
     answer.trim().to_string()

@@ -242,6 +242,11 @@ impl Sources {
         out
     }
 
+    /// The Prometheus API client, when any metric reads it.
+    pub fn prometheus(&self) -> Option<&Api> {
+        self.api.as_deref()
+    }
+
     pub fn take_warnings(&mut self) -> Vec<Warning> {
         std::mem::take(&mut self.warnings)
     }

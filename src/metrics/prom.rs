@@ -239,6 +239,32 @@ impl Api {
             .collect())
     }
 
+    /// The value query sent for one metric and group, exactly as sent
+    /// (placeholders filled), for the pre-flight table.
+    pub fn sent(&self, metric: usize, group: Group) -> Option<&str> {
+        self.queries
+            .iter()
+            .find(|q| q.metric == metric && q.group == group)
+            .map(|q| q.promql.value.as_str())
+    }
+
+    /// The label sets of every series named `name` Prometheus holds now
+    /// (`/api/v1/series`), for a query that found none.
+    pub async fn series(&self, name: &str) -> Result<Vec<serde_json::Map<String, Value>>, String> {
+        let url = format!("{}/api/v1/series", self.base);
+        // A sample is enough to suggest labels (older servers ignore `limit`).
+        let request = self
+            .client
+            .get(&url)
+            .query(&[("match[]", name), ("limit", "500")]);
+        let got = fetch::send(request, &url, self.timeout).await?;
+        let (data, _) = api_data(got.status, &got.body, &url)?;
+        let list = data
+            .as_array()
+            .ok_or_else(|| format!("series result from {} is not a list", shown(&url)))?;
+        Ok(list.iter().filter_map(|s| s.as_object().cloned()).collect())
+    }
+
     pub async fn instant(&self, promql: &str) -> Result<Answer, String> {
         let (got, url) = self.query(promql).await?;
         instant_answer(got.status, &got.body, &url)
@@ -473,7 +499,7 @@ fn metric_queries(
     Ok(out)
 }
 
-const NO_SERIES: &str = "query returned no series";
+pub const NO_SERIES: &str = "query returned no series";
 
 /// Turns an `/api/v1/query` response into one number or the reason there is none.
 pub fn instant_answer(status: u16, body: &[u8], url: &str) -> Result<Answer, String> {

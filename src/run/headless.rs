@@ -2,11 +2,14 @@
 //! policy deciding everything. For CI pipelines, scripts and tests.
 
 use std::io::Write;
+use std::time::Duration;
 
 use serde_json::json;
 
 use super::{Control, View};
 use crate::cli::exit;
+use crate::config::Config;
+use crate::preflight::Preflight;
 use crate::rollout::{At, Effect, Input, Phase, Rollout};
 
 #[derive(Default)]
@@ -14,6 +17,11 @@ pub struct Headless {
     /// What to do with a hook whose outcome is unknown after a crash.
     pub unknown_hook: Option<UnknownHook>,
     answered_unknown: bool,
+    /// A `poll` line at least this often (simulated ms); none when unset.
+    poll_every: Option<u64>,
+    last_poll: Option<At>,
+    /// The start was refused (a failed pre-flight): stop.
+    refused: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -25,11 +33,43 @@ pub enum UnknownHook {
 }
 
 impl Headless {
-    pub fn new(unknown_hook: Option<UnknownHook>) -> Headless {
+    /// `poll_every`: how often a `poll` line reports every metric.
+    pub fn new(unknown_hook: Option<UnknownHook>, poll_every: Option<Duration>) -> Headless {
         Headless {
             unknown_hook,
-            answered_unknown: false,
+            poll_every: poll_every.map(|d| d.as_millis() as u64),
+            ..Headless::default()
         }
+    }
+
+    /// The first line: the policy in force, and where auto-advance comes from.
+    pub fn policy(&self, config: &Config, flag: bool) {
+        let p = &config.policy;
+        let source = match (p.auto_advance, flag) {
+            (true, true) => "--auto-advance",
+            (true, false) => "config",
+            (false, _) => "off",
+        };
+        self.print(json!({
+            "event": "policy",
+            "auto_advance": p.auto_advance,
+            "auto_advance_from": source,
+            "on_critical": p.on_critical,
+            "on_no_data": p.on_no_data,
+            "countdown": p.countdown.to_string(),
+        }));
+    }
+
+    /// The pre-flight, one line per check and a summary.
+    pub fn preflight(&self, report: &Preflight) {
+        for line in report.json_lines() {
+            self.print(line);
+        }
+    }
+
+    /// Stops before anything started, saying why.
+    pub fn stop(&self, why: &str) {
+        self.print(json!({ "event": "stopped", "reason": why }));
     }
 
     fn print(&self, value: serde_json::Value) {
@@ -60,9 +100,47 @@ impl View for Headless {
         (vec![], Control::Continue)
     }
 
-    fn render(&mut self, _: &Rollout, _: At, _: bool) {}
+    /// Every metric's level and values, at least every poll interval.
+    fn render(&mut self, r: &Rollout, now: At, _: bool) {
+        let Some(every) = self.poll_every else { return };
+        if self.last_poll.is_some_and(|last| now < last + every) {
+            return;
+        }
+        self.last_poll = Some(now);
+        let metrics: Vec<_> = r
+            .tracks
+            .iter()
+            .map(|t| {
+                let v = t.value();
+                json!({
+                    "metric": v.metric,
+                    "level": v.level,
+                    "canary": v.canary,
+                    "baseline": v.baseline,
+                })
+            })
+            .collect();
+        let stage = r.config.stages.get(r.state.stage).map(|s| s.name.clone());
+        self.print(json!({
+            "event": "poll",
+            "at": now,
+            "phase": r.state.phase,
+            "stage": stage,
+            "metrics": metrics,
+        }));
+    }
+
+    fn refused(&mut self, why: &str) {
+        self.refused = true;
+        self.stop(&format!(
+            "{why}; stage 1 does not start (fix it, or --force-start REASON)"
+        ));
+    }
 
     fn stuck(&mut self, r: &Rollout) -> Option<i32> {
+        if self.refused {
+            return Some(exit::ABORTED);
+        }
         if r.state.phase == Phase::Waiting
             && r.state.started_at.is_some()
             && let Some(why) = r.blocker()

@@ -72,6 +72,15 @@ pub trait View {
     fn history(&mut self, _effect: &Effect) {}
     /// Who follows the rollout with `cockpit watch` now.
     fn watchers(&mut self, _who: &[String]) {}
+    /// The runtime refused the operator's start (a failed pre-flight), and why.
+    fn refused(&mut self, why: &str) {
+        self.line(why);
+    }
+    /// The operator's typed reason to start despite a failed pre-flight,
+    /// once given (taken: asked again after a refusal).
+    fn forced_start(&mut self) -> Option<String> {
+        None
+    }
     /// The session is stopping (a signal, a dead task) and why.
     fn stopped(&mut self, why: &str) {
         self.line(why);
@@ -99,6 +108,10 @@ pub struct Session {
     history: Vec<Effect>,
     /// The plan's metric sources; built from the config when there is no plan.
     sources: Option<crate::metrics::Sources>,
+    /// What the pre-flight found; a blocker keeps `Start` from the engine.
+    preflight: Option<crate::preflight::Preflight>,
+    /// `--force-start REASON`: start despite a failed pre-flight.
+    force_start: Option<String>,
     /// Scrubbed from every edge message before the core, the journal, the
     /// view or the followers see it.
     secrets: Secrets,
@@ -142,6 +155,8 @@ impl Session {
             stopped: None,
             history: Vec::new(),
             sources: None,
+            preflight: None,
+            force_start: None,
             tx,
             rx,
         }
@@ -165,17 +180,56 @@ impl Session {
         self
     }
 
+    /// The pre-flight's result gates the start: stage 1 waits while it
+    /// blocks, unless `force` gives a reason (journalled as a note).
+    pub fn with_preflight(
+        mut self,
+        report: crate::preflight::Preflight,
+        force: Option<String>,
+    ) -> Session {
+        self.preflight = Some(report);
+        self.force_start = force;
+        self
+    }
+
+    /// The inputs a start becomes: refused while the pre-flight blocks,
+    /// a note with the operator's reason first when forced.
+    fn gate_start(&mut self, input: Input, view: &mut dyn View) -> Vec<Input> {
+        let Input::Start { operator, .. } = &input else {
+            return vec![input];
+        };
+        let Some(why) = self.preflight.as_ref().and_then(|p| p.blocker()) else {
+            return vec![input];
+        };
+        if self.rollout.state.started_at.is_some() {
+            return vec![input];
+        }
+        let Some(reason) = self.force_start.take().or_else(|| view.forced_start()) else {
+            view.refused(&why);
+            return vec![];
+        };
+        let note = Input::Command {
+            actor: crate::rollout::Actor::Operator(operator.clone()),
+            command: crate::rollout::Command::Note {
+                text: format!("FORCED START: {reason} ({why})"),
+            },
+        };
+        vec![note, input]
+    }
+
     pub fn sender(&self) -> mpsc::UnboundedSender<Msg> {
         self.tx.clone()
     }
 
     /// Feeds one input and carries out every effect, journal first.
     pub fn apply(&mut self, input: Input, view: &mut dyn View) -> Result<(), String> {
-        let now = self.clock.now();
-        let effects = self.rollout.update(now, input);
-        for effect in &effects {
-            self.carry_out(effect)?;
-            self.show(effect, view);
+        for input in self.gate_start(input, view) {
+            let now = self.clock.now();
+            let effects = self.rollout.update(now, input);
+            for effect in &effects {
+                self.carry_out(effect)?;
+                self.show(effect, view);
+            }
         }
         Ok(())
     }

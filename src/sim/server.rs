@@ -44,6 +44,43 @@ pub struct Simulator {
     tasks: Vec<JoinHandle<()>>,
 }
 
+/// Where the simulator listens; 0 is any free port.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Ports {
+    pub canary: u16,
+    pub stable: u16,
+    pub control: u16,
+}
+
+impl Ports {
+    /// `CANARY,STABLE[,CONTROL]`, as `cockpit simulate --ports` takes it.
+    pub fn parse(text: &str) -> Result<Ports, String> {
+        let ports: Vec<u16> = text
+            .split(',')
+            .map(|p| {
+                p.trim()
+                    .parse()
+                    .map_err(|_| format!("{p:?} is not a port number (0-65535)"))
+            })
+            .collect::<Result<_, _>>()?;
+        match ports.as_slice() {
+            [canary, stable] => Ok(Ports {
+                canary: *canary,
+                stable: *stable,
+                control: 0,
+            }),
+            [canary, stable, control] => Ok(Ports {
+                canary: *canary,
+                stable: *stable,
+                control: *control,
+            }),
+            _ => Err(format!(
+                "--ports {text}: give CANARY,STABLE or CANARY,STABLE,CONTROL, e.g. 9101,9102"
+            )),
+        }
+    }
+}
+
 impl Simulator {
     /// Serves on free loopback ports. `faults` hears every fault switching
     /// on or off (within a simulated second).
@@ -52,17 +89,32 @@ impl Simulator {
         clock: Clock,
         faults: Option<UnboundedSender<FaultChange>>,
     ) -> std::io::Result<Simulator> {
+        Simulator::start_on(scenario, clock, faults, Ports::default()).await
+    }
+
+    /// The same on chosen loopback ports (0: any free one), so that a
+    /// Prometheus config written once keeps finding it.
+    pub async fn start_on(
+        scenario: Scenario,
+        clock: Clock,
+        faults: Option<UnboundedSender<FaultChange>>,
+        ports: Ports,
+    ) -> std::io::Result<Simulator> {
         let shared = Arc::new(Shared {
             model: Mutex::new(Model::new(scenario)),
             clock,
             start: clock.now(),
             faults,
         });
-        let (stable, stable_task) = serve_version(shared.clone(), Version::Stable).await?;
-        let (canary, canary_task) = serve_version(shared.clone(), Version::Canary).await?;
+        let (stable, stable_task) =
+            serve_version(shared.clone(), Version::Stable, ports.stable).await?;
+        let (canary, canary_task) =
+            serve_version(shared.clone(), Version::Canary, ports.canary).await?;
         let s = shared.clone();
-        let (control, control_task) =
-            httpd::serve(0, move |req| std::future::ready(control(&s, &req))).await?;
+        let (control, control_task) = httpd::serve(ports.control, move |req| {
+            std::future::ready(control(&s, &req))
+        })
+        .await?;
         let ticker = {
             let shared = shared.clone();
             tokio::spawn(async move {
@@ -132,8 +184,9 @@ impl Drop for Simulator {
 async fn serve_version(
     shared: Arc<Shared>,
     v: Version,
+    port: u16,
 ) -> std::io::Result<(SocketAddr, JoinHandle<()>)> {
-    httpd::serve(0, move |req: Request| {
+    httpd::serve(port, move |req: Request| {
         let model = shared.advance();
         let resp = match req.path.split('?').next().unwrap_or("") {
             "/metrics" if model.conditions(v).outage => Response::text(

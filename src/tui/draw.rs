@@ -13,6 +13,7 @@ use super::screen::{Mode, Screen};
 use super::theme::{Theme, symbol};
 use crate::config::model::Direction;
 use crate::duration::Span as Dur;
+use crate::preflight::Kind;
 use crate::rollout::track::Track;
 use crate::rollout::{At, Level, Phase, Reading, Rollout, Rule};
 
@@ -295,7 +296,7 @@ fn panel_title(r: &Rollout) -> (String, fn(&Theme) -> Style) {
 /// What the middle of the screen holds now, and its height without borders.
 fn middle<'a>(s: &Screen, r: &Rollout, now: At, width: u16) -> (Vec<Line<'a>>, u16) {
     let lines = if r.state.phase == Phase::Waiting {
-        waiting_lines(s, r, now)
+        waiting_lines(s, r, now, width.saturating_sub(2))
     } else {
         metrics_table(s, r, width.saturating_sub(2))
     };
@@ -303,11 +304,22 @@ fn middle<'a>(s: &Screen, r: &Rollout, now: At, width: u16) -> (Vec<Line<'a>>, u
     (lines, n)
 }
 
-fn waiting_lines<'a>(s: &Screen, r: &Rollout, now: At) -> Vec<Line<'a>> {
+fn waiting_lines<'a>(s: &Screen, r: &Rollout, now: At, width: u16) -> Vec<Line<'a>> {
     let t = &s.theme;
     let st = &r.state;
     let done = st.checklist.iter().filter(|x| **x).count();
-    let mut lines = vec![Line::from(vec![
+    // A failed pre-flight is what the operator must read first.
+    let preflight = if st.started_at.is_none() {
+        preflight_lines(s, width)
+    } else {
+        vec![]
+    };
+    let (mut lines, after) = if s.preflight_blocker().is_some() {
+        (preflight, vec![])
+    } else {
+        (vec![], preflight)
+    };
+    lines.push(Line::from(vec![
         Span::styled("Pre-deploy checklist", t.title),
         Span::styled(
             format!(
@@ -316,7 +328,7 @@ fn waiting_lines<'a>(s: &Screen, r: &Rollout, now: At) -> Vec<Line<'a>> {
             ),
             t.dim,
         ),
-    ])];
+    ]));
     for (i, (item, ticked)) in r
         .config
         .checklist
@@ -356,12 +368,98 @@ fn waiting_lines<'a>(s: &Screen, r: &Rollout, now: At) -> Vec<Line<'a>> {
         (None, false) => {}
     }
     lines.push(Line::from(w));
+    lines.extend(after);
     let next = match (st.started_at, r.blocker()) {
+        // The decision line says what a failed pre-flight leaves to do.
+        (None, _) if s.preflight_blocker().is_some() => return lines,
         (None, _) => format!("{} starts the rollout", s.keys.first(Action::Start)),
         (Some(_), Some(b)) => format!("started; waiting for: {b}"),
         (Some(_), None) => "starting".into(),
     };
     lines.push(Line::from(Span::styled(next, t.key)));
+    lines
+}
+
+/// The pre-flight in the start panel: one line when all is well, else
+/// every failed check with what was sent and the error, wrapped whole.
+fn preflight_lines<'a>(s: &Screen, width: u16) -> Vec<Line<'a>> {
+    let Some(p) = &s.preflight else {
+        return vec![];
+    };
+    let t = &s.theme;
+    let failed: Vec<_> = p.failures().collect();
+    let expected = p
+        .items
+        .iter()
+        .filter(|i| matches!(i.status, crate::preflight::Status::Expected(_)))
+        .count();
+    if failed.is_empty() {
+        let also = match expected {
+            0 => String::new(),
+            1 => " (a canary reading empty before traffic, as expected)".into(),
+            n => format!(" ({n} canary readings empty before traffic, as expected)"),
+        };
+        let mut lines = vec![Line::from(vec![
+            Span::styled("Pre-flight: ", t.title),
+            Span::styled(format!("{} checks passed{also}", p.items.len()), t.ok),
+        ])];
+        // What each metric read, one line per metric: baseline, then canary.
+        let read_kind = |i: &&crate::preflight::Item| matches!(i.kind, Kind::Metric | Kind::Probe);
+        let mut names: Vec<&str> = Vec::new();
+        for i in p.items.iter().filter(read_kind) {
+            if !names.contains(&i.name.as_str()) {
+                names.push(&i.name);
+            }
+        }
+        for name in names {
+            let read: Vec<String> = p
+                .items
+                .iter()
+                .filter(read_kind)
+                .filter(|i| i.name == name)
+                .map(|i| {
+                    let group = i.group.map_or("", |g| match g {
+                        crate::rollout::Group::Canary => "canary ",
+                        crate::rollout::Group::Baseline => "baseline ",
+                    });
+                    let value = match &i.status {
+                        crate::preflight::Status::Expected(_) => "empty (no traffic yet)".into(),
+                        _ => i.value_text(),
+                    };
+                    format!("{group}{value}")
+                })
+                .collect();
+            lines.push(Line::from(vec![
+                Span::styled(" ✓ ", t.ok),
+                Span::raw(format!("{name}: {}", read.join(", "))),
+            ]));
+        }
+        return lines;
+    }
+    let mut lines = vec![Line::from(vec![
+        Span::styled("Pre-flight: ", t.title),
+        Span::styled(
+            format!("{} of {} checks failed", failed.len(), p.items.len()),
+            t.critical,
+        ),
+    ])];
+    let wrap = |text: &str, style: Style| -> Vec<Line<'a>> {
+        super::logpane::wrap(text, width as usize, 4)
+            .into_iter()
+            .map(|l| Line::from(Span::styled(l, style)))
+            .collect()
+    };
+    for i in failed {
+        let style = if i.blocks_start {
+            t.critical
+        } else {
+            t.warning
+        };
+        lines.extend(wrap(&format!(" ✗ {}: {}", i.label(), i.target), style));
+        if let crate::preflight::Status::Failed(why) = &i.status {
+            lines.extend(wrap(&format!("   {why}"), t.text));
+        }
+    }
     lines
 }
 
@@ -587,8 +685,19 @@ fn decision_style(t: &Theme, r: &Rollout, now: At) -> Style {
 /// The decision line, wrapped (up to three lines) so it is always read whole.
 fn decision_lines<'a>(s: &Screen, r: &Rollout, now: At, width: u16) -> Vec<Line<'a>> {
     let t = &s.theme;
-    let text = r.decision_line(now, &|at| s.time_of_day(at));
-    let style = decision_style(t, r, now).add_modifier(Modifier::BOLD);
+    let blocked = r.state.started_at.is_none() && s.preflight_blocker().is_some();
+    let (text, style) = if blocked {
+        let text = format!(
+            "Not started: the pre-flight failed; {} refuses until it passes, {} starts anyway with a typed reason",
+            s.keys.first(Action::Start),
+            s.keys.first(Action::ForceStart)
+        );
+        (text, t.critical)
+    } else {
+        let text = r.decision_line(now, &|at| s.time_of_day(at));
+        (text, decision_style(t, r, now))
+    };
+    let style = style.add_modifier(Modifier::BOLD);
     let mut lines: Vec<Line> = super::logpane::wrap(&format!("» {text}"), width as usize, 2)
         .into_iter()
         .take(3)
@@ -746,13 +855,17 @@ fn draw_help(frame: &mut Frame, s: &Screen, area: Rect) {
         legend.push(Span::raw("  "));
     }
     lines.push(Line::from(legend));
-    lines.push(Line::from(Span::styled(
-        format!(
-            "Trend: taller is worse; ▅▆ past warning, ▇█ past critical. Theme: {}",
-            t.name
-        ),
-        t.dim,
-    )));
+    // The footer stays visible; a terminal too short for the trend column
+    // (it goes first) does not need its legend either.
+    if lines.len() as u16 + 4 <= area.height {
+        lines.push(Line::from(Span::styled(
+            format!(
+                "Trend: taller is worse; ▅▆ past warning, ▇█ past critical. Theme: {}",
+                t.name
+            ),
+            t.dim,
+        )));
+    }
     let width = area.width.saturating_sub(2).min(96);
     let rect = centered(area, width, lines.len() as u16 + 2);
     frame.render_widget(Clear, rect);

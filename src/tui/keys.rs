@@ -10,6 +10,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Action {
     Start,
+    ForceStart,
     OverrideWindow,
     Advance,
     ForceAdvance,
@@ -36,6 +37,12 @@ const TABLE: &[(Action, &str, &str, &str)] = &[
         "start",
         "s",
         "start the rollout (after the checklist)",
+    ),
+    (
+        Action::ForceStart,
+        "force_start",
+        "F",
+        "start although the pre-flight failed, with a typed reason",
     ),
     (
         Action::OverrideWindow,
@@ -146,6 +153,7 @@ impl Action {
     pub fn short(self) -> &'static str {
         match self {
             Action::Start => "start",
+            Action::ForceStart => "force start",
             Action::OverrideWindow => "override window",
             Action::Advance => "advance",
             Action::ForceAdvance => "force",

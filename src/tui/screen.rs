@@ -12,6 +12,7 @@ use super::keys::{Action, KeyMap};
 use super::logpane::LogPane;
 use super::theme::Theme;
 use crate::config::Config;
+use crate::preflight::Preflight;
 use crate::rollout::window::{DeployWindows, WindowStatus};
 use crate::rollout::{Actor, At, Command, Effect, Event, Input, Phase, Rollout};
 use crate::run::Control;
@@ -20,6 +21,7 @@ use crate::run::Control;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Ask {
     Note,
+    ForceStart,
     ForceAdvance,
     Skip,
     OverrideWindow,
@@ -29,6 +31,9 @@ impl Ask {
     pub fn title(self) -> &'static str {
         match self {
             Ask::Note => "Note for the incident log",
+            Ask::ForceStart => {
+                "Start despite the failed pre-flight: why? (goes into the incident log)"
+            }
             Ask::ForceAdvance => "Force-advance: why is it safe? (goes into the incident log)",
             Ask::Skip => "Skip the failed hook: why? (goes into the incident log)",
             Ask::OverrideWindow => {
@@ -78,6 +83,11 @@ pub struct Screen {
     pub following: Option<Following>,
     /// Who follows the rollout with `cockpit watch`.
     pub watchers: Vec<String>,
+    /// What the pre-flight found before the start, for the start panel.
+    pub preflight: Option<Preflight>,
+    /// The typed reason to start despite a failed pre-flight, until the
+    /// runtime takes it with the start.
+    pub forced: Option<String>,
     pub(super) log: LogPane,
     windows: DeployWindows,
     local: fn(At) -> NaiveDateTime,
@@ -127,11 +137,33 @@ impl Screen {
             hook_output: VecDeque::new(),
             following: None,
             watchers: Vec::new(),
+            preflight: None,
+            forced: None,
             log: LogPane::new(),
             windows,
             local: local_time,
             last_now: 0,
         }
+    }
+
+    /// The pre-flight's result, drawn in the start panel.
+    pub fn with_preflight(mut self, report: Preflight) -> Screen {
+        self.preflight = Some(report);
+        self
+    }
+
+    /// Why stage 1 may not start yet, by the pre-flight.
+    pub fn preflight_blocker(&self) -> Option<String> {
+        self.preflight.as_ref().and_then(Preflight::blocker)
+    }
+
+    /// The runtime refused `s`: the panel already lists why; say what
+    /// starts anyway.
+    pub fn refused(&mut self, _why: &str) {
+        self.flash = Some(format!(
+            "not started: the pre-flight failed (see above); {} starts anyway with a typed reason",
+            self.keys.first(Action::ForceStart)
+        ));
     }
 
     /// Times shown in this zone instead of the machine's.
@@ -193,6 +225,9 @@ impl Screen {
                 Phase::Waiting => {
                     if s.started_at.is_none() {
                         out.push(Start);
+                        if self.preflight_blocker().is_some() {
+                            out.push(ForceStart);
+                        }
                     }
                     if self.window(r, now).needs_reason() && s.window_override.is_none() {
                         out.push(OverrideWindow);
@@ -320,6 +355,17 @@ impl Screen {
                     return (vec![], Control::Continue);
                 }
                 let command = match ask {
+                    Ask::ForceStart => {
+                        // The runtime journals the reason with the start.
+                        self.forced = Some(text);
+                        return (
+                            vec![Input::Start {
+                                local: (self.local)(self.last_now),
+                                operator: self.operator.clone(),
+                            }],
+                            Control::Continue,
+                        );
+                    }
                     Ask::Note => Command::Note { text },
                     Ask::ForceAdvance => Command::ForceAdvance { reason: text },
                     Ask::Skip => Command::Skip { reason: text },
@@ -377,6 +423,14 @@ impl Screen {
             }],
             Action::Start => {
                 self.flash = Some("already started".into());
+                vec![]
+            }
+            Action::ForceStart if s.started_at.is_none() && self.preflight_blocker().is_some() => {
+                return ask(self, Ask::ForceStart);
+            }
+            Action::ForceStart => {
+                self.flash =
+                    Some("nothing to force: the pre-flight passed (or already started)".into());
                 vec![]
             }
             Action::OverrideWindow => return ask(self, Ask::OverrideWindow),

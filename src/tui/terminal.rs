@@ -292,6 +292,14 @@ impl View for Tui {
         self.stopped = Some(why.to_string());
     }
 
+    fn refused(&mut self, why: &str) {
+        self.screen.refused(why);
+    }
+
+    fn forced_start(&mut self) -> Option<String> {
+        self.screen.forced.take()
+    }
+
     fn history(&mut self, effect: &Effect) {
         self.screen.effect(effect);
     }

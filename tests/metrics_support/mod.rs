@@ -401,3 +401,14 @@ pub fn config(extra: &str) -> Config {
 pub fn close(actual: f64, expected: f64, tolerance: f64) -> bool {
     (actual - expected).abs() <= tolerance * expected.abs().max(1e-9)
 }
+
+/// A `[[metric]]` of kind custom reading `query` for both versions (its
+/// lines are arbitrary: the tests that use it look at the query, not at
+/// the judgement).
+pub fn custom_metric(name: &str, query: &str) -> String {
+    format!(
+        "[[metric]]\nname = \"{name}\"\nkind = \"custom\"\nunit = \"jobs\"\n\
+         direction = \"higher_is_worse\"\nwarning = 1\ncritical = 2\n\
+         query = '{query}'\nbaseline_query = '{query}'\n"
+    )
+}
