@@ -259,6 +259,7 @@ fn an_operator_decision_after_the_checkpoint_is_issued_again_once() {
         reason: "observation paused".into(),
         stage: 0,
         metrics: vec![],
+        traffic: None,
     };
     j.append_event(T0 + 5000, &pause).unwrap();
     let read = journal::read(j.path()).unwrap();

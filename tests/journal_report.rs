@@ -105,6 +105,12 @@ impl Script {
         let end = self.now + dur;
         while self.now < end && !self.r.is_finished() {
             self.now += 5 * SEC;
+            // The hooks really move the traffic: the canary gets its weight.
+            let weight = self
+                .r
+                .set_share()
+                .or(self.r.config.stages[self.r.state.stage].weight)
+                .unwrap_or(0.0);
             let mut poll = Vec::new();
             for (i, m) in self.r.config.metrics.clone().iter().enumerate() {
                 let (canary, baseline) = match m.name.as_str() {
@@ -112,8 +118,19 @@ impl Script {
                     "latency_p95" => (180.0, 170.0),
                     _ => (99.95, 99.95),
                 };
+                let requests = |group| match group {
+                    Group::Canary => 5000.0,
+                    Group::Baseline => 5000.0 * (100.0 - weight) / weight,
+                };
                 for (group, value) in [(Group::Canary, canary), (Group::Baseline, baseline)] {
-                    let reading = Reading::value(value, Some(5000.0));
+                    let reading = if weight == 0.0 {
+                        match group {
+                            Group::Canary => Reading::quiet("no requests"),
+                            Group::Baseline => Reading::value(value, Some(5000.0)),
+                        }
+                    } else {
+                        Reading::value(value, Some(requests(group)))
+                    };
                     poll.push(Sample {
                         metric: i,
                         group,

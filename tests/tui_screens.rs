@@ -145,11 +145,36 @@ impl World {
         self.press_key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE));
     }
 
-    /// One sample a second of every metric, canary and baseline.
+    /// One sample a second of every metric, canary and baseline; the
+    /// canary gets the share of requests its stage set (none once rolled back).
     fn run(&mut self, dur: At, h: Health) {
         let end = self.now + dur;
         while self.now < end && !self.r.is_finished() {
             self.now += SEC;
+            let weight = self
+                .r
+                .set_share()
+                .or(self.r.config.stages[self.r.state.stage].weight)
+                .unwrap_or(0.0);
+            self.poll(h, weight);
+        }
+    }
+
+    /// One poll with the canary getting `share` percent of the requests.
+    fn poll(&mut self, h: Health, share: f64) {
+        {
+            let base_requests = if share > 0.0 {
+                1200.0 * (100.0 - share) / share
+            } else {
+                24000.0
+            };
+            let quiet = |r: Reading| {
+                if share > 0.0 {
+                    r
+                } else {
+                    Reading::quiet("no requests between the last two scrapes")
+                }
+            };
             let canary = [
                 h.error.map_or_else(
                     || Reading::no_data("query returned no series"),
@@ -164,12 +189,12 @@ impl World {
                 poll.push(Sample {
                     metric,
                     group: Group::Canary,
-                    reading,
+                    reading: quiet(reading),
                 });
                 poll.push(Sample {
                     metric,
                     group: Group::Baseline,
-                    reading: Reading::value(baseline[metric], Some(24000.0)),
+                    reading: Reading::value(baseline[metric], Some(base_requests)),
                 });
             }
             self.send(Input::Poll(poll));
@@ -250,6 +275,17 @@ fn promoted() -> World {
     w
 }
 
+/// At 25%, whose hook said OK but left the canary at 0.4% of requests.
+fn traffic_stuck() -> World {
+    let mut w = healthy();
+    w.press('a');
+    for _ in 0..150 {
+        w.now += SEC;
+        w.poll(HEALTHY, 0.4);
+    }
+    w
+}
+
 fn help() -> World {
     let mut w = healthy();
     w.press('?');
@@ -324,8 +360,24 @@ screens!(
     no_data,
     rolled_back,
     promoted,
+    traffic_stuck,
     help
 );
+
+#[test]
+fn traffic_that_did_not_move_is_said_loudly_beside_what_was_set() {
+    let w = traffic_stuck();
+    let t = w.draw(80, 24);
+    let text = text_of(&t);
+    assert!(text.contains("25% set · 0.4% seen"), "{text}");
+    let loud = "■ TRAFFIC DID NOT MOVE: SET 25%, SEEN 0.4% FOR 2M30S; THE HOOK SAID OK";
+    assert!(text.contains(loud), "{text}");
+    let buf = t.backend().buffer();
+    let alarm = Theme::load("dark", true).unwrap().alarm;
+    assert_eq!(Some(fg_of(buf, "■ TRAFFIC DID NOT MOVE")), alarm.fg);
+    assert_eq!(Some(bg_of(buf, "■ TRAFFIC DID NOT MOVE")), alarm.bg);
+    assert_eq!(Some(fg_of(buf, "25% set · 0.4% seen")), alarm.fg);
+}
 
 #[test]
 fn each_state_says_itself_in_words_and_colour() {

@@ -338,6 +338,13 @@ pub struct Policy {
     pub judge: Judge,
     /// How sure the evidence judge must be before it calls a breach or OK.
     pub confidence: f64,
+    /// How far (in percentage points) the canary's seen share of requests
+    /// may be from the weight its stage set; under 10% set, seeing less
+    /// than half the weight is off too.
+    pub traffic_margin: f64,
+    /// How long the seen share may stay off after the enter hook succeeded
+    /// before "traffic did not move" (request windows straddle the change).
+    pub traffic_grace: Span,
 }
 
 /// `evidence` judges error and success rates by their counts (a sequential
@@ -364,6 +371,8 @@ impl Default for Policy {
             stale_after: Span::secs(30),
             judge: Judge::Evidence,
             confidence: 0.99,
+            traffic_margin: 5.0,
+            traffic_grace: Span::mins(1),
         }
     }
 }

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::event::{Action, Actor, Command, Effect, Event, Input, MetricValue, Outcome, Purpose};
 use super::track::Track;
+use super::traffic::{self, Traffic, TrafficShare};
 use super::verdict::{At, Level, Rule};
 use super::window::{DeployWindows, WindowStatus};
 use crate::config::Config;
@@ -104,6 +105,9 @@ pub struct State {
     pub next_id: u64,
     pub last_snapshot: At,
     pub outcome: Option<Outcome>,
+    /// The canary's seen share of requests and the rule watching it.
+    #[serde(default)]
+    pub traffic: Traffic,
 }
 
 pub struct Rollout {
@@ -148,6 +152,7 @@ impl Rollout {
             next_id: 1,
             last_snapshot: now,
             outcome: None,
+            traffic: Traffic::default(),
         };
         Self::resume(config, state, now)
     }
@@ -209,6 +214,9 @@ impl Rollout {
             Input::Start { local, operator } => self.start(now, local, operator),
             Input::Tick => {}
             Input::Poll(samples) => {
+                if let Some(seen) = traffic::read(&samples, now) {
+                    self.state.traffic.seen = Some(seen);
+                }
                 let mut read = Vec::new();
                 for s in samples {
                     if let Some(t) = self.tracks.get_mut(s.metric) {
@@ -304,6 +312,7 @@ impl Rollout {
             reason: reason.into(),
             stage: self.state.stage,
             metrics: self.values(),
+            traffic: self.traffic_known(now),
         };
         self.journal(now, event);
     }
@@ -586,6 +595,11 @@ impl Rollout {
         }
         self.state.gate_open = false;
         self.state.phase = Phase::Entering;
+        // The seen share carries on; the rule starts again once the hooks succeed.
+        self.state.traffic = Traffic {
+            seen: self.state.traffic.seen,
+            ..Traffic::default()
+        };
         self.state.entered = self.state.entered.max(index + 1);
         self.journal(
             now,
@@ -616,6 +630,7 @@ impl Rollout {
             stage: self.state.stage,
             name: self.stage_name(),
             observed_ms: self.state.observed_ms,
+            traffic: self.traffic_known(now),
         };
         self.journal(now, event);
     }
@@ -719,6 +734,9 @@ impl Rollout {
             actor,
             format!("skipped `{}`: {reason}", f.step.hook.label()),
         );
+        if f.step.purpose == Purpose::Enter {
+            self.state.traffic.hook_skipped = true;
+        }
         self.next_step(now);
     }
 
@@ -735,6 +753,8 @@ impl Rollout {
                     .zip(old)
                     .map(|(r, t)| Track::new(r, now).with_history(t.history))
                     .collect();
+                self.state.traffic.set_at = Some(now);
+                self.state.traffic.in_line_at = Some(now);
                 let event = Event::StageObserving {
                     stage: self.state.stage,
                     name: self.stage_name(),
@@ -794,6 +814,11 @@ impl Rollout {
     }
 
     fn begin_rollback(&mut self, now: At, by: Actor, reason: String) {
+        // The stage ends here: its observed time goes into the journal (a
+        // report must not take the last snapshot's).
+        if matches!(self.state.phase, Phase::Observing | Phase::Entering) {
+            self.leave_stage(now);
+        }
         self.state.rollback = Some(RollbackInfo {
             by,
             reason: reason.clone(),
@@ -860,7 +885,10 @@ impl Rollout {
 
     fn decide(&mut self, now: At) {
         match self.state.phase {
-            Phase::Observing if self.state.failed.is_none() => self.watch_stage(now),
+            Phase::Observing if self.state.failed.is_none() => {
+                self.watch_traffic(now);
+                self.watch_stage(now);
+            }
             Phase::Verifying { since } => self.verify_rollback(now, since),
             _ => {}
         }
@@ -987,9 +1015,29 @@ impl Rollout {
                 }
             }
         }
+        // The canary's share must drop too: an undo hook that says OK but
+        // left the weight in place recovers nothing.
+        let margin = self.config.policy.traffic_margin;
+        let share = self
+            .seen_share(now)
+            .filter(|_| self.state.traffic.seen.is_some_and(|s| s.at >= since));
+        let mut moved = String::new();
+        if let Some(share) = share {
+            if traffic::is_off(0.0, share, margin) {
+                still_bad.get_or_insert(format!(
+                    "the canary still gets {}% of requests",
+                    number(round1(share))
+                ));
+            } else {
+                moved = format!("; the canary gets {}% of requests", number(round1(share)));
+            }
+        }
         let limit = self.config.policy.rollback_verify_within.as_millis();
         let recovered = if seen && still_bad.is_none() {
-            Some((true, "error rate back under its warning line".to_string()))
+            Some((
+                true,
+                format!("error rate back under its warning line{moved}"),
+            ))
         } else if now.saturating_sub(since) >= limit {
             let why = still_bad.unwrap_or_else(|| "no error-rate data after the rollback".into());
             Some((
@@ -1022,6 +1070,94 @@ impl Rollout {
         }
     }
 
+    /// "Traffic did not move": the seen share stayed off the set weight for
+    /// `traffic_grace` after the enter hooks succeeded. Said once, until the
+    /// share comes back in line.
+    fn watch_traffic(&mut self, now: At) {
+        let (Some(set), Some(set_at)) = (self.set_share(), self.state.traffic.set_at) else {
+            return;
+        };
+        let Some(seen) = self
+            .seen_share(now)
+            .and(self.state.traffic.seen)
+            .filter(|s| s.at >= set_at)
+        else {
+            return;
+        };
+        let margin = self.config.policy.traffic_margin;
+        let grace = self.config.policy.traffic_grace.as_millis();
+        let stage = self.state.stage;
+        let t = &mut self.state.traffic;
+        let share = round1(seen.share);
+        if !traffic::is_off(set, seen.share, margin) {
+            t.in_line_at = Some(seen.at);
+            if std::mem::take(&mut t.warned) {
+                self.journal(
+                    now,
+                    Event::TrafficBack {
+                        stage,
+                        set,
+                        seen: share,
+                    },
+                );
+            }
+            return;
+        }
+        let held_ms = now.saturating_sub(t.in_line_at.unwrap_or(set_at));
+        if !t.warned && held_ms >= grace {
+            t.warned = true;
+            let hook_skipped = t.hook_skipped;
+            self.journal(
+                now,
+                Event::TrafficOff {
+                    stage,
+                    set,
+                    seen: share,
+                    held_ms,
+                    hook_skipped,
+                },
+            );
+        }
+    }
+
+    /// The weight the current stage set, in percent: only stages with a
+    /// weight have one; after a rollback the canary is set to none.
+    pub fn set_share(&self) -> Option<f64> {
+        let weighted = self.config.stages.iter().any(|s| s.weight.is_some());
+        match self.state.phase {
+            Phase::Observing | Phase::Promoted => self.config.stages.get(self.state.stage)?.weight,
+            Phase::Verifying { .. } | Phase::RolledBack { .. } => weighted.then_some(0.0),
+            _ => None,
+        }
+    }
+
+    /// The latest seen share of requests (percent), unless it is stale.
+    pub fn seen_share(&self, now: At) -> Option<f64> {
+        let stale = self.config.policy.stale_after.as_millis();
+        self.state
+            .traffic
+            .seen
+            .filter(|s| now.saturating_sub(s.at) <= stale)
+            .map(|s| s.share)
+    }
+
+    /// Set weight and seen share now, for decisions, screens and reports.
+    pub fn traffic(&self, now: At) -> TrafficShare {
+        TrafficShare {
+            set: self.set_share(),
+            seen: self.seen_share(now).map(round1),
+        }
+    }
+
+    fn traffic_known(&self, now: At) -> Option<TrafficShare> {
+        Some(self.traffic(now)).filter(|t| t.set.is_some() || t.seen.is_some())
+    }
+
+    /// "traffic did not move" holds now: the share is still off.
+    pub fn traffic_stuck(&self) -> bool {
+        self.state.traffic.warned && self.state.phase == Phase::Observing
+    }
+
     fn snapshot(&mut self, now: At) {
         let every = self.config.journal.snapshot_every.as_millis();
         let live = matches!(self.state.phase, Phase::Observing | Phase::Verifying { .. });
@@ -1031,6 +1167,7 @@ impl Rollout {
                 stage: self.state.stage,
                 observed_ms: self.state.observed_ms,
                 metrics: self.values(),
+                traffic: self.traffic_known(now),
             };
             self.out.push(Effect::Journal { at: now, event });
         }
@@ -1195,4 +1332,9 @@ impl Rollout {
             Err(why) => format!("Holding: {why}"),
         }
     }
+}
+
+/// Shares are shown and journalled to a tenth of a point.
+fn round1(v: f64) -> f64 {
+    (v * 10.0).round() / 10.0
 }

@@ -226,6 +226,9 @@ pub enum Event {
         reason: String,
         stage: usize,
         metrics: Vec<MetricValue>,
+        /// The canary's set weight and seen share of requests, when known.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        traffic: Option<super::traffic::TrafficShare>,
     },
     StageEntering {
         stage: usize,
@@ -236,10 +239,13 @@ pub enum Event {
         stage: usize,
         name: String,
     },
+    /// Left by advancing, or by a rollback (after its decision).
     StageLeft {
         stage: usize,
         name: String,
         observed_ms: u64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        traffic: Option<super::traffic::TrafficShare>,
     },
     WaitingForGate {
         stage: usize,
@@ -259,6 +265,24 @@ pub enum Event {
         metric: String,
         group: Group,
         text: String,
+    },
+    /// The seen share of requests stayed off the set weight past the grace
+    /// period after the enter hook succeeded: the hook moved nothing.
+    TrafficOff {
+        stage: usize,
+        set: f64,
+        seen: f64,
+        /// How long the share has been off.
+        held_ms: u64,
+        /// The enter hook failed and was skipped (no hook said OK).
+        #[serde(default)]
+        hook_skipped: bool,
+    },
+    /// The seen share came back in line with the set weight.
+    TrafficBack {
+        stage: usize,
+        set: f64,
+        seen: f64,
     },
     CountdownStarted {
         seconds: u64,
@@ -293,6 +317,8 @@ pub enum Event {
         stage: usize,
         observed_ms: u64,
         metrics: Vec<MetricValue>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        traffic: Option<super::traffic::TrafficShare>,
     },
     RollbackComplete,
     RollbackVerified {

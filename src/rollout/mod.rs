@@ -6,6 +6,7 @@ pub mod event;
 pub mod evidence;
 pub mod reading;
 pub mod track;
+pub mod traffic;
 pub mod verdict;
 pub mod window;
 
@@ -14,4 +15,5 @@ pub use event::{
     Action, Actor, Command, DrillScore, Effect, Event, Input, Outcome, Purpose, Sample,
 };
 pub use reading::{Group, Reading};
+pub use traffic::{Seen, Traffic, TrafficShare};
 pub use verdict::{At, Level, Rule, Verdict};

@@ -7,7 +7,7 @@ use serde_json::json;
 
 use super::{Control, View};
 use crate::cli::exit;
-use crate::rollout::{At, Effect, Input, Phase, Rollout};
+use crate::rollout::{At, Effect, Event, Input, Phase, Rollout};
 
 #[derive(Default)]
 pub struct Headless {
@@ -45,6 +45,22 @@ impl View for Headless {
             Effect::Journal { at, event } => {
                 let mut v = serde_json::to_value(event).unwrap_or_default();
                 v["at"] = json!(at);
+                // Loud in words too: a script greps for it.
+                if let Event::TrafficOff {
+                    set,
+                    seen,
+                    held_ms,
+                    hook_skipped,
+                    ..
+                } = event
+                {
+                    v["text"] = json!(crate::rollout::traffic::did_not_move(
+                        *set,
+                        *seen,
+                        *held_ms,
+                        *hook_skipped
+                    ));
+                }
                 self.print(v);
             }
             Effect::Say(text) => self.print(json!({ "event": "say", "text": text })),

@@ -46,10 +46,10 @@ pub fn draw(frame: &mut Frame, s: &Screen, r: &Rollout, now: At) {
     );
     draw_header(frame, s, r, now, header);
     frame.render_widget(
-        Paragraph::new(pipeline_line(s, r, pipeline.width)),
+        Paragraph::new(pipeline_line(s, r, now, pipeline.width)),
         pipeline,
     );
-    let (title, border) = panel_title(r);
+    let (title, border) = panel_title(r, now);
     frame.render_widget(
         Paragraph::new(panel).block(
             Block::bordered()
@@ -196,15 +196,26 @@ fn badge<'a>(s: &Screen, r: &Rollout) -> Line<'a> {
 
 // ----- pipeline -------------------------------------------------------------
 
-fn pipeline_line<'a>(s: &Screen, r: &Rollout, width: u16) -> Line<'a> {
-    let wide = pipeline_spans(s, r, true, 10);
+fn pipeline_line<'a>(s: &Screen, r: &Rollout, now: At, width: u16) -> Line<'a> {
+    let wide = pipeline_spans(s, r, now, true, 10);
     if Line::from(wide.clone()).width() <= width as usize {
         return Line::from(wide);
     }
-    Line::from(pipeline_spans(s, r, false, 6))
+    Line::from(pipeline_spans(s, r, now, false, 6))
 }
 
-fn pipeline_spans<'a>(s: &Screen, r: &Rollout, names: bool, bar: usize) -> Vec<Span<'a>> {
+/// The current stage's set weight and seen share: "25% set · 24.3% seen";
+/// a stage without a weight shows its exposure beside the seen share.
+fn stage_share(r: &Rollout, now: At) -> Option<String> {
+    let t = r.traffic(now);
+    let share = crate::format::share(t.set, t.seen)?;
+    match (t.set, r.config.stages.get(r.state.stage)) {
+        (None, Some(stage)) => Some(format!("{} · {share}", stage.exposure())),
+        _ => Some(share),
+    }
+}
+
+fn pipeline_spans<'a>(s: &Screen, r: &Rollout, now: At, names: bool, bar: usize) -> Vec<Span<'a>> {
     let t = &s.theme;
     let st = &r.state;
     let mut spans = Vec::new();
@@ -237,7 +248,15 @@ fn pipeline_spans<'a>(s: &Screen, r: &Rollout, names: bool, bar: usize) -> Vec<S
                 } else {
                     (seen as usize * bar) / wait as usize
                 };
-                spans.push(Span::styled(format!("▶ {label} "), t.title));
+                let label = match stage_share(r, now) {
+                    Some(share) if names && stage.name != stage.exposure() => {
+                        format!("{} {share}", stage.name)
+                    }
+                    Some(share) => share,
+                    None => label,
+                };
+                let style = if r.traffic_stuck() { t.alarm } else { t.title };
+                spans.push(Span::styled(format!("▶ {label} "), style));
                 spans.push(Span::styled("█".repeat(filled), t.progress));
                 spans.push(Span::styled("░".repeat(bar - filled), t.dim));
                 spans.push(Span::raw(format!(
@@ -280,7 +299,7 @@ fn rows<const N: usize>(area: Rect, heights: [Option<u16>; N]) -> [Rect; N] {
     })
 }
 
-fn panel_title(r: &Rollout) -> (String, fn(&Theme) -> Style) {
+fn panel_title(r: &Rollout, now: At) -> (String, fn(&Theme) -> Style) {
     if r.state.phase == Phase::Waiting {
         return (" before the rollout ".into(), |t| t.warning);
     }
@@ -288,7 +307,10 @@ fn panel_title(r: &Rollout) -> (String, fn(&Theme) -> Style) {
         .config
         .stages
         .get(r.state.stage)
-        .map_or_else(String::new, |s| format!("{} ({})", s.name, s.exposure()));
+        .map_or_else(String::new, |s| {
+            let share = stage_share(r, now).unwrap_or_else(|| s.exposure());
+            format!("{} ({share})", s.name)
+        });
     (format!(" metrics: {stage} "), |t| t.border)
 }
 
@@ -594,11 +616,37 @@ fn decision_lines<'a>(s: &Screen, r: &Rollout, now: At, width: u16) -> Vec<Line<
         .take(3)
         .map(|l| Line::from(Span::styled(l, style)))
         .collect();
+    if let Some(text) = traffic_warning(r, now) {
+        let alarm = t.alarm.add_modifier(Modifier::BOLD);
+        lines.extend(
+            super::logpane::wrap(&format!("■ {}", text.to_uppercase()), width as usize, 2)
+                .into_iter()
+                .take(2)
+                .map(|l| Line::from(Span::styled(l, alarm))),
+        );
+    }
     lines.extend(follower_word(s, width));
     if let Some(flash) = &s.flash {
         lines.push(Line::from(Span::styled(format!("  {flash}"), t.warning)));
     }
     lines
+}
+
+/// "traffic did not move: ..." while it holds, with how long so far.
+fn traffic_warning(r: &Rollout, now: At) -> Option<String> {
+    if !r.traffic_stuck() {
+        return None;
+    }
+    let t = &r.state.traffic;
+    let set = r.set_share()?;
+    let seen = r.traffic(now).seen?;
+    let since = t.in_line_at.or(t.set_at)?;
+    Some(crate::rollout::traffic::did_not_move(
+        set,
+        seen,
+        now.saturating_sub(since),
+        t.hook_skipped,
+    ))
 }
 
 /// What a follower must know beyond the driver's screen: the driver is

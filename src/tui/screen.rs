@@ -585,6 +585,20 @@ pub fn words(event: &Event) -> Option<(log::Level, String)> {
                 group_word(*group)
             ),
         ),
+        Event::TrafficOff {
+            set,
+            seen,
+            held_ms,
+            hook_skipped,
+            ..
+        } => (
+            Error,
+            crate::rollout::traffic::did_not_move(*set, *seen, *held_ms, *hook_skipped)
+                .to_uppercase(),
+        ),
+        Event::TrafficBack { set, seen, .. } => {
+            (Info, crate::rollout::traffic::in_line(*set, *seen))
+        }
         Event::CountdownStarted { seconds, reason } => (
             Error,
             format!("AUTO-ROLLBACK COUNTDOWN {seconds}s: {reason}"),
