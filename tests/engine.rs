@@ -1187,3 +1187,30 @@ fn a_rollback_journals_the_time_the_stage_really_observed() {
     // The first second after entering had no reading yet: not observed.
     assert_eq!(left, [MIN + 22 * SEC]);
 }
+
+#[test]
+fn now_says_held_then_critical_after_a_cancel() {
+    use cockpit::rollout::Now;
+    let mut d = Drive::started("");
+    d.run(2 * MIN, healthy);
+    d.run(MIN + 5 * SEC, |_| Some(0.9));
+    assert!(matches!(d.r.now(d.now), Now::Countdown { .. }));
+    d.cmd(Command::Hold);
+    assert!(matches!(d.r.now(d.now), Now::Held { .. }));
+    d.cmd(Command::Cancel);
+    d.run(30 * SEC, |_| Some(0.9));
+    match d.r.now(d.now) {
+        Now::Critical {
+            reason,
+            critical: 1,
+            cancelled: true,
+        } => assert!(reason.ends_with("held 1m34s, past its 1m"), "{reason}"),
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        d.r.decision_line(d.now, &|_| String::new())
+            .starts_with("CRITICAL, auto-rollback cancelled for this breach: error rate 0.9%"),
+    );
+    d.run(10 * SEC, healthy);
+    assert!(matches!(d.r.now(d.now), Now::Holding { .. }));
+}

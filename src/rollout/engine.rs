@@ -9,6 +9,7 @@ use std::collections::{BTreeMap, VecDeque};
 use serde::{Deserialize, Serialize};
 
 use super::event::{Action, Actor, Command, Effect, Event, Input, MetricValue, Outcome, Purpose};
+use super::now::Now;
 use super::track::Track;
 use super::traffic::{self, Traffic, TrafficShare};
 use super::verdict::{At, Level, Rule};
@@ -1244,92 +1245,166 @@ impl Rollout {
         self.state.outcome.is_some()
     }
 
-    /// The decision line, always in words; `clock` renders a timestamp.
-    pub fn decision_line(&self, now: At, clock: &dyn Fn(At) -> String) -> String {
+    /// What is happening now: the one source the header word, the
+    /// decision line and the footer are derived from.
+    pub fn now(&self, now: At) -> Now {
         let s = &self.state;
         if let Some(f) = &s.failed {
-            return format!(
-                "FAILED: {}: R retry, S skip with reason{}",
-                f.summary,
-                if s.rollback.is_none() {
-                    ", r roll back"
-                } else {
-                    ""
-                }
-            );
+            return Now::HookFailed {
+                summary: f.summary.clone(),
+                can_roll_back: s.rollback.is_none(),
+            };
         }
         match &s.phase {
             Phase::Waiting => match (s.started_at, self.blocker()) {
-                (None, _) => "Not started: s starts the rollout".into(),
-                (Some(_), Some(b)) => format!("Waiting: {b}"),
-                (Some(_), None) => "Starting".into(),
+                (None, _) => Now::NotStarted,
+                (Some(_), Some(why)) => Now::Blocked { why },
+                (Some(_), None) => Now::Starting,
             },
-            Phase::Gate => format!("Waiting for gate before {}", self.stage_name()),
-            Phase::Entering => {
-                let what = s.running.as_ref().map_or_else(String::new, |r| {
+            Phase::Gate => Now::AtGate {
+                stage: self.stage_name(),
+            },
+            Phase::Entering => Now::Entering {
+                stage: self.stage_name(),
+                hook: s
+                    .running
+                    .as_ref()
+                    .map(|r| (r.step.hook.label(), now.saturating_sub(r.started))),
+            },
+            Phase::Observing => self.observing_now(now),
+            Phase::RollingBack => Now::RollingBack {
+                hook: s.running.as_ref().map(|r| r.step.hook.label()),
+            },
+            Phase::Verifying { .. } => Now::Verifying {
+                at: s.rollback.as_ref().map_or(now, |r| r.at),
+            },
+            Phase::RolledBack { recovered } => Now::RolledBack {
+                at: s.rollback.as_ref().map_or(now, |r| r.at),
+                reason: s
+                    .rollback
+                    .as_ref()
+                    .map_or_else(String::new, |r| r.reason.clone()),
+                recovered: *recovered,
+            },
+            Phase::Promoted => Now::Promoted,
+        }
+    }
+
+    fn observing_now(&self, now: At) -> Now {
+        let s = &self.state;
+        if let Some(c) = &s.countdown {
+            return match c.held {
+                Some(left_ms) => Now::Held {
+                    left_ms,
+                    reason: c.reason.clone(),
+                },
+                None => Now::Countdown {
+                    left_ms: c.deadline.saturating_sub(now),
+                    reason: c.reason.clone(),
+                },
+            };
+        }
+        if s.paused {
+            return Now::Paused;
+        }
+        let critical = self
+            .tracks
+            .iter()
+            .filter(|t| t.verdict.level == Level::Critical)
+            .count();
+        if let Some(t) = self
+            .tracks
+            .iter()
+            .find(|t| t.sustained(now, Level::Critical))
+        {
+            return Now::Critical {
+                reason: t.reason_held(now),
+                critical,
+                cancelled: s.countdown_dismissed
+                    && self.config.policy.on_critical != OnCritical::Alert,
+            };
+        }
+        match self.ready(now) {
+            Ok(ready) => Now::Ready(ready),
+            Err(why) => Now::Holding { why },
+        }
+    }
+
+    /// The decision line, always in words; `clock` renders a timestamp.
+    pub fn decision_line(&self, now: At, clock: &dyn Fn(At) -> String) -> String {
+        match self.now(now) {
+            Now::HookFailed {
+                summary,
+                can_roll_back,
+            } => format!(
+                "FAILED: {summary}: R retry, S skip with reason{}",
+                if can_roll_back { ", r roll back" } else { "" }
+            ),
+            Now::NotStarted => "Not started: s starts the rollout".into(),
+            Now::Blocked { why } => format!("Waiting: {why}"),
+            Now::Starting => "Starting".into(),
+            Now::AtGate { stage } => format!("Waiting for gate before {stage}"),
+            Now::Entering { stage, hook } => {
+                let what = hook.map_or_else(String::new, |(label, ms)| {
                     format!(
-                        ": running `{}` ({})",
-                        r.step.hook.label(),
-                        crate::duration::Span::from_millis(
-                            now.saturating_sub(r.started) / 1000 * 1000
-                        )
+                        ": running `{label}` ({})",
+                        crate::duration::Span::from_millis(ms / 1000 * 1000)
                     )
                 });
-                format!("Entering {}{what}", self.stage_name())
+                format!("Entering {stage}{what}")
             }
-            Phase::Observing => self.observing_line(now),
-            Phase::RollingBack => {
-                let what = s.running.as_ref().map_or_else(String::new, |r| {
-                    format!(": running `{}`", r.step.hook.label())
-                });
+            Now::Held { left_ms, reason } => format!(
+                "AUTO-ROLLBACK HELD at {}s: h release, r roll back now, c cancel ({reason})",
+                left_ms / 1000
+            ),
+            Now::Countdown { left_ms, reason } => format!(
+                "AUTO-ROLLBACK IN {}s: r roll back now, h hold, c cancel ({reason})",
+                left_ms.div_ceil(1000)
+            ),
+            Now::Paused => "Paused: observation clock stopped (p resumes)".into(),
+            Now::Critical {
+                reason,
+                critical,
+                cancelled,
+            } => {
+                let why = if cancelled {
+                    "auto-rollback cancelled for this breach"
+                } else {
+                    "policy: alert only"
+                };
+                let more = match critical {
+                    0 | 1 => String::new(),
+                    n => format!("; {n} metrics critical"),
+                };
+                format!("CRITICAL, {why}: {reason}{more}")
+            }
+            Now::Ready(Ready::Promote) => "Ready to promote to 100% (a)".into(),
+            Now::Ready(Ready::Advance) => {
+                let next = &self.config.stages[self.state.stage + 1];
+                format!("Ready to advance to {} (a)", next.exposure())
+            }
+            Now::Holding { why } => format!("Holding: {why}"),
+            Now::RollingBack { hook } => {
+                let what = hook.map_or_else(String::new, |h| format!(": running `{h}`"));
                 format!("ROLLING BACK{what}")
             }
-            Phase::Verifying { .. } => format!(
+            Now::Verifying { at } => format!(
                 "Rolled back at {}: verifying the error rate recovers",
-                clock(s.rollback.as_ref().map_or(now, |r| r.at))
+                clock(at)
             ),
-            Phase::RolledBack { recovered } => {
-                let r = s.rollback.as_ref();
-                let line = format!(
-                    "Rolled back at {}: {}",
-                    clock(r.map_or(now, |r| r.at)),
-                    r.map_or("", |r| r.reason.as_str())
-                );
-                if *recovered {
-                    line
+            Now::RolledBack {
+                at,
+                reason,
+                recovered,
+            } => {
+                let line = format!("Rolled back at {}: {reason}", clock(at));
+                if recovered {
+                    format!("{line}. Recovered")
                 } else {
                     format!("{line}. ROLLBACK DID NOT RECOVER THE METRICS")
                 }
             }
-            Phase::Promoted => "Promoted: all stages done".into(),
-        }
-    }
-
-    fn observing_line(&self, now: At) -> String {
-        if let Some(c) = &self.state.countdown {
-            return match c.held {
-                Some(left) => format!(
-                    "AUTO-ROLLBACK HELD at {}s: h release, r roll back now, c cancel ({})",
-                    left / 1000,
-                    c.reason
-                ),
-                None => format!(
-                    "AUTO-ROLLBACK IN {}s: r roll back now, h hold, c cancel ({})",
-                    c.deadline.saturating_sub(now).div_ceil(1000),
-                    c.reason
-                ),
-            };
-        }
-        if self.state.paused {
-            return "Paused: observation clock stopped (p resumes)".into();
-        }
-        match self.ready(now) {
-            Ok(Ready::Promote) => "Ready to promote to 100% (a)".into(),
-            Ok(Ready::Advance) => {
-                let next = &self.config.stages[self.state.stage + 1];
-                format!("Ready to advance to {} (a)", next.exposure())
-            }
-            Err(why) => format!("Holding: {why}"),
+            Now::Promoted => "Promoted: all stages done".into(),
         }
     }
 }

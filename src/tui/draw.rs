@@ -14,7 +14,7 @@ use super::theme::{Theme, symbol};
 use crate::config::model::Direction;
 use crate::duration::Span as Dur;
 use crate::rollout::track::Track;
-use crate::rollout::{At, Level, Phase, Reading, Rollout, Rule};
+use crate::rollout::{At, Level, Now, Phase, Reading, Rollout, Rule};
 
 const LOG_MIN: u16 = 3;
 
@@ -144,7 +144,7 @@ fn draw_header(frame: &mut Frame, s: &Screen, r: &Rollout, now: At, area: Rect) 
         Span::styled(window_text, window_style),
     ]);
     let [top, bottom] = rows(area, [Some(1), Some(1)]);
-    for ((left, right), row) in [(first, driver), (second, badge(s, r))]
+    for ((left, right), row) in [(first, driver), (second, badge(s, r, now))]
         .into_iter()
         .zip([top, bottom])
     {
@@ -174,22 +174,23 @@ fn watched_by(who: &[String]) -> String {
     }
 }
 
-/// The phase in one word, top right.
-fn badge<'a>(s: &Screen, r: &Rollout) -> Line<'a> {
+/// The phase in one word, top right, from the engine's `Now`.
+fn badge<'a>(s: &Screen, r: &Rollout, now: At) -> Line<'a> {
     let t = &s.theme;
-    let st = &r.state;
-    let (text, style) = match &st.phase {
-        _ if st.failed.is_some() => ("HOOK FAILED", t.critical),
-        Phase::Waiting => ("WAITING", t.warning),
-        Phase::Gate => ("AT GATE", t.warning),
-        Phase::Entering => ("ENTERING", t.title),
-        Phase::Observing if st.countdown.is_some() => ("COUNTDOWN", t.alarm),
-        Phase::Observing if st.paused => ("PAUSED", t.warning),
-        Phase::Observing => ("OBSERVING", t.title),
-        Phase::RollingBack => ("ROLLING BACK", t.critical),
-        Phase::Verifying { .. } => ("VERIFYING", t.critical),
-        Phase::Promoted => ("PROMOTED", t.ok),
-        Phase::RolledBack { .. } => ("ROLLED BACK", t.critical),
+    let (text, style) = match r.now(now) {
+        Now::HookFailed { .. } => ("HOOK FAILED", t.critical),
+        Now::NotStarted | Now::Blocked { .. } | Now::Starting => ("WAITING", t.warning),
+        Now::AtGate { .. } => ("AT GATE", t.warning),
+        Now::Entering { .. } => ("ENTERING", t.title),
+        Now::Countdown { .. } => ("COUNTDOWN", t.alarm),
+        Now::Held { .. } => ("HELD", t.warning),
+        Now::Paused => ("PAUSED", t.warning),
+        Now::Critical { .. } => ("CRITICAL", t.critical),
+        Now::Ready(_) | Now::Holding { .. } => ("OBSERVING", t.title),
+        Now::RollingBack { .. } => ("ROLLING BACK", t.critical),
+        Now::Verifying { .. } => ("VERIFYING", t.critical),
+        Now::Promoted => ("PROMOTED", t.ok),
+        Now::RolledBack { .. } => ("ROLLED BACK", t.critical),
     };
     Line::from(Span::styled(text, style))
 }
@@ -303,6 +304,18 @@ fn panel_title(r: &Rollout, now: At) -> (String, fn(&Theme) -> Style) {
     if r.state.phase == Phase::Waiting {
         return (" before the rollout ".into(), |t| t.warning);
     }
+    if matches!(
+        r.state.phase,
+        Phase::Verifying { .. } | Phase::RolledBack { .. }
+    ) {
+        let ro = &r.config.rollout;
+        let canary = crate::format::share(r.set_share(), r.traffic(now).seen)
+            .map_or_else(String::new, |share| format!("; canary {share}"));
+        return (
+            format!(" after the rollback: stable {}{canary} ", ro.old_version),
+            |t| t.critical,
+        );
+    }
     let stage = r
         .config
         .stages
@@ -316,10 +329,10 @@ fn panel_title(r: &Rollout, now: At) -> (String, fn(&Theme) -> Style) {
 
 /// What the middle of the screen holds now, and its height without borders.
 fn middle<'a>(s: &Screen, r: &Rollout, now: At, width: u16) -> (Vec<Line<'a>>, u16) {
-    let lines = if r.state.phase == Phase::Waiting {
-        waiting_lines(s, r, now)
-    } else {
-        metrics_table(s, r, width.saturating_sub(2))
+    let lines = match r.state.phase {
+        Phase::Waiting => waiting_lines(s, r, now),
+        Phase::Verifying { .. } | Phase::RolledBack { .. } => after_rollback(s, r),
+        _ => metrics_table(s, r, width.saturating_sub(2)),
     };
     let n = lines.len() as u16;
     (lines, n)
@@ -363,22 +376,26 @@ fn waiting_lines<'a>(s: &Screen, r: &Rollout, now: At) -> Vec<Line<'a>> {
         Span::styled("Deploy window: ", t.title),
         Span::raw(window.describe()),
     ];
-    match (&st.window_override, window.needs_reason()) {
-        (Some(reason), _) => w.push(Span::styled(
+    if let Some(reason) = &st.window_override {
+        w.push(Span::styled(
             format!("; overridden: \"{reason}\""),
             t.warning,
-        )),
-        (None, true) => w.push(Span::styled(
-            format!(
-                "; {} starts anyway with a typed reason",
-                s.keys.first(Action::OverrideWindow)
-            ),
-            t.warning,
-        )),
-        (None, false) => {}
+        ));
     }
     lines.push(Line::from(w));
+    if s.outside_window(r, now)
+        && let Some(next) = s.next_window(now)
+    {
+        lines.push(Line::from(vec![
+            Span::styled("Next window: ", t.title),
+            Span::styled(next, t.warning),
+        ]));
+    }
     let next = match (st.started_at, r.blocker()) {
+        (None, _) if s.outside_window(r, now) => format!(
+            "{} starts the rollout now, with a typed reason",
+            s.keys.first(Action::OverrideWindow)
+        ),
         (None, _) => format!("{} starts the rollout", s.keys.first(Action::Start)),
         (Some(_), Some(b)) => format!("started; waiting for: {b}"),
         (Some(_), None) => "starting".into(),
@@ -497,6 +514,62 @@ fn metrics_table<'a>(s: &Screen, r: &Rollout, width: u16) -> Vec<Line<'a>> {
     lines
 }
 
+/// After a rollback the stable version carries the traffic: its values
+/// against each line, and whether each metric recovered.
+fn after_rollback<'a>(s: &Screen, r: &Rollout) -> Vec<Line<'a>> {
+    const AFTER: [(&str, u16); 6] = [
+        ("METRIC", 12),
+        ("STABLE", 8),
+        ("WARN", 8),
+        ("CRIT", 8),
+        ("REQS", 6),
+        ("STATE", 16),
+    ];
+    let t = &s.theme;
+    let head = t.dim.add_modifier(Modifier::BOLD);
+    let mut lines = vec![Line::from(
+        AFTER
+            .iter()
+            .map(|(n, w)| cell(n.to_string(), *w, head))
+            .collect::<Vec<_>>(),
+    )];
+    let done = matches!(r.state.phase, Phase::RolledBack { .. });
+    for track in &r.tracks {
+        let rule = &track.rule;
+        let value = metric_value(&track.baseline);
+        let reqs = track
+            .baseline
+            .as_ref()
+            .and_then(|(_, reading)| reading.requests())
+            .map_or_else(|| "-".into(), evidence);
+        let (state, style) = match value {
+            None => ("? NO DATA".to_string(), t.no_data),
+            Some(v) if !rule.beyond(v, rule.warning) => ("✓ RECOVERED".into(), t.ok),
+            Some(_) if done => ("✗ NOT RECOVERED".into(), t.critical),
+            Some(_) => ("… NOT YET".into(), t.warning),
+        };
+        let texts = [
+            (rule.label(), t.text),
+            (
+                value.map_or_else(|| "-".into(), |v| rule.show_within(v, AFTER[1].1)),
+                t.title,
+            ),
+            (line_text(rule, rule.warning), t.dim),
+            (line_text(rule, rule.critical), t.dim),
+            (reqs, t.text),
+            (state, style),
+        ];
+        lines.push(Line::from(
+            texts
+                .into_iter()
+                .zip(AFTER)
+                .map(|((text, style), (_, w))| cell(text, w, style))
+                .collect::<Vec<_>>(),
+        ));
+    }
+    lines
+}
+
 /// Heights in eighths: 1-4 under the warning line, 5-6 between warning and
 /// critical, 7-8 past critical. The band is readable without colour.
 pub fn height(rule: &Rule, v: f64) -> usize {
@@ -583,25 +656,22 @@ fn failure_panel<'a>(s: &Screen, r: &Rollout) -> Option<Vec<Line<'a>>> {
 }
 
 fn decision_style(t: &Theme, r: &Rollout, now: At) -> Style {
-    let st = &r.state;
-    if let Some(c) = &st.countdown {
-        return if c.held.is_some() { t.warning } else { t.alarm };
-    }
-    match &st.phase {
-        _ if st.failed.is_some() => t.critical,
-        Phase::RollingBack | Phase::Verifying { .. } | Phase::RolledBack { .. } => t.critical,
-        Phase::Promoted => t.ok,
-        Phase::Observing if st.paused => t.warning,
-        Phase::Observing => match r.ready(now) {
-            Ok(_) => t.ok,
-            Err(_) => r
-                .tracks
-                .iter()
-                .map(|t| t.verdict.level)
-                .filter(|l| *l != Level::Ok)
-                .max()
-                .map_or(t.warning, |l| t.level(l)),
-        },
+    match r.now(now) {
+        Now::Countdown { .. } => t.alarm,
+        Now::Held { .. } | Now::Paused => t.warning,
+        Now::HookFailed { .. }
+        | Now::Critical { .. }
+        | Now::RollingBack { .. }
+        | Now::Verifying { .. }
+        | Now::RolledBack { .. } => t.critical,
+        Now::Promoted | Now::Ready(_) => t.ok,
+        Now::Holding { .. } => r
+            .tracks
+            .iter()
+            .map(|t| t.verdict.level)
+            .filter(|l| *l != Level::Ok)
+            .max()
+            .map_or(t.warning, |l| t.level(l)),
         _ => t.warning,
     }
 }
@@ -609,7 +679,7 @@ fn decision_style(t: &Theme, r: &Rollout, now: At) -> Style {
 /// The decision line, wrapped (up to three lines) so it is always read whole.
 fn decision_lines<'a>(s: &Screen, r: &Rollout, now: At, width: u16) -> Vec<Line<'a>> {
     let t = &s.theme;
-    let text = r.decision_line(now, &|at| s.time_of_day(at));
+    let text = s.decision_text(r, now);
     let style = decision_style(t, r, now).add_modifier(Modifier::BOLD);
     let mut lines: Vec<Line> = super::logpane::wrap(&format!("» {text}"), width as usize, 2)
         .into_iter()
@@ -626,7 +696,7 @@ fn decision_lines<'a>(s: &Screen, r: &Rollout, now: At, width: u16) -> Vec<Line<
         );
     }
     lines.extend(follower_word(s, width));
-    if let Some(flash) = &s.flash {
+    if let Some(flash) = s.flash_now(r, now) {
         lines.push(Line::from(Span::styled(format!("  {flash}"), t.warning)));
     }
     lines
@@ -698,14 +768,11 @@ pub fn footer_line<'a>(s: &Screen, r: &Rollout, now: At) -> Line<'a> {
             if r.state.phase == Phase::Waiting && r.state.checklist.contains(&false) {
                 spans.extend(hint("1-9", "tick"));
             }
+            let current = r.now(now);
             for a in s.available(r, now) {
                 let what = match a {
-                    Action::Pause if r.state.paused => "resume",
-                    Action::Hold
-                        if r.state.countdown.as_ref().is_some_and(|c| c.held.is_some()) =>
-                    {
-                        "release"
-                    }
+                    Action::Pause if current == Now::Paused => "resume",
+                    Action::Hold if matches!(current, Now::Held { .. }) => "release",
                     Action::Help if s.help => "close help (also q, esc)",
                     other => other.short(),
                 };
