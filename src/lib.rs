@@ -9,6 +9,7 @@ pub mod httpd;
 pub mod journal;
 pub mod metrics;
 pub mod net;
+pub mod placeholder;
 pub mod plan;
 pub mod rollout;
 pub mod run;

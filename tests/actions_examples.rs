@@ -466,4 +466,28 @@ dir = '{dir}/journal'
         "{stdout}"
     );
     assert!(stdout.contains("\"event\":\"stage_observing\""), "{stdout}");
+    // What ran, as it ran: the label has the weight, the output carries its
+    // time and comes before the outcome, and the outcome is said once.
+    let at = |kind: &str| {
+        events
+            .iter()
+            .position(|e| e["event"] == kind)
+            .unwrap_or_else(|| panic!("no {kind}: {stdout}"))
+    };
+    let started = &events[at("hook_started")];
+    assert!(
+        started["label"].as_str().unwrap().ends_with(" sh 100"),
+        "{started}"
+    );
+    let output = &events[at("output")];
+    assert!(output["at"].as_u64().is_some(), "{output}");
+    assert!(at("output") < at("hook_finished"), "{stdout}");
+    assert_eq!(
+        events
+            .iter()
+            .filter(|e| e["event"] == "hook_finished" || e["event"] == "output")
+            .count(),
+        2,
+        "one output line, one outcome: {stdout}"
+    );
 }

@@ -711,7 +711,7 @@ fn a_failed_hook_stops_until_retried_or_skipped() {
     let line = d.r.decision_line(d.now, &|_| String::new());
     assert_eq!(
         line,
-        "FAILED: `set-weight {weight}` failed: exit 1: R retry, S skip with reason, r roll back"
+        "FAILED: `set-weight 25` failed: exit 1: R retry, S skip with reason, r roll back"
     );
     d.cmd(Command::Retry);
     let id = d.pending.pop().expect("re-run");
@@ -767,7 +767,7 @@ fn resume_from_a_checkpoint_with_a_running_hook_asks_the_operator() {
     let f = r.state.failed.as_ref().expect("unknown outcome");
     assert!(
         f.summary
-            .starts_with("outcome unknown: the cockpit stopped while `set-weight {weight}` ran")
+            .starts_with("outcome unknown: the cockpit stopped while `set-weight 25` ran")
     );
     assert_eq!((r.state.stage, r.state.phase.clone()), (1, Phase::Entering));
 }
@@ -1213,4 +1213,36 @@ fn now_says_held_then_critical_after_a_cancel() {
     );
     d.run(10 * SEC, healthy);
     assert!(matches!(d.r.now(d.now), Now::Holding { .. }));
+}
+
+#[test]
+fn hooks_are_journalled_as_they_ran_and_undo_hooks_name_their_stage() {
+    let mut d = Drive::started("[policy]\nauto_advance = true");
+    d.run(2 * 60 * MIN, |d| {
+        Some(if d.stage() >= 1 { 0.9 } else { 0.05 })
+    });
+    let started: Vec<(String, String)> = d
+        .events()
+        .into_iter()
+        .filter_map(|e| match e {
+            Event::HookStarted {
+                label,
+                purpose,
+                stage_name,
+                ..
+            } => Some((purpose.hook_of(stage_name), label.clone())),
+            _ => None,
+        })
+        .collect();
+    let expected = [
+        ("enter hook of 5%", "set-weight 5"),
+        ("enter hook of 25%", "set-weight 25"),
+        ("undo hook of 25%", "set-weight 5"),
+        ("undo hook of 5%", "set-weight 0"),
+    ];
+    let expected: Vec<(String, String)> = expected
+        .iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect();
+    assert_eq!(started, expected);
 }

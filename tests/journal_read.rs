@@ -232,7 +232,7 @@ fn a_hook_without_an_end_on_disk_is_an_unknown_outcome() {
     let failed = resumed.state.failed.expect("the operator must decide");
     assert_eq!(
         failed.summary,
-        "outcome unknown: the cockpit stopped while `set-weight {weight}` ran"
+        "outcome unknown: the cockpit stopped while `set-weight 5` ran"
     );
 }
 

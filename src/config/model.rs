@@ -187,15 +187,23 @@ pub struct Hook {
 impl Hook {
     /// What the operator sees for this hook: its name or its command line.
     pub fn label(&self) -> String {
+        self.label_filled(&crate::placeholder::Vars::new())
+    }
+
+    /// The label with the placeholders filled as a run fills them: what
+    /// really ran (`set-weight 25`, not `set-weight {weight}`).
+    pub fn label_filled(&self, vars: &crate::placeholder::Vars) -> String {
+        use crate::placeholder::{fill, fill_url};
         if let Some(name) = &self.name {
-            return name.clone();
+            return fill(name, vars);
         }
         if let Some(argv) = &self.exec {
+            let argv: Vec<String> = argv.iter().map(|a| fill(a, vars)).collect();
             return argv.join(" ");
         }
         if let Some(url) = &self.http {
             // Journalled and shown: no credentials written into the URL.
-            let url = crate::secrets::url_for_labels(url);
+            let url = crate::secrets::url_for_labels(&fill_url(url, vars));
             return format!("{} {url}", self.method.as_deref().unwrap_or("POST"));
         }
         "(empty hook)".into()

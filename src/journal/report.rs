@@ -89,6 +89,8 @@ pub struct HookRow {
     pub label: String,
     pub purpose: Purpose,
     pub stage: usize,
+    /// Empty in journals from before stage names were journalled.
+    pub stage_name: String,
     pub started_at: At,
     pub ended_at: Option<At>,
     pub ok: Option<bool>,
@@ -287,11 +289,13 @@ impl Report {
                 label,
                 purpose,
                 stage,
+                stage_name,
             } => self.hooks.push(HookRow {
                 id: *id,
                 label: label.clone(),
                 purpose: *purpose,
                 stage: *stage,
+                stage_name: stage_name.clone(),
                 started_at: at,
                 ended_at: None,
                 ok: None,
@@ -683,12 +687,13 @@ fn hooks(out: &mut String, r: &Report) {
             Some(false) => format!("FAILED: {}", h.summary),
             None => h.summary.clone(),
         };
+        let why = h.purpose.hook_of(&h.stage_name);
         let _ = writeln!(
             out,
             "| {} | `{}` | {} | {} | {took} | {} |",
             h.id,
             cell(&h.label),
-            format!("{:?}", h.purpose).to_lowercase(),
+            cell(&why),
             clock(h.started_at),
             cell(&outcome)
         );

@@ -51,6 +51,21 @@ pub struct Running {
     pub id: u64,
     pub step: Step,
     pub started: At,
+    /// The hook as it ran, placeholders filled.
+    #[serde(default)]
+    pub label: String,
+}
+
+impl Running {
+    /// The label as it ran; a checkpoint from before labels were kept
+    /// shows the configured one.
+    pub fn shown_label(&self) -> String {
+        if self.label.is_empty() {
+            self.step.hook.label()
+        } else {
+            self.label.clone()
+        }
+    }
 }
 
 /// A hook that failed, or whose outcome is unknown after a crash; the
@@ -178,7 +193,7 @@ impl Rollout {
             state.failed = Some(Failure {
                 summary: format!(
                     "outcome unknown: the cockpit stopped while `{}` ran",
-                    r.step.hook.label()
+                    r.shown_label()
                 ),
                 step: r.step,
             });
@@ -653,23 +668,29 @@ impl Rollout {
     fn run(&mut self, now: At, step: Step) {
         let id = self.state.next_id;
         self.state.next_id += 1;
-        let label = step.hook.label();
         let reason = self
             .state
             .rollback
             .as_ref()
             .map_or("", |r| r.reason.as_str())
             .to_string();
+        let vars = self.vars(step.stage, &reason);
+        let label = self.step_label(&step);
+        let stage_name = self
+            .config
+            .stages
+            .get(step.stage)
+            .map_or_else(String::new, |s| s.name.clone());
         self.journal(
             now,
             Event::HookStarted {
                 id,
-                label,
+                label: label.clone(),
                 purpose: step.purpose,
                 stage: step.stage,
+                stage_name,
             },
         );
-        let vars = self.vars(step.stage, &reason);
         self.out.push(Effect::RunHook {
             id,
             hook: step.hook.clone(),
@@ -681,14 +702,25 @@ impl Rollout {
             id,
             step,
             started: now,
+            label,
         });
+    }
+
+    /// A step's hook as it runs (or ran), placeholders filled.
+    fn step_label(&self, step: &Step) -> String {
+        let reason = self
+            .state
+            .rollback
+            .as_ref()
+            .map_or("", |r| r.reason.as_str());
+        step.hook.label_filled(&self.vars(step.stage, reason))
     }
 
     fn hook_done(&mut self, now: At, id: u64, ok: bool, summary: String) {
         let Some(running) = self.state.running.take_if(|r| r.id == id) else {
             return;
         };
-        let label = running.step.hook.label();
+        let label = running.shown_label();
         self.journal(
             now,
             Event::HookFinished {
@@ -720,7 +752,7 @@ impl Rollout {
             now,
             Action::Retry,
             actor,
-            format!("retry `{}`", f.step.hook.label()),
+            format!("retry `{}`", self.step_label(&f.step)),
         );
         self.run(now, f.step);
     }
@@ -733,7 +765,7 @@ impl Rollout {
             now,
             Action::Skip,
             actor,
-            format!("skipped `{}`: {reason}", f.step.hook.label()),
+            format!("skipped `{}`: {reason}", self.step_label(&f.step)),
         );
         if f.step.purpose == Purpose::Enter {
             self.state.traffic.hook_skipped = true;
@@ -1269,11 +1301,11 @@ impl Rollout {
                 hook: s
                     .running
                     .as_ref()
-                    .map(|r| (r.step.hook.label(), now.saturating_sub(r.started))),
+                    .map(|r| (r.shown_label(), now.saturating_sub(r.started))),
             },
             Phase::Observing => self.observing_now(now),
             Phase::RollingBack => Now::RollingBack {
-                hook: s.running.as_ref().map(|r| r.step.hook.label()),
+                hook: s.running.as_ref().map(Running::shown_label),
             },
             Phase::Verifying { .. } => Now::Verifying {
                 at: s.rollback.as_ref().map_or(now, |r| r.at),

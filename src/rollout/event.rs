@@ -124,6 +124,25 @@ pub enum Purpose {
     Verify,
 }
 
+impl Purpose {
+    /// "undo hook of canary", "enter hook of 25%": what a hook is for and
+    /// the stage it serves (journals from before stage names: none).
+    pub fn hook_of(self, stage: &str) -> String {
+        let word = match self {
+            Purpose::Enter => "enter",
+            Purpose::Smoke => "smoke",
+            Purpose::Undo => "undo",
+            Purpose::OnRollback => "on_rollback",
+            Purpose::Verify => "verify",
+        };
+        if stage.is_empty() {
+            format!("{word} hook")
+        } else {
+            format!("{word} hook of {stage}")
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Effect {
     /// Append to the journal. Effects run in order, so a decision is on disk
@@ -291,11 +310,14 @@ pub enum Event {
     CountdownCleared {
         reason: String,
     },
+    /// `label` has the placeholders filled: the command as it ran.
     HookStarted {
         id: u64,
         label: String,
         purpose: Purpose,
         stage: usize,
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        stage_name: String,
     },
     /// The last lines a hook printed, journalled by the runtime when it ends.
     HookOutput {

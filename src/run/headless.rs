@@ -72,6 +72,10 @@ impl View for Headless {
         self.print(json!({ "event": "output", "text": text }));
     }
 
+    fn output(&mut self, at: At, text: &str) {
+        self.print(json!({ "event": "output", "text": text, "at": at }));
+    }
+
     fn key(&mut self, _: &Rollout, _: crossterm::event::KeyEvent, _: At) -> (Vec<Input>, Control) {
         (vec![], Control::Continue)
     }

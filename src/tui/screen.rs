@@ -688,10 +688,15 @@ pub fn words(event: &Event) -> Option<(log::Level, String)> {
             format!("AUTO-ROLLBACK COUNTDOWN {seconds}s: {reason}"),
         ),
         Event::CountdownCleared { reason } => (Info, format!("countdown cleared: {reason}")),
-        Event::HookStarted { label, purpose, .. } => {
-            let purpose = format!("{purpose:?}").to_lowercase();
-            (Info, format!("run {purpose} hook `{label}`"))
-        }
+        Event::HookStarted {
+            label,
+            purpose,
+            stage_name,
+            ..
+        } => (
+            Info,
+            format!("run {}: `{label}`", purpose.hook_of(stage_name)),
+        ),
         Event::HookOutput { .. } | Event::Snapshot { .. } => return None,
         Event::HookFinished {
             label, ok, summary, ..
