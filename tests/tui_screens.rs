@@ -967,6 +967,8 @@ fn a_follower_sees_the_drivers_screen_and_can_steer_nothing() {
                 flash.contains("read-only") && flash.contains("alice@ops-1 drives"),
                 "{c:?}: {flash}"
             );
+            let screen = text_of(&w.draw(120, 40));
+            assert!(screen.contains(&flash), "{c:?} not said:\n{screen}");
         }
     }
     assert_eq!(w.r.state, before);

@@ -367,6 +367,8 @@ impl Screen {
                 self.flash = Some(format!(
                     "read-only: you are watching; {driver} drives this rollout"
                 ));
+                // It answers the key, not the driver's situation.
+                self.flash_kind = None;
             }
         }
         (vec![], Control::Continue)
@@ -378,6 +380,7 @@ impl Screen {
             Action::Theme => {
                 self.theme = self.theme.next(self.colour);
                 self.flash = Some(format!("theme: {}", self.theme.name));
+                self.flash_kind = None;
             }
             Action::Help => self.help = !self.help,
             Action::Quit if self.help => self.help = false,
