@@ -100,3 +100,52 @@ pub fn in_line(set: f64, seen: f64) -> String {
         crate::format::number(seen)
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rollout::Reading;
+
+    fn sample(metric: usize, group: Group, reading: Reading) -> Sample {
+        Sample {
+            metric,
+            group,
+            reading,
+        }
+    }
+
+    #[test]
+    fn the_share_comes_from_the_first_metric_with_both_counts() {
+        let poll = [
+            // A raw query: no counts.
+            sample(0, Group::Canary, Reading::value(1.0, None)),
+            sample(0, Group::Baseline, Reading::value(1.0, None)),
+            sample(1, Group::Canary, Reading::value(0.1, Some(250.0))),
+            sample(1, Group::Baseline, Reading::value(0.1, Some(750.0))),
+        ];
+        let seen = read(&poll, 7).unwrap();
+        assert_eq!(
+            (seen.share, seen.canary, seen.baseline, seen.at),
+            (25.0, 250.0, 750.0, 7)
+        );
+    }
+
+    #[test]
+    fn a_canary_without_requests_is_seen_at_zero_and_a_blind_one_not_at_all() {
+        let quiet = [
+            sample(0, Group::Canary, Reading::quiet("no requests")),
+            sample(0, Group::Baseline, Reading::value(0.1, Some(900.0))),
+        ];
+        assert_eq!(read(&quiet, 0).map(|s| s.share), Some(0.0));
+        let blind = [
+            sample(0, Group::Canary, Reading::no_data("timeout after 5s")),
+            sample(0, Group::Baseline, Reading::value(0.1, Some(900.0))),
+        ];
+        assert_eq!(read(&blind, 0), None);
+        let nothing = [
+            sample(0, Group::Canary, Reading::quiet("no requests")),
+            sample(0, Group::Baseline, Reading::quiet("no requests")),
+        ];
+        assert_eq!(read(&nothing, 0), None);
+    }
+}
