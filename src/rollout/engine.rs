@@ -1052,8 +1052,9 @@ impl Rollout {
         // left the weight in place recovers nothing.
         let margin = self.config.policy.traffic_margin;
         let share = self
-            .seen_share(now)
-            .filter(|_| self.state.traffic.seen.is_some_and(|s| s.at >= since));
+            .fresh_seen(now)
+            .filter(|s| s.at >= since)
+            .map(|s| s.share);
         let mut moved = String::new();
         if let Some(share) = share {
             if traffic::is_off(0.0, share, margin) {
@@ -1110,11 +1111,7 @@ impl Rollout {
         let (Some(set), Some(set_at)) = (self.set_share(), self.state.traffic.set_at) else {
             return;
         };
-        let Some(seen) = self
-            .seen_share(now)
-            .and(self.state.traffic.seen)
-            .filter(|s| s.at >= set_at)
-        else {
+        let Some(seen) = self.fresh_seen(now).filter(|s| s.at >= set_at) else {
             return;
         };
         let margin = self.config.policy.traffic_margin;
@@ -1166,12 +1163,16 @@ impl Rollout {
 
     /// The latest seen share of requests (percent), unless it is stale.
     pub fn seen_share(&self, now: At) -> Option<f64> {
+        self.fresh_seen(now).map(|s| s.share)
+    }
+
+    /// The latest poll's counts, unless older than `stale_after`.
+    fn fresh_seen(&self, now: At) -> Option<traffic::Seen> {
         let stale = self.config.policy.stale_after.as_millis();
         self.state
             .traffic
             .seen
             .filter(|s| now.saturating_sub(s.at) <= stale)
-            .map(|s| s.share)
     }
 
     /// Set weight and seen share now, for decisions, screens and reports.
