@@ -466,48 +466,18 @@ fn prometheus_warnings_are_journalled_and_printed_redacted() {
 #[test]
 fn a_weight_the_traffic_does_not_follow_is_said_loudly() {
     let dir = tempfile::tempdir().unwrap();
-    // The hook sets 50%, but the canary gets 2 requests of every 100.
+    // The hook sets 10%, but the canary gets 2 requests of every 100.
     let (canary, _c) = fixture_of(2, 0);
     let (baseline, _b) = fixture_of(98, 0);
-    let cfg = dir.path().join("cockpit.toml");
-    std::fs::write(
-        &cfg,
-        format!(
-            r#"
-[rollout]
-name = "checkout 2.0"
-service = "checkout"
-old_version = "1.9"
-new_version = "2.0"
-
-[[stage]]
-name = "half"
-weight = 50
-wait = "1m"
-enter = {{ exec = ["true"] }}
-irreversible = true
-
-[scrape]
-canary = ["{canary}"]
-baseline = ["{baseline}"]
-every = "200ms"
-
-[policy]
-traffic_grace = "1s"
-
-[checklist]
-items = []
-
-[window]
-enabled = false
-
-[journal]
-dir = "{journal}"
-"#,
-            journal = dir.path().join("journal").display()
-        ),
-    )
-    .unwrap();
+    let cfg = live_config(dir.path(), &canary);
+    let text = std::fs::read_to_string(&cfg)
+        .unwrap()
+        .replace(
+            &format!("canary = [\"{canary}\"]"),
+            &format!("canary = [\"{canary}\"]\nbaseline = [\"{baseline}\"]"),
+        )
+        .replace("[policy]\n", "[policy]\ntraffic_grace = \"1s\"\n");
+    std::fs::write(&cfg, text).unwrap();
     let stdout = run_until(&["run", "--headless", "--config"], &cfg, "traffic_off");
     let off: serde_json::Value = stdout
         .lines()
@@ -516,11 +486,11 @@ dir = "{journal}"
         .unwrap();
     assert_eq!(
         (off["set"].as_f64(), off["seen"].as_f64()),
-        (Some(50.0), Some(2.0))
+        (Some(10.0), Some(2.0))
     );
     let text = off["text"].as_str().unwrap();
     assert!(
-        text.starts_with("traffic did not move: set 50%, seen 2% for ")
+        text.starts_with("traffic did not move: set 10%, seen 2% for ")
             && text.ends_with("; the hook said OK"),
         "{text}"
     );
