@@ -64,6 +64,7 @@ fn append_events(round: u64) -> (f64, f64) {
         stage: 1,
         observed_ms: 600_000,
         metrics: metrics(),
+        traffic: None,
     };
     let before = std::fs::metadata(j.path()).unwrap().len();
     let t = Instant::now();
@@ -88,6 +89,7 @@ fn append_decisions(round: u64) -> Vec<f64> {
         reason: "error rate 0.8% > 0.5% critical".into(),
         stage: 1,
         metrics: metrics(),
+        traffic: None,
     };
     let times = (0..DECISIONS)
         .map(|i| {
@@ -116,6 +118,7 @@ fn append_decision_and_checkpoint(round: u64) -> (Vec<f64>, f64) {
         reason: "stage 5% green".into(),
         stage: 0,
         metrics: metrics(),
+        traffic: None,
     };
     let before = std::fs::metadata(j.path()).unwrap().len();
     let times = (0..DECISIONS)

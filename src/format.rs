@@ -63,6 +63,17 @@ pub fn count(v: f64) -> String {
     out
 }
 
+/// The canary's share of traffic in words: `25% set · 24.3% seen`, or
+/// whichever half is known; None when neither is.
+pub fn share(set: Option<f64>, seen: Option<f64>) -> Option<String> {
+    let set = set.map(|v| format!("{}% set", number(v)));
+    let seen = seen.map(|v| format!("{}% seen", number(v)));
+    match (set, seen) {
+        (Some(a), Some(b)) => Some(format!("{a} · {b}")),
+        (a, b) => a.or(b),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

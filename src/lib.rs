@@ -10,6 +10,7 @@ pub mod httpd;
 pub mod journal;
 pub mod metrics;
 pub mod net;
+pub mod placeholder;
 pub mod plan;
 pub mod preflight;
 pub mod replay;

@@ -229,7 +229,7 @@ pub async fn run(config: &Config, sources: &mut Sources) -> Preflight {
     // A direct scrape reads rates between two scrapes.
     let waiting = |rs: &[(usize, Group, Reading)]| {
         rs.iter().any(|(_, _, r)| {
-            matches!(r, Reading::NoData { reason } if reason.contains("waiting for a second scrape"))
+            matches!(r, Reading::NoData { reason, .. } if reason.contains("waiting for a second scrape"))
         })
     };
     if waiting(&readings) {
@@ -264,7 +264,7 @@ pub async fn run(config: &Config, sources: &mut Sources) -> Preflight {
                 Status::Ok,
                 false,
             ),
-            Reading::NoData { reason } => {
+            Reading::NoData { reason, .. } => {
                 let reason = if reason.contains(crate::metrics::prom::NO_SERIES) {
                     secrets.redact(&hint(sources, &target, &reason).await)
                 } else {

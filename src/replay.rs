@@ -16,8 +16,8 @@ use serde_json::json;
 use crate::config::Config;
 use crate::metrics::prom::{Api, Recorded};
 use crate::rollout::{
-    Action, Actor, At, Command, Effect, Event, Group, Input, Level, Outcome, Reading, Rollout,
-    Sample,
+    Action, Actor, At, Command, Effect, Event, Group, Input, Level, Outcome, Phase, Reading,
+    Rollout, Sample,
 };
 use crate::run::Clock;
 
@@ -169,7 +169,11 @@ pub fn replay(mut config: Config, history: &History, stage_at: &[(At, usize)]) -
     let (mut next_poll, mut next_tick) = (history.from, history.from + 1000);
     let mut started = false;
     let (mut now, mut last) = (history.from, history.from);
-    while now <= history.to && !run.rollout.is_finished() {
+    // After a rollback the history shows what really happened, not what
+    // the rollback would have done: the replay ends when the rollback is
+    // complete, and does not judge its verification.
+    let verifying = |r: &Rollout| matches!(r.state.phase, Phase::Verifying { .. });
+    while now <= history.to && !run.rollout.is_finished() && !verifying(&run.rollout) {
         last = now;
         if !started && now >= start {
             started = true;
@@ -204,8 +208,12 @@ pub fn replay(mut config: Config, history: &History, stage_at: &[(At, usize)]) -
         Ok(_) => "ready to advance".to_string(),
         Err(why) => format!("holding: {why}"),
     });
+    let outcome = match rollout.state.outcome {
+        None if verifying(rollout) => Some(Outcome::RolledBack),
+        other => other,
+    };
     Replayed {
-        outcome: rollout.state.outcome,
+        outcome,
         stage,
         still,
         hooks_answered: run.hooks,
@@ -567,12 +575,14 @@ enabled = false
         assert!((31_000..=33_000).contains(&decided[1].0), "{decided:?}");
         assert_eq!(decided.len(), 2);
         assert_eq!(replayed.outcome, Some(Outcome::RolledBack));
-        let finished = replayed
+        // The replay ends once the rollback is complete: what followed in
+        // the history is what really happened, not what it would have done.
+        let complete = replayed
             .events
             .iter()
-            .find(|(_, e)| matches!(e, Event::Finished { .. }))
+            .find(|(_, e)| matches!(e, Event::RollbackComplete))
             .map(|(at, _)| *at);
-        assert_eq!(finished, Some(replayed.ended_at));
+        assert_eq!(complete, Some(replayed.ended_at));
         // The hooks are `false`: had one run, the rollout would have stopped.
         assert_eq!(replayed.hooks_answered, 4);
     }

@@ -204,8 +204,9 @@ impl Secrets {
     pub fn reading(&self, reading: crate::rollout::Reading) -> crate::rollout::Reading {
         use crate::rollout::Reading;
         match reading {
-            Reading::NoData { reason } => Reading::NoData {
+            Reading::NoData { reason, requests } => Reading::NoData {
                 reason: self.redact(&reason),
+                requests,
             },
             Reading::Value {
                 value,

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use actions_support::Driver;
 use cockpit::config;
 use cockpit::httpd::{self, Response};
-use cockpit::rollout::{self, Phase};
+use cockpit::rollout::{self, Effect, Event, Group, Input, Phase, Reading, Sample};
 
 fn examples() -> Vec<PathBuf> {
     config_support::toml_files(&Path::new(env!("CARGO_MANIFEST_DIR")).join("examples"))
@@ -203,51 +203,81 @@ async fn canary_share(port: u16) -> usize {
     canary
 }
 
+/// Two backends behind a real NGINX, and the NGINX example's config with
+/// its hooks pointed at them.
+struct Rig {
+    server: Nginx,
+    stable: (std::net::SocketAddr, tokio::task::JoinHandle<()>),
+    canary: (std::net::SocketAddr, tokio::task::JoinHandle<()>),
+    cfg: config::Config,
+    _prefix: tempfile::TempDir,
+}
+
+impl Rig {
+    async fn start(bin: &Path) -> Rig {
+        let stable = httpd::serve(0, |_| async { Response::text(200, "stable") })
+            .await
+            .unwrap();
+        let canary = httpd::serve(0, |_| async { Response::text(200, "canary") })
+            .await
+            .unwrap();
+        let prefix = tempfile::tempdir().unwrap();
+        let upstream = prefix.path().join("upstream.conf");
+        fs::write(
+            &upstream,
+            format!(
+                "upstream checkout {{ server {} weight=100; server {} down; }}\n",
+                stable.0, canary.0
+            ),
+        )
+        .unwrap();
+        let server = Nginx::start(bin, prefix.path(), &upstream);
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/nginx-weighted.toml");
+        let mut cfg = config::load(&path).unwrap_or_else(|e| panic!("{}", e[0]));
+        // The example's hooks as written, pointed at this NGINX and these backends.
+        let env = [
+            ("UPSTREAM_FILE", upstream.display().to_string()),
+            ("STABLE", stable.0.to_string()),
+            ("CANARY", canary.0.to_string()),
+            ("NGINX", server.command.clone()),
+        ];
+        for stage in &mut cfg.stages {
+            for hook in stage.enter.0.iter_mut().chain(stage.undo.0.iter_mut()) {
+                for (k, v) in &env {
+                    hook.env.insert(k.to_string(), v.clone());
+                }
+            }
+            // It curls the production canary; the measured share is the check here.
+            stage.smoke = None;
+        }
+        Rig {
+            server,
+            stable,
+            canary,
+            cfg,
+            _prefix: prefix,
+        }
+    }
+
+    fn stop(self) {
+        drop(self.server);
+        self.stable.1.abort();
+        self.canary.1.abort();
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_nginx_example_moves_real_traffic_and_rolls_it_back() {
     let Some(bin) = nginx() else { return };
-    let stable = httpd::serve(0, |_| async { Response::text(200, "stable") })
-        .await
-        .unwrap();
-    let canary = httpd::serve(0, |_| async { Response::text(200, "canary") })
-        .await
-        .unwrap();
-    let prefix = tempfile::tempdir().unwrap();
-    let upstream = prefix.path().join("upstream.conf");
-    fs::write(
-        &upstream,
-        format!(
-            "upstream checkout {{ server {} weight=100; server {} down; }}\n",
-            stable.0, canary.0
-        ),
-    )
-    .unwrap();
-    let server = Nginx::start(&bin, prefix.path(), &upstream);
+    let rig = Rig::start(&bin).await;
+    let server = &rig.server;
     assert_eq!(canary_share(server.port).await, 0);
-
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/nginx-weighted.toml");
-    let mut cfg = config::load(&path).unwrap_or_else(|e| panic!("{}", e[0]));
+    let cfg = rig.cfg.clone();
     let weights: Vec<usize> = cfg
         .stages
         .iter()
         .map(|s| s.weight.unwrap() as usize)
         .collect();
-    // The example's hooks as written, pointed at this NGINX and these backends.
-    let env = [
-        ("UPSTREAM_FILE", upstream.display().to_string()),
-        ("STABLE", stable.0.to_string()),
-        ("CANARY", canary.0.to_string()),
-        ("NGINX", server.command.clone()),
-    ];
-    for stage in &mut cfg.stages {
-        for hook in stage.enter.0.iter_mut().chain(stage.undo.0.iter_mut()) {
-            for (k, v) in &env {
-                hook.env.insert(k.to_string(), v.clone());
-            }
-        }
-        // It curls the production canary; the measured share is the check here.
-        stage.smoke = None;
-    }
     // The engine decides; the driver runs what it asks for.
     let before = server.workers();
     let mut d = Driver::started(cfg).await;
@@ -286,9 +316,94 @@ async fn the_nginx_example_moves_real_traffic_and_rolls_it_back() {
             "canary got {got}% of requests, weight {want}%: {seen:?} vs {expected:?}"
         );
     }
-    drop(server);
-    stable.1.abort();
-    canary.1.abort();
+    rig.stop();
+}
+
+/// What 100 requests through NGINX did, as one poll of the error rate
+/// with its request counts: the cockpit reads the traffic back.
+async fn poll_through(d: &mut Driver, port: u16) -> usize {
+    let canary = canary_share(port).await;
+    let reading = |n: usize| {
+        if n == 0 {
+            Reading::quiet("no requests between the last two scrapes")
+        } else {
+            Reading::value(0.0, Some(n as f64))
+        }
+    };
+    d.now += 10_000;
+    d.send(Input::Poll(vec![
+        Sample {
+            metric: 0,
+            group: Group::Canary,
+            reading: reading(canary),
+        },
+        Sample {
+            metric: 0,
+            group: Group::Baseline,
+            reading: reading(100 - canary),
+        },
+    ]))
+    .await;
+    canary
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hook_that_says_ok_but_sets_the_wrong_weight_is_caught() {
+    let Some(bin) = nginx() else { return };
+    let mut rig = Rig::start(&bin).await;
+    assert_eq!(rig.cfg.metrics[0].name, "error_rate");
+    // Stage 25%'s hook is broken: it writes 5 whatever the stage asks, and
+    // NGINX accepts it, so the hook exits 0.
+    let argv = rig.cfg.stages[1].enter.0[0].exec.as_mut().unwrap();
+    let arg = argv.iter_mut().find(|a| *a == "{weight}").unwrap();
+    *arg = "5".into();
+    let before = rig.server.workers();
+    let mut d = Driver::started(rig.cfg.clone()).await;
+    rig.server.reloaded(&before);
+    for _ in 0..3 {
+        poll_through(&mut d, rig.server.port).await;
+    }
+    let before = rig.server.workers();
+    d.cmd(rollout::Command::ForceAdvance {
+        reason: "test".into(),
+    })
+    .await;
+    rig.server.reloaded(&before);
+    assert_eq!(d.r.state.phase, Phase::Observing);
+    assert_eq!(d.r.state.stage, 1);
+    let ok = d.effects.iter().any(|e| {
+        matches!(
+            e,
+            Effect::Journal {
+                event: Event::HookFinished { ok: true, .. },
+                ..
+            }
+        )
+    });
+    assert!(ok, "the hook said OK");
+    // 10 s between polls: the 1m grace runs out on the seventh.
+    let mut seen = vec![];
+    for _ in 0..8 {
+        seen.push(poll_through(&mut d, rig.server.port).await);
+    }
+    let off: Vec<_> = d
+        .effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Journal {
+                event: Event::TrafficOff { set, seen, .. },
+                ..
+            } => Some((*set, *seen)),
+            _ => None,
+        })
+        .collect();
+    eprintln!("canary share per poll at 25%: {seen:?}; warned {off:?}");
+    assert_eq!(off.len(), 1, "{off:?}");
+    let (set, share) = off[0];
+    assert_eq!(set, 25.0);
+    assert!(share <= 10.0, "seen {share}%");
+    assert!(d.r.traffic_stuck());
+    rig.stop();
 }
 
 /// The whole chain through the binary: the engine asks, the runtime spawns
@@ -354,4 +469,28 @@ dir = '{dir}/journal'
         "{stdout}"
     );
     assert!(stdout.contains("\"event\":\"stage_observing\""), "{stdout}");
+    // What ran, as it ran: the label has the weight, the output carries its
+    // time and comes before the outcome, and the outcome is said once.
+    let at = |kind: &str| {
+        events
+            .iter()
+            .position(|e| e["event"] == kind)
+            .unwrap_or_else(|| panic!("no {kind}: {stdout}"))
+    };
+    let started = &events[at("hook_started")];
+    assert!(
+        started["label"].as_str().unwrap().ends_with(" sh 100"),
+        "{started}"
+    );
+    let output = &events[at("output")];
+    assert!(output["at"].as_u64().is_some(), "{output}");
+    assert!(at("output") < at("hook_finished"), "{stdout}");
+    assert_eq!(
+        events
+            .iter()
+            .filter(|e| e["event"] == "hook_finished" || e["event"] == "output")
+            .count(),
+        2,
+        "one output line, one outcome: {stdout}"
+    );
 }

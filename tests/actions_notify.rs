@@ -210,6 +210,7 @@ fn rollback_event() -> String {
             baseline: Some(0.1),
             reason: "error rate 0.8% > 0.5% critical".into(),
         }],
+        traffic: None,
     };
     serde_json::to_string(&event).unwrap()
 }

@@ -192,9 +192,21 @@ fn teaches(d: &Drill) {
 /// Drills running at once: each is a cockpit, a simulator and its hooks.
 const AT_ONCE: usize = 3;
 
-/// Every built-in scenario, at most `AT_ONCE` at a time, in BUILT_IN order.
+/// Scenarios whose right call is a rate, not a certainty (a healthy canary
+/// at 20 req/s shows too few errors to be sure of in one run; a canary 4x
+/// stable under every line is caught in 97 of 100 runs): one live run would
+/// be a coin toss, so `tests/drill_batch.rs` measures them over many seeds.
+const MEASURED_IN_BATCH: [&str; 3] = ["plain-healthy", "steady-4x", "flaky-dependency"];
+
+/// Every built-in scenario but those measured in batch, at most `AT_ONCE`
+/// at a time, in BUILT_IN order.
 fn run_all() -> Vec<Drill> {
-    let queue = std::sync::Mutex::new(BUILT_IN.iter().map(|(name, _)| *name));
+    let queue = std::sync::Mutex::new(
+        BUILT_IN
+            .iter()
+            .map(|(name, _)| *name)
+            .filter(|name| !MEASURED_IN_BATCH.contains(name)),
+    );
     let mut drills: Vec<Drill> = std::thread::scope(|s| {
         let workers: Vec<_> = (0..AT_ONCE)
             .map(|_| {

@@ -53,6 +53,9 @@ struct Drive {
     pending: Vec<u64>,
     /// The stable version's error rate.
     baseline_err: f64,
+    /// The canary's share of requests (percent) the polls show; None keeps
+    /// 1000 canary and 20000 baseline requests.
+    seen: Option<f64>,
 }
 
 impl Drive {
@@ -72,6 +75,7 @@ impl Drive {
             auto_hooks: true,
             pending: vec![],
             baseline_err: 0.05,
+            seen: None,
         }
     }
 
@@ -129,10 +133,16 @@ impl Drive {
                     "latency_p95" => Some(180.0),
                     _ => Some(99.95),
                 };
-                let reading = healthy.map_or_else(
-                    || Reading::no_data("query returned no series"),
-                    |v| Reading::value(v, Some(1000.0)),
-                );
+                let base_requests = match self.seen {
+                    Some(p) if p > 0.0 => 1000.0 * (100.0 - p) / p,
+                    Some(_) => 1000.0,
+                    None => 20000.0,
+                };
+                let reading = match (healthy, self.seen) {
+                    (_, Some(p)) if p <= 0.0 => Reading::quiet("no requests"),
+                    (None, _) => Reading::no_data("query returned no series"),
+                    (Some(v), _) => Reading::value(v, Some(1000.0)),
+                };
                 let base = if m.name == "error_rate" {
                     self.baseline_err
                 } else {
@@ -146,7 +156,7 @@ impl Drive {
                 poll.push(Sample {
                     metric: i,
                     group: Group::Baseline,
-                    reading: Reading::value(base, Some(20000.0)),
+                    reading: Reading::value(base, Some(base_requests)),
                 });
             }
             self.send(Input::Poll(poll));
@@ -701,7 +711,7 @@ fn a_failed_hook_stops_until_retried_or_skipped() {
     let line = d.r.decision_line(d.now, &|_| String::new());
     assert_eq!(
         line,
-        "FAILED: `set-weight {weight}` failed: exit 1: R retry, S skip with reason, r roll back"
+        "FAILED: `set-weight 25` failed: exit 1: R retry, S skip with reason, r roll back"
     );
     d.cmd(Command::Retry);
     let id = d.pending.pop().expect("re-run");
@@ -757,7 +767,7 @@ fn resume_from_a_checkpoint_with_a_running_hook_asks_the_operator() {
     let f = r.state.failed.as_ref().expect("unknown outcome");
     assert!(
         f.summary
-            .starts_with("outcome unknown: the cockpit stopped while `set-weight {weight}` ran")
+            .starts_with("outcome unknown: the cockpit stopped while `set-weight 25` ran")
     );
     assert_eq!((r.state.stage, r.state.phase.clone()), (1, Phase::Entering));
 }
@@ -989,4 +999,250 @@ fn evidence_holds_a_canary_it_cannot_judge_yet() {
     assert_eq!(d.stage(), 0);
     let line = d.r.decision_line(d.now, &|_| String::new());
     assert!(line.contains("not enough evidence yet"), "{line}");
+}
+
+// ----- traffic read back ------------------------------------------------------
+
+fn traffic_events(d: &Drive) -> Vec<Event> {
+    d.events()
+        .into_iter()
+        .filter(|e| matches!(e, Event::TrafficOff { .. } | Event::TrafficBack { .. }))
+        .cloned()
+        .collect()
+}
+
+/// Observes stage 1 (5%) with the traffic it should get, then advances to
+/// 25% by hand.
+fn at_25_percent(extra: &str) -> Drive {
+    let mut d = Drive::started(extra);
+    d.seen = Some(5.0);
+    d.run(15 * MIN + 2 * SEC, healthy);
+    d.cmd(Command::Advance);
+    assert_eq!(d.stage(), 1);
+    d
+}
+
+#[test]
+fn a_hook_that_moved_nothing_is_caught_after_the_grace() {
+    let mut d = at_25_percent("");
+    d.seen = Some(0.4);
+    d.run(59 * SEC, healthy);
+    assert_eq!(traffic_events(&d), [], "nothing within the 1m grace");
+    assert!(!d.r.traffic_stuck());
+    d.run(2 * SEC, healthy);
+    let off = traffic_events(&d);
+    assert_eq!(off.len(), 1, "{off:?}");
+    let Event::TrafficOff {
+        stage,
+        set,
+        seen,
+        held_ms,
+        hook_skipped,
+    } = off[0].clone()
+    else {
+        panic!("{off:?}")
+    };
+    assert_eq!((stage, set, seen, hook_skipped), (1, 25.0, 0.4, false));
+    assert_eq!(held_ms, MIN);
+    assert_eq!(
+        cockpit::rollout::traffic::did_not_move(set, seen, 2 * MIN, hook_skipped),
+        "traffic did not move: set 25%, seen 0.4% for 2m; the hook said OK"
+    );
+    assert!(d.r.traffic_stuck());
+    // Said once, not every poll.
+    d.run(5 * MIN, healthy);
+    assert_eq!(traffic_events(&d).len(), 1);
+    // The weight arrives: said too, and the warning is gone.
+    d.seen = Some(24.0);
+    d.run(SEC, healthy);
+    assert!(matches!(
+        traffic_events(&d).last(),
+        Some(Event::TrafficBack {
+            set: 25.0,
+            seen: 24.0,
+            ..
+        })
+    ));
+    assert!(!d.r.traffic_stuck());
+}
+
+#[test]
+fn a_share_that_moved_is_not_a_warning_and_decisions_carry_it() {
+    let mut d = at_25_percent("");
+    d.seen = Some(21.0);
+    d.run(20 * MIN, healthy);
+    assert_eq!(traffic_events(&d), []);
+    let t = d.r.traffic(d.now);
+    assert_eq!((t.set, t.seen), (Some(25.0), Some(21.0)));
+    d.cmd(Command::Advance);
+    let traffic = d.events().into_iter().rev().find_map(|e| match e {
+        Event::Decision { traffic, .. } => *traffic,
+        _ => None,
+    });
+    let t = traffic.expect("the decision carries the traffic");
+    assert_eq!((t.set, t.seen), (Some(25.0), Some(21.0)));
+}
+
+#[test]
+fn small_weights_are_off_below_half_and_the_margin_is_configurable() {
+    use cockpit::rollout::traffic::is_off;
+    assert!(is_off(5.0, 2.0, 5.0), "under half of 5%");
+    assert!(!is_off(5.0, 3.0, 5.0));
+    assert!(is_off(25.0, 19.0, 5.0));
+    assert!(!is_off(25.0, 21.0, 5.0));
+    assert!(is_off(0.0, 5.5, 5.0), "after a rollback");
+    let mut d = Drive::started("[policy]\ntraffic_margin = 10\ntraffic_grace = \"30s\"");
+    d.seen = Some(2.0);
+    d.run(40 * SEC, healthy);
+    assert!(
+        matches!(traffic_events(&d)[..], [Event::TrafficOff { set: 5.0, .. }]),
+        "5% set, 2% seen, 30s grace: {:?}",
+        traffic_events(&d)
+    );
+    let mut d = at_25_percent("[policy]\ntraffic_margin = 10");
+    d.seen = Some(17.0);
+    d.run(5 * MIN, healthy);
+    assert_eq!(traffic_events(&d), [], "8 points off, margin 10");
+}
+
+#[test]
+fn stages_without_a_weight_show_the_share_but_set_nothing() {
+    let mut d = Drive::started(
+        r#"
+[[stage]]
+name = "two"
+instances = 2
+wait = "5m"
+[[stage]]
+name = "all"
+instances = 10
+wait = "5m"
+"#,
+    );
+    d.seen = Some(1.0);
+    d.run(10 * MIN, healthy);
+    let t = d.r.traffic(d.now);
+    assert_eq!((t.set, t.seen), (None, Some(1.0)));
+    assert_eq!(traffic_events(&d), []);
+}
+
+#[test]
+fn a_rollback_is_verified_only_once_the_share_drops() {
+    // The undo hooks say OK, but the canary keeps its traffic.
+    let mut d = at_25_percent("[policy]\non_critical = \"rollback\"");
+    d.seen = Some(25.0);
+    d.run(2 * MIN, healthy);
+    d.cmd(Command::Rollback {
+        reason: "test".into(),
+    });
+    assert!(matches!(d.r.state.phase, Phase::Verifying { .. }));
+    d.run(6 * MIN, healthy);
+    assert_eq!(d.r.state.outcome, Some(Outcome::RolledBackUnrecovered));
+    let reason = d
+        .events()
+        .into_iter()
+        .find_map(|e| match e {
+            Event::RollbackVerified { reason, .. } => Some(reason.clone()),
+            _ => None,
+        })
+        .unwrap();
+    assert!(
+        reason.ends_with("the canary still gets 25% of requests"),
+        "{reason}"
+    );
+    // The same rollback, with the traffic really gone.
+    let mut d = at_25_percent("[policy]\non_critical = \"rollback\"");
+    d.seen = Some(25.0);
+    d.run(2 * MIN, healthy);
+    d.cmd(Command::Rollback {
+        reason: "test".into(),
+    });
+    d.seen = Some(0.0);
+    d.run(10 * SEC, healthy);
+    assert_eq!(d.r.state.outcome, Some(Outcome::RolledBack));
+    let t = d.r.traffic(d.now);
+    assert_eq!((t.set, t.seen), (Some(0.0), Some(0.0)));
+}
+
+#[test]
+fn a_rollback_journals_the_time_the_stage_really_observed() {
+    let mut d = at_25_percent("[journal]\nsnapshot_every = \"1m\"");
+    d.seen = Some(25.0);
+    d.run(MIN + 23 * SEC, healthy);
+    d.cmd(Command::Rollback {
+        reason: "test".into(),
+    });
+    let left: Vec<u64> = d
+        .events()
+        .into_iter()
+        .filter_map(|e| match e {
+            Event::StageLeft {
+                stage: 1,
+                observed_ms,
+                ..
+            } => Some(*observed_ms),
+            _ => None,
+        })
+        .collect();
+    // The first second after entering had no reading yet: not observed.
+    assert_eq!(left, [MIN + 22 * SEC]);
+}
+
+#[test]
+fn now_says_held_then_critical_after_a_cancel() {
+    use cockpit::rollout::Now;
+    let mut d = Drive::started("");
+    d.run(2 * MIN, healthy);
+    d.run(MIN + 5 * SEC, |_| Some(0.9));
+    assert!(matches!(d.r.now(d.now), Now::Countdown { .. }));
+    d.cmd(Command::Hold);
+    assert!(matches!(d.r.now(d.now), Now::Held { .. }));
+    d.cmd(Command::Cancel);
+    d.run(30 * SEC, |_| Some(0.9));
+    match d.r.now(d.now) {
+        Now::Critical {
+            reason,
+            critical: 1,
+            cancelled: true,
+        } => assert!(reason.ends_with("held 1m34s, past its 1m"), "{reason}"),
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        d.r.decision_line(d.now, &|_| String::new())
+            .starts_with("CRITICAL, auto-rollback cancelled for this breach: error rate 0.9%"),
+    );
+    d.run(10 * SEC, healthy);
+    assert!(matches!(d.r.now(d.now), Now::Holding { .. }));
+}
+
+#[test]
+fn hooks_are_journalled_as_they_ran_and_undo_hooks_name_their_stage() {
+    let mut d = Drive::started("[policy]\nauto_advance = true");
+    d.run(2 * 60 * MIN, |d| {
+        Some(if d.stage() >= 1 { 0.9 } else { 0.05 })
+    });
+    let started: Vec<(String, String)> = d
+        .events()
+        .into_iter()
+        .filter_map(|e| match e {
+            Event::HookStarted {
+                label,
+                purpose,
+                stage_name,
+                ..
+            } => Some((purpose.hook_of(stage_name), label.clone())),
+            _ => None,
+        })
+        .collect();
+    let expected = [
+        ("enter hook of 5%", "set-weight 5"),
+        ("enter hook of 25%", "set-weight 25"),
+        ("undo hook of 25%", "set-weight 5"),
+        ("undo hook of 5%", "set-weight 0"),
+    ];
+    let expected: Vec<(String, String)> = expected
+        .iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect();
+    assert_eq!(started, expected);
 }

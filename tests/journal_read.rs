@@ -232,7 +232,7 @@ fn a_hook_without_an_end_on_disk_is_an_unknown_outcome() {
     let failed = resumed.state.failed.expect("the operator must decide");
     assert_eq!(
         failed.summary,
-        "outcome unknown: the cockpit stopped while `set-weight {weight}` ran"
+        "outcome unknown: the cockpit stopped while `set-weight 5` ran"
     );
 }
 
@@ -259,6 +259,7 @@ fn an_operator_decision_after_the_checkpoint_is_issued_again_once() {
         reason: "observation paused".into(),
         stage: 0,
         metrics: vec![],
+        traffic: None,
     };
     j.append_event(T0 + 5000, &pause).unwrap();
     let read = journal::read(j.path()).unwrap();

@@ -42,6 +42,9 @@ struct Script {
     r: Rollout,
     journal: Journal,
     now: At,
+    /// The canary's share of requests when a hook did not move it; None:
+    /// the weight the stage set.
+    stuck_at: Option<f64>,
 }
 
 impl Script {
@@ -61,6 +64,7 @@ impl Script {
             r: Rollout::new(cfg, T0),
             journal: Journal::create(dir, header).unwrap(),
             now: T0,
+            stuck_at: None,
         }
     }
 
@@ -105,6 +109,13 @@ impl Script {
         let end = self.now + dur;
         while self.now < end && !self.r.is_finished() {
             self.now += 5 * SEC;
+            // The hooks really move the traffic: the canary gets its weight.
+            let weight = self.stuck_at.unwrap_or_else(|| {
+                self.r
+                    .set_share()
+                    .or(self.r.config.stages[self.r.state.stage].weight)
+                    .unwrap_or(0.0)
+            });
             let mut poll = Vec::new();
             for (i, m) in self.r.config.metrics.clone().iter().enumerate() {
                 let (canary, baseline) = match m.name.as_str() {
@@ -112,8 +123,19 @@ impl Script {
                     "latency_p95" => (180.0, 170.0),
                     _ => (99.95, 99.95),
                 };
+                let requests = |group| match group {
+                    Group::Canary => 5000.0,
+                    Group::Baseline => 5000.0 * (100.0 - weight) / weight,
+                };
                 for (group, value) in [(Group::Canary, canary), (Group::Baseline, baseline)] {
-                    let reading = Reading::value(value, Some(5000.0));
+                    let reading = if weight == 0.0 {
+                        match group {
+                            Group::Canary => Reading::quiet("no requests"),
+                            Group::Baseline => Reading::value(value, Some(5000.0)),
+                        }
+                    } else {
+                        Reading::value(value, Some(requests(group)))
+                    };
                     poll.push(Sample {
                         metric: i,
                         group,
@@ -257,4 +279,30 @@ fn cockpit_report_renders_a_crashed_journal_and_names_a_damaged_line() {
     let lines = std::fs::read_to_string(&path).unwrap().lines().count();
     let want = format!("{}:{}: not a journal record", path.display(), lines - 1);
     assert!(stderr.contains(&want), "{stderr}");
+}
+
+#[test]
+fn the_report_says_when_traffic_did_not_move() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = Script::new(dir.path());
+    s.send(Input::Start {
+        local: chrono::NaiveDateTime::parse_from_str("2026-11-24 10:30", "%Y-%m-%d %H:%M").unwrap(),
+        operator: "alice@ops-1".into(),
+    });
+    s.operator(Command::SkipChecks {
+        reason: "checklist done in the change ticket".into(),
+    });
+    s.run(16 * MIN, 0.04); // 5% advances on its own
+    s.stuck_at = Some(1.0); // the 25% hook said OK and moved nothing
+    s.run(2 * MIN, 0.04);
+    let path = s.journal.path().to_path_buf();
+    let md = report::markdown(&report::build(&journal::read(&path).unwrap()));
+    assert!(
+        md.contains(
+            "| investigating | traffic did not move: set 25%, seen 1% for 1m; the hook said OK |"
+        ),
+        "{md}"
+    );
+    assert!(md.contains("| 5% | 5% | 5% set · 5% seen |"), "{md}");
+    assert!(md.contains("| 25% | 25% | 25% set · 1% seen |"), "{md}");
 }

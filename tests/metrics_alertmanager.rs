@@ -307,7 +307,7 @@ async fn firing_alerts_are_counted_and_named_and_silenced_ones_are_not() {
     // finds nobody listening. Both are NO DATA, never "no alerts".
     for _ in 0..2 {
         match reading(&s.poll().await, Group::Canary) {
-            Reading::NoData { reason } => assert!(
+            Reading::NoData { reason, .. } => assert!(
                 reason.contains(&format!("{}/api/v2/alerts", am.url())),
                 "{reason}"
             ),
@@ -315,7 +315,7 @@ async fn firing_alerts_are_counted_and_named_and_silenced_ones_are_not() {
         }
     }
     match reading(&s.poll().await, Group::Canary) {
-        Reading::NoData { reason } => assert!(
+        Reading::NoData { reason, .. } => assert!(
             reason.starts_with(&format!("cannot connect to {}/api/v2/alerts", am.url())),
             "{reason}"
         ),
@@ -351,7 +351,7 @@ async fn the_token_is_sent_as_for_prometheus_and_never_shown() {
     );
     let mut old = sources_with(&url, "token_env = \"COCKPIT_TEST_AM_OLD\"");
     match reading(&old.poll().await, Group::Canary) {
-        Reading::NoData { reason } => {
+        Reading::NoData { reason, .. } => {
             assert!(reason.starts_with("HTTP 401 from "), "{reason}");
             assert!(reason.contains("Bearer [redacted]"), "{reason}");
             assert!(!reason.contains("0ld-token"), "{reason}");

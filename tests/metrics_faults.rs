@@ -23,7 +23,7 @@ fn reading(samples: &[(usize, Group, Reading)], metric: usize, group: Group) -> 
 
 fn reason(r: &Reading) -> String {
     match r {
-        Reading::NoData { reason } => reason.clone(),
+        Reading::NoData { reason, .. } => reason.clone(),
         other => panic!("expected no data, got {other:?}"),
     }
 }
@@ -646,7 +646,7 @@ async fn a_hanging_source_never_delays_the_other_metrics() {
         let (at, batch) = &seen[0];
         assert!(at.as_millis() >= 2900, "metric {metric} at {at:?}");
         match &batch[0].2 {
-            Reading::NoData { reason } => assert_eq!(reason, &why),
+            Reading::NoData { reason, .. } => assert_eq!(reason, &why),
             Reading::Value { detail, .. } => {
                 assert_eq!(detail.as_deref(), Some(why.as_str()), "metric {metric}")
             }

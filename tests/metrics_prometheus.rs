@@ -286,7 +286,7 @@ async fn server_down_is_no_data_and_recovers_after_restart(backend: Backend) {
             .unwrap()
             .2
         {
-            Reading::NoData { reason } => reason.clone(),
+            Reading::NoData { reason, .. } => reason.clone(),
             other => panic!("expected no data while Prometheus is down, got {other:?}"),
         };
         assert!(
@@ -379,7 +379,7 @@ async fn a_canary_target_the_server_cannot_scrape_is_no_data(backend: Backend) {
     );
     let samples = sources.poll().await;
     let reason = match &samples[0].2 {
-        Reading::NoData { reason } => reason.clone(),
+        Reading::NoData { reason, .. } => reason.clone(),
         other => panic!("a canary Prometheus cannot scrape read {other:?}"),
     };
     let (said, when) = (format!("canary target {addr} down since "), " (up == 0)");
@@ -438,7 +438,7 @@ async fn a_prometheus_behind_tls_is_read_only_with_its_ca_file() {
         .iter()
         .find(|(m, g, _)| *m == metric && *g == Group::Canary)
         .map(|(_, _, r)| match r {
-            Reading::NoData { reason } => reason.clone(),
+            Reading::NoData { reason, .. } => reason.clone(),
             other => panic!("an unverified server gave {other:?}"),
         })
         .unwrap();

@@ -174,13 +174,18 @@ fn run_until_with(
 /// which `errors` are 5xx; latency all under 100 ms. Served on a runtime of
 /// its own so the test can block on the binary.
 fn fixture(errors: u64) -> (String, tokio::runtime::Runtime) {
+    fixture_of(100, errors)
+}
+
+/// `fixture` with `requests` per scrape instead of 100.
+fn fixture_of(requests: u64, errors: u64) -> (String, tokio::runtime::Runtime) {
     use std::sync::atomic::{AtomicU64, Ordering};
     let rt = tokio::runtime::Runtime::new().unwrap();
     let scrapes = std::sync::Arc::new(AtomicU64::new(0));
     let (addr, _task) = rt
         .block_on(cockpit::httpd::serve(0, move |_req| {
             let n = scrapes.fetch_add(1, Ordering::SeqCst) + 1;
-            let (total, bad) = (100 * n, errors * n);
+            let (total, bad) = (requests * n, errors * n);
             async move {
                 let body = format!(
                     "# TYPE http_requests_total counter\n\
@@ -522,4 +527,37 @@ fn prometheus_warnings_are_journalled_and_printed_redacted() {
         "not journalled"
     );
     assert!(!all.contains(token), "leaked: {all}");
+}
+
+#[test]
+fn a_weight_the_traffic_does_not_follow_is_said_loudly() {
+    let dir = tempfile::tempdir().unwrap();
+    // The hook sets 10%, but the canary gets 2 requests of every 100.
+    let (canary, _c) = fixture_of(2, 0);
+    let (baseline, _b) = fixture_of(98, 0);
+    let cfg = live_config(dir.path(), &canary);
+    let text = std::fs::read_to_string(&cfg)
+        .unwrap()
+        .replace(
+            &format!("canary = [\"{canary}\"]"),
+            &format!("canary = [\"{canary}\"]\nbaseline = [\"{baseline}\"]"),
+        )
+        .replace("[policy]\n", "[policy]\ntraffic_grace = \"1s\"\n");
+    std::fs::write(&cfg, text).unwrap();
+    let stdout = run_until(&["run", "--headless", "--config"], &cfg, "traffic_off");
+    let off: serde_json::Value = stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|e| e["event"] == "traffic_off")
+        .unwrap();
+    assert_eq!(
+        (off["set"].as_f64(), off["seen"].as_f64()),
+        (Some(10.0), Some(2.0))
+    );
+    let text = off["text"].as_str().unwrap();
+    assert!(
+        text.starts_with("traffic did not move: set 10%, seen 2% for ")
+            && text.ends_with("; the hook said OK"),
+        "{text}"
+    );
 }

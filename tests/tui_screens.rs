@@ -78,6 +78,8 @@ struct World {
     r: Rollout,
     screen: Screen,
     now: At,
+    /// The stable version's error rate (%).
+    baseline_error: f64,
 }
 
 impl World {
@@ -97,6 +99,7 @@ impl World {
             r: Rollout::new(cfg, T0),
             screen,
             now: T0,
+            baseline_error: 0.05,
         }
     }
 
@@ -145,11 +148,36 @@ impl World {
         self.press_key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE));
     }
 
-    /// One sample a second of every metric, canary and baseline.
+    /// One sample a second of every metric, canary and baseline; the
+    /// canary gets the share of requests its stage set (none once rolled back).
     fn run(&mut self, dur: At, h: Health) {
         let end = self.now + dur;
         while self.now < end && !self.r.is_finished() {
             self.now += SEC;
+            let weight = self
+                .r
+                .set_share()
+                .or(self.r.config.stages[self.r.state.stage].weight)
+                .unwrap_or(0.0);
+            self.poll(h, weight);
+        }
+    }
+
+    /// One poll with the canary getting `share` percent of the requests.
+    fn poll(&mut self, h: Health, share: f64) {
+        {
+            let base_requests = if share > 0.0 {
+                1200.0 * (100.0 - share) / share
+            } else {
+                24000.0
+            };
+            let quiet = |r: Reading| {
+                if share > 0.0 {
+                    r
+                } else {
+                    Reading::quiet("no requests between the last two scrapes")
+                }
+            };
             let canary = [
                 h.error.map_or_else(
                     || Reading::no_data("query returned no series"),
@@ -158,18 +186,18 @@ impl World {
                 Reading::value(h.p95, Some(1200.0)),
                 Reading::value(h.success, Some(1200.0)),
             ];
-            let baseline = [0.05, 170.0, 99.96];
+            let baseline = [self.baseline_error, 170.0, 99.96];
             let mut poll = Vec::new();
             for (metric, reading) in canary.into_iter().enumerate() {
                 poll.push(Sample {
                     metric,
                     group: Group::Canary,
-                    reading,
+                    reading: quiet(reading),
                 });
                 poll.push(Sample {
                     metric,
                     group: Group::Baseline,
-                    reading: Reading::value(baseline[metric], Some(24000.0)),
+                    reading: Reading::value(baseline[metric], Some(base_requests)),
                 });
             }
             self.send(Input::Poll(poll));
@@ -250,6 +278,69 @@ fn promoted() -> World {
     w
 }
 
+/// At 25%, whose hook said OK but left the canary at 0.4% of requests.
+fn traffic_stuck() -> World {
+    let mut w = healthy();
+    w.press('a');
+    for _ in 0..150 {
+        w.now += SEC;
+        w.poll(HEALTHY, 0.4);
+    }
+    w
+}
+
+/// "not ready" was said at 6 minutes; the stage became ready since.
+fn feedback_outlived() -> World {
+    let mut w = World::started();
+    w.run(6 * MIN, HEALTHY);
+    w.press('a');
+    w.run(10 * MIN, HEALTHY);
+    w
+}
+
+/// A countdown answered with `key`, then `dur` more of `h`.
+fn countdown_then(key: char, dur: At, h: Health) -> World {
+    let mut w = countdown();
+    w.press(key);
+    w.run(dur, h);
+    w
+}
+
+/// The countdown cancelled with `c`; error rate and p95 stay critical.
+fn countdown_cancelled() -> World {
+    let h = Health {
+        error: Some(0.8),
+        p95: 640.0,
+        ..HEALTHY
+    };
+    countdown_then('c', 40 * SEC, h)
+}
+
+fn countdown_held() -> World {
+    let h = Health {
+        error: Some(0.8),
+        ..HEALTHY
+    };
+    countdown_then('h', 5 * SEC, h)
+}
+
+/// Rolled back, but the stable version errors too (a shared dependency).
+fn rolled_back_unrecovered() -> World {
+    let mut w = countdown();
+    w.baseline_error = 0.9;
+    w.press('r');
+    w.run(6 * MIN, HEALTHY);
+    w
+}
+
+/// Friday evening, before the start: a no-deploy window.
+fn outside_window() -> World {
+    let mut w = World::new("", true);
+    w.now = T0 + 3 * 24 * 60 * MIN + 7 * 60 * MIN;
+    w.press('s');
+    w
+}
+
 fn help() -> World {
     let mut w = healthy();
     w.press('?');
@@ -324,8 +415,103 @@ screens!(
     no_data,
     rolled_back,
     promoted,
+    traffic_stuck,
+    feedback_outlived,
+    countdown_cancelled,
+    countdown_held,
+    rolled_back_unrecovered,
+    outside_window,
     help
 );
+
+/// The header word, the decision line and the footer tell one story.
+fn says(w: &World, word: &str, line: &str, footer: &str) {
+    let screen = text_of(&w.draw(120, 40));
+    let rows: Vec<&str> = screen.lines().collect();
+    assert!(rows[1].trim_end().ends_with(word), "{screen}");
+    let said = w.screen.decision_text(&w.r, w.now);
+    assert!(said.starts_with(line), "{said}\n{screen}");
+    let last = rows.last().unwrap();
+    assert!(last.starts_with(footer), "{screen}");
+}
+
+#[test]
+fn the_decision_area_never_contradicts_itself() {
+    let w = feedback_outlived();
+    says(&w, "OBSERVING", "Ready to advance to 25% (a)", "a advance");
+    assert!(
+        w.screen.flash.is_some(),
+        "said, and kept until the next key"
+    );
+    let screen = text_of(&w.draw(120, 40));
+    // Still in the log; gone from under the decision line.
+    assert!(screen.contains("10:36:00 not ready"), "{screen}");
+    assert!(!screen.contains("\n  not ready"), "{screen}");
+
+    let w = countdown_cancelled();
+    says(
+        &w,
+        "CRITICAL",
+        "CRITICAL, auto-rollback cancelled for this breach: error rate 0.8% > 0.5% critical, \
+         held 1m49s, past its 1m; 2 metrics critical",
+        "A force",
+    );
+
+    let w = countdown_held();
+    says(
+        &w,
+        "HELD",
+        "AUTO-ROLLBACK HELD at 21s",
+        "r roll back  h release",
+    );
+
+    let w = rolled_back();
+    says(&w, "ROLLED BACK", "Rolled back at 10:36:10", "n note");
+    assert!(w.line().ends_with(". Recovered"), "{}", w.line());
+    let screen = text_of(&w.draw(120, 40));
+    assert!(
+        screen.contains("after the rollback: stable 1.9"),
+        "{screen}"
+    );
+    assert!(screen.contains("error rate   0.05%    > 0.2%"), "{screen}");
+    assert!(!screen.contains("0.8%    "), "no canary values: {screen}");
+
+    let w = rolled_back_unrecovered();
+    says(&w, "ROLLED BACK", "Rolled back at", "n note");
+    let screen = text_of(&w.draw(120, 40));
+    assert!(
+        screen.contains("error rate   0.9%     > 0.2%   > 0.5%   24.0k  ✗ NOT RECOVERED"),
+        "{screen}"
+    );
+
+    let w = outside_window();
+    assert_eq!(w.r.state.started_at, None);
+    says(&w, "WAITING", "Not started", "1-9 tick  o override window");
+    assert_eq!(
+        w.screen.decision_text(&w.r, w.now),
+        "Not started: no-deploy window (Fri 12:00-24:00); o starts now with a typed reason, \
+         or wait: the next window opens Mon 11:00 (in 2d17h30m)"
+    );
+    assert_eq!(
+        w.screen.flash.as_deref(),
+        Some("nothing started: outside the deploy window")
+    );
+}
+
+#[test]
+fn traffic_that_did_not_move_is_said_loudly_beside_what_was_set() {
+    let w = traffic_stuck();
+    let t = w.draw(80, 24);
+    let text = text_of(&t);
+    assert!(text.contains("25% set · 0.4% seen"), "{text}");
+    let loud = "■ TRAFFIC DID NOT MOVE: SET 25%, SEEN 0.4% FOR 2M30S; THE HOOK SAID OK";
+    assert!(text.contains(loud), "{text}");
+    let buf = t.backend().buffer();
+    let alarm = Theme::load("dark", true).unwrap().alarm;
+    assert_eq!(Some(fg_of(buf, "■ TRAFFIC DID NOT MOVE")), alarm.fg);
+    assert_eq!(Some(bg_of(buf, "■ TRAFFIC DID NOT MOVE")), alarm.bg);
+    assert_eq!(Some(fg_of(buf, "25% set · 0.4% seen")), alarm.fg);
+}
 
 #[test]
 fn each_state_says_itself_in_words_and_colour() {
@@ -562,10 +748,16 @@ fn the_waiting_panel_ticks_the_checklist_and_takes_a_window_reason() {
     let screen = text_of(&w.draw(80, 24));
     assert!(screen.contains(" 2 [x] Code review done"), "{screen}");
     assert!(screen.contains(" 1 [ ] All tests green"), "{screen}");
-    assert!(
-        screen.contains("no-deploy window (Fri 12:00-24:00); o starts anyway"),
-        "{screen}"
-    );
+    for said in [
+        "Deploy window: no-deploy window (Fri 12:00-24:00)",
+        "Next window: Mon 11:00 (in 2d17h30m)",
+        "o starts the rollout now, with a typed reason",
+    ] {
+        assert!(screen.contains(said), "{said:?}:\n{screen}");
+    }
+    // `s` starts nothing outside the window, and says so.
+    w.press('s');
+    assert_eq!(w.r.state.started_at, None);
     w.press('o');
     for c in "hotfix for INC-42".chars() {
         w.press(c);
@@ -575,7 +767,8 @@ fn the_waiting_panel_ticks_the_checklist_and_takes_a_window_reason() {
         w.r.state.window_override.as_deref(),
         Some("hotfix for INC-42")
     );
-    w.press('s');
+    // The typed reason starts the rollout.
+    assert!(w.r.state.started_at.is_some());
     assert!(
         w.line()
             .starts_with("Waiting: pre-deploy checklist: 1 of 6 ticked"),
@@ -774,6 +967,8 @@ fn a_follower_sees_the_drivers_screen_and_can_steer_nothing() {
                 flash.contains("read-only") && flash.contains("alice@ops-1 drives"),
                 "{c:?}: {flash}"
             );
+            let screen = text_of(&w.draw(120, 40));
+            assert!(screen.contains(&flash), "{c:?} not said:\n{screen}");
         }
     }
     assert_eq!(w.r.state, before);

@@ -102,8 +102,8 @@ pub async fn run(
             }
         }
     };
+    // The outcome is logged once, by the engine's `hook_finished` event.
     let summary = req.secrets.redact(&summary);
-    let _ = lines.send(format!("{prefix} {summary}"));
     tail.push(summary.clone());
     HookRun { ok, summary, tail }
 }

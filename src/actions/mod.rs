@@ -16,16 +16,16 @@ mod exec;
 mod http;
 pub mod notice;
 pub mod output;
-pub mod placeholder;
+/// Placeholders are filled below the actions too (hook labels); one module.
+pub use crate::placeholder;
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use tokio::sync::mpsc::UnboundedSender;
 
 use crate::config::model::Hook;
 
-pub type Vars = BTreeMap<String, String>;
+pub type Vars = crate::placeholder::Vars;
 pub type Lines = UnboundedSender<String>;
 
 /// How long an `exec` hook may run before it is killed with all it started.
@@ -62,7 +62,7 @@ pub async fn run_hook(
     context: &serde_json::Value,
     lines: Lines,
 ) -> HookRun {
-    let prefix = prefix(hook);
+    let prefix = prefix(hook, vars);
     match (&hook.exec, &hook.http) {
         (Some(argv), None) => exec::run(hook, argv, vars, &prefix, &lines).await,
         (None, Some(url)) => http::run(hook, url, vars, context, &prefix, &lines).await,
@@ -93,7 +93,7 @@ pub async fn notify(
         };
         let _ = lines.send(format!(
             "{} notify {event}: {verdict}: {}",
-            prefix(hook),
+            prefix(hook, vars),
             run.summary
         ));
     }
@@ -108,10 +108,10 @@ pub async fn gate_open(url: &str, timeout: Duration) -> bool {
     matches!(client.get(url).send().await, Ok(r) if r.status().as_u16() == 200)
 }
 
-/// `[label]` in front of every line a hook prints, cut to stay readable on
-/// an 80-column screen.
-fn prefix(hook: &Hook) -> String {
-    let label = hook.label();
+/// `[label]` in front of every line a hook prints, placeholders filled,
+/// cut to stay readable on an 80-column screen.
+fn prefix(hook: &Hook, vars: &Vars) -> String {
+    let label = hook.label_filled(vars);
     let short: String = label.chars().take(32).collect();
     if short.len() < label.len() {
         format!("[{short}...]")

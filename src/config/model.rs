@@ -206,15 +206,23 @@ pub enum HookFormat {
 impl Hook {
     /// What the operator sees for this hook: its name or its command line.
     pub fn label(&self) -> String {
+        self.label_filled(&crate::placeholder::Vars::new())
+    }
+
+    /// The label with the placeholders filled as a run fills them: what
+    /// really ran (`set-weight 25`, not `set-weight {weight}`).
+    pub fn label_filled(&self, vars: &crate::placeholder::Vars) -> String {
+        use crate::placeholder::{fill, fill_url};
         if let Some(name) = &self.name {
-            return name.clone();
+            return fill(name, vars);
         }
         if let Some(argv) = &self.exec {
+            let argv: Vec<String> = argv.iter().map(|a| fill(a, vars)).collect();
             return argv.join(" ");
         }
         if let Some(url) = &self.http {
             // Journalled and shown: no credentials written into the URL.
-            let url = crate::secrets::url_for_labels(url);
+            let url = crate::secrets::url_for_labels(&fill_url(url, vars));
             return format!("{} {url}", self.method.as_deref().unwrap_or("POST"));
         }
         "(empty hook)".into()
@@ -391,6 +399,13 @@ pub struct Policy {
     pub judge: Judge,
     /// How sure the evidence judge must be before it calls a breach or OK.
     pub confidence: f64,
+    /// How far (in percentage points) the canary's seen share of requests
+    /// may be from the weight its stage set; under 10% set, seeing less
+    /// than half the weight is off too.
+    pub traffic_margin: f64,
+    /// How long the seen share may stay off after the enter hook succeeded
+    /// before "traffic did not move" (request windows straddle the change).
+    pub traffic_grace: Span,
 }
 
 /// `evidence` judges error and success rates by their counts (a sequential
@@ -417,6 +432,8 @@ impl Default for Policy {
             stale_after: Span::secs(30),
             judge: Judge::Evidence,
             confidence: 0.99,
+            traffic_margin: 5.0,
+            traffic_grace: Span::mins(1),
         }
     }
 }

@@ -82,6 +82,17 @@ fn check_numbers(config: &Config, out: &mut Vec<Problem>) {
             "write how sure the evidence judge must be before it calls a breach, e.g. 0.99; 1 could never be reached",
         ));
     }
+    let m = config.policy.traffic_margin;
+    if finite(at!["policy", "traffic_margin"], m, out) && !(m > 0.0 && m < 100.0) {
+        out.push(problem(
+            at!["policy", "traffic_margin"],
+            format!(
+                "traffic_margin {} is outside 0..100 (percentage points)",
+                toml_number(m)
+            ),
+            "write how many points the seen share may be from the set weight, e.g. 5; 0 would warn on every poll",
+        ));
+    }
     for (i, s) in config.stages.iter().enumerate() {
         if let Some(w) = s.weight {
             finite(at!["stage", i, "weight"], w, out);
@@ -170,6 +181,12 @@ fn check_intervals(config: &Config, out: &mut Vec<Problem>) {
             config.policy.stale_after,
             "stale_after = \"0s\" makes every reading stale at once: every metric would be NO DATA",
             "set how old a reading may be, a few polling intervals such as \"30s\", or leave it out (30s)",
+        ),
+        (
+            at!["policy", "traffic_grace"],
+            config.policy.traffic_grace,
+            "traffic_grace = \"0s\" would warn on the first poll after a weight change, whose requests mostly predate it",
+            "set how long the seen share may lag the set weight, e.g. \"1m\", or leave it out (1m)",
         ),
         (
             at!["journal", "snapshot_every"],

@@ -9,7 +9,7 @@ use serde::Serialize;
 use super::{Read, Record};
 use crate::duration::Span;
 use crate::rollout::event::MetricValue;
-use crate::rollout::{Action, Actor, At, Event, Level, Outcome, Purpose};
+use crate::rollout::{Action, Actor, At, Event, Level, Outcome, Purpose, TrafficShare};
 
 /// Everything the report says, in the order it says it.
 #[derive(Debug, Clone, Serialize)]
@@ -67,6 +67,9 @@ pub struct StageTime {
     pub observed_ms: u64,
     /// How the stage ended: `advanced`, `promoted`, `rolled back`, `open`.
     pub ended: String,
+    /// The weight the stage set and the canary's share of requests last
+    /// seen in it, when the journal says.
+    pub traffic: Option<TrafficShare>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -77,6 +80,7 @@ pub struct DecisionRow {
     pub reason: String,
     pub stage: usize,
     pub metrics: Vec<MetricValue>,
+    pub traffic: Option<TrafficShare>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -85,6 +89,8 @@ pub struct HookRow {
     pub label: String,
     pub purpose: Purpose,
     pub stage: usize,
+    /// Empty in journals from before stage names were journalled.
+    pub stage_name: String,
     pub started_at: At,
     pub ended_at: Option<At>,
     pub ok: Option<bool>,
@@ -208,20 +214,55 @@ impl Report {
                 left_at: None,
                 observed_ms: 0,
                 ended: "open".into(),
+                traffic: None,
             }),
             Event::StageObserving { name, .. } => {
                 self.moment(at, "stage", format!("observing stage {name}"))
             }
             Event::StageLeft {
-                stage, observed_ms, ..
-            } => self.close_stage(*stage, at, Some(*observed_ms), "advanced"),
-            Event::Snapshot {
-                stage, observed_ms, ..
+                stage,
+                observed_ms,
+                traffic,
+                ..
             } => {
-                if let Some(s) = self.stages.iter_mut().rev().find(|s| s.stage == *stage) {
+                self.saw_traffic(*stage, traffic);
+                // A rollback's decision closed the stage already; this is
+                // the time it really observed.
+                if let Some(s) = self.last_stage(*stage)
+                    && s.ended == "rolled back"
+                {
+                    s.observed_ms = *observed_ms;
+                } else {
+                    self.close_stage(*stage, at, Some(*observed_ms), "advanced");
+                }
+            }
+            Event::Snapshot {
+                stage,
+                observed_ms,
+                traffic,
+                ..
+            } => {
+                self.saw_traffic(*stage, traffic);
+                if let Some(s) = self.last_stage(*stage) {
                     s.observed_ms = s.observed_ms.max(*observed_ms);
                 }
             }
+            Event::TrafficOff {
+                set,
+                seen,
+                held_ms,
+                hook_skipped,
+                ..
+            } => {
+                let text =
+                    crate::rollout::traffic::did_not_move(*set, *seen, *held_ms, *hook_skipped);
+                self.moment(at, "investigating", text)
+            }
+            Event::TrafficBack { set, seen, .. } => self.moment(
+                at,
+                "investigating",
+                crate::rollout::traffic::in_line(*set, *seen),
+            ),
             Event::MetricChanged {
                 metric,
                 from,
@@ -248,11 +289,13 @@ impl Report {
                 label,
                 purpose,
                 stage,
+                stage_name,
             } => self.hooks.push(HookRow {
                 id: *id,
                 label: label.clone(),
                 purpose: *purpose,
                 stage: *stage,
+                stage_name: stage_name.clone(),
                 started_at: at,
                 ended_at: None,
                 ok: None,
@@ -332,10 +375,12 @@ impl Report {
             reason,
             stage,
             metrics,
+            traffic,
         } = event
         else {
             return;
         };
+        self.saw_traffic(*stage, traffic);
         let kind = match action {
             Action::Pause | Action::Hold => "investigating",
             _ => "decision",
@@ -356,7 +401,30 @@ impl Report {
             reason: reason.clone(),
             stage: *stage,
             metrics: metrics.clone(),
+            traffic: *traffic,
         });
+    }
+
+    fn last_stage(&mut self, stage: usize) -> Option<&mut StageTime> {
+        self.stages.iter_mut().rev().find(|s| s.stage == stage)
+    }
+
+    /// What a stage set and saw, as the journal last said; a rollback's
+    /// set share of 0 belongs to no stage.
+    fn saw_traffic(&mut self, stage: usize, traffic: &Option<TrafficShare>) {
+        let Some(t) = traffic else { return };
+        if let Some(s) = self.last_stage(stage)
+            && s.ended != "rolled back"
+        {
+            let old = s.traffic.unwrap_or(TrafficShare {
+                set: None,
+                seen: None,
+            });
+            s.traffic = Some(TrafficShare {
+                set: t.set.or(old.set),
+                seen: t.seen.or(old.seen),
+            });
+        }
     }
 
     fn hook(&mut self, id: u64) -> Option<&mut HookRow> {
@@ -558,14 +626,18 @@ fn stages(out: &mut String, r: &Report) {
     let _ = writeln!(out, "## Time in each stage\n");
     let _ = writeln!(
         out,
-        "| Stage | Exposure | Entered | Left | Wall time | Observed | Ended |\n|---|---|---|---|---|---|---|"
+        "| Stage | Exposure | Traffic | Entered | Left | Wall time | Observed | Ended |\n|---|---|---|---|---|---|---|---|"
     );
     for s in &r.stages {
         let left = s.left_at.map_or_else(|| "-".into(), clock);
         let wall = span(s.left_at.unwrap_or(r.ended_at).saturating_sub(s.entered_at));
+        let traffic = s
+            .traffic
+            .and_then(|t| crate::format::share(t.set, t.seen))
+            .unwrap_or_else(|| "-".into());
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {left} | {wall} | {} | {} |",
+            "| {} | {} | {traffic} | {} | {left} | {wall} | {} | {} |",
             cell(&s.name),
             cell(&s.exposure),
             clock(s.entered_at),
@@ -580,12 +652,16 @@ fn decisions(out: &mut String, r: &Report) {
     let _ = writeln!(out, "## Decisions and the metrics behind them\n");
     let _ = writeln!(
         out,
-        "| Time (UTC) | Decision | By | Reason | Metrics |\n|---|---|---|---|---|"
+        "| Time (UTC) | Decision | By | Reason | Traffic | Metrics |\n|---|---|---|---|---|---|"
     );
     for d in &r.decisions {
+        let traffic = d
+            .traffic
+            .and_then(|t| crate::format::share(t.set, t.seen))
+            .unwrap_or_else(|| "-".into());
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {traffic} | {} |",
             clock(d.at),
             format!("{:?}", d.action).to_lowercase(),
             d.by,
@@ -611,12 +687,13 @@ fn hooks(out: &mut String, r: &Report) {
             Some(false) => format!("FAILED: {}", h.summary),
             None => h.summary.clone(),
         };
+        let why = h.purpose.hook_of(&h.stage_name);
         let _ = writeln!(
             out,
             "| {} | `{}` | {} | {} | {took} | {} |",
             h.id,
             cell(&h.label),
-            format!("{:?}", h.purpose).to_lowercase(),
+            cell(&why),
             clock(h.started_at),
             cell(&outcome)
         );

@@ -364,7 +364,7 @@ fn rate_of_errors(m: &ScrapeMetric, pairs: &[Pair]) -> Reading {
         return Reading::no_data(format!("no {} series on the page", m.family));
     }
     if sum.total == 0.0 {
-        return Reading::no_data(quiet(pairs));
+        return Reading::quiet(quiet(pairs));
     }
     let errors = 100.0 * sum.errors / sum.total;
     let value = if m.kind == MetricKind::SuccessRate {
@@ -431,7 +431,7 @@ fn quantile(m: &ScrapeMetric, q: f64, pairs: &[Pair]) -> Reading {
         return Reading::no_data(format!("{}_bucket has no le=\"+Inf\" bucket", m.family));
     };
     if requests == 0.0 {
-        return Reading::no_data(quiet(pairs));
+        return Reading::quiet(quiet(pairs));
     }
     Reading::value(compute::histogram_quantile(q, &buckets), Some(requests))
 }

@@ -128,6 +128,14 @@ fn describe(plan: &Plan) -> String {
         "\npolicy: sustained critical: {critical}; no data: {no_data}; auto-advance: {}",
         if p.auto_advance { "on" } else { "off" }
     );
+    let _ = writeln!(
+        out,
+        "traffic: warn when the canary's seen share of requests is more than {} points \
+         from the weight set (under {}%: below half of it) for {} after the enter hook",
+        crate::format::number(p.traffic_margin),
+        crate::format::number(crate::rollout::traffic::SMALL_WEIGHT),
+        p.traffic_grace
+    );
     let w = &c.window;
     if w.enabled {
         let _ = writeln!(

@@ -9,7 +9,9 @@ use std::collections::{BTreeMap, VecDeque};
 use serde::{Deserialize, Serialize};
 
 use super::event::{Action, Actor, Command, Effect, Event, Input, MetricValue, Outcome, Purpose};
+use super::now::Now;
 use super::track::Track;
+use super::traffic::{self, Traffic, TrafficShare};
 use super::verdict::{At, Level, Rule};
 use super::window::{DeployWindows, WindowStatus};
 use crate::config::Config;
@@ -49,6 +51,21 @@ pub struct Running {
     pub id: u64,
     pub step: Step,
     pub started: At,
+    /// The hook as it ran, placeholders filled.
+    #[serde(default)]
+    pub label: String,
+}
+
+impl Running {
+    /// The label as it ran; a checkpoint from before labels were kept
+    /// shows the configured one.
+    pub fn shown_label(&self) -> String {
+        if self.label.is_empty() {
+            self.step.hook.label()
+        } else {
+            self.label.clone()
+        }
+    }
 }
 
 /// A hook that failed, or whose outcome is unknown after a crash; the
@@ -104,6 +121,9 @@ pub struct State {
     pub next_id: u64,
     pub last_snapshot: At,
     pub outcome: Option<Outcome>,
+    /// The canary's seen share of requests and the rule watching it.
+    #[serde(default)]
+    pub traffic: Traffic,
 }
 
 pub struct Rollout {
@@ -148,6 +168,7 @@ impl Rollout {
             next_id: 1,
             last_snapshot: now,
             outcome: None,
+            traffic: Traffic::default(),
         };
         Self::resume(config, state, now)
     }
@@ -172,7 +193,7 @@ impl Rollout {
             state.failed = Some(Failure {
                 summary: format!(
                     "outcome unknown: the cockpit stopped while `{}` ran",
-                    r.step.hook.label()
+                    r.shown_label()
                 ),
                 step: r.step,
             });
@@ -209,6 +230,9 @@ impl Rollout {
             Input::Start { local, operator } => self.start(now, local, operator),
             Input::Tick => {}
             Input::Poll(samples) => {
+                if let Some(seen) = traffic::read(&samples, now) {
+                    self.state.traffic.seen = Some(seen);
+                }
                 let mut read = Vec::new();
                 for s in samples {
                     if let Some(t) = self.tracks.get_mut(s.metric) {
@@ -304,6 +328,7 @@ impl Rollout {
             reason: reason.into(),
             stage: self.state.stage,
             metrics: self.values(),
+            traffic: self.traffic_known(now),
         };
         self.journal(now, event);
     }
@@ -586,6 +611,11 @@ impl Rollout {
         }
         self.state.gate_open = false;
         self.state.phase = Phase::Entering;
+        // The seen share carries on; the rule starts again once the hooks succeed.
+        self.state.traffic = Traffic {
+            seen: self.state.traffic.seen,
+            ..Traffic::default()
+        };
         self.state.entered = self.state.entered.max(index + 1);
         self.journal(
             now,
@@ -616,6 +646,7 @@ impl Rollout {
             stage: self.state.stage,
             name: self.stage_name(),
             observed_ms: self.state.observed_ms,
+            traffic: self.traffic_known(now),
         };
         self.journal(now, event);
     }
@@ -637,23 +668,29 @@ impl Rollout {
     fn run(&mut self, now: At, step: Step) {
         let id = self.state.next_id;
         self.state.next_id += 1;
-        let label = step.hook.label();
         let reason = self
             .state
             .rollback
             .as_ref()
             .map_or("", |r| r.reason.as_str())
             .to_string();
+        let vars = self.vars(step.stage, &reason);
+        let label = self.step_label(&step);
+        let stage_name = self
+            .config
+            .stages
+            .get(step.stage)
+            .map_or_else(String::new, |s| s.name.clone());
         self.journal(
             now,
             Event::HookStarted {
                 id,
-                label,
+                label: label.clone(),
                 purpose: step.purpose,
                 stage: step.stage,
+                stage_name,
             },
         );
-        let vars = self.vars(step.stage, &reason);
         self.out.push(Effect::RunHook {
             id,
             hook: step.hook.clone(),
@@ -665,14 +702,25 @@ impl Rollout {
             id,
             step,
             started: now,
+            label,
         });
+    }
+
+    /// A step's hook as it runs (or ran), placeholders filled.
+    fn step_label(&self, step: &Step) -> String {
+        let reason = self
+            .state
+            .rollback
+            .as_ref()
+            .map_or("", |r| r.reason.as_str());
+        step.hook.label_filled(&self.vars(step.stage, reason))
     }
 
     fn hook_done(&mut self, now: At, id: u64, ok: bool, summary: String) {
         let Some(running) = self.state.running.take_if(|r| r.id == id) else {
             return;
         };
-        let label = running.step.hook.label();
+        let label = running.shown_label();
         self.journal(
             now,
             Event::HookFinished {
@@ -704,7 +752,7 @@ impl Rollout {
             now,
             Action::Retry,
             actor,
-            format!("retry `{}`", f.step.hook.label()),
+            format!("retry `{}`", self.step_label(&f.step)),
         );
         self.run(now, f.step);
     }
@@ -717,8 +765,11 @@ impl Rollout {
             now,
             Action::Skip,
             actor,
-            format!("skipped `{}`: {reason}", f.step.hook.label()),
+            format!("skipped `{}`: {reason}", self.step_label(&f.step)),
         );
+        if f.step.purpose == Purpose::Enter {
+            self.state.traffic.hook_skipped = true;
+        }
         self.next_step(now);
     }
 
@@ -735,6 +786,8 @@ impl Rollout {
                     .zip(old)
                     .map(|(r, t)| Track::new(r, now).with_evidence(&t).with_history(t.history))
                     .collect();
+                self.state.traffic.set_at = Some(now);
+                self.state.traffic.in_line_at = Some(now);
                 let event = Event::StageObserving {
                     stage: self.state.stage,
                     name: self.stage_name(),
@@ -794,6 +847,11 @@ impl Rollout {
     }
 
     fn begin_rollback(&mut self, now: At, by: Actor, reason: String) {
+        // The stage ends here: its observed time goes into the journal (a
+        // report must not take the last snapshot's).
+        if matches!(self.state.phase, Phase::Observing | Phase::Entering) {
+            self.leave_stage(now);
+        }
         self.state.rollback = Some(RollbackInfo {
             by,
             reason: reason.clone(),
@@ -860,7 +918,10 @@ impl Rollout {
 
     fn decide(&mut self, now: At) {
         match self.state.phase {
-            Phase::Observing if self.state.failed.is_none() => self.watch_stage(now),
+            Phase::Observing if self.state.failed.is_none() => {
+                self.watch_traffic(now);
+                self.watch_stage(now);
+            }
             Phase::Verifying { since } => self.verify_rollback(now, since),
             _ => {}
         }
@@ -987,9 +1048,30 @@ impl Rollout {
                 }
             }
         }
+        // The canary's share must drop too: an undo hook that says OK but
+        // left the weight in place recovers nothing.
+        let margin = self.config.policy.traffic_margin;
+        let share = self
+            .fresh_seen(now)
+            .filter(|s| s.at >= since)
+            .map(|s| s.share);
+        let mut moved = String::new();
+        if let Some(share) = share {
+            if traffic::is_off(0.0, share, margin) {
+                still_bad.get_or_insert(format!(
+                    "the canary still gets {}% of requests",
+                    number(round1(share))
+                ));
+            } else {
+                moved = format!("; the canary gets {}% of requests", number(round1(share)));
+            }
+        }
         let limit = self.config.policy.rollback_verify_within.as_millis();
         let recovered = if seen && still_bad.is_none() {
-            Some((true, "error rate back under its warning line".to_string()))
+            Some((
+                true,
+                format!("error rate back under its warning line{moved}"),
+            ))
         } else if now.saturating_sub(since) >= limit {
             let why = still_bad.unwrap_or_else(|| "no error-rate data after the rollback".into());
             Some((
@@ -1022,6 +1104,94 @@ impl Rollout {
         }
     }
 
+    /// "Traffic did not move": the seen share stayed off the set weight for
+    /// `traffic_grace` after the enter hooks succeeded. Said once, until the
+    /// share comes back in line.
+    fn watch_traffic(&mut self, now: At) {
+        let (Some(set), Some(set_at)) = (self.set_share(), self.state.traffic.set_at) else {
+            return;
+        };
+        let Some(seen) = self.fresh_seen(now).filter(|s| s.at >= set_at) else {
+            return;
+        };
+        let margin = self.config.policy.traffic_margin;
+        let grace = self.config.policy.traffic_grace.as_millis();
+        let stage = self.state.stage;
+        let t = &mut self.state.traffic;
+        let share = round1(seen.share);
+        if !traffic::is_off(set, seen.share, margin) {
+            t.in_line_at = Some(seen.at);
+            if std::mem::take(&mut t.warned) {
+                self.journal(
+                    now,
+                    Event::TrafficBack {
+                        stage,
+                        set,
+                        seen: share,
+                    },
+                );
+            }
+            return;
+        }
+        let held_ms = now.saturating_sub(t.in_line_at.unwrap_or(set_at));
+        if !t.warned && held_ms >= grace {
+            t.warned = true;
+            let hook_skipped = t.hook_skipped;
+            self.journal(
+                now,
+                Event::TrafficOff {
+                    stage,
+                    set,
+                    seen: share,
+                    held_ms,
+                    hook_skipped,
+                },
+            );
+        }
+    }
+
+    /// The weight the current stage set, in percent: only stages with a
+    /// weight have one; after a rollback the canary is set to none.
+    pub fn set_share(&self) -> Option<f64> {
+        let weighted = self.config.stages.iter().any(|s| s.weight.is_some());
+        match self.state.phase {
+            Phase::Observing | Phase::Promoted => self.config.stages.get(self.state.stage)?.weight,
+            Phase::Verifying { .. } | Phase::RolledBack { .. } => weighted.then_some(0.0),
+            _ => None,
+        }
+    }
+
+    /// The latest seen share of requests (percent), unless it is stale.
+    pub fn seen_share(&self, now: At) -> Option<f64> {
+        self.fresh_seen(now).map(|s| s.share)
+    }
+
+    /// The latest poll's counts, unless older than `stale_after`.
+    fn fresh_seen(&self, now: At) -> Option<traffic::Seen> {
+        let stale = self.config.policy.stale_after.as_millis();
+        self.state
+            .traffic
+            .seen
+            .filter(|s| now.saturating_sub(s.at) <= stale)
+    }
+
+    /// Set weight and seen share now, for decisions, screens and reports.
+    pub fn traffic(&self, now: At) -> TrafficShare {
+        TrafficShare {
+            set: self.set_share(),
+            seen: self.seen_share(now).map(round1),
+        }
+    }
+
+    fn traffic_known(&self, now: At) -> Option<TrafficShare> {
+        Some(self.traffic(now)).filter(|t| t.set.is_some() || t.seen.is_some())
+    }
+
+    /// "traffic did not move" holds now: the share is still off.
+    pub fn traffic_stuck(&self) -> bool {
+        self.state.traffic.warned && self.state.phase == Phase::Observing
+    }
+
     fn snapshot(&mut self, now: At) {
         let every = self.config.journal.snapshot_every.as_millis();
         let live = matches!(self.state.phase, Phase::Observing | Phase::Verifying { .. });
@@ -1031,6 +1201,7 @@ impl Rollout {
                 stage: self.state.stage,
                 observed_ms: self.state.observed_ms,
                 metrics: self.values(),
+                traffic: self.traffic_known(now),
             };
             self.out.push(Effect::Journal { at: now, event });
         }
@@ -1107,92 +1278,171 @@ impl Rollout {
         self.state.outcome.is_some()
     }
 
-    /// The decision line, always in words; `clock` renders a timestamp.
-    pub fn decision_line(&self, now: At, clock: &dyn Fn(At) -> String) -> String {
+    /// What is happening now: the one source the header word, the
+    /// decision line and the footer are derived from.
+    pub fn now(&self, now: At) -> Now {
         let s = &self.state;
         if let Some(f) = &s.failed {
-            return format!(
-                "FAILED: {}: R retry, S skip with reason{}",
-                f.summary,
-                if s.rollback.is_none() {
-                    ", r roll back"
-                } else {
-                    ""
-                }
-            );
+            return Now::HookFailed {
+                summary: f.summary.clone(),
+                can_roll_back: s.rollback.is_none(),
+            };
         }
         match &s.phase {
             Phase::Waiting => match (s.started_at, self.blocker()) {
-                (None, _) => "Not started: s starts the rollout".into(),
-                (Some(_), Some(b)) => format!("Waiting: {b}"),
-                (Some(_), None) => "Starting".into(),
+                (None, _) => Now::NotStarted,
+                (Some(_), Some(why)) => Now::Blocked { why },
+                (Some(_), None) => Now::Starting,
             },
-            Phase::Gate => format!("Waiting for gate before {}", self.stage_name()),
-            Phase::Entering => {
-                let what = s.running.as_ref().map_or_else(String::new, |r| {
+            Phase::Gate => Now::AtGate {
+                stage: self.stage_name(),
+            },
+            Phase::Entering => Now::Entering {
+                stage: self.stage_name(),
+                hook: s
+                    .running
+                    .as_ref()
+                    .map(|r| (r.shown_label(), now.saturating_sub(r.started))),
+            },
+            Phase::Observing => self.observing_now(now),
+            Phase::RollingBack => Now::RollingBack {
+                hook: s.running.as_ref().map(Running::shown_label),
+            },
+            Phase::Verifying { .. } => Now::Verifying {
+                at: s.rollback.as_ref().map_or(now, |r| r.at),
+            },
+            Phase::RolledBack { recovered } => Now::RolledBack {
+                at: s.rollback.as_ref().map_or(now, |r| r.at),
+                reason: s
+                    .rollback
+                    .as_ref()
+                    .map_or_else(String::new, |r| r.reason.clone()),
+                recovered: *recovered,
+            },
+            Phase::Promoted => Now::Promoted,
+        }
+    }
+
+    fn observing_now(&self, now: At) -> Now {
+        let s = &self.state;
+        if let Some(c) = &s.countdown {
+            return match c.held {
+                Some(left_ms) => Now::Held {
+                    left_ms,
+                    reason: c.reason.clone(),
+                },
+                None => Now::Countdown {
+                    left_ms: c.deadline.saturating_sub(now),
+                    reason: c.reason.clone(),
+                },
+            };
+        }
+        if s.paused {
+            return Now::Paused;
+        }
+        let critical = self
+            .tracks
+            .iter()
+            .filter(|t| t.verdict.level == Level::Critical)
+            .count();
+        if let Some(t) = self
+            .tracks
+            .iter()
+            .find(|t| t.sustained(now, Level::Critical))
+        {
+            return Now::Critical {
+                reason: t.reason_held(now),
+                critical,
+                cancelled: s.countdown_dismissed
+                    && self.config.policy.on_critical != OnCritical::Alert,
+            };
+        }
+        match self.ready(now) {
+            Ok(ready) => Now::Ready(ready),
+            Err(why) => Now::Holding { why },
+        }
+    }
+
+    /// The decision line, always in words; `clock` renders a timestamp.
+    pub fn decision_line(&self, now: At, clock: &dyn Fn(At) -> String) -> String {
+        match self.now(now) {
+            Now::HookFailed {
+                summary,
+                can_roll_back,
+            } => format!(
+                "FAILED: {summary}: R retry, S skip with reason{}",
+                if can_roll_back { ", r roll back" } else { "" }
+            ),
+            Now::NotStarted => "Not started: s starts the rollout".into(),
+            Now::Blocked { why } => format!("Waiting: {why}"),
+            Now::Starting => "Starting".into(),
+            Now::AtGate { stage } => format!("Waiting for gate before {stage}"),
+            Now::Entering { stage, hook } => {
+                let what = hook.map_or_else(String::new, |(label, ms)| {
                     format!(
-                        ": running `{}` ({})",
-                        r.step.hook.label(),
-                        crate::duration::Span::from_millis(
-                            now.saturating_sub(r.started) / 1000 * 1000
-                        )
+                        ": running `{label}` ({})",
+                        crate::duration::Span::from_millis(ms / 1000 * 1000)
                     )
                 });
-                format!("Entering {}{what}", self.stage_name())
+                format!("Entering {stage}{what}")
             }
-            Phase::Observing => self.observing_line(now),
-            Phase::RollingBack => {
-                let what = s.running.as_ref().map_or_else(String::new, |r| {
-                    format!(": running `{}`", r.step.hook.label())
-                });
+            Now::Held { left_ms, reason } => format!(
+                "AUTO-ROLLBACK HELD at {}s: h release, r roll back now, c cancel ({reason})",
+                left_ms / 1000
+            ),
+            Now::Countdown { left_ms, reason } => format!(
+                "AUTO-ROLLBACK IN {}s: r roll back now, h hold, c cancel ({reason})",
+                left_ms.div_ceil(1000)
+            ),
+            Now::Paused => "Paused: observation clock stopped (p resumes)".into(),
+            Now::Critical {
+                reason,
+                critical,
+                cancelled,
+            } => {
+                let why = if cancelled {
+                    "auto-rollback cancelled for this breach"
+                } else {
+                    "policy: alert only"
+                };
+                let more = match critical {
+                    0 | 1 => String::new(),
+                    n => format!("; {n} metrics critical"),
+                };
+                format!("CRITICAL, {why}: {reason}{more}")
+            }
+            Now::Ready(Ready::Promote) => "Ready to promote to 100% (a)".into(),
+            Now::Ready(Ready::Advance) => {
+                let next = &self.config.stages[self.state.stage + 1];
+                format!("Ready to advance to {} (a)", next.exposure())
+            }
+            Now::Holding { why } => format!("Holding: {why}"),
+            Now::RollingBack { hook } => {
+                let what = hook.map_or_else(String::new, |h| format!(": running `{h}`"));
                 format!("ROLLING BACK{what}")
             }
-            Phase::Verifying { .. } => format!(
+            Now::Verifying { at } => format!(
                 "Rolled back at {}: verifying the error rate recovers",
-                clock(s.rollback.as_ref().map_or(now, |r| r.at))
+                clock(at)
             ),
-            Phase::RolledBack { recovered } => {
-                let r = s.rollback.as_ref();
-                let line = format!(
-                    "Rolled back at {}: {}",
-                    clock(r.map_or(now, |r| r.at)),
-                    r.map_or("", |r| r.reason.as_str())
-                );
-                if *recovered {
-                    line
+            Now::RolledBack {
+                at,
+                reason,
+                recovered,
+            } => {
+                let line = format!("Rolled back at {}: {reason}", clock(at));
+                if recovered {
+                    format!("{line}. Recovered")
                 } else {
                     format!("{line}. ROLLBACK DID NOT RECOVER THE METRICS")
                 }
             }
-            Phase::Promoted => "Promoted: all stages done".into(),
+            Now::Promoted => "Promoted: all stages done".into(),
         }
     }
+}
 
-    fn observing_line(&self, now: At) -> String {
-        if let Some(c) = &self.state.countdown {
-            return match c.held {
-                Some(left) => format!(
-                    "AUTO-ROLLBACK HELD at {}s: h release, r roll back now, c cancel ({})",
-                    left / 1000,
-                    c.reason
-                ),
-                None => format!(
-                    "AUTO-ROLLBACK IN {}s: r roll back now, h hold, c cancel ({})",
-                    c.deadline.saturating_sub(now).div_ceil(1000),
-                    c.reason
-                ),
-            };
-        }
-        if self.state.paused {
-            return "Paused: observation clock stopped (p resumes)".into();
-        }
-        match self.ready(now) {
-            Ok(Ready::Promote) => "Ready to promote to 100% (a)".into(),
-            Ok(Ready::Advance) => {
-                let next = &self.config.stages[self.state.stage + 1];
-                format!("Ready to advance to {} (a)", next.exposure())
-            }
-            Err(why) => format!("Holding: {why}"),
-        }
-    }
+/// Shares are shown and journalled to a tenth of a point.
+fn round1(v: f64) -> f64 {
+    (v * 10.0).round() / 10.0
 }

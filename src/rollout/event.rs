@@ -124,6 +124,25 @@ pub enum Purpose {
     Verify,
 }
 
+impl Purpose {
+    /// "undo hook of canary", "enter hook of 25%": what a hook is for and
+    /// the stage it serves (journals from before stage names: none).
+    pub fn hook_of(self, stage: &str) -> String {
+        let word = match self {
+            Purpose::Enter => "enter",
+            Purpose::Smoke => "smoke",
+            Purpose::Undo => "undo",
+            Purpose::OnRollback => "on_rollback",
+            Purpose::Verify => "verify",
+        };
+        if stage.is_empty() {
+            format!("{word} hook")
+        } else {
+            format!("{word} hook of {stage}")
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Effect {
     /// Append to the journal. Effects run in order, so a decision is on disk
@@ -226,6 +245,9 @@ pub enum Event {
         reason: String,
         stage: usize,
         metrics: Vec<MetricValue>,
+        /// The canary's set weight and seen share of requests, when known.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        traffic: Option<super::traffic::TrafficShare>,
     },
     StageEntering {
         stage: usize,
@@ -236,10 +258,13 @@ pub enum Event {
         stage: usize,
         name: String,
     },
+    /// Left by advancing, or by a rollback (after its decision).
     StageLeft {
         stage: usize,
         name: String,
         observed_ms: u64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        traffic: Option<super::traffic::TrafficShare>,
     },
     WaitingForGate {
         stage: usize,
@@ -260,6 +285,24 @@ pub enum Event {
         group: Group,
         text: String,
     },
+    /// The seen share of requests stayed off the set weight past the grace
+    /// period after the enter hook succeeded: the hook moved nothing.
+    TrafficOff {
+        stage: usize,
+        set: f64,
+        seen: f64,
+        /// How long the share has been off.
+        held_ms: u64,
+        /// The enter hook failed and was skipped (no hook said OK).
+        #[serde(default)]
+        hook_skipped: bool,
+    },
+    /// The seen share came back in line with the set weight.
+    TrafficBack {
+        stage: usize,
+        set: f64,
+        seen: f64,
+    },
     CountdownStarted {
         seconds: u64,
         reason: String,
@@ -267,11 +310,14 @@ pub enum Event {
     CountdownCleared {
         reason: String,
     },
+    /// `label` has the placeholders filled: the command as it ran.
     HookStarted {
         id: u64,
         label: String,
         purpose: Purpose,
         stage: usize,
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        stage_name: String,
     },
     /// The last lines a hook printed, journalled by the runtime when it ends.
     HookOutput {
@@ -293,6 +339,8 @@ pub enum Event {
         stage: usize,
         observed_ms: u64,
         metrics: Vec<MetricValue>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        traffic: Option<super::traffic::TrafficShare>,
     },
     RollbackComplete,
     RollbackVerified {

@@ -4,8 +4,10 @@
 pub mod engine;
 pub mod event;
 pub mod evidence;
+pub mod now;
 pub mod reading;
 pub mod track;
+pub mod traffic;
 pub mod verdict;
 pub mod window;
 
@@ -13,5 +15,7 @@ pub use engine::{Phase, Ready, Rollout, State};
 pub use event::{
     Action, Actor, Command, DrillScore, Effect, Event, Input, Outcome, Purpose, Sample,
 };
+pub use now::Now;
 pub use reading::{Group, Reading};
+pub use traffic::{Seen, Traffic, TrafficShare};
 pub use verdict::{At, Level, Rule, Verdict};

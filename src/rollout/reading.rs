@@ -28,7 +28,13 @@ pub enum Reading {
         detail: Option<String>,
     },
     /// No usable value, and why: "query returned no series", "timeout after 5s".
-    NoData { reason: String },
+    /// `requests` is `Some(0)` when the source knows no request came (a
+    /// version that gets no traffic), None when it cannot say.
+    NoData {
+        reason: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        requests: Option<f64>,
+    },
 }
 
 impl Reading {
@@ -42,6 +48,8 @@ impl Reading {
         } else {
             Reading::NoData {
                 reason: format!("value is {value}"),
+                // A rate of nothing: the count still says no traffic came.
+                requests: requests.filter(|n| *n == 0.0),
             }
         }
     }
@@ -49,6 +57,23 @@ impl Reading {
     pub fn no_data(reason: impl Into<String>) -> Reading {
         Reading::NoData {
             reason: reason.into(),
+            requests: None,
+        }
+    }
+
+    /// No value because no request came in the window: the traffic share
+    /// can still be read from it (zero).
+    pub fn quiet(reason: impl Into<String>) -> Reading {
+        Reading::NoData {
+            reason: reason.into(),
+            requests: Some(0.0),
+        }
+    }
+
+    /// The requests this reading stands on, when the source counted them.
+    pub fn requests(&self) -> Option<f64> {
+        match self {
+            Reading::Value { requests, .. } | Reading::NoData { requests, .. } => *requests,
         }
     }
 

@@ -187,8 +187,13 @@ impl Track {
         if !v.level.is_breach() || v.evidence {
             return v.reason.clone();
         }
-        let held = crate::duration::Span::from_millis(self.held_ms(now) / 1000 * 1000);
+        let held_ms = self.held_ms(now) / 1000 * 1000;
+        let held = crate::duration::Span::from_millis(held_ms);
         let need = crate::duration::Span::from_millis(self.rule.for_ms);
+        if held_ms > self.rule.for_ms {
+            // "held 1m40s of 1m" reads like progress; it is long past.
+            return format!("{}, held {held}, past its {need}", v.reason);
+        }
         format!("{}, held {held} of {need}", v.reason)
     }
 

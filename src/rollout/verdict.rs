@@ -316,7 +316,7 @@ impl Rule {
     /// The instantaneous verdict; how long it has held is tracked elsewhere.
     pub fn judge(&self, canary: &Reading, baseline: Option<&Reading>) -> Verdict {
         let (value, requests, detail) = match canary {
-            Reading::NoData { reason } => {
+            Reading::NoData { reason, .. } => {
                 return Verdict::new(
                     Level::NoData,
                     format!("{}: no data ({reason})", self.label()),

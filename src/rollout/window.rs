@@ -206,9 +206,64 @@ impl DeployWindows {
     }
 }
 
+impl DeployWindows {
+    /// When starting next needs no reason, searching `days` ahead: the
+    /// start of a best or acceptable window, or the end of a no-deploy
+    /// window inside one. None when nothing opens (or windows are off).
+    pub fn next_open(&self, local: NaiveDateTime, days: u32) -> Option<NaiveDateTime> {
+        if !self.enabled {
+            return None;
+        }
+        let starts: Vec<u32> = self
+            .best
+            .iter()
+            .chain(&self.acceptable)
+            .map(|w| w.from_minute)
+            .chain(self.never.iter().map(|w| w.to_minute))
+            .collect();
+        let today = local.date();
+        let mut found: Vec<NaiveDateTime> = (0..=days)
+            .filter_map(|d| today.checked_add_days(chrono::Days::new(d.into())))
+            .flat_map(|date| {
+                starts.iter().filter_map(move |m| {
+                    date.and_hms_opt(0, 0, 0)
+                        .map(|t| t + chrono::Duration::minutes((*m).into()))
+                })
+            })
+            .filter(|t| *t > local && !self.status(*t).needs_reason())
+            .collect();
+        found.sort();
+        found.into_iter().next()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_next_window_is_the_next_start_that_needs_no_reason() {
+        let w = DeployWindows::from_spec(&WindowSpec::default()).unwrap();
+        // Friday evening: Monday 11:00 (acceptable) comes first.
+        assert_eq!(
+            w.next_open(at("2026-11-27", "17:00"), 14),
+            Some(at("2026-11-30", "11:00"))
+        );
+        // Monday 10:30, outside: the acceptable window at 11:00.
+        assert_eq!(
+            w.next_open(at("2026-11-23", "10:30"), 14),
+            Some(at("2026-11-23", "11:00"))
+        );
+        let frozen = WindowSpec {
+            freeze: vec!["2026-11-30..2026-12-01".into()],
+            ..WindowSpec::default()
+        };
+        let w = DeployWindows::from_spec(&frozen).unwrap();
+        assert_eq!(
+            w.next_open(at("2026-11-27", "17:00"), 14),
+            Some(at("2026-12-02", "10:00"))
+        );
+    }
 
     fn at(date: &str, time: &str) -> NaiveDateTime {
         NaiveDateTime::parse_from_str(&format!("{date} {time}"), "%Y-%m-%d %H:%M").unwrap()

@@ -35,18 +35,22 @@ pub fn spawn_metrics(
     })
 }
 
-/// Forwards a hook's output lines to the loop as they arrive.
-fn line_forwarder(tx: UnboundedSender<Msg>) -> actions::Lines {
+/// Forwards a hook's output lines to the loop as they arrive; the task
+/// ends once every sender is gone and every line is forwarded.
+fn line_forwarder(tx: UnboundedSender<Msg>) -> (actions::Lines, JoinHandle<()>) {
     let (lines_tx, mut lines_rx) = mpsc::unbounded_channel::<String>();
-    tokio::spawn(async move {
+    let task = tokio::spawn(async move {
         while let Some(line) = lines_rx.recv().await {
             if tx.send(Msg::Line(line)).is_err() {
                 return;
             }
         }
     });
-    lines_tx
+    (lines_tx, task)
 }
+
+/// How long a hook's last lines may take to reach the loop after it ended.
+const LAST_LINES: Duration = Duration::from_secs(2);
 
 pub fn spawn_hook(
     tx: UnboundedSender<Msg>,
@@ -56,13 +60,15 @@ pub fn spawn_hook(
     context: serde_json::Value,
 ) {
     tokio::spawn(async move {
-        let lines = line_forwarder(tx.clone());
+        let (lines, forwarded) = line_forwarder(tx.clone());
         let run = actions::run_hook(&hook, &vars, &context, lines).await;
+        // Its output before its end: the log reads in the order things ran.
+        let _ = tokio::time::timeout(LAST_LINES, forwarded).await;
         let _ = tx.send(Msg::HookDone {
             id,
             ok: run.ok,
             summary: run.summary,
-            label: hook.label(),
+            label: hook.label_filled(&vars),
             tail: run.tail,
         });
     });
@@ -77,7 +83,7 @@ pub fn spawn_notify(
     context: serde_json::Value,
 ) {
     tasks.spawn(async move {
-        let lines = line_forwarder(tx);
+        let (lines, _) = line_forwarder(tx);
         actions::notify(&hooks, &vars, &event, &context, lines).await;
     });
 }

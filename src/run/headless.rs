@@ -10,7 +10,7 @@ use super::{Control, View};
 use crate::cli::exit;
 use crate::config::Config;
 use crate::preflight::Preflight;
-use crate::rollout::{At, Effect, Input, Phase, Rollout};
+use crate::rollout::{At, Effect, Event, Input, Phase, Rollout};
 
 #[derive(Default)]
 pub struct Headless {
@@ -85,6 +85,22 @@ impl View for Headless {
             Effect::Journal { at, event } => {
                 let mut v = serde_json::to_value(event).unwrap_or_default();
                 v["at"] = json!(at);
+                // Loud in words too: a script greps for it.
+                if let Event::TrafficOff {
+                    set,
+                    seen,
+                    held_ms,
+                    hook_skipped,
+                    ..
+                } = event
+                {
+                    v["text"] = json!(crate::rollout::traffic::did_not_move(
+                        *set,
+                        *seen,
+                        *held_ms,
+                        *hook_skipped
+                    ));
+                }
                 self.print(v);
             }
             Effect::Say(text) => self.print(json!({ "event": "say", "text": text })),
@@ -94,6 +110,10 @@ impl View for Headless {
 
     fn line(&mut self, text: &str) {
         self.print(json!({ "event": "output", "text": text }));
+    }
+
+    fn output(&mut self, at: At, text: &str) {
+        self.print(json!({ "event": "output", "text": text, "at": at }));
     }
 
     fn key(&mut self, _: &Rollout, _: crossterm::event::KeyEvent, _: At) -> (Vec<Input>, Control) {

@@ -56,6 +56,10 @@ pub enum Control {
 pub trait View {
     fn effect(&mut self, rollout: &Rollout, effect: &Effect);
     fn line(&mut self, text: &str);
+    /// A line a hook printed, at `at`.
+    fn output(&mut self, _at: At, text: &str) {
+        self.line(text);
+    }
     fn key(
         &mut self,
         rollout: &Rollout,
@@ -581,7 +585,7 @@ impl Session {
                 None
             }
             Msg::Line(text) => {
-                view.line(&text);
+                view.output(self.clock.now(), &text);
                 if let Some(feed) = &mut self.feed {
                     feed.line(self.clock.now(), &text);
                 }

@@ -195,6 +195,7 @@ mod tests {
             reason: String::new(),
             stage,
             metrics: vec![],
+            traffic: None,
         }
     }
 

@@ -15,7 +15,7 @@ use crate::config::model::Direction;
 use crate::duration::Span as Dur;
 use crate::preflight::Kind;
 use crate::rollout::track::Track;
-use crate::rollout::{At, Level, Phase, Reading, Rollout, Rule};
+use crate::rollout::{At, Level, Now, Phase, Reading, Rollout, Rule};
 
 const LOG_MIN: u16 = 3;
 
@@ -47,10 +47,10 @@ pub fn draw(frame: &mut Frame, s: &Screen, r: &Rollout, now: At) {
     );
     draw_header(frame, s, r, now, header);
     frame.render_widget(
-        Paragraph::new(pipeline_line(s, r, pipeline.width)),
+        Paragraph::new(pipeline_line(s, r, now, pipeline.width)),
         pipeline,
     );
-    let (title, border) = panel_title(r);
+    let (title, border) = panel_title(r, now);
     frame.render_widget(
         Paragraph::new(panel).block(
             Block::bordered()
@@ -145,7 +145,7 @@ fn draw_header(frame: &mut Frame, s: &Screen, r: &Rollout, now: At, area: Rect) 
         Span::styled(window_text, window_style),
     ]);
     let [top, bottom] = rows(area, [Some(1), Some(1)]);
-    for ((left, right), row) in [(first, driver), (second, badge(s, r))]
+    for ((left, right), row) in [(first, driver), (second, badge(s, r, now))]
         .into_iter()
         .zip([top, bottom])
     {
@@ -175,37 +175,49 @@ fn watched_by(who: &[String]) -> String {
     }
 }
 
-/// The phase in one word, top right.
-fn badge<'a>(s: &Screen, r: &Rollout) -> Line<'a> {
+/// The phase in one word, top right, from the engine's `Now`.
+fn badge<'a>(s: &Screen, r: &Rollout, now: At) -> Line<'a> {
     let t = &s.theme;
-    let st = &r.state;
-    let (text, style) = match &st.phase {
-        _ if st.failed.is_some() => ("HOOK FAILED", t.critical),
-        Phase::Waiting => ("WAITING", t.warning),
-        Phase::Gate => ("AT GATE", t.warning),
-        Phase::Entering => ("ENTERING", t.title),
-        Phase::Observing if st.countdown.is_some() => ("COUNTDOWN", t.alarm),
-        Phase::Observing if st.paused => ("PAUSED", t.warning),
-        Phase::Observing => ("OBSERVING", t.title),
-        Phase::RollingBack => ("ROLLING BACK", t.critical),
-        Phase::Verifying { .. } => ("VERIFYING", t.critical),
-        Phase::Promoted => ("PROMOTED", t.ok),
-        Phase::RolledBack { .. } => ("ROLLED BACK", t.critical),
+    let (text, style) = match r.now(now) {
+        Now::HookFailed { .. } => ("HOOK FAILED", t.critical),
+        Now::NotStarted | Now::Blocked { .. } | Now::Starting => ("WAITING", t.warning),
+        Now::AtGate { .. } => ("AT GATE", t.warning),
+        Now::Entering { .. } => ("ENTERING", t.title),
+        Now::Countdown { .. } => ("COUNTDOWN", t.alarm),
+        Now::Held { .. } => ("HELD", t.warning),
+        Now::Paused => ("PAUSED", t.warning),
+        Now::Critical { .. } => ("CRITICAL", t.critical),
+        Now::Ready(_) | Now::Holding { .. } => ("OBSERVING", t.title),
+        Now::RollingBack { .. } => ("ROLLING BACK", t.critical),
+        Now::Verifying { .. } => ("VERIFYING", t.critical),
+        Now::Promoted => ("PROMOTED", t.ok),
+        Now::RolledBack { .. } => ("ROLLED BACK", t.critical),
     };
     Line::from(Span::styled(text, style))
 }
 
 // ----- pipeline -------------------------------------------------------------
 
-fn pipeline_line<'a>(s: &Screen, r: &Rollout, width: u16) -> Line<'a> {
-    let wide = pipeline_spans(s, r, true, 10);
+fn pipeline_line<'a>(s: &Screen, r: &Rollout, now: At, width: u16) -> Line<'a> {
+    let wide = pipeline_spans(s, r, now, true, 10);
     if Line::from(wide.clone()).width() <= width as usize {
         return Line::from(wide);
     }
-    Line::from(pipeline_spans(s, r, false, 6))
+    Line::from(pipeline_spans(s, r, now, false, 6))
 }
 
-fn pipeline_spans<'a>(s: &Screen, r: &Rollout, names: bool, bar: usize) -> Vec<Span<'a>> {
+/// The current stage's set weight and seen share: "25% set · 24.3% seen";
+/// a stage without a weight shows its exposure beside the seen share.
+fn stage_share(r: &Rollout, now: At) -> Option<String> {
+    let t = r.traffic(now);
+    let share = crate::format::share(t.set, t.seen)?;
+    match (t.set, r.config.stages.get(r.state.stage)) {
+        (None, Some(stage)) => Some(format!("{} · {share}", stage.exposure())),
+        _ => Some(share),
+    }
+}
+
+fn pipeline_spans<'a>(s: &Screen, r: &Rollout, now: At, names: bool, bar: usize) -> Vec<Span<'a>> {
     let t = &s.theme;
     let st = &r.state;
     let mut spans = Vec::new();
@@ -238,7 +250,15 @@ fn pipeline_spans<'a>(s: &Screen, r: &Rollout, names: bool, bar: usize) -> Vec<S
                 } else {
                     (seen as usize * bar) / wait as usize
                 };
-                spans.push(Span::styled(format!("▶ {label} "), t.title));
+                let label = match stage_share(r, now) {
+                    Some(share) if names && stage.name != stage.exposure() => {
+                        format!("{} {share}", stage.name)
+                    }
+                    Some(share) => share,
+                    None => label,
+                };
+                let style = if r.traffic_stuck() { t.alarm } else { t.title };
+                spans.push(Span::styled(format!("▶ {label} "), style));
                 spans.push(Span::styled("█".repeat(filled), t.progress));
                 spans.push(Span::styled("░".repeat(bar - filled), t.dim));
                 spans.push(Span::raw(format!(
@@ -281,24 +301,39 @@ fn rows<const N: usize>(area: Rect, heights: [Option<u16>; N]) -> [Rect; N] {
     })
 }
 
-fn panel_title(r: &Rollout) -> (String, fn(&Theme) -> Style) {
+fn panel_title(r: &Rollout, now: At) -> (String, fn(&Theme) -> Style) {
     if r.state.phase == Phase::Waiting {
         return (" before the rollout ".into(), |t| t.warning);
+    }
+    if matches!(
+        r.state.phase,
+        Phase::Verifying { .. } | Phase::RolledBack { .. }
+    ) {
+        let ro = &r.config.rollout;
+        let canary = crate::format::share(r.set_share(), r.traffic(now).seen)
+            .map_or_else(String::new, |share| format!("; canary {share}"));
+        return (
+            format!(" after the rollback: stable {}{canary} ", ro.old_version),
+            |t| t.critical,
+        );
     }
     let stage = r
         .config
         .stages
         .get(r.state.stage)
-        .map_or_else(String::new, |s| format!("{} ({})", s.name, s.exposure()));
+        .map_or_else(String::new, |s| {
+            let share = stage_share(r, now).unwrap_or_else(|| s.exposure());
+            format!("{} ({share})", s.name)
+        });
     (format!(" metrics: {stage} "), |t| t.border)
 }
 
 /// What the middle of the screen holds now, and its height without borders.
 fn middle<'a>(s: &Screen, r: &Rollout, now: At, width: u16) -> (Vec<Line<'a>>, u16) {
-    let lines = if r.state.phase == Phase::Waiting {
-        waiting_lines(s, r, now, width.saturating_sub(2))
-    } else {
-        metrics_table(s, r, width.saturating_sub(2))
+    let lines = match r.state.phase {
+        Phase::Waiting => waiting_lines(s, r, now, width.saturating_sub(2)),
+        Phase::Verifying { .. } | Phase::RolledBack { .. } => after_rollback(s, r),
+        _ => metrics_table(s, r, width.saturating_sub(2)),
     };
     let n = lines.len() as u16;
     (lines, n)
@@ -353,25 +388,29 @@ fn waiting_lines<'a>(s: &Screen, r: &Rollout, now: At, width: u16) -> Vec<Line<'
         Span::styled("Deploy window: ", t.title),
         Span::raw(window.describe()),
     ];
-    match (&st.window_override, window.needs_reason()) {
-        (Some(reason), _) => w.push(Span::styled(
+    if let Some(reason) = &st.window_override {
+        w.push(Span::styled(
             format!("; overridden: \"{reason}\""),
             t.warning,
-        )),
-        (None, true) => w.push(Span::styled(
-            format!(
-                "; {} starts anyway with a typed reason",
-                s.keys.first(Action::OverrideWindow)
-            ),
-            t.warning,
-        )),
-        (None, false) => {}
+        ));
     }
     lines.push(Line::from(w));
+    if s.outside_window(r, now)
+        && let Some(next) = s.next_window(now)
+    {
+        lines.push(Line::from(vec![
+            Span::styled("Next window: ", t.title),
+            Span::styled(next, t.warning),
+        ]));
+    }
     lines.extend(after);
     let next = match (st.started_at, r.blocker()) {
         // The decision line says what a failed pre-flight leaves to do.
         (None, _) if s.preflight_blocker().is_some() => return lines,
+        (None, _) if s.outside_window(r, now) => format!(
+            "{} starts the rollout now, with a typed reason",
+            s.keys.first(Action::OverrideWindow)
+        ),
         (None, _) => format!("{} starts the rollout", s.keys.first(Action::Start)),
         (Some(_), Some(b)) => format!("started; waiting for: {b}"),
         (Some(_), None) => "starting".into(),
@@ -573,6 +612,62 @@ fn metrics_table<'a>(s: &Screen, r: &Rollout, width: u16) -> Vec<Line<'a>> {
     lines
 }
 
+/// After a rollback the stable version carries the traffic: its values
+/// against each line, and whether each metric recovered.
+fn after_rollback<'a>(s: &Screen, r: &Rollout) -> Vec<Line<'a>> {
+    const AFTER: [(&str, u16); 6] = [
+        ("METRIC", 12),
+        ("STABLE", 8),
+        ("WARN", 8),
+        ("CRIT", 8),
+        ("REQS", 6),
+        ("STATE", 16),
+    ];
+    let t = &s.theme;
+    let head = t.dim.add_modifier(Modifier::BOLD);
+    let mut lines = vec![Line::from(
+        AFTER
+            .iter()
+            .map(|(n, w)| cell(n.to_string(), *w, head))
+            .collect::<Vec<_>>(),
+    )];
+    let done = matches!(r.state.phase, Phase::RolledBack { .. });
+    for track in &r.tracks {
+        let rule = &track.rule;
+        let value = metric_value(&track.baseline);
+        let reqs = track
+            .baseline
+            .as_ref()
+            .and_then(|(_, reading)| reading.requests())
+            .map_or_else(|| "-".into(), evidence);
+        let (state, style) = match value {
+            None => ("? NO DATA".to_string(), t.no_data),
+            Some(v) if !rule.beyond(v, rule.warning) => ("✓ RECOVERED".into(), t.ok),
+            Some(_) if done => ("✗ NOT RECOVERED".into(), t.critical),
+            Some(_) => ("… NOT YET".into(), t.warning),
+        };
+        let texts = [
+            (rule.label(), t.text),
+            (
+                value.map_or_else(|| "-".into(), |v| rule.show_within(v, AFTER[1].1)),
+                t.title,
+            ),
+            (line_text(rule, rule.warning), t.dim),
+            (line_text(rule, rule.critical), t.dim),
+            (reqs, t.text),
+            (state, style),
+        ];
+        lines.push(Line::from(
+            texts
+                .into_iter()
+                .zip(AFTER)
+                .map(|((text, style), (_, w))| cell(text, w, style))
+                .collect::<Vec<_>>(),
+        ));
+    }
+    lines
+}
+
 /// Heights in eighths: 1-4 under the warning line, 5-6 between warning and
 /// critical, 7-8 past critical. The band is readable without colour.
 pub fn height(rule: &Rule, v: f64) -> usize {
@@ -659,25 +754,22 @@ fn failure_panel<'a>(s: &Screen, r: &Rollout) -> Option<Vec<Line<'a>>> {
 }
 
 fn decision_style(t: &Theme, r: &Rollout, now: At) -> Style {
-    let st = &r.state;
-    if let Some(c) = &st.countdown {
-        return if c.held.is_some() { t.warning } else { t.alarm };
-    }
-    match &st.phase {
-        _ if st.failed.is_some() => t.critical,
-        Phase::RollingBack | Phase::Verifying { .. } | Phase::RolledBack { .. } => t.critical,
-        Phase::Promoted => t.ok,
-        Phase::Observing if st.paused => t.warning,
-        Phase::Observing => match r.ready(now) {
-            Ok(_) => t.ok,
-            Err(_) => r
-                .tracks
-                .iter()
-                .map(|t| t.verdict.level)
-                .filter(|l| *l != Level::Ok)
-                .max()
-                .map_or(t.warning, |l| t.level(l)),
-        },
+    match r.now(now) {
+        Now::Countdown { .. } => t.alarm,
+        Now::Held { .. } | Now::Paused => t.warning,
+        Now::HookFailed { .. }
+        | Now::Critical { .. }
+        | Now::RollingBack { .. }
+        | Now::Verifying { .. }
+        | Now::RolledBack { .. } => t.critical,
+        Now::Promoted | Now::Ready(_) => t.ok,
+        Now::Holding { .. } => r
+            .tracks
+            .iter()
+            .map(|t| t.verdict.level)
+            .filter(|l| *l != Level::Ok)
+            .max()
+            .map_or(t.warning, |l| t.level(l)),
         _ => t.warning,
     }
 }
@@ -694,8 +786,7 @@ fn decision_lines<'a>(s: &Screen, r: &Rollout, now: At, width: u16) -> Vec<Line<
         );
         (text, t.critical)
     } else {
-        let text = r.decision_line(now, &|at| s.time_of_day(at));
-        (text, decision_style(t, r, now))
+        (s.decision_text(r, now), decision_style(t, r, now))
     };
     let style = style.add_modifier(Modifier::BOLD);
     let mut lines: Vec<Line> = super::logpane::wrap(&format!("» {text}"), width as usize, 2)
@@ -703,11 +794,37 @@ fn decision_lines<'a>(s: &Screen, r: &Rollout, now: At, width: u16) -> Vec<Line<
         .take(3)
         .map(|l| Line::from(Span::styled(l, style)))
         .collect();
+    if let Some(text) = traffic_warning(r, now) {
+        let alarm = t.alarm.add_modifier(Modifier::BOLD);
+        lines.extend(
+            super::logpane::wrap(&format!("■ {}", text.to_uppercase()), width as usize, 2)
+                .into_iter()
+                .take(2)
+                .map(|l| Line::from(Span::styled(l, alarm))),
+        );
+    }
     lines.extend(follower_word(s, width));
-    if let Some(flash) = &s.flash {
+    if let Some(flash) = s.flash_now(r, now) {
         lines.push(Line::from(Span::styled(format!("  {flash}"), t.warning)));
     }
     lines
+}
+
+/// "traffic did not move: ..." while it holds, with how long so far.
+fn traffic_warning(r: &Rollout, now: At) -> Option<String> {
+    if !r.traffic_stuck() {
+        return None;
+    }
+    let t = &r.state.traffic;
+    let set = r.set_share()?;
+    let seen = r.traffic(now).seen?;
+    let since = t.in_line_at.or(t.set_at)?;
+    Some(crate::rollout::traffic::did_not_move(
+        set,
+        seen,
+        now.saturating_sub(since),
+        t.hook_skipped,
+    ))
 }
 
 /// What a follower must know beyond the driver's screen: the driver is
@@ -759,14 +876,11 @@ pub fn footer_line<'a>(s: &Screen, r: &Rollout, now: At) -> Line<'a> {
             if r.state.phase == Phase::Waiting && r.state.checklist.contains(&false) {
                 spans.extend(hint("1-9", "tick"));
             }
+            let current = r.now(now);
             for a in s.available(r, now) {
                 let what = match a {
-                    Action::Pause if r.state.paused => "resume",
-                    Action::Hold
-                        if r.state.countdown.as_ref().is_some_and(|c| c.held.is_some()) =>
-                    {
-                        "release"
-                    }
+                    Action::Pause if current == Now::Paused => "resume",
+                    Action::Hold if matches!(current, Now::Held { .. }) => "release",
                     Action::Help if s.help => "close help (also q, esc)",
                     other => other.short(),
                 };

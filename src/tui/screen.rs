@@ -14,7 +14,7 @@ use super::theme::Theme;
 use crate::config::Config;
 use crate::preflight::Preflight;
 use crate::rollout::window::{DeployWindows, WindowStatus};
-use crate::rollout::{Actor, At, Command, Effect, Event, Input, Phase, Rollout};
+use crate::rollout::{Actor, At, Command, Effect, Event, Input, Now, Phase, Rollout};
 use crate::run::Control;
 
 /// What a typed line is for.
@@ -75,8 +75,10 @@ pub struct Screen {
     pub ssh: bool,
     pub mode: Mode,
     pub help: bool,
-    /// Feedback that changed nothing ("not ready: ..."), until the next key.
+    /// Feedback that changed nothing ("not ready: ..."), until the next key
+    /// or until the situation it answered changes (`flash_kind`).
     pub flash: Option<String>,
+    flash_kind: Option<std::mem::Discriminant<Now>>,
     /// Output of the hook that ran last, for the failure panel.
     pub hook_output: VecDeque<String>,
     /// Set when this screen follows someone else's rollout.
@@ -134,6 +136,7 @@ impl Screen {
             mode: Mode::Normal,
             help: false,
             flash: None,
+            flash_kind: None,
             hook_output: VecDeque::new(),
             following: None,
             watchers: Vec::new(),
@@ -188,6 +191,69 @@ impl Screen {
         }
     }
 
+    /// Starting now needs a typed reason: outside the deploy window, not
+    /// overridden, not a drill.
+    pub fn outside_window(&self, r: &Rollout, now: At) -> bool {
+        let s = &r.state;
+        self.window(r, now).needs_reason()
+            && s.window_override.is_none()
+            && s.checks_skipped.is_none()
+    }
+
+    /// When the next deploy window opens: "Mon 11:00 (in 2d18h)".
+    pub fn next_window(&self, now: At) -> Option<String> {
+        let local = (self.local)(now);
+        let next = self.windows.next_open(local, 60)?;
+        let wait = (next - local).num_seconds().max(0) as u64 / 60 * 60_000;
+        Some(format!(
+            "{} (in {})",
+            next.format("%a %H:%M"),
+            crate::duration::Span::from_millis(wait)
+        ))
+    }
+
+    /// What starting outside the window takes, in words with the keys.
+    pub fn window_hint(&self, now: At) -> String {
+        let o = self.keys.first(Action::OverrideWindow);
+        match self.next_window(now) {
+            Some(next) => {
+                format!("{o} starts now with a typed reason, or wait: the next window opens {next}")
+            }
+            None => format!("{o} starts now with a typed reason"),
+        }
+    }
+
+    /// The decision line: the engine's words, except before the start
+    /// outside the window, which only the screen can judge (it has the
+    /// wall clock).
+    pub fn decision_text(&self, r: &Rollout, now: At) -> String {
+        if r.now(now) == Now::NotStarted && self.outside_window(r, now) {
+            return format!(
+                "Not started: {}; {}",
+                self.window(r, now).describe(),
+                self.window_hint(now)
+            );
+        }
+        r.decision_line(now, &|at| self.time_of_day(at))
+    }
+
+    /// The feedback line, unless the situation it answered has changed
+    /// ("not ready" under a line that now says ready would contradict it).
+    pub fn flash_now(&self, r: &Rollout, now: At) -> Option<&str> {
+        let flash = self.flash.as_deref()?;
+        match self.flash_kind {
+            Some(kind) if kind != r.now(now).kind() => None,
+            _ => Some(flash),
+        }
+    }
+
+    fn start_input(&self, now: At) -> Input {
+        Input::Start {
+            local: (self.local)(now),
+            operator: self.operator.clone(),
+        }
+    }
+
     fn actor(&self) -> Actor {
         Actor::Operator(self.operator.clone())
     }
@@ -215,46 +281,45 @@ impl Screen {
         }
         let s = &r.state;
         let mut out = Vec::new();
-        if s.failed.is_some() {
-            out.extend([Retry, Skip]);
-            if s.rollback.is_none() {
-                out.push(Rollback);
+        match r.now(now) {
+            Now::HookFailed { can_roll_back, .. } => {
+                out.extend([Retry, Skip]);
+                if can_roll_back {
+                    out.push(Rollback);
+                }
             }
-        } else {
-            match &s.phase {
-                Phase::Waiting => {
-                    if s.started_at.is_none() {
-                        out.push(Start);
-                        if self.preflight_blocker().is_some() {
-                            out.push(ForceStart);
-                        }
-                    }
-                    if self.window(r, now).needs_reason() && s.window_override.is_none() {
-                        out.push(OverrideWindow);
+            Now::NotStarted | Now::Blocked { .. } | Now::Starting => {
+                let outside = self.outside_window(r, now);
+                if s.started_at.is_none() && !outside {
+                    out.push(Start);
+                    if self.preflight_blocker().is_some() {
+                        out.push(ForceStart);
                     }
                 }
-                Phase::Gate => {
-                    if r.config.stages[s.stage]
-                        .gate
-                        .as_ref()
-                        .is_some_and(|g| g.url.is_none())
-                    {
-                        out.push(OpenGate);
-                    }
-                    out.extend([Pause, Rollback]);
+                if outside {
+                    out.push(OverrideWindow);
                 }
-                Phase::Entering => out.extend([Pause, Rollback]),
-                Phase::Observing if s.countdown.is_some() => out.extend([Rollback, Hold, Cancel]),
-                Phase::Observing => {
-                    out.push(if r.ready(now).is_ok() {
-                        Advance
-                    } else {
-                        ForceAdvance
-                    });
-                    out.extend([Pause, Rollback]);
-                }
-                _ => {}
             }
+            Now::AtGate { .. } => {
+                if r.config.stages[s.stage]
+                    .gate
+                    .as_ref()
+                    .is_some_and(|g| g.url.is_none())
+                {
+                    out.push(OpenGate);
+                }
+                out.extend([Pause, Rollback]);
+            }
+            Now::Entering { .. } => out.extend([Pause, Rollback]),
+            Now::Countdown { .. } | Now::Held { .. } => out.extend([Rollback, Hold, Cancel]),
+            Now::Ready(_) => out.extend([Advance, Pause, Rollback]),
+            Now::Paused | Now::Critical { .. } | Now::Holding { .. } => {
+                out.extend([ForceAdvance, Pause, Rollback])
+            }
+            Now::RollingBack { .. }
+            | Now::Verifying { .. }
+            | Now::RolledBack { .. }
+            | Now::Promoted => {}
         }
         out.extend([Note, Help, Quit]);
         out
@@ -265,6 +330,7 @@ impl Screen {
             return (vec![], Control::Continue);
         }
         self.flash = None;
+        self.flash_kind = Some(r.now(now).kind());
         if self.following.is_some() {
             return self.follower_key(r, key);
         }
@@ -287,7 +353,23 @@ impl Screen {
                 }
                 (vec![], Control::Continue)
             }
-            Mode::Typing { ask, text } => self.typing_key(ask, text, key),
+            Mode::Typing { ask, text } => {
+                let (mut inputs, control) = self.typing_key(ask, text, key);
+                // The typed reason is what starting outside the window takes: start now.
+                let reasoned = inputs.iter().any(|i| {
+                    matches!(
+                        i,
+                        Input::Command {
+                            command: Command::OverrideWindow { .. },
+                            ..
+                        }
+                    )
+                });
+                if reasoned && r.state.started_at.is_none() {
+                    inputs.push(self.start_input(now));
+                }
+                (inputs, control)
+            }
         }
     }
 
@@ -320,6 +402,8 @@ impl Screen {
                 self.flash = Some(format!(
                     "read-only: you are watching; {driver} drives this rollout"
                 ));
+                // It answers the key, not the driver's situation.
+                self.flash_kind = None;
             }
         }
         (vec![], Control::Continue)
@@ -331,6 +415,7 @@ impl Screen {
             Action::Theme => {
                 self.theme = self.theme.next(self.colour);
                 self.flash = Some(format!("theme: {}", self.theme.name));
+                self.flash_kind = None;
             }
             Action::Help => self.help = !self.help,
             Action::Quit if self.help => self.help = false,
@@ -417,10 +502,12 @@ impl Screen {
         };
         let s = &r.state;
         let inputs = match action {
-            Action::Start if s.started_at.is_none() => vec![Input::Start {
-                local: (self.local)(now),
-                operator: self.operator.clone(),
-            }],
+            Action::Start if s.started_at.is_none() && self.outside_window(r, now) => {
+                // The decision line above says what starting takes.
+                self.flash = Some("nothing started: outside the deploy window".into());
+                vec![]
+            }
+            Action::Start if s.started_at.is_none() => vec![self.start_input(now)],
             Action::Start => {
                 self.flash = Some("already started".into());
                 vec![]
@@ -639,15 +726,34 @@ pub fn words(event: &Event) -> Option<(log::Level, String)> {
                 group_word(*group)
             ),
         ),
+        Event::TrafficOff {
+            set,
+            seen,
+            held_ms,
+            hook_skipped,
+            ..
+        } => (
+            Error,
+            crate::rollout::traffic::did_not_move(*set, *seen, *held_ms, *hook_skipped)
+                .to_uppercase(),
+        ),
+        Event::TrafficBack { set, seen, .. } => {
+            (Info, crate::rollout::traffic::in_line(*set, *seen))
+        }
         Event::CountdownStarted { seconds, reason } => (
             Error,
             format!("AUTO-ROLLBACK COUNTDOWN {seconds}s: {reason}"),
         ),
         Event::CountdownCleared { reason } => (Info, format!("countdown cleared: {reason}")),
-        Event::HookStarted { label, purpose, .. } => {
-            let purpose = format!("{purpose:?}").to_lowercase();
-            (Info, format!("run {purpose} hook `{label}`"))
-        }
+        Event::HookStarted {
+            label,
+            purpose,
+            stage_name,
+            ..
+        } => (
+            Info,
+            format!("run {}: `{label}`", purpose.hook_of(stage_name)),
+        ),
         Event::HookOutput { .. } | Event::Snapshot { .. } => return None,
         Event::HookFinished {
             label, ok, summary, ..

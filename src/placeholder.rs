@@ -2,7 +2,8 @@
 //! as it is and never read again, so a stage named `{reason}` or `$(rm)`
 //! stays exactly that text inside the one argument it lands in.
 
-use super::Vars;
+/// Placeholder values by name: `weight` -> `25`.
+pub type Vars = std::collections::BTreeMap<String, String>;
 
 /// Replaces every `{name}` whose name is in `vars`; anything else is kept.
 pub fn fill(text: &str, vars: &Vars) -> String {
