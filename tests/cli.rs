@@ -155,6 +155,31 @@ fn check_says_how_many_scrapes_a_window_covers() {
 }
 
 #[test]
+fn check_warns_when_a_stage_is_too_short_for_its_traffic_to_judge() {
+    let dir = tempfile::tempdir().unwrap();
+    let minimal = fs::read_to_string("tests/configs/valid/minimal-canary.toml").unwrap();
+    let with = |traffic: &str| {
+        let path = dir.path().join("t.toml");
+        let text = minimal.replacen("[rollout]\n", &format!("[rollout]\n{traffic}"), 1);
+        fs::write(&path, text).unwrap();
+        plan_of(&path)
+    };
+    // 15-minute stages at 20 req/s at 5%: plenty.
+    assert!(!with("traffic = 400\n").contains("req/s the canary needs"));
+    // At 1 req/s the 3,000 requests the judge needs take 50 minutes.
+    let quiet = with("traffic = 20\n");
+    assert!(
+        quiet.contains("stage 5%: at ~1 req/s the canary needs ~50m (3,000 requests) to show error rate within 2x stable; wait is 15m"),
+        "{quiet}"
+    );
+    // The metrics say who judges them and how sure.
+    assert!(
+        quiet.contains("by evidence, 99% sure of a breach"),
+        "{quiet}"
+    );
+}
+
+#[test]
 fn check_prints_the_plan() {
     let text = plan_of(Path::new("tests/configs/valid/preset-high.toml"));
     assert!(

@@ -51,6 +51,9 @@ pub struct RolloutSpec {
     /// Security hotfixes may ship outside the deploy window (seed 003).
     #[serde(default)]
     pub security_hotfix: bool,
+    /// Requests per second both versions serve together, as a hint for
+    /// `check`: how long each stage needs to gather enough evidence.
+    pub traffic: Option<f64>,
 }
 
 fn default_environment() -> String {

@@ -74,6 +74,16 @@ fn percent(path: Vec<Seg>, metric: &str, v: f64, out: &mut Vec<Problem>) {
 }
 
 fn check_numbers(config: &Config, out: &mut Vec<Problem>) {
+    if let Some(t) = config.rollout.traffic
+        && finite(at!["rollout", "traffic"], t, out)
+        && t <= 0.0
+    {
+        out.push(problem(
+            at!["rollout", "traffic"],
+            format!("traffic {} is not above 0", toml_number(t)),
+            "write the requests per second both versions serve together, e.g. traffic = 400, or leave it out",
+        ));
+    }
     let c = config.policy.confidence;
     if finite(at!["policy", "confidence"], c, out) && !(0.5..1.0).contains(&c) {
         out.push(problem(

@@ -280,6 +280,46 @@ fn warnings(c: &Config) -> Vec<String> {
     if c.rollout.security_hotfix {
         out.push("security_hotfix = true: deploy windows are not enforced".into());
     }
+    out.extend(evidence_warnings(c));
+    out
+}
+
+/// With `[rollout] traffic`, the stages whose wait is shorter than the time
+/// their share of it needs to show the canary within N x stable: the stage
+/// clock will wait for the evidence, so the rollout takes longer than its
+/// waits add up to.
+fn evidence_warnings(c: &Config) -> Vec<String> {
+    let Some(rps) = c.rollout.traffic else {
+        return vec![];
+    };
+    let Some(rule) = crate::rollout::verdict::stage_rules(c, 0)
+        .into_iter()
+        .find(|r| r.lines().is_some_and(|l| l.ratio.is_some()))
+    else {
+        return vec![];
+    };
+    let floor = rule.baseline_floor.unwrap_or(0.0) / 100.0;
+    let needed = crate::rollout::evidence::requests_to_judge(floor);
+    let mut out = Vec::new();
+    for s in &c.stages {
+        let Some(weight) = s.weight.filter(|w| *w > 0.0 && *w < 100.0) else {
+            continue;
+        };
+        let canary = rps * weight / 100.0;
+        let secs = (needed / canary).ceil() as u64;
+        if secs * 1000 > s.wait.as_millis() {
+            out.push(format!(
+                "stage {}: at ~{} req/s the canary needs ~{} ({} requests) to show {} within {}x stable; wait is {}: the stage clock waits for the evidence",
+                s.name,
+                number(canary),
+                Span::secs(secs),
+                crate::format::count(needed),
+                rule.label(),
+                number(rule.baseline_ratio.unwrap_or(1.0)),
+                s.wait
+            ));
+        }
+    }
     out
 }
 

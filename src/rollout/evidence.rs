@@ -56,6 +56,13 @@ const OK_LENIENCE: f64 = 10.0;
 /// Errors a canary twice as bad as allowed would have shown by now, before
 /// a rate under the allowed one counts as within N x stable.
 const SEEN_ENOUGH: f64 = 3.0;
+
+/// Canary requests the judge needs, at the least, before it can call a
+/// canary within N x stable when stable is under `floor` (a fraction):
+/// what `check` compares with a stage's traffic and wait.
+pub fn requests_to_judge(floor: f64) -> f64 {
+    SEEN_ENOUGH / (2.0 * floor.max(1e-9))
+}
 /// How far inside a line the alternatives lie.
 const INSIDE: [f64; 3] = [0.5, 0.25, 0.1];
 
