@@ -604,12 +604,50 @@ fn metrics_table<'a>(s: &Screen, r: &Rollout, width: u16) -> Vec<Line<'a>> {
             .zip(COLUMNS)
             .map(|((text, style), (_, w))| cell(text, w, style))
             .collect();
-        if with_trend {
-            spans.extend(sparkline(t, track, trend as usize).spans);
+        let reason = row_reason(track);
+        match (&reason, with_trend) {
+            (Some(why), true) => spans.push(Span::styled(shortened(why, trend), t.level(level))),
+            (None, true) => spans.extend(sparkline(t, track, trend as usize).spans),
+            _ => {}
         }
         lines.push(Line::from(spans));
+        // Too narrow for a trend: a blind metric's reason goes under its row.
+        if let (Some(why), false) = (&reason, with_trend) {
+            let room = width.saturating_sub(4);
+            lines.push(Line::from(Span::styled(
+                format!("  └ {}", shortened(why, room)),
+                t.level(level),
+            )));
+        }
     }
     lines
+}
+
+/// A metric that cannot be judged says why in its own row, without its
+/// name (a breach keeps its trend: its reason is the row's own columns,
+/// and the decision line and the log give it whole).
+fn row_reason(track: &Track) -> Option<String> {
+    if track.verdict.level.is_judgeable() {
+        return None;
+    }
+    let reason = &track.verdict.reason;
+    let label = track.rule.label();
+    let own = reason
+        .strip_prefix(&format!("{label}: "))
+        .or_else(|| reason.strip_prefix(&format!("{label} ")))
+        .unwrap_or(reason);
+    Some(own.to_string())
+}
+
+/// `text` cut to `width` columns, with `…` where it was cut.
+fn shortened(text: &str, width: u16) -> String {
+    let w = width as usize;
+    if text.chars().count() <= w {
+        return text.to_string();
+    }
+    let mut out: String = text.chars().take(w.saturating_sub(1)).collect();
+    out.push('…');
+    out
 }
 
 /// After a rollback the stable version carries the traffic: its values
