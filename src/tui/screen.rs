@@ -634,18 +634,6 @@ impl Screen {
     }
 }
 
-/// `ForceAdvance` -> `FORCE ADVANCE`.
-fn upper_words(camel: &str) -> String {
-    let mut out = String::new();
-    for (i, c) in camel.chars().enumerate() {
-        if i > 0 && c.is_uppercase() {
-            out.push(' ');
-        }
-        out.push(c.to_ascii_uppercase());
-    }
-    out
-}
-
 fn is_yes(key: &KeyEvent) -> bool {
     matches!(key.code, KeyCode::Char('y') | KeyCode::Char('Y'))
 }
@@ -690,7 +678,7 @@ pub fn words(event: &Event) -> Option<(log::Level, String)> {
                 }
                 _ => Info,
             };
-            let word = upper_words(&format!("{action:?}"));
+            let word = action.loud();
             (level, format!("{word} by {by}: {reason}"))
         }
         Event::StageEntering { name, exposure, .. } => {
