@@ -212,8 +212,7 @@ impl World {
     }
 
     fn line(&self) -> String {
-        self.r
-            .decision_line(self.now, &|at| self.screen.time_of_day(at))
+        self.screen.decision_text(&self.r, self.now)
     }
 }
 

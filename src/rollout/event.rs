@@ -176,12 +176,31 @@ pub enum Effect {
         url: String,
         every_ms: u64,
     },
-    /// Feedback for the operator that changes nothing ("not ready: ...").
-    Say(String),
+    /// Feedback for the operator: a command that changed nothing, and why.
+    Say(Said),
     /// The whole state after this update, for resuming after a crash.
     /// Comes after the journal events and before any action.
     Checkpoint(Box<super::engine::State>),
     Finished(Outcome),
+}
+
+/// A command the engine refused, and why, as data: the views word it (the
+/// screen with the keys of its key map, headless without keys).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "said", rename_all = "snake_case")]
+pub enum Said {
+    /// Advance, but no stage is being observed.
+    NothingToAdvance,
+    /// Advance, but the stage is not green: `why`; forcing it takes a reason.
+    NotReady {
+        why: String,
+    },
+    /// Hold, release or cancel without a countdown.
+    NoCountdown,
+    NoFailedHookToRetry,
+    NoFailedHookToSkip,
+    AlreadyRollingBack,
+    NothingToRollBack,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

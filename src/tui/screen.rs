@@ -14,7 +14,7 @@ use super::theme::Theme;
 use crate::config::Config;
 use crate::preflight::Preflight;
 use crate::rollout::window::{DeployWindows, WindowStatus};
-use crate::rollout::{Actor, At, Command, Effect, Event, Input, Now, Phase, Rollout};
+use crate::rollout::{Actor, At, Command, Effect, Event, Input, Now, Phase, Rollout, Said};
 use crate::run::Control;
 
 /// What a typed line is for.
@@ -234,7 +234,12 @@ impl Screen {
                 self.window_hint(now)
             );
         }
-        r.decision_line(now, &|at| self.time_of_day(at))
+        super::next::decision(r, now, Some(&self.keys), &|at| self.time_of_day(at))
+    }
+
+    /// A refused command in words, with the keys bound now.
+    pub fn said(&self, said: &Said) -> String {
+        super::next::said(said, Some(&self.keys))
     }
 
     /// The feedback line, unless the situation it answered has changed
@@ -526,7 +531,7 @@ impl Screen {
                 return ask(self, Ask::ForceAdvance);
             }
             Action::ForceAdvance => {
-                self.flash = Some("nothing to advance: no stage is being observed".into());
+                self.flash = Some(self.said(&Said::NothingToAdvance));
                 vec![]
             }
             Action::Pause if s.paused => self.command(Command::Resume),
@@ -540,11 +545,11 @@ impl Screen {
                     ),
                 }),
                 None if s.rollback.is_some() => {
-                    self.flash = Some("already rolling back".into());
+                    self.flash = Some(self.said(&Said::AlreadyRollingBack));
                     vec![]
                 }
                 None if s.started_at.is_none() || r.is_finished() => {
-                    self.flash = Some("nothing to roll back".into());
+                    self.flash = Some(self.said(&Said::NothingToRollBack));
                     vec![]
                 }
                 None => {
@@ -561,7 +566,7 @@ impl Screen {
             Action::Retry => self.command(Command::Retry),
             Action::Skip if s.failed.is_some() => return ask(self, Ask::Skip),
             Action::Skip => {
-                self.flash = Some("no failed hook to skip".into());
+                self.flash = Some(self.said(&Said::NoFailedHookToSkip));
                 vec![]
             }
             Action::Note => return ask(self, Ask::Note),
@@ -599,7 +604,8 @@ impl Screen {
                         .push(level, &format!("{} {text}", self.time_of_day(*at)));
                 }
             }
-            Effect::Say(text) => {
+            Effect::Say(said) => {
+                let text = self.said(said);
                 self.flash = Some(text.clone());
                 self.log.push(
                     log::Level::Info,
