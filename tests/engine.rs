@@ -258,6 +258,10 @@ fn without_auto_advance_a_green_stage_waits_for_the_operator() {
         decision(&d.r, d.now, None, &|_| String::new()),
         "Ready to advance to 25%"
     );
+    assert_eq!(
+        d.r.next(d.now),
+        [Action::Advance, Action::Pause, Action::Rollback]
+    );
     d.cmd(Command::Advance);
     assert_eq!(d.stage(), 1);
     assert_eq!(d.r.state.phase, Phase::Observing);
@@ -450,6 +454,10 @@ fn countdown_held_released_and_expired() {
     assert!(d.r.state.rollback.is_none(), "held countdown must not fire");
     let line = decision(&d.r, d.now, None, &|_| String::new());
     assert!(line.starts_with("AUTO-ROLLBACK HELD at 19s"), "{line}");
+    assert_eq!(
+        d.r.next(d.now),
+        [Action::Rollback, Action::Release, Action::Cancel]
+    );
     d.cmd(Command::Release);
     d.run(15 * SEC, |_| Some(0.9));
     assert!(d.r.state.rollback.is_none());
@@ -715,6 +723,10 @@ fn a_failed_hook_stops_until_retried_or_skipped() {
     assert_eq!(
         line,
         "FAILED: `set-weight 25` failed: exit 1: retry, skip with reason, roll back"
+    );
+    assert_eq!(
+        d.r.next(d.now),
+        [Action::Retry, Action::Skip, Action::Rollback]
     );
     d.cmd(Command::Retry);
     let id = d.pending.pop().expect("re-run");

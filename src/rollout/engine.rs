@@ -1325,6 +1325,51 @@ impl Rollout {
         }
     }
 
+    /// What an operator can do next, in the order the views offer it: the
+    /// core's answer, data only; each view names the steps its own way
+    /// (the screen with its keys). The reasons are in [`Rollout::now`].
+    pub fn next(&self, now: At) -> Vec<Action> {
+        use Action::*;
+        let s = &self.state;
+        match self.now(now) {
+            Now::HookFailed { can_roll_back, .. } => {
+                let mut out = vec![Retry, Skip];
+                if can_roll_back {
+                    out.push(Rollback);
+                }
+                out
+            }
+            Now::NotStarted => vec![Start],
+            Now::Blocked { .. } => match &s.window {
+                Some(w) if w.needs_reason() && s.window_override.is_none() => {
+                    vec![OverrideWindow]
+                }
+                _ => vec![],
+            },
+            Now::Starting => vec![],
+            Now::AtGate { .. } => {
+                let manual = self.config.stages[s.stage]
+                    .gate
+                    .as_ref()
+                    .is_some_and(|g| g.url.is_none());
+                let mut out = if manual { vec![OpenGate] } else { vec![] };
+                out.extend([Pause, Rollback]);
+                out
+            }
+            Now::Entering { .. } => vec![Pause, Rollback],
+            Now::Countdown { .. } => vec![Rollback, Hold, Cancel],
+            Now::Held { .. } => vec![Rollback, Release, Cancel],
+            Now::Ready(Ready::Advance) => vec![Advance, Pause, Rollback],
+            Now::Ready(Ready::Promote) => vec![Promote, Pause, Rollback],
+            Now::Paused => vec![ForceAdvance, Resume, Rollback],
+            Now::Critical { .. } | Now::Holding { .. } => vec![ForceAdvance, Pause, Rollback],
+            Now::RollingBack { .. }
+            | Now::Verifying { .. }
+            | Now::RolledBack { .. }
+            | Now::Promoted => vec![],
+        }
+    }
+
     fn observing_now(&self, now: At) -> Now {
         let s = &self.state;
         if let Some(c) = &s.countdown {

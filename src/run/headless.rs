@@ -152,6 +152,7 @@ impl View for Headless {
             "phase": r.state.phase,
             "stage": stage,
             "metrics": metrics,
+            "next": r.next(now),
         }));
     }
 

@@ -286,45 +286,21 @@ impl Screen {
         }
         let s = &r.state;
         let mut out = Vec::new();
-        match r.now(now) {
-            Now::HookFailed { can_roll_back, .. } => {
-                out.extend([Retry, Skip]);
-                if can_roll_back {
-                    out.push(Rollback);
+        if let Now::NotStarted | Now::Blocked { .. } | Now::Starting = r.now(now) {
+            // Only the screen can judge the window before the start: it
+            // has the wall clock.
+            let outside = self.outside_window(r, now);
+            if s.started_at.is_none() && !outside {
+                out.push(Start);
+                if self.preflight_blocker().is_some() {
+                    out.push(ForceStart);
                 }
             }
-            Now::NotStarted | Now::Blocked { .. } | Now::Starting => {
-                let outside = self.outside_window(r, now);
-                if s.started_at.is_none() && !outside {
-                    out.push(Start);
-                    if self.preflight_blocker().is_some() {
-                        out.push(ForceStart);
-                    }
-                }
-                if outside {
-                    out.push(OverrideWindow);
-                }
+            if outside {
+                out.push(OverrideWindow);
             }
-            Now::AtGate { .. } => {
-                if r.config.stages[s.stage]
-                    .gate
-                    .as_ref()
-                    .is_some_and(|g| g.url.is_none())
-                {
-                    out.push(OpenGate);
-                }
-                out.extend([Pause, Rollback]);
-            }
-            Now::Entering { .. } => out.extend([Pause, Rollback]),
-            Now::Countdown { .. } | Now::Held { .. } => out.extend([Rollback, Hold, Cancel]),
-            Now::Ready(_) => out.extend([Advance, Pause, Rollback]),
-            Now::Paused | Now::Critical { .. } | Now::Holding { .. } => {
-                out.extend([ForceAdvance, Pause, Rollback])
-            }
-            Now::RollingBack { .. }
-            | Now::Verifying { .. }
-            | Now::RolledBack { .. }
-            | Now::Promoted => {}
+        } else {
+            out.extend(r.next(now).into_iter().map(Action::from));
         }
         out.extend([Note, Help, Quit]);
         out
