@@ -154,3 +154,31 @@ pub fn said(said: &Said, keys: Option<&KeyMap>) -> String {
         Said::NothingToRollBack => "nothing to roll back".into(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refusal_names_the_key_bound_now_or_none() {
+        let why = Said::NotReady {
+            why: "observed 4m of 15m".into(),
+        };
+        let rebound: std::collections::BTreeMap<String, String> =
+            [("force_advance".to_string(), "x".to_string())].into();
+        let keys = KeyMap::with_overrides(&rebound).unwrap();
+        assert_eq!(
+            said(&why, Some(&keys)),
+            "not ready: observed 4m of 15m (x forces with a reason)"
+        );
+        assert_eq!(
+            said(&why, None),
+            "not ready: observed 4m of 15m (forcing it takes a reason)"
+        );
+        // Headless prints the data beside the words.
+        assert_eq!(
+            serde_json::to_value(&why).unwrap(),
+            serde_json::json!({ "said": "not_ready", "why": "observed 4m of 15m" })
+        );
+    }
+}
