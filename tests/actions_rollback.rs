@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use actions_support::Driver;
 use cockpit::config;
-use cockpit::rollout::{Action, Command, Effect, Outcome, Phase};
+use cockpit::rollout::{Action, Command, Effect, Outcome, Phase, Said};
 
 /// Three weighted stages whose hooks append what they did to `log`.
 fn config_text(dir: &Path, quarter_undo: &str) -> String {
@@ -138,7 +138,7 @@ async fn a_failing_undo_stops_the_rollback_until_retried_or_skipped_with_a_reaso
         read_log(&log),
         [&ENTERED[..], &["undo half to 25"]].concat()
     );
-    let line = d.r.decision_line(d.now, &|_| String::new());
+    let line = cockpit::tui::next::decision(&d.r, d.now, None, &|_| String::new());
     assert!(
         line.starts_with("FAILED: `quarter undo` failed: exit code 7 after "),
         "{line}"
@@ -218,6 +218,6 @@ async fn pressing_rollback_twice_or_after_it_finished_runs_it_once() {
     assert!(
         d.effects
             .iter()
-            .any(|e| e == &Effect::Say("already rolling back".into()))
+            .any(|e| e == &Effect::Say(Said::AlreadyRollingBack))
     );
 }

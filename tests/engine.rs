@@ -8,8 +8,9 @@ use cockpit::config::model::Judge;
 use cockpit::rollout::window::WindowStatus;
 use cockpit::rollout::{
     Action, Actor, At, Command, Effect, Event, Group, Input, Level, Outcome, Phase, Purpose,
-    Reading, Rollout, Sample,
+    Reading, Rollout, Said, Sample,
 };
+use cockpit::tui::next::{decision, said};
 
 const T0: At = 1_790_000_000_000;
 const SEC: At = 1000;
@@ -254,8 +255,12 @@ fn without_auto_advance_a_green_stage_waits_for_the_operator() {
     d.run(30 * MIN, healthy);
     assert_eq!(d.stage(), 0);
     assert_eq!(
-        d.r.decision_line(d.now, &|_| String::new()),
-        "Ready to advance to 25% (a)"
+        decision(&d.r, d.now, None, &|_| String::new()),
+        "Ready to advance to 25%"
+    );
+    assert_eq!(
+        d.r.next(d.now),
+        [Action::Advance, Action::Pause, Action::Rollback]
     );
     d.cmd(Command::Advance);
     assert_eq!(d.stage(), 1);
@@ -273,16 +278,18 @@ fn advancing_before_the_wait_is_refused_with_the_reason() {
         .iter()
         .filter_map(|e| {
             if let Effect::Say(s) = e {
-                Some(s.as_str())
+                Some(s)
             } else {
                 None
             }
         })
         .collect();
+    // The first second had no reading yet: it is not observed time.
+    let why = "observed 4m59s of 15m".to_string();
+    assert_eq!(said, [&Said::NotReady { why }]);
     assert_eq!(
-        said,
-        // The first second had no reading yet: it is not observed time.
-        ["not ready: observed 4m59s of 15m (A forces with a reason)"]
+        self::said(said[0], None),
+        "not ready: observed 4m59s of 15m (forcing it takes a reason)"
     );
 }
 
@@ -318,7 +325,7 @@ fn breach_at_25_percent_counts_down_then_rolls_back_in_reverse() {
         "rolled back at {}s",
         rb / SEC
     );
-    let line = d.r.decision_line(d.now, &|_| "14:02:11".into());
+    let line = decision(&d.r, d.now, None, &|_| "14:02:11".into());
     assert!(
         line.starts_with("Rolled back at 14:02:11: error rate 0.9% > 0.5% critical"),
         "{line}"
@@ -362,7 +369,7 @@ fn no_data_holds_and_never_passes() {
     let mut d = Drive::started("[policy]\nauto_advance = true");
     d.run(2 * 60 * MIN, |_| None);
     assert_eq!((d.stage(), d.r.state.rollback.clone()), (0, None));
-    let line = d.r.decision_line(d.now, &|_| String::new());
+    let line = decision(&d.r, d.now, None, &|_| String::new());
     assert!(
         line.starts_with(
             "Holding: observed 0s of 15m; clock stopped: error rate: no data (query returned no series)"
@@ -381,7 +388,7 @@ fn time_without_data_is_not_observed_time() {
     );
     d.run(MIN, healthy);
     assert_eq!(d.stage(), 0, "the first good reading does not end the wait");
-    let line = d.r.decision_line(d.now, &|_| String::new());
+    let line = decision(&d.r, d.now, None, &|_| String::new());
     assert_eq!(line, "Holding: observed 59s of 15m");
     // Data drops out mid-stage: the clock stops and says why.
     d.run(5 * MIN, |_| None);
@@ -445,8 +452,12 @@ fn countdown_held_released_and_expired() {
     d.cmd(Command::Hold);
     d.run(10 * MIN, |_| Some(0.9));
     assert!(d.r.state.rollback.is_none(), "held countdown must not fire");
-    let line = d.r.decision_line(d.now, &|_| String::new());
+    let line = decision(&d.r, d.now, None, &|_| String::new());
     assert!(line.starts_with("AUTO-ROLLBACK HELD at 19s"), "{line}");
+    assert_eq!(
+        d.r.next(d.now),
+        [Action::Rollback, Action::Release, Action::Cancel]
+    );
     d.cmd(Command::Release);
     d.run(15 * SEC, |_| Some(0.9));
     assert!(d.r.state.rollback.is_none());
@@ -477,9 +488,9 @@ fn the_countdown_line_says_what_keys_do() {
     let mut d = Drive::started("");
     d.run(2 * MIN, healthy);
     d.run(MIN + 3 * SEC, |_| Some(0.9));
-    let line = d.r.decision_line(d.now, &|_| String::new());
+    let line = decision(&d.r, d.now, None, &|_| String::new());
     assert!(
-        line.starts_with("AUTO-ROLLBACK IN 28s: r roll back now, h hold, c cancel"),
+        line.starts_with("AUTO-ROLLBACK IN 28s: roll back now, hold, cancel"),
         "{line}"
     );
 }
@@ -591,7 +602,7 @@ fn a_rollback_that_does_not_recover_says_so() {
     );
     d.run(2 * MIN, |_| None);
     assert_eq!(d.r.state.outcome, Some(Outcome::RolledBackUnrecovered));
-    let line = d.r.decision_line(d.now, &|_| "t".into());
+    let line = decision(&d.r, d.now, None, &|_| "t".into());
     assert!(
         line.ends_with("ROLLBACK DID NOT RECOVER THE METRICS"),
         "{line}"
@@ -636,7 +647,7 @@ fn deploy_window_closed_at_start_needs_a_typed_reason() {
         d.cmd(Command::TickChecklist { item: i });
     }
     assert_eq!(d.r.state.phase, Phase::Waiting);
-    let line = d.r.decision_line(d.now, &|_| String::new());
+    let line = decision(&d.r, d.now, None, &|_| String::new());
     assert_eq!(
         line,
         "Waiting: no-deploy window (Fri 12:00-24:00): starting needs a typed reason"
@@ -708,10 +719,14 @@ fn a_failed_hook_stops_until_retried_or_skipped() {
         ok: false,
         summary: "exit 1".into(),
     });
-    let line = d.r.decision_line(d.now, &|_| String::new());
+    let line = decision(&d.r, d.now, None, &|_| String::new());
     assert_eq!(
         line,
-        "FAILED: `set-weight 25` failed: exit 1: R retry, S skip with reason, r roll back"
+        "FAILED: `set-weight 25` failed: exit 1: retry, skip with reason, roll back"
+    );
+    assert_eq!(
+        d.r.next(d.now),
+        [Action::Retry, Action::Skip, Action::Rollback]
     );
     d.cmd(Command::Retry);
     let id = d.pending.pop().expect("re-run");
@@ -997,7 +1012,7 @@ fn evidence_holds_a_canary_it_cannot_judge_yet() {
     let mut t = Traffic { rps: 4.0, seed: 3 };
     t.run(&mut d, 15 * MIN, 0.0005, 0.0005);
     assert_eq!(d.stage(), 0);
-    let line = d.r.decision_line(d.now, &|_| String::new());
+    let line = decision(&d.r, d.now, None, &|_| String::new());
     assert!(line.contains("not enough evidence yet"), "{line}");
 }
 
@@ -1208,7 +1223,7 @@ fn now_says_held_then_critical_after_a_cancel() {
         other => panic!("{other:?}"),
     }
     assert!(
-        d.r.decision_line(d.now, &|_| String::new())
+        decision(&d.r, d.now, None, &|_| String::new())
             .starts_with("CRITICAL, auto-rollback cancelled for this breach: error rate 0.9%"),
     );
     d.run(10 * SEC, healthy);

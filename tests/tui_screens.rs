@@ -16,6 +16,11 @@ use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
 use ratatui::style::Color;
 
+thread_local! {
+    /// `[ui] keys` for the worlds built on this thread; empty: the defaults.
+    static KEYS: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+}
+
 /// Tuesday 2026-11-24 10:30:00 UTC: inside seed 003's best window.
 const T0: At = 1_795_516_200_000;
 const SEC: At = 1000;
@@ -86,7 +91,8 @@ impl World {
     /// The dark theme, in colour or not whatever `NO_COLOR` says here, so
     /// the snapshots and the `t` key do not depend on the environment.
     fn new(extra: &str, colour: bool) -> World {
-        let text = format!("{CONFIG}\n{extra}");
+        let keys = KEYS.with(|k| k.borrow().clone());
+        let text = format!("{CONFIG}\n{extra}\n{keys}");
         let cfg = thresholds(
             config::parse(Path::new("t.toml"), &text).unwrap_or_else(|e| panic!("{}", e[0])),
         );
@@ -142,6 +148,18 @@ impl World {
         for input in inputs {
             self.send(input);
         }
+    }
+
+    /// Presses the key bound to `action` now (builders use this, so the
+    /// snapshot set can be built under any key map).
+    fn act(&mut self, action: Action) {
+        let key = self.screen.keys.keys(action)[0];
+        let mods = if key.ctrl {
+            KeyModifiers::CONTROL
+        } else {
+            KeyModifiers::NONE
+        };
+        self.press_key(KeyEvent::new(key.code, mods));
     }
 
     fn press(&mut self, c: char) {
@@ -212,8 +230,7 @@ impl World {
     }
 
     fn line(&self) -> String {
-        self.r
-            .decision_line(self.now, &|at| self.screen.time_of_day(at))
+        self.screen.decision_text(&self.r, self.now)
     }
 }
 
@@ -263,7 +280,7 @@ fn no_data() -> World {
 
 fn rolled_back() -> World {
     let mut w = countdown();
-    w.press('r');
+    w.act(Action::Rollback);
     // The stable version carries the traffic again: the error rate drops.
     w.run(10 * SEC, HEALTHY);
     w
@@ -273,7 +290,7 @@ fn promoted() -> World {
     let mut w = World::started();
     for _ in 0..4 {
         w.run(16 * MIN, HEALTHY);
-        w.press('a');
+        w.act(Action::Advance);
     }
     w
 }
@@ -281,7 +298,7 @@ fn promoted() -> World {
 /// At 25%, whose hook said OK but left the canary at 0.4% of requests.
 fn traffic_stuck() -> World {
     let mut w = healthy();
-    w.press('a');
+    w.act(Action::Advance);
     for _ in 0..150 {
         w.now += SEC;
         w.poll(HEALTHY, 0.4);
@@ -293,15 +310,15 @@ fn traffic_stuck() -> World {
 fn feedback_outlived() -> World {
     let mut w = World::started();
     w.run(6 * MIN, HEALTHY);
-    w.press('a');
+    w.act(Action::Advance);
     w.run(10 * MIN, HEALTHY);
     w
 }
 
 /// A countdown answered with `key`, then `dur` more of `h`.
-fn countdown_then(key: char, dur: At, h: Health) -> World {
+fn countdown_then(action: Action, dur: At, h: Health) -> World {
     let mut w = countdown();
-    w.press(key);
+    w.act(action);
     w.run(dur, h);
     w
 }
@@ -313,7 +330,7 @@ fn countdown_cancelled() -> World {
         p95: 640.0,
         ..HEALTHY
     };
-    countdown_then('c', 40 * SEC, h)
+    countdown_then(Action::Cancel, 40 * SEC, h)
 }
 
 fn countdown_held() -> World {
@@ -321,14 +338,14 @@ fn countdown_held() -> World {
         error: Some(0.8),
         ..HEALTHY
     };
-    countdown_then('h', 5 * SEC, h)
+    countdown_then(Action::Hold, 5 * SEC, h)
 }
 
 /// Rolled back, but the stable version errors too (a shared dependency).
 fn rolled_back_unrecovered() -> World {
     let mut w = countdown();
     w.baseline_error = 0.9;
-    w.press('r');
+    w.act(Action::Rollback);
     w.run(6 * MIN, HEALTHY);
     w
 }
@@ -337,13 +354,50 @@ fn rolled_back_unrecovered() -> World {
 fn outside_window() -> World {
     let mut w = World::new("", true);
     w.now = T0 + 3 * 24 * 60 * MIN + 7 * 60 * MIN;
-    w.press('s');
+    w.act(Action::Start);
     w
 }
 
 fn help() -> World {
     let mut w = healthy();
-    w.press('?');
+    w.act(Action::Help);
+    w
+}
+
+fn paused() -> World {
+    let mut w = healthy();
+    w.act(Action::Pause);
+    w
+}
+
+/// The enter hook of 25% failed.
+fn failed_hook() -> World {
+    let text = CONFIG.replace(
+        "name = \"quarter\"\nweight = 25\nirreversible = true",
+        "name = \"quarter\"\nweight = 25\nirreversible = true\nenter = { exec = [\"set-weight\", \"25\"] }",
+    );
+    let cfg = thresholds(
+        config::parse(Path::new("t.toml"), &text).unwrap_or_else(|e| panic!("{}", e[0])),
+    );
+    let mut w = World::started();
+    w.r = Rollout::new(cfg, w.now);
+    w.start_drill();
+    w.run(16 * MIN, HEALTHY);
+    w.act(Action::Advance);
+    let id = w.r.state.running.as_ref().expect("the enter hook runs").id;
+    w.screen.line("error: weight service unreachable");
+    w.send(Input::HookDone {
+        id,
+        ok: false,
+        summary: "exit status 2".into(),
+    });
+    w
+}
+
+/// Not started: the pre-flight failed.
+fn preflight_failed() -> World {
+    let mut w = World::new("", true);
+    w.screen.preflight = Some(failed_preflight());
     w
 }
 
@@ -802,25 +856,7 @@ fn a_drill_in_a_no_deploy_window_says_the_window_was_skipped() {
 
 #[test]
 fn a_failed_hook_shows_its_command_and_output_and_offers_retry_and_skip() {
-    let text = CONFIG.replace(
-        "name = \"quarter\"\nweight = 25\nirreversible = true",
-        "name = \"quarter\"\nweight = 25\nirreversible = true\nenter = { exec = [\"set-weight\", \"25\"] }",
-    );
-    let cfg = thresholds(
-        config::parse(Path::new("t.toml"), &text).unwrap_or_else(|e| panic!("{}", e[0])),
-    );
-    let mut w = World::started();
-    w.r = Rollout::new(cfg, w.now);
-    w.start_drill();
-    w.run(16 * MIN, HEALTHY);
-    w.press('a');
-    let id = w.r.state.running.as_ref().expect("the enter hook runs").id;
-    w.screen.line("error: weight service unreachable");
-    w.send(Input::HookDone {
-        id,
-        ok: false,
-        summary: "exit status 2".into(),
-    });
+    let mut w = failed_hook();
     let screen = text_of(&w.draw(80, 24));
     assert!(
         screen.contains("`set-weight 25` failed: exit status 2"),
@@ -1104,4 +1140,93 @@ fn a_failed_preflight_leads_the_start_panel_and_a_rebound_key_forces_the_start()
         screen.contains(" ✓ error rate: baseline 0.05% (1,200 req), canary empty (no traffic yet)"),
         "{screen}"
     );
+}
+
+/// A state of the snapshot set.
+type Build = fn() -> World;
+
+/// Every action on a key no default uses.
+const ELSEWHERE: &str = "[ui]\nkeys = { start = \"f2\", force_start = \"f3\", \
+    override_window = \"f4\", advance = \"f5\", force_advance = \"f6\", pause = \"f7\", \
+    rollback = \"f8\", hold = \"f9\", cancel = \"f10\", open_gate = \"f11\", retry = \"f12\", \
+    skip = \"ctrl-s\", note = \"ctrl-n\", theme = \"ctrl-t\", help = \"f1\", quit = \"ctrl-q\", \
+    scroll_up = \"ctrl-u\", scroll_down = \"ctrl-d\", follow = \"ctrl-f\" }";
+
+/// With every key rebound, no screen of the snapshot set names a default
+/// key: the decision line, the flash, the panels and the footer all say
+/// the keys bound now.
+#[test]
+fn with_every_key_rebound_no_screen_names_a_default_key() {
+    KEYS.with(|k| *k.borrow_mut() = ELSEWHERE.into());
+    let defaults = cockpit::tui::keys::KeyMap::default();
+    // "(a)", "r roll back", "h release", "p resumes", "A forces", ...
+    let mut stale: Vec<String> = vec![];
+    for action in Action::all() {
+        for key in defaults.keys(action) {
+            let k = key.label();
+            stale.push(format!("({k})"));
+            stale.push(format!(" {k} {}", action.short()));
+            for verb in [
+                "retry",
+                "skip",
+                "roll back",
+                "release",
+                "hold",
+                "cancel",
+                "resumes",
+                "starts",
+                "forces",
+                "refuses",
+            ] {
+                stale.push(format!(" {k} {verb}"));
+            }
+        }
+    }
+    let states: &[(&str, Build)] = &[
+        ("healthy", healthy),
+        ("warning", warning),
+        ("countdown", countdown),
+        ("held", countdown_held),
+        ("cancelled", countdown_cancelled),
+        ("no data", no_data),
+        ("failed hook", failed_hook),
+        ("paused", paused),
+        ("ready", feedback_outlived),
+        ("rolled back", rolled_back),
+        ("promoted", promoted),
+        ("outside the window", outside_window),
+        ("pre-flight failed", preflight_failed),
+        ("help", help),
+    ];
+    for (name, build) in states {
+        let w = build();
+        assert_eq!(w.screen.keys.first(Action::Rollback), "f8", "{name}");
+        for (width, height) in [(120, 40), (80, 24)] {
+            // A leading space so a key at the start of a row is caught too.
+            let screen = format!(" {}", text_of(&w.draw(width, height)).replace('\n', "\n "));
+            let decision = format!(" {}", w.screen.decision_text(&w.r, w.now));
+            for text in [&screen, &decision] {
+                if let Some(s) = stale.iter().find(|s| text.contains(s.as_str())) {
+                    panic!("{name} at {width}x{height} says {s:?}:\n{text}");
+                }
+            }
+        }
+    }
+    // The lines that name a key name the key bound now.
+    let said = |build: Build| {
+        let w = build();
+        w.screen.decision_text(&w.r, w.now)
+    };
+    assert!(said(feedback_outlived).ends_with("(f5)"));
+    assert!(said(countdown).contains("f8 roll back now, f9 hold, f10 cancel"));
+    assert!(said(countdown_held).contains("f9 release, f8 roll back now, f10 cancel"));
+    assert!(said(paused).ends_with("(f7 resumes)"));
+    assert!(said(failed_hook).ends_with("f12 retry, ctrl-s skip with reason, f8 roll back"));
+    assert!(said(outside_window).contains("f4 starts now with a typed reason"));
+    // Refused: the feedback names the rebound force key.
+    let mut w = World::started();
+    w.run(6 * MIN, HEALTHY);
+    w.act(Action::Advance);
+    let flash = w.screen.flash.clone().unwrap_or_default();
+    assert!(flash.ends_with("(f6 forces with a reason)"), "{flash}");
 }

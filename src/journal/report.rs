@@ -385,7 +385,7 @@ impl Report {
             Action::Pause | Action::Hold => "investigating",
             _ => "decision",
         };
-        let word = format!("{action:?}").to_lowercase();
+        let word = action.word();
         self.moment(at, kind, format!("{word} by {by}: {reason}"));
         if *action == Action::Rollback {
             self.rolled_back = true;
@@ -663,7 +663,7 @@ fn decisions(out: &mut String, r: &Report) {
             out,
             "| {} | {} | {} | {} | {traffic} | {} |",
             clock(d.at),
-            format!("{:?}", d.action).to_lowercase(),
+            d.action.word(),
             d.by,
             cell(&d.reason),
             cell(&metrics_line(&d.metrics))

@@ -8,7 +8,9 @@ use std::collections::{BTreeMap, VecDeque};
 
 use serde::{Deserialize, Serialize};
 
-use super::event::{Action, Actor, Command, Effect, Event, Input, MetricValue, Outcome, Purpose};
+use super::event::{
+    Action, Actor, Command, Effect, Event, Input, MetricValue, Outcome, Purpose, Said,
+};
 use super::now::Now;
 use super::track::Track;
 use super::traffic::{self, Traffic, TrafficShare};
@@ -313,8 +315,8 @@ impl Rollout {
         self.out.push(Effect::Notify { hooks, vars, event });
     }
 
-    fn say(&mut self, text: impl Into<String>) {
-        self.out.push(Effect::Say(text.into()));
+    fn say(&mut self, said: Said) {
+        self.out.push(Effect::Say(said));
     }
 
     fn values(&self) -> Vec<MetricValue> {
@@ -454,7 +456,7 @@ impl Rollout {
 
     fn advance(&mut self, now: At, actor: Actor, forced: Option<String>) {
         if self.state.phase != Phase::Observing || self.state.failed.is_some() {
-            return self.say("nothing to advance: no stage is being observed");
+            return self.say(Said::NothingToAdvance);
         }
         let (action, reason) = match (self.ready(now), forced) {
             (Ok(_), _) => (
@@ -466,7 +468,7 @@ impl Rollout {
                 format!("{reason} (was not green: {why})"),
             ),
             (Err(why), None) => {
-                return self.say(format!("not ready: {why} (A forces with a reason)"));
+                return self.say(Said::NotReady { why });
             }
         };
         let last = self.state.stage + 1 >= self.config.stages.len();
@@ -521,7 +523,7 @@ impl Rollout {
 
     fn countdown_command(&mut self, now: At, actor: Actor, command: Command) {
         let Some(c) = self.state.countdown.as_mut() else {
-            return self.say("no auto-rollback countdown is running");
+            return self.say(Said::NoCountdown);
         };
         let action = match command {
             Command::Hold if c.held.is_none() => {
@@ -604,7 +606,7 @@ impl Rollout {
                     });
                     format!("gate {url}")
                 }
-                None => "a keypress (g) to enter".into(),
+                None => "the operator to open it".into(),
             };
             self.journal(now, Event::WaitingForGate { stage: index, what });
             return;
@@ -746,7 +748,7 @@ impl Rollout {
 
     fn retry(&mut self, now: At, actor: Actor) {
         let Some(f) = self.state.failed.take() else {
-            return self.say("no failed hook to retry");
+            return self.say(Said::NoFailedHookToRetry);
         };
         self.decision(
             now,
@@ -759,7 +761,7 @@ impl Rollout {
 
     fn skip(&mut self, now: At, actor: Actor, reason: String) {
         let Some(f) = self.state.failed.take() else {
-            return self.say("no failed hook to skip");
+            return self.say(Said::NoFailedHookToSkip);
         };
         self.decision(
             now,
@@ -826,10 +828,10 @@ impl Rollout {
 
     fn rollback(&mut self, now: At, actor: Actor, reason: String) {
         if self.state.rollback.is_some() || self.state.rollback_deferred.is_some() {
-            return self.say("already rolling back");
+            return self.say(Said::AlreadyRollingBack);
         }
         if matches!(self.state.phase, Phase::Waiting | Phase::Promoted) {
-            return self.say("nothing to roll back");
+            return self.say(Said::NothingToRollBack);
         }
         if self.state.running.is_some() {
             // Never kill a half-run traffic change; undo it once it ends.
@@ -1323,6 +1325,51 @@ impl Rollout {
         }
     }
 
+    /// What an operator can do next, in the order the views offer it: the
+    /// core's answer, data only; each view names the steps its own way
+    /// (the screen with its keys). The reasons are in [`Rollout::now`].
+    pub fn next(&self, now: At) -> Vec<Action> {
+        use Action::*;
+        let s = &self.state;
+        match self.now(now) {
+            Now::HookFailed { can_roll_back, .. } => {
+                let mut out = vec![Retry, Skip];
+                if can_roll_back {
+                    out.push(Rollback);
+                }
+                out
+            }
+            Now::NotStarted => vec![Start],
+            Now::Blocked { .. } => match &s.window {
+                Some(w) if w.needs_reason() && s.window_override.is_none() => {
+                    vec![OverrideWindow]
+                }
+                _ => vec![],
+            },
+            Now::Starting => vec![],
+            Now::AtGate { .. } => {
+                let manual = self.config.stages[s.stage]
+                    .gate
+                    .as_ref()
+                    .is_some_and(|g| g.url.is_none());
+                let mut out = if manual { vec![OpenGate] } else { vec![] };
+                out.extend([Pause, Rollback]);
+                out
+            }
+            Now::Entering { .. } => vec![Pause, Rollback],
+            Now::Countdown { .. } => vec![Rollback, Hold, Cancel],
+            Now::Held { .. } => vec![Rollback, Release, Cancel],
+            Now::Ready(Ready::Advance) => vec![Advance, Pause, Rollback],
+            Now::Ready(Ready::Promote) => vec![Promote, Pause, Rollback],
+            Now::Paused => vec![ForceAdvance, Resume, Rollback],
+            Now::Critical { .. } | Now::Holding { .. } => vec![ForceAdvance, Pause, Rollback],
+            Now::RollingBack { .. }
+            | Now::Verifying { .. }
+            | Now::RolledBack { .. }
+            | Now::Promoted => vec![],
+        }
+    }
+
     fn observing_now(&self, now: At) -> Now {
         let s = &self.state;
         if let Some(c) = &s.countdown {
@@ -1360,84 +1407,6 @@ impl Rollout {
         match self.ready(now) {
             Ok(ready) => Now::Ready(ready),
             Err(why) => Now::Holding { why },
-        }
-    }
-
-    /// The decision line, always in words; `clock` renders a timestamp.
-    pub fn decision_line(&self, now: At, clock: &dyn Fn(At) -> String) -> String {
-        match self.now(now) {
-            Now::HookFailed {
-                summary,
-                can_roll_back,
-            } => format!(
-                "FAILED: {summary}: R retry, S skip with reason{}",
-                if can_roll_back { ", r roll back" } else { "" }
-            ),
-            Now::NotStarted => "Not started: s starts the rollout".into(),
-            Now::Blocked { why } => format!("Waiting: {why}"),
-            Now::Starting => "Starting".into(),
-            Now::AtGate { stage } => format!("Waiting for gate before {stage}"),
-            Now::Entering { stage, hook } => {
-                let what = hook.map_or_else(String::new, |(label, ms)| {
-                    format!(
-                        ": running `{label}` ({})",
-                        crate::duration::Span::from_millis(ms / 1000 * 1000)
-                    )
-                });
-                format!("Entering {stage}{what}")
-            }
-            Now::Held { left_ms, reason } => format!(
-                "AUTO-ROLLBACK HELD at {}s: h release, r roll back now, c cancel ({reason})",
-                left_ms / 1000
-            ),
-            Now::Countdown { left_ms, reason } => format!(
-                "AUTO-ROLLBACK IN {}s: r roll back now, h hold, c cancel ({reason})",
-                left_ms.div_ceil(1000)
-            ),
-            Now::Paused => "Paused: observation clock stopped (p resumes)".into(),
-            Now::Critical {
-                reason,
-                critical,
-                cancelled,
-            } => {
-                let why = if cancelled {
-                    "auto-rollback cancelled for this breach"
-                } else {
-                    "policy: alert only"
-                };
-                let more = match critical {
-                    0 | 1 => String::new(),
-                    n => format!("; {n} metrics critical"),
-                };
-                format!("CRITICAL, {why}: {reason}{more}")
-            }
-            Now::Ready(Ready::Promote) => "Ready to promote to 100% (a)".into(),
-            Now::Ready(Ready::Advance) => {
-                let next = &self.config.stages[self.state.stage + 1];
-                format!("Ready to advance to {} (a)", next.exposure())
-            }
-            Now::Holding { why } => format!("Holding: {why}"),
-            Now::RollingBack { hook } => {
-                let what = hook.map_or_else(String::new, |h| format!(": running `{h}`"));
-                format!("ROLLING BACK{what}")
-            }
-            Now::Verifying { at } => format!(
-                "Rolled back at {}: verifying the error rate recovers",
-                clock(at)
-            ),
-            Now::RolledBack {
-                at,
-                reason,
-                recovered,
-            } => {
-                let line = format!("Rolled back at {}: {reason}", clock(at));
-                if recovered {
-                    format!("{line}. Recovered")
-                } else {
-                    format!("{line}. ROLLBACK DID NOT RECOVER THE METRICS")
-                }
-            }
-            Now::Promoted => "Promoted: all stages done".into(),
         }
     }
 }

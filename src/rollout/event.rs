@@ -125,16 +125,21 @@ pub enum Purpose {
 }
 
 impl Purpose {
-    /// "undo hook of canary", "enter hook of 25%": what a hook is for and
-    /// the stage it serves (journals from before stage names: none).
-    pub fn hook_of(self, stage: &str) -> String {
-        let word = match self {
+    /// The one spelling: the journal's (serde) name, "on_rollback".
+    pub fn word(self) -> &'static str {
+        match self {
             Purpose::Enter => "enter",
             Purpose::Smoke => "smoke",
             Purpose::Undo => "undo",
             Purpose::OnRollback => "on_rollback",
             Purpose::Verify => "verify",
-        };
+        }
+    }
+
+    /// "undo hook of canary", "enter hook of 25%": what a hook is for and
+    /// the stage it serves (journals from before stage names: none).
+    pub fn hook_of(self, stage: &str) -> String {
+        let word = self.word();
         if stage.is_empty() {
             format!("{word} hook")
         } else {
@@ -171,12 +176,31 @@ pub enum Effect {
         url: String,
         every_ms: u64,
     },
-    /// Feedback for the operator that changes nothing ("not ready: ...").
-    Say(String),
+    /// Feedback for the operator: a command that changed nothing, and why.
+    Say(Said),
     /// The whole state after this update, for resuming after a crash.
     /// Comes after the journal events and before any action.
     Checkpoint(Box<super::engine::State>),
     Finished(Outcome),
+}
+
+/// A command the engine refused, and why, as data: the views word it (the
+/// screen with the keys of its key map, headless without keys).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "said", rename_all = "snake_case")]
+pub enum Said {
+    /// Advance, but no stage is being observed.
+    NothingToAdvance,
+    /// Advance, but the stage is not green: `why`; forcing it takes a reason.
+    NotReady {
+        why: String,
+    },
+    /// Hold, release or cancel without a countdown.
+    NoCountdown,
+    NoFailedHookToRetry,
+    NoFailedHookToSkip,
+    AlreadyRollingBack,
+    NothingToRollBack,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -215,6 +239,34 @@ pub enum Action {
     Promote,
     OverrideWindow,
     OpenGate,
+}
+
+impl Action {
+    /// The one spelling: the journal's (serde) name, "force_advance". The
+    /// report writes it as is; the screen shouts it with [`Action::loud`].
+    pub fn word(self) -> &'static str {
+        match self {
+            Action::Start => "start",
+            Action::Advance => "advance",
+            Action::ForceAdvance => "force_advance",
+            Action::Pause => "pause",
+            Action::Resume => "resume",
+            Action::Rollback => "rollback",
+            Action::Hold => "hold",
+            Action::Release => "release",
+            Action::Cancel => "cancel",
+            Action::Retry => "retry",
+            Action::Skip => "skip",
+            Action::Promote => "promote",
+            Action::OverrideWindow => "override_window",
+            Action::OpenGate => "open_gate",
+        }
+    }
+
+    /// "FORCE ADVANCE": the word, as the screen's log shouts it.
+    pub fn loud(self) -> String {
+        self.word().replace('_', " ").to_uppercase()
+    }
 }
 
 /// The incident log's vocabulary.
@@ -385,4 +437,49 @@ pub struct DrillScore {
     pub ended_ms: u64,
     /// The scenario's words on what a good operator does.
     pub good_operator: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn serde_name<T: Serialize>(value: T) -> String {
+        serde_json::to_value(value)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn an_action_has_one_spelling_the_journals() {
+        use Action::*;
+        for a in [
+            Start,
+            Advance,
+            ForceAdvance,
+            Pause,
+            Resume,
+            Rollback,
+            Hold,
+            Release,
+            Cancel,
+            Retry,
+            Skip,
+            Promote,
+            OverrideWindow,
+            OpenGate,
+        ] {
+            assert_eq!(a.word(), serde_name(a));
+        }
+        assert_eq!(ForceAdvance.loud(), "FORCE ADVANCE");
+    }
+
+    #[test]
+    fn a_purpose_has_one_spelling_the_journals() {
+        use Purpose::*;
+        for p in [Enter, Smoke, Undo, OnRollback, Verify] {
+            assert_eq!(p.word(), serde_name(p));
+        }
+        assert_eq!(OnRollback.hook_of("canary"), "on_rollback hook of canary");
+    }
 }

@@ -13,7 +13,7 @@ pub mod window;
 
 pub use engine::{Phase, Ready, Rollout, State};
 pub use event::{
-    Action, Actor, Command, DrillScore, Effect, Event, Input, Outcome, Purpose, Sample,
+    Action, Actor, Command, DrillScore, Effect, Event, Input, Outcome, Purpose, Said, Sample,
 };
 pub use now::Now;
 pub use reading::{Group, Reading};

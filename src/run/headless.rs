@@ -103,7 +103,12 @@ impl View for Headless {
                 }
                 self.print(v);
             }
-            Effect::Say(text) => self.print(json!({ "event": "say", "text": text })),
+            Effect::Say(said) => {
+                let mut v = serde_json::to_value(said).unwrap_or_default();
+                v["event"] = json!("say");
+                v["text"] = json!(crate::tui::next::said(said, None));
+                self.print(v);
+            }
             _ => {}
         }
     }
@@ -147,6 +152,7 @@ impl View for Headless {
             "phase": r.state.phase,
             "stage": stage,
             "metrics": metrics,
+            "next": r.next(now),
         }));
     }
 

@@ -143,7 +143,11 @@ impl Feed {
                     self.push(*at, level, text);
                 }
             }
-            Effect::Say(text) => self.push(self.last_at, log::Level::Info, text.clone()),
+            Effect::Say(said) => self.push(
+                self.last_at,
+                log::Level::Info,
+                crate::tui::next::said(said, None),
+            ),
             _ => {}
         }
     }

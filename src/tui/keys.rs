@@ -128,6 +128,27 @@ const TABLE: &[(Action, &str, &str, &str)] = &[
     ),
 ];
 
+/// The key for a step the engine offers (`Rollout::next`): one key for
+/// both halves of a toggle, one for advancing and promoting.
+impl From<crate::rollout::Action> for Action {
+    fn from(step: crate::rollout::Action) -> Action {
+        use crate::rollout::Action as Step;
+        match step {
+            Step::Start => Action::Start,
+            Step::Advance | Step::Promote => Action::Advance,
+            Step::ForceAdvance => Action::ForceAdvance,
+            Step::Pause | Step::Resume => Action::Pause,
+            Step::Rollback => Action::Rollback,
+            Step::Hold | Step::Release => Action::Hold,
+            Step::Cancel => Action::Cancel,
+            Step::Retry => Action::Retry,
+            Step::Skip => Action::Skip,
+            Step::OverrideWindow => Action::OverrideWindow,
+            Step::OpenGate => Action::OpenGate,
+        }
+    }
+}
+
 impl Action {
     pub fn all() -> impl Iterator<Item = Action> {
         TABLE.iter().map(|row| row.0)

@@ -4,6 +4,7 @@
 //!   one source for the footer and the help screen.
 //! - `theme`: named styles from `themes/*.toml`, user overrides, `NO_COLOR`.
 //! - `screen`: prompts, help, log: what keys do, as engine inputs.
+//! - `next`: the engine's `Now` and `Said` in words, with the keys bound now.
 //! - `draw`: the frame, a function of the rollout and the screen state.
 //! - `terminal`: the real terminal, the key reader, redraw pacing, and
 //!   restoring the terminal on every way out.
@@ -11,6 +12,7 @@
 mod draw;
 pub mod keys;
 mod logpane;
+pub mod next;
 mod screen;
 mod terminal;
 pub mod theme;

@@ -14,7 +14,7 @@ use super::theme::Theme;
 use crate::config::Config;
 use crate::preflight::Preflight;
 use crate::rollout::window::{DeployWindows, WindowStatus};
-use crate::rollout::{Actor, At, Command, Effect, Event, Input, Now, Phase, Rollout};
+use crate::rollout::{Actor, At, Command, Effect, Event, Input, Now, Phase, Rollout, Said};
 use crate::run::Control;
 
 /// What a typed line is for.
@@ -234,7 +234,12 @@ impl Screen {
                 self.window_hint(now)
             );
         }
-        r.decision_line(now, &|at| self.time_of_day(at))
+        super::next::decision(r, now, Some(&self.keys), &|at| self.time_of_day(at))
+    }
+
+    /// A refused command in words, with the keys bound now.
+    pub fn said(&self, said: &Said) -> String {
+        super::next::said(said, Some(&self.keys))
     }
 
     /// The feedback line, unless the situation it answered has changed
@@ -281,45 +286,21 @@ impl Screen {
         }
         let s = &r.state;
         let mut out = Vec::new();
-        match r.now(now) {
-            Now::HookFailed { can_roll_back, .. } => {
-                out.extend([Retry, Skip]);
-                if can_roll_back {
-                    out.push(Rollback);
+        if let Now::NotStarted | Now::Blocked { .. } | Now::Starting = r.now(now) {
+            // Only the screen can judge the window before the start: it
+            // has the wall clock.
+            let outside = self.outside_window(r, now);
+            if s.started_at.is_none() && !outside {
+                out.push(Start);
+                if self.preflight_blocker().is_some() {
+                    out.push(ForceStart);
                 }
             }
-            Now::NotStarted | Now::Blocked { .. } | Now::Starting => {
-                let outside = self.outside_window(r, now);
-                if s.started_at.is_none() && !outside {
-                    out.push(Start);
-                    if self.preflight_blocker().is_some() {
-                        out.push(ForceStart);
-                    }
-                }
-                if outside {
-                    out.push(OverrideWindow);
-                }
+            if outside {
+                out.push(OverrideWindow);
             }
-            Now::AtGate { .. } => {
-                if r.config.stages[s.stage]
-                    .gate
-                    .as_ref()
-                    .is_some_and(|g| g.url.is_none())
-                {
-                    out.push(OpenGate);
-                }
-                out.extend([Pause, Rollback]);
-            }
-            Now::Entering { .. } => out.extend([Pause, Rollback]),
-            Now::Countdown { .. } | Now::Held { .. } => out.extend([Rollback, Hold, Cancel]),
-            Now::Ready(_) => out.extend([Advance, Pause, Rollback]),
-            Now::Paused | Now::Critical { .. } | Now::Holding { .. } => {
-                out.extend([ForceAdvance, Pause, Rollback])
-            }
-            Now::RollingBack { .. }
-            | Now::Verifying { .. }
-            | Now::RolledBack { .. }
-            | Now::Promoted => {}
+        } else {
+            out.extend(r.next(now).into_iter().map(Action::from));
         }
         out.extend([Note, Help, Quit]);
         out
@@ -526,7 +507,7 @@ impl Screen {
                 return ask(self, Ask::ForceAdvance);
             }
             Action::ForceAdvance => {
-                self.flash = Some("nothing to advance: no stage is being observed".into());
+                self.flash = Some(self.said(&Said::NothingToAdvance));
                 vec![]
             }
             Action::Pause if s.paused => self.command(Command::Resume),
@@ -540,11 +521,11 @@ impl Screen {
                     ),
                 }),
                 None if s.rollback.is_some() => {
-                    self.flash = Some("already rolling back".into());
+                    self.flash = Some(self.said(&Said::AlreadyRollingBack));
                     vec![]
                 }
                 None if s.started_at.is_none() || r.is_finished() => {
-                    self.flash = Some("nothing to roll back".into());
+                    self.flash = Some(self.said(&Said::NothingToRollBack));
                     vec![]
                 }
                 None => {
@@ -561,7 +542,7 @@ impl Screen {
             Action::Retry => self.command(Command::Retry),
             Action::Skip if s.failed.is_some() => return ask(self, Ask::Skip),
             Action::Skip => {
-                self.flash = Some("no failed hook to skip".into());
+                self.flash = Some(self.said(&Said::NoFailedHookToSkip));
                 vec![]
             }
             Action::Note => return ask(self, Ask::Note),
@@ -599,7 +580,8 @@ impl Screen {
                         .push(level, &format!("{} {text}", self.time_of_day(*at)));
                 }
             }
-            Effect::Say(text) => {
+            Effect::Say(said) => {
+                let text = self.said(said);
                 self.flash = Some(text.clone());
                 self.log.push(
                     log::Level::Info,
@@ -632,18 +614,6 @@ impl Screen {
     pub fn saw(&mut self, now: At) {
         self.last_now = self.last_now.max(now);
     }
-}
-
-/// `ForceAdvance` -> `FORCE ADVANCE`.
-fn upper_words(camel: &str) -> String {
-    let mut out = String::new();
-    for (i, c) in camel.chars().enumerate() {
-        if i > 0 && c.is_uppercase() {
-            out.push(' ');
-        }
-        out.push(c.to_ascii_uppercase());
-    }
-    out
 }
 
 fn is_yes(key: &KeyEvent) -> bool {
@@ -690,7 +660,7 @@ pub fn words(event: &Event) -> Option<(log::Level, String)> {
                 }
                 _ => Info,
             };
-            let word = upper_words(&format!("{action:?}"));
+            let word = action.loud();
             (level, format!("{word} by {by}: {reason}"))
         }
         Event::StageEntering { name, exposure, .. } => {
