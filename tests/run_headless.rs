@@ -544,7 +544,11 @@ fn a_weight_the_traffic_does_not_follow_is_said_loudly() {
         )
         .replace("[policy]\n", "[policy]\ntraffic_grace = \"1s\"\n");
     std::fs::write(&cfg, text).unwrap();
-    let stdout = run_until(&["run", "--headless", "--config"], &cfg, "traffic_off");
+    let stdout = run_until(
+        &["run", "--headless", "--auto-advance", "--config"],
+        &cfg,
+        "traffic_off",
+    );
     let off: serde_json::Value = stdout
         .lines()
         .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
