@@ -4,6 +4,7 @@ pub mod actions;
 pub mod cli;
 pub mod config;
 pub mod duration;
+pub mod exit;
 pub mod files;
 pub mod format;
 pub mod httpd;

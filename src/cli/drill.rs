@@ -8,7 +8,8 @@ use std::path::Path;
 use sha2::{Digest, Sha256};
 use tokio::sync::mpsc::{self, UnboundedSender};
 
-use super::{exit, runtime};
+use super::runtime;
+use crate::exit;
 use crate::journal::{self, Header, Journal};
 use crate::plan::{self, Choices};
 use crate::rollout::{Actor, At, Command, Event, Input};

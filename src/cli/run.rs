@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
-use super::exit;
 use crate::config::Config;
+use crate::exit;
 use crate::journal::lock::{self, Holder, Lock, LockError};
 use crate::journal::{self, Header, Journal, Resumed, RunStatus, RunSummary, resume};
 use crate::plan::Choices;

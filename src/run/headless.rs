@@ -7,8 +7,8 @@ use std::time::Duration;
 use serde_json::json;
 
 use super::{Control, View};
-use crate::cli::exit;
 use crate::config::Config;
+use crate::exit;
 use crate::preflight::Preflight;
 use crate::rollout::{At, Effect, Event, Input, Phase, Rollout};
 

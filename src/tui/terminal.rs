@@ -19,7 +19,7 @@ use tokio::sync::mpsc::UnboundedSender;
 use tokio::task::JoinHandle;
 
 use super::screen::{Following, Screen};
-use crate::cli::exit;
+use crate::exit;
 use crate::rollout::{At, Effect, Input, Rollout};
 use crate::run::live::{Follower, Presence, follow_now, wall_ms};
 use crate::run::{Control, Msg, Session, View};
