@@ -10,6 +10,7 @@ pub mod track;
 pub mod traffic;
 pub mod verdict;
 pub mod window;
+pub mod words;
 
 pub use engine::{Phase, Ready, Rollout, State};
 pub use event::{

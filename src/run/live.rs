@@ -139,7 +139,7 @@ impl Feed {
         match effect {
             Effect::Journal { at, event } => {
                 self.last_at = self.last_at.max(*at);
-                if let Some((level, text)) = crate::tui::words(event) {
+                if let Some((level, text)) = crate::rollout::words::words(event) {
                     self.push(*at, level, text);
                 }
             }
