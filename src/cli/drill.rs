@@ -9,12 +9,13 @@ use sha2::{Digest, Sha256};
 use tokio::sync::mpsc::{self, UnboundedSender};
 
 use super::runtime;
+use crate::clock::{Clock, operator};
 use crate::exit;
 use crate::journal::{self, Header, Journal};
 use crate::plan::{self, Choices};
 use crate::rollout::{Actor, At, Command, Event, Input};
 use crate::run::headless::Headless;
-use crate::run::{Clock, Msg, Session, operator};
+use crate::run::{Msg, Session};
 use crate::sim::drill as drill_config;
 use crate::sim::model::{FaultChange, Version};
 use crate::sim::scenario::{BUILT_IN, DEFAULT};

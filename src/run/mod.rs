@@ -1,7 +1,6 @@
 //! The runtime: one loop feeding the pure core from the edges (metric
 //! sources, hooks, the operator) and carrying out its effects in order.
 
-pub mod clock;
 mod edges;
 pub mod headless;
 pub mod live;
@@ -10,9 +9,9 @@ use std::time::Duration;
 
 use tokio::sync::mpsc;
 
-pub use clock::{Clock, operator};
 pub use edges::spawn_signals;
 
+use crate::clock::{Clock, operator};
 use crate::config::Config;
 use crate::exit;
 use crate::rollout::{At, Effect, Group, Input, Outcome, Reading, Rollout, Sample};

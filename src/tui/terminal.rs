@@ -55,7 +55,7 @@ pub async fn run(session: Session, screen: Screen, first: Vec<Input>) -> i32 {
 pub async fn watch(mut follower: Follower, screen: Screen) -> i32 {
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     crate::run::spawn_signals(tx.clone());
-    let (me, _) = crate::run::operator();
+    let (me, _) = crate::clock::operator();
     let mut presence = Presence::announce(&follower.live.journal, &me);
     let Some((mut view, reader)) = Tui::enter(screen, tx) else {
         return exit::ERROR;
