@@ -120,3 +120,15 @@ fn exit_codes_and_the_clock_sit_at_the_bottom() {
         );
     }
 }
+
+#[test]
+fn the_engine_uses_its_types_and_they_do_not_use_it() {
+    for (rel, text) in tree() {
+        if rel == "rollout/event.rs" || rel == "rollout/now.rs" {
+            assert!(
+                !text.contains("engine::"),
+                "{rel} imports the engine, which imports it"
+            );
+        }
+    }
+}
