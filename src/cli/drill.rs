@@ -153,7 +153,7 @@ pub fn simulate(args: SimulateArgs) -> i32 {
         tokio::spawn(async move {
             while let Some(f) = faults.recv().await {
                 let state = if f.active { "on" } else { "off" };
-                let at = crate::duration::Span::from_millis(f.at_ms / 1000 * 1000);
+                let at = crate::duration::Span::whole_secs(f.at_ms);
                 eprintln!("T+{at} fault {state}: {}", f.what);
             }
         });

@@ -8,7 +8,7 @@ use super::Event;
 pub fn words(event: &Event) -> Option<(log::Level, String)> {
     use crate::rollout::{Action, Level, Outcome};
     use log::Level::{Error, Info, Warn};
-    let secs = |ms: u64| crate::duration::Span::from_millis(ms / 1000 * 1000).to_string();
+    let secs = |ms: u64| crate::duration::Span::whole_secs(ms).to_string();
     Some(match event {
         Event::Started {
             rollout,
