@@ -35,6 +35,12 @@ impl Span {
     pub fn from_millis(ms: u64) -> Span {
         Span(Duration::from_millis(ms))
     }
+
+    /// Milliseconds cut to whole seconds, as elapsed times are shown:
+    /// `2m5s` rather than `2m5s250ms`.
+    pub fn whole_secs(ms: u64) -> Span {
+        Span::from_millis(ms / 1000 * 1000)
+    }
 }
 
 /// Why a duration string was refused; phrased to be shown after the key.

@@ -2,8 +2,10 @@
 
 pub mod actions;
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod duration;
+pub mod exit;
 pub mod files;
 pub mod format;
 pub mod httpd;

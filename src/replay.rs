@@ -13,13 +13,13 @@ use std::time::Duration;
 
 use serde_json::json;
 
+use crate::clock::Clock;
 use crate::config::Config;
 use crate::metrics::prom::{Api, Recorded};
 use crate::rollout::{
     Action, Actor, At, Command, Effect, Event, Group, Input, Level, Outcome, Phase, Reading,
     Rollout, Sample,
 };
-use crate::run::Clock;
 
 /// Who the replay's own inputs (starting, `--stage-at`, gates) come from.
 pub const REPLAY: &str = "replay";

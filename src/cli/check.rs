@@ -12,7 +12,7 @@ pub fn run(explicit: Option<&Path>, live: bool) -> i32 {
     };
     print!("{}", plan.describe());
     if !live {
-        return super::exit::OK;
+        return crate::exit::OK;
     }
     let runtime = match super::runtime() {
         Ok(rt) => rt,
@@ -22,8 +22,8 @@ pub fn run(explicit: Option<&Path>, live: bool) -> i32 {
     let report = runtime.block_on(crate::preflight::run(&plan.config, &mut plan.sources));
     print!("{}", report.table());
     if report.ok() {
-        super::exit::OK
+        crate::exit::OK
     } else {
-        super::exit::CONFIG
+        crate::exit::CONFIG
     }
 }

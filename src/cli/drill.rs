@@ -8,12 +8,14 @@ use std::path::Path;
 use sha2::{Digest, Sha256};
 use tokio::sync::mpsc::{self, UnboundedSender};
 
-use super::{exit, runtime};
+use super::runtime;
+use crate::clock::{Clock, operator};
+use crate::exit;
 use crate::journal::{self, Header, Journal};
 use crate::plan::{self, Choices};
 use crate::rollout::{Actor, At, Command, Event, Input};
 use crate::run::headless::Headless;
-use crate::run::{Clock, Msg, Session, operator};
+use crate::run::{Msg, Session};
 use crate::sim::drill as drill_config;
 use crate::sim::model::{FaultChange, Version};
 use crate::sim::scenario::{BUILT_IN, DEFAULT};
@@ -151,7 +153,7 @@ pub fn simulate(args: SimulateArgs) -> i32 {
         tokio::spawn(async move {
             while let Some(f) = faults.recv().await {
                 let state = if f.active { "on" } else { "off" };
-                let at = crate::duration::Span::from_millis(f.at_ms / 1000 * 1000);
+                let at = crate::duration::Span::whole_secs(f.at_ms);
                 eprintln!("T+{at} fault {state}: {}", f.what);
             }
         });

@@ -3,7 +3,7 @@
 use std::io::IsTerminal;
 use std::path::Path;
 
-use super::exit;
+use crate::exit;
 
 const STARTER: &str = r#"# cockpit.toml: a starter config. `cockpit check` explains every line it
 # expands; cockpit.example.toml in the project lists every key.

@@ -12,22 +12,7 @@ use std::path::PathBuf;
 
 use clap::{CommandFactory, Parser, Subcommand};
 
-/// Exit codes, documented in the README.
-pub mod exit {
-    /// Success; for a rollout: promoted.
-    pub const OK: i32 = 0;
-    /// An error that is not the config's: IO, a port, an internal fault.
-    pub const ERROR: i32 = 1;
-    /// Bad command line or bad config.
-    pub const CONFIG: i32 = 2;
-    /// Rolled back, and the metrics recovered.
-    pub const ROLLED_BACK: i32 = 3;
-    /// Rolled back, but the metrics did not recover.
-    pub const ROLLED_BACK_UNRECOVERED: i32 = 4;
-    /// Stopped without an outcome: needs an operator (deploy window,
-    /// checklist, a failed hook, a hook with unknown outcome, a lock held).
-    pub const ABORTED: i32 = 5;
-}
+use crate::exit;
 
 #[derive(Parser, Debug)]
 #[command(

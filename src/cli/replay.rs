@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use super::exit;
+use crate::exit;
 use crate::plan::Choices;
 use crate::replay::{self, History};
 

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::exit;
+use crate::exit;
 use crate::journal::{self, report};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

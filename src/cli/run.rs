@@ -5,14 +5,15 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
-use super::exit;
+use crate::clock::{Clock, operator};
 use crate::config::Config;
-use crate::journal::lock::{self, Holder, Lock, LockError};
+use crate::exit;
+use crate::journal::lock::{Holder, Lock, LockError};
 use crate::journal::{self, Header, Journal, Resumed, RunStatus, RunSummary, resume};
 use crate::plan::Choices;
 use crate::rollout::{Actor, At, Command, Input, Rollout};
 use crate::run::headless::{Headless, UnknownHook};
-use crate::run::{Clock, Session, View, operator};
+use crate::run::{Session, View};
 
 /// What `cockpit run` was asked for, beyond the config.
 #[derive(Debug, Clone, clap::Args)]
@@ -405,7 +406,7 @@ fn resume_run(
     let resumed = Resumed {
         at: now,
         by: who.to_string(),
-        host: lock::host_name(),
+        host: crate::clock::host_name(),
         pid: std::process::id(),
         ssh_connection: std::env::var("SSH_CONNECTION").ok(),
         voided: plan.voided.clone(),

@@ -7,7 +7,7 @@
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
-use super::exit;
+use crate::exit;
 use crate::run::live::{self, Follower};
 use crate::tui::Screen;
 use crate::tui::theme::{self, Theme};

@@ -19,6 +19,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::clock::host_name;
 use crate::files::{self, Sharing};
 use crate::rollout::At;
 
@@ -210,13 +211,6 @@ impl Holder {
             || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM);
         self.host == host_name() && !alive
     }
-}
-
-pub fn host_name() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .or_else(|_| std::fs::read_to_string("/etc/hostname"))
-        .map(|h| h.trim().to_string())
-        .unwrap_or_else(|_| "localhost".into())
 }
 
 #[cfg(test)]

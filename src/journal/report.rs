@@ -484,7 +484,7 @@ fn offset(ms: i64) -> String {
 }
 
 fn span(ms: u64) -> String {
-    Span::from_millis(ms / 1000 * 1000).to_string()
+    Span::whole_secs(ms).to_string()
 }
 
 /// Table cells stay on one line and keep their pipes.

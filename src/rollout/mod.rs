@@ -10,12 +10,14 @@ pub mod track;
 pub mod traffic;
 pub mod verdict;
 pub mod window;
+pub mod words;
 
-pub use engine::{Phase, Ready, Rollout, State};
+pub use engine::Rollout;
 pub use event::{
-    Action, Actor, Command, DrillScore, Effect, Event, Input, Outcome, Purpose, Said, Sample,
+    Action, Actor, Command, DrillScore, Effect, Event, Input, Outcome, Phase, Purpose, Said,
+    Sample, State,
 };
-pub use now::Now;
+pub use now::{Now, Ready};
 pub use reading::{Group, Reading};
 pub use traffic::{Seen, Traffic, TrafficShare};
 pub use verdict::{At, Level, Rule, Verdict};

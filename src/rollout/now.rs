@@ -2,8 +2,14 @@
 //! header word, the decision line and the footer all read this value, so
 //! they can never tell three different stories.
 
-use super::engine::Ready;
 use super::verdict::At;
+
+/// What the operator can do now, for footers and help.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ready {
+    Advance,
+    Promote,
+}
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Now {

@@ -97,7 +97,7 @@ impl Track {
             Some(if age > stale_after_ms {
                 Reading::no_data(format!(
                     "no sample for {}",
-                    crate::duration::Span::from_millis(age / 1000 * 1000)
+                    crate::duration::Span::whole_secs(age)
                 ))
             } else {
                 r.clone()

@@ -88,7 +88,7 @@ pub fn did_not_move(set: f64, seen: f64, held_ms: u64, hook_skipped: bool) -> St
         "traffic did not move: set {}%, seen {}% for {}; {hook}",
         crate::format::number(set),
         crate::format::number(seen),
-        crate::duration::Span::from_millis(held_ms / 1000 * 1000)
+        crate::duration::Span::whole_secs(held_ms)
     )
 }
 

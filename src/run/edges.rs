@@ -7,8 +7,9 @@ use std::time::Duration;
 use tokio::sync::mpsc::{self, UnboundedSender};
 use tokio::task::JoinHandle;
 
-use super::{Clock, Msg};
+use super::Msg;
 use crate::actions;
+use crate::clock::Clock;
 use crate::config::model::Hook;
 use crate::metrics::Sources;
 

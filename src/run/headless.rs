@@ -7,8 +7,8 @@ use std::time::Duration;
 use serde_json::json;
 
 use super::{Control, View};
-use crate::cli::exit;
 use crate::config::Config;
+use crate::exit;
 use crate::preflight::Preflight;
 use crate::rollout::{At, Effect, Event, Input, Phase, Rollout};
 
@@ -106,7 +106,7 @@ impl View for Headless {
             Effect::Say(said) => {
                 let mut v = serde_json::to_value(said).unwrap_or_default();
                 v["event"] = json!("say");
-                v["text"] = json!(crate::tui::next::said(said, None));
+                v["text"] = json!(crate::rollout::words::said(said));
                 self.print(v);
             }
             _ => {}

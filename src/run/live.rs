@@ -14,7 +14,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
-use super::Clock;
+use crate::clock::Clock;
 use crate::config::Config;
 use crate::files::{self, Links, Sharing};
 use crate::rollout::track::Track;
@@ -139,14 +139,14 @@ impl Feed {
         match effect {
             Effect::Journal { at, event } => {
                 self.last_at = self.last_at.max(*at);
-                if let Some((level, text)) = crate::tui::words(event) {
+                if let Some((level, text)) = crate::rollout::words::words(event) {
                     self.push(*at, level, text);
                 }
             }
             Effect::Say(said) => self.push(
                 self.last_at,
                 log::Level::Info,
-                crate::tui::next::said(said, None),
+                crate::rollout::words::said(said),
             ),
             _ => {}
         }
@@ -272,11 +272,7 @@ impl Presence {
         let dir = presence_dir(journal);
         let sharing = Sharing::of_dir(journal.parent().unwrap_or(Path::new(".")));
         files::prepare_dir(&dir, sharing).ok()?;
-        let name = format!(
-            "{}-{}",
-            crate::journal::lock::host_name(),
-            std::process::id()
-        );
+        let name = format!("{}-{}", crate::clock::host_name(), std::process::id());
         let presence = Presence {
             path: dir.join(name),
             who: who.to_string(),

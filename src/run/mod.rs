@@ -1,7 +1,6 @@
 //! The runtime: one loop feeding the pure core from the edges (metric
 //! sources, hooks, the operator) and carrying out its effects in order.
 
-pub mod clock;
 mod edges;
 pub mod headless;
 pub mod live;
@@ -10,11 +9,11 @@ use std::time::Duration;
 
 use tokio::sync::mpsc;
 
-pub use clock::{Clock, operator};
 pub use edges::spawn_signals;
 
-use crate::cli::exit;
+use crate::clock::{Clock, operator};
 use crate::config::Config;
+use crate::exit;
 use crate::rollout::{At, Effect, Group, Input, Outcome, Reading, Rollout, Sample};
 use crate::secrets::Secrets;
 
@@ -88,15 +87,6 @@ pub trait View {
     /// The session is stopping (a signal, a dead task) and why.
     fn stopped(&mut self, why: &str) {
         self.line(why);
-    }
-}
-
-pub fn outcome_code(outcome: Option<Outcome>) -> i32 {
-    match outcome {
-        Some(Outcome::Promoted) => exit::OK,
-        Some(Outcome::RolledBack) => exit::ROLLED_BACK,
-        Some(Outcome::RolledBackUnrecovered) => exit::ROLLED_BACK_UNRECOVERED,
-        None => exit::ABORTED,
     }
 }
 
@@ -415,7 +405,7 @@ impl Session {
             let now = self.clock.now();
             if self.rollout.is_finished() && view.exits_on_outcome() {
                 view.render(&self.rollout, now, false);
-                return outcome_code(self.rollout.state.outcome);
+                return exit::of_outcome(self.rollout.state.outcome);
             }
             if let Some(code) = view.stuck(&self.rollout) {
                 return code;
@@ -609,7 +599,7 @@ impl Session {
                 }
                 if control == Control::Quit {
                     // Quitting never rolls back or promotes: the journal resumes it.
-                    return Err(outcome_code(self.rollout.state.outcome));
+                    return Err(exit::of_outcome(self.rollout.state.outcome));
                 }
                 None
             }
@@ -630,7 +620,7 @@ impl Session {
                 view.stopped(&why);
                 self.stopped = Some(why.clone());
                 return Err(if self.rollout.is_finished() {
-                    outcome_code(self.rollout.state.outcome)
+                    exit::of_outcome(self.rollout.state.outcome)
                 } else {
                     exit::ABORTED
                 });

@@ -191,15 +191,20 @@ impl Verdict {
         }
     }
 
-    /// The exit code a headless drill ends with (see `cli::exit`).
-    pub fn exit_code(self) -> i32 {
-        use crate::cli::exit;
+    /// The rollout outcome this verdict stands for (held: none).
+    pub fn outcome(self) -> Option<Outcome> {
         match self {
-            Verdict::Promoted => exit::OK,
-            Verdict::RolledBack => exit::ROLLED_BACK,
-            Verdict::RolledBackUnrecovered => exit::ROLLED_BACK_UNRECOVERED,
-            Verdict::Held => exit::ABORTED,
+            Verdict::Promoted => Some(Outcome::Promoted),
+            Verdict::RolledBack => Some(Outcome::RolledBack),
+            Verdict::RolledBackUnrecovered => Some(Outcome::RolledBackUnrecovered),
+            Verdict::Held => None,
         }
+    }
+
+    /// The exit code a headless drill ends with: the code a run with the
+    /// same outcome ends with (see `exit::of_outcome`).
+    pub fn exit_code(self) -> i32 {
+        crate::exit::of_outcome(self.outcome())
     }
 }
 

@@ -102,7 +102,7 @@ fn name(v: Verdict) -> String {
 
 /// "T+3m05s"
 fn t(ms: u64) -> String {
-    format!("T+{}", Span::from_millis(ms / 1000 * 1000))
+    format!("T+{}", Span::whole_secs(ms))
 }
 
 /// The score in words, a few lines for the screen, stderr and the report.
@@ -119,7 +119,7 @@ pub fn render(s: &DrillScore) -> Vec<String> {
             s.scenario,
             words(&s.outcome),
             s.stage,
-            Span::from_millis(s.ended_ms / 1000 * 1000)
+            Span::whole_secs(s.ended_ms)
         ),
         format!(
             "  expected: {} at {} within {}",
@@ -134,12 +134,7 @@ pub fn render(s: &DrillScore) -> Vec<String> {
             let after_fault = s
                 .fault_visible_ms
                 .filter(|f| ms >= *f && label != "fault visible")
-                .map(|f| {
-                    format!(
-                        " (+{} after the fault)",
-                        Span::from_millis((ms - f) / 1000 * 1000)
-                    )
-                })
+                .map(|f| format!(" (+{} after the fault)", Span::whole_secs(ms - f)))
                 .unwrap_or_default();
             timeline.push((ms, format!("  {} {label}{after_fault}", t(ms))));
         }

@@ -11,8 +11,8 @@ use tokio::task::JoinHandle;
 
 use super::Scenario;
 use super::model::{FaultChange, Model, Version};
+use crate::clock::Clock;
 use crate::httpd::{self, Request, Response};
-use crate::run::Clock;
 
 /// The model, and what the simulated clock read when the simulator started.
 struct Shared {

@@ -114,12 +114,7 @@ fn draw_header(frame: &mut Frame, s: &Screen, r: &Rollout, now: At, area: Rect) 
     ]);
     let since = r.state.started_at.map_or_else(
         || "not started".to_string(),
-        |at| {
-            format!(
-                "T+{}",
-                Dur::from_millis(now.saturating_sub(at) / 1000 * 1000)
-            )
-        },
+        |at| format!("T+{}", Dur::whole_secs(now.saturating_sub(at))),
     );
     let window = s.window(r, now);
     // Only drills skip the checks: the window does not apply to a rehearsal.
@@ -263,7 +258,7 @@ fn pipeline_spans<'a>(s: &Screen, r: &Rollout, now: At, names: bool, bar: usize)
                 spans.push(Span::styled("░".repeat(bar - filled), t.dim));
                 spans.push(Span::raw(format!(
                     " {}/{}",
-                    Dur::from_millis(st.observed_ms / 1000 * 1000),
+                    Dur::whole_secs(st.observed_ms),
                     stage.wait
                 )));
                 if let Some(blind) = r.blind() {
@@ -878,7 +873,7 @@ fn follower_word<'a>(s: &Screen, width: u16) -> Vec<Line<'a>> {
             format!(
                 "■ NO WORD FROM THE DRIVER FOR {}: their cockpit may be gone (a dropped \
                  connection?); the journal lets it be resumed with cockpit run --resume",
-                Dur::from_millis(ms / 1000 * 1000)
+                Dur::whole_secs(ms)
             ),
             t.alarm,
         ),

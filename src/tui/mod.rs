@@ -18,5 +18,5 @@ mod terminal;
 pub mod theme;
 
 pub use draw::{draw, footer_line, height};
-pub use screen::{Ask, Following, Mode, Screen, local_time, utc_time, words};
+pub use screen::{Ask, Following, Mode, Screen, local_time, utc_time};
 pub use terminal::{run, watch};

@@ -139,19 +139,12 @@ pub fn decision(
     }
 }
 
-/// A refused command, in words.
+/// A refused command, in words: the key-free words (`rollout::words`),
+/// with the key that would force it where there is one.
 pub fn said(said: &Said, keys: Option<&KeyMap>) -> String {
-    match said {
-        Said::NothingToAdvance => "nothing to advance: no stage is being observed".into(),
-        Said::NotReady { why } => match key(keys, Action::ForceAdvance) {
-            Some(k) => format!("not ready: {why} ({k} forces with a reason)"),
-            None => format!("not ready: {why} (forcing it takes a reason)"),
-        },
-        Said::NoCountdown => "no auto-rollback countdown is running".into(),
-        Said::NoFailedHookToRetry => "no failed hook to retry".into(),
-        Said::NoFailedHookToSkip => "no failed hook to skip".into(),
-        Said::AlreadyRollingBack => "already rolling back".into(),
-        Said::NothingToRollBack => "nothing to roll back".into(),
+    match (said, key(keys, Action::ForceAdvance)) {
+        (Said::NotReady { why }, Some(k)) => format!("not ready: {why} ({k} forces with a reason)"),
+        _ => crate::rollout::words::said(said),
     }
 }
 

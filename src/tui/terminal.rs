@@ -19,7 +19,7 @@ use tokio::sync::mpsc::UnboundedSender;
 use tokio::task::JoinHandle;
 
 use super::screen::{Following, Screen};
-use crate::cli::exit;
+use crate::exit;
 use crate::rollout::{At, Effect, Input, Rollout};
 use crate::run::live::{Follower, Presence, follow_now, wall_ms};
 use crate::run::{Control, Msg, Session, View};
@@ -55,7 +55,7 @@ pub async fn run(session: Session, screen: Screen, first: Vec<Input>) -> i32 {
 pub async fn watch(mut follower: Follower, screen: Screen) -> i32 {
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     crate::run::spawn_signals(tx.clone());
-    let (me, _) = crate::run::operator();
+    let (me, _) = crate::clock::operator();
     let mut presence = Presence::announce(&follower.live.journal, &me);
     let Some((mut view, reader)) = Tui::enter(screen, tx) else {
         return exit::ERROR;

@@ -1,4 +1,6 @@
-//! The session's clock: real time, or real time compressed for drills.
+//! The session's clock (real time, or real time compressed for drills) and
+//! who drives from where. At the bottom: the runtime, the drill server,
+//! replay and the journal's lock all read time and host names here.
 
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
@@ -62,13 +64,19 @@ pub fn operator() -> (String, bool) {
     let user = std::env::var("USER")
         .or_else(|_| std::env::var("LOGNAME"))
         .unwrap_or_else(|_| "unknown".into());
-    let host = std::fs::read_to_string("/etc/hostname")
-        .map(|h| h.trim().to_string())
-        .unwrap_or_else(|_| "localhost".into());
+    let host = host_name();
     (
         format!("{user}@{host}"),
         std::env::var_os("SSH_CONNECTION").is_some(),
     )
+}
+
+/// This machine's name, as the lock file records it and `operator` shows it.
+pub fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .or_else(|_| std::fs::read_to_string("/etc/hostname"))
+        .map(|h| h.trim().to_string())
+        .unwrap_or_else(|_| "localhost".into())
 }
 
 #[cfg(test)]

@@ -1,0 +1,174 @@
+//! The journal's vocabulary: an incident-log event as one line of words
+//! and a level. No keys in it (those are the TUI's), so the driver's log
+//! pane and the live feed say the same thing from the same effects.
+
+use super::Event;
+
+/// An incident-log event as the operator reads it; None for the noisy ones.
+pub fn words(event: &Event) -> Option<(log::Level, String)> {
+    use crate::rollout::{Action, Level, Outcome};
+    use log::Level::{Error, Info, Warn};
+    let secs = |ms: u64| crate::duration::Span::whole_secs(ms).to_string();
+    Some(match event {
+        Event::Started {
+            rollout,
+            old_version,
+            new_version,
+            operator,
+            window,
+            ..
+        } => (
+            Info,
+            format!(
+                "started {rollout}: {old_version} -> {new_version} by {operator}; {}",
+                window.describe()
+            ),
+        ),
+        Event::Blocked { reason } => (Warn, format!("waiting: {reason}")),
+        Event::ChecklistTicked { item, by } => {
+            (Info, format!("checklist: \"{item}\" ticked by {by}"))
+        }
+        Event::Decision {
+            action, by, reason, ..
+        } => {
+            let level = match action {
+                Action::Rollback | Action::ForceAdvance | Action::Skip | Action::OverrideWindow => {
+                    Warn
+                }
+                _ => Info,
+            };
+            let word = action.loud();
+            (level, format!("{word} by {by}: {reason}"))
+        }
+        Event::StageEntering { name, exposure, .. } => {
+            (Info, format!("entering {name} ({exposure})"))
+        }
+        Event::StageObserving { name, .. } => (Info, format!("observing {name}")),
+        Event::StageLeft {
+            name, observed_ms, ..
+        } => (Info, format!("left {name} after {}", secs(*observed_ms))),
+        Event::WaitingForGate { what, .. } => (Info, format!("waiting for {what}")),
+        Event::MetricChanged {
+            from, to, reason, ..
+        } => {
+            let level = match to {
+                Level::Critical => Error,
+                Level::Warning | Level::NoData => Warn,
+                _ => Info,
+            };
+            if from == to {
+                (level, format!("{}: {reason}", to.word()))
+            } else {
+                (level, format!("{} -> {}: {reason}", from.word(), to.word()))
+            }
+        }
+        Event::SourceWarning {
+            metric,
+            group,
+            text,
+        } => (
+            Warn,
+            format!(
+                "{metric} ({}): Prometheus warns: {text}",
+                group_word(*group)
+            ),
+        ),
+        Event::TrafficOff {
+            set,
+            seen,
+            held_ms,
+            hook_skipped,
+            ..
+        } => (
+            Error,
+            crate::rollout::traffic::did_not_move(*set, *seen, *held_ms, *hook_skipped)
+                .to_uppercase(),
+        ),
+        Event::TrafficBack { set, seen, .. } => {
+            (Info, crate::rollout::traffic::in_line(*set, *seen))
+        }
+        Event::CountdownStarted { seconds, reason } => (
+            Error,
+            format!("AUTO-ROLLBACK COUNTDOWN {seconds}s: {reason}"),
+        ),
+        Event::CountdownCleared { reason } => (Info, format!("countdown cleared: {reason}")),
+        Event::HookStarted {
+            label,
+            purpose,
+            stage_name,
+            ..
+        } => (
+            Info,
+            format!("run {}: `{label}`", purpose.hook_of(stage_name)),
+        ),
+        Event::HookOutput { .. } | Event::Snapshot { .. } => return None,
+        Event::HookFinished {
+            label, ok, summary, ..
+        } => {
+            if *ok {
+                (Info, format!("`{label}` done: {summary}"))
+            } else {
+                (Error, format!("`{label}` FAILED: {summary}"))
+            }
+        }
+        Event::Note { by, text } => (Info, format!("note by {by}: {text}")),
+        Event::DrillFault { what, active } => {
+            let state = if *active { "on" } else { "off" };
+            (Warn, format!("drill fault {state}: {what}"))
+        }
+        Event::DrillScore(d) => (
+            Info,
+            format!(
+                "drill score: {} ({}), good operator: {} at {}",
+                d.outcome,
+                if d.right_call && d.in_time {
+                    "right call in time"
+                } else if d.right_call {
+                    "right call, late"
+                } else {
+                    "wrong call"
+                },
+                d.expected_outcome,
+                d.expected_stage
+            ),
+        ),
+        Event::RollbackComplete => (Warn, "rollback complete; verifying recovery".into()),
+        Event::RollbackVerified { recovered, reason } => {
+            if *recovered {
+                (Info, format!("rollback verified: {reason}"))
+            } else {
+                (Error, format!("ROLLBACK DID NOT RECOVER: {reason}"))
+            }
+        }
+        Event::Finished { outcome } => {
+            let how = match outcome {
+                Outcome::Promoted => "promoted",
+                Outcome::RolledBack => "rolled back",
+                Outcome::RolledBackUnrecovered => "rolled back, metrics NOT recovered",
+            };
+            (Info, format!("finished: {how}"))
+        }
+    })
+}
+
+fn group_word(group: crate::rollout::Group) -> &'static str {
+    match group {
+        crate::rollout::Group::Canary => "canary",
+        crate::rollout::Group::Baseline => "baseline",
+    }
+}
+
+/// A refused command in words without keys (headless, followers, the
+/// journal); the screen adds the key that would force it.
+pub fn said(said: &super::Said) -> String {
+    use super::Said;
+    match said {
+        Said::NothingToAdvance => "nothing to advance: no stage is being observed".into(),
+        Said::NotReady { why } => format!("not ready: {why} (forcing it takes a reason)"),
+        Said::NoCountdown => "no auto-rollback countdown is running".into(),
+        Said::NoFailedHookToRetry => "no failed hook to retry".into(),
+        Said::NoFailedHookToSkip => "no failed hook to skip".into(),
+        Said::AlreadyRollingBack => "already rolling back".into(),
+        Said::NothingToRollBack => "nothing to roll back".into(),
+    }
+}
