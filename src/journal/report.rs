@@ -325,7 +325,7 @@ impl Report {
                 let kind = if *active { "fault on" } else { "fault off" };
                 self.moment(at, kind, format!("drill: {what}"))
             }
-            Event::DrillScore(score) => self.drill_score = Some(score.clone()),
+            Event::DrillScore(score) => self.drill_score = Some(score.as_ref().clone()),
             Event::RollbackComplete => self.moment(
                 at,
                 "rollback complete",
