@@ -383,3 +383,35 @@ fn report_drills_lists_past_drills_oldest_first_with_who_detected_and_decided() 
     let rows: serde_json::Value = serde_json::from_str(&report("json")).unwrap();
     assert_eq!(rows[1]["score"]["operator_first_act_ms"], 200_000);
 }
+
+#[test]
+fn drill_list_says_what_a_good_operator_does_in_every_scenario() {
+    let out = cockpit().args(["drill", "--list"]).output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    for (name, _) in cockpit::sim::scenario::BUILT_IN {
+        let s = cockpit::sim::Scenario::load(name).unwrap();
+        let entry = format!(
+            "{name}\n  {}\n  a good operator: {}\n",
+            s.summary, s.good_operator
+        );
+        assert!(text.contains(&entry), "{name}:\n{text}");
+    }
+}
+
+#[test]
+fn a_blind_drill_from_a_list_with_a_typo_is_a_usage_error() {
+    let out = cockpit()
+        .args([
+            "drill",
+            "--blind",
+            "--from",
+            "healthy,error-bust",
+            "--headless",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("did you mean \"error-burst\""), "{err}");
+}
