@@ -123,6 +123,43 @@ fn a_drill_on_screen_shows_the_fault_and_the_score_and_quits_with_the_outcome() 
     assert!(screen.contains("the operator took no action"), "{screen}");
 }
 
+#[test]
+fn a_trainee_who_rolls_back_during_the_countdown_gets_the_credit() {
+    if !tmux_installed() {
+        return;
+    }
+    let data = tempfile::tempdir().unwrap();
+    // At 10x the 30 s countdown lasts 3 s: time enough to see it and press r.
+    let command = format!(
+        "XDG_DATA_HOME='{}' '{}' drill --scenario error-burst --speed 10 --operator ana; echo EXIT=$?; sleep 60",
+        data.path().display(),
+        env!("CARGO_BIN_EXE_cockpit")
+    );
+    let t = Tmux::start("trainee", &command);
+    t.wait_for("drill error-burst");
+    let begun = Instant::now();
+    while !t.screen().contains("drill fault on") {
+        t.keys("a");
+        assert!(begun.elapsed() < Duration::from_secs(60), "{}", t.screen());
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    // During the countdown `r` rolls back at once, no question asked.
+    t.wait_for("AUTO-ROLLBACK IN");
+    t.keys("r");
+    t.wait_for("drill score");
+    t.keys("q");
+    let screen = t.wait_for("EXIT=");
+    assert!(
+        screen.contains("EXIT=3"),
+        "rolled back is exit 3:\n{screen}"
+    );
+    assert!(screen.contains("RIGHT CALL"), "{screen}");
+    assert!(
+        screen.contains("the operator (ana) rolled back"),
+        "{screen}"
+    );
+}
+
 /// The pid in the driver's live feed: the cockpit this test started.
 fn driver_pid(data: &std::path::Path) -> String {
     let dir = data.join("cockpit/journal");
