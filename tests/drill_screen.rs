@@ -57,6 +57,20 @@ impl Tmux {
         }
     }
 
+    /// Presses `a` (advance) every half second until `text` shows; bounded.
+    fn advance_until(&self, text: &str) {
+        let begun = Instant::now();
+        while !self.screen().contains(text) {
+            self.keys("a");
+            assert!(
+                begun.elapsed() < Duration::from_secs(60),
+                "{}",
+                self.screen()
+            );
+            std::thread::sleep(Duration::from_millis(500));
+        }
+    }
+
     fn keys(&self, keys: &str) {
         Command::new("tmux")
             .args(["-L", &self.socket, "send-keys", keys])
@@ -103,12 +117,7 @@ fn a_drill_on_screen_shows_the_fault_and_the_score_and_quits_with_the_outcome() 
     let screen = t.wait_for("drill error-burst");
     assert!(screen.contains("25%"), "{screen}");
     // On screen the operator advances: press `a` once the stage is green.
-    let begun = Instant::now();
-    while !t.screen().contains("drill fault on") {
-        t.keys("a");
-        assert!(begun.elapsed() < Duration::from_secs(60), "{}", t.screen());
-        std::thread::sleep(Duration::from_millis(500));
-    }
+    t.advance_until("drill fault on");
     // Nobody holds the countdown: the policy rolls back; the score follows.
     let screen = t.wait_for("drill score");
     assert!(screen.contains("rolled"), "{screen}");
@@ -137,12 +146,7 @@ fn a_trainee_who_rolls_back_during_the_countdown_gets_the_credit() {
     );
     let t = Tmux::start("trainee", &command);
     t.wait_for("drill error-burst");
-    let begun = Instant::now();
-    while !t.screen().contains("drill fault on") {
-        t.keys("a");
-        assert!(begun.elapsed() < Duration::from_secs(60), "{}", t.screen());
-        std::thread::sleep(Duration::from_millis(500));
-    }
+    t.advance_until("drill fault on");
     // During the countdown `r` rolls back at once, no question asked.
     t.wait_for("AUTO-ROLLBACK IN");
     t.keys("r");
@@ -205,16 +209,7 @@ fn a_second_engineer_follows_a_drill_read_only_and_is_told_when_the_driver_dies(
     assert!(!driver.screen().contains("PAUSED"), "{}", driver.screen());
 
     // The driver advances; the follower sees the first stage done.
-    let begun = Instant::now();
-    while !driver.screen().contains("✓ 5%") {
-        driver.keys("a");
-        assert!(
-            begun.elapsed() < Duration::from_secs(60),
-            "{}",
-            driver.screen()
-        );
-        std::thread::sleep(Duration::from_millis(500));
-    }
+    driver.advance_until("✓ 5%");
     watcher.wait_for("✓ 5%");
 
     // The driver's cockpit dies without a word (a dropped connection, kill -9).
