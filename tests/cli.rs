@@ -382,6 +382,27 @@ fn report_drills_lists_past_drills_oldest_first_with_who_detected_and_decided() 
     // JSON for a team's own charts: the whole score of each drill.
     let rows: serde_json::Value = serde_json::from_str(&report("json")).unwrap();
     assert_eq!(rows[1]["score"]["operator_first_act_ms"], 200_000);
+    // The postmortem of one drill says who decided, and who did not.
+    let postmortem = |row: usize| {
+        let path = rows[row]["path"].as_str().unwrap();
+        let out = cockpit().args(["report", path]).output().unwrap();
+        String::from_utf8_lossy(&out.stdout).to_string()
+    };
+    let idle = postmortem(0);
+    assert!(
+        idle.contains("Who: the policy rolled back at T+3m40s; the operator took no action."),
+        "{idle}"
+    );
+    assert!(idle.contains("the policy's call, in time"), "{idle}");
+    let ana = postmortem(1);
+    assert!(
+        ana.contains("| operator's first act | T+3m20s (note) |"),
+        "{ana}"
+    );
+    assert!(
+        ana.contains("Who: the operator (ana) rolled back at T+3m40s"),
+        "{ana}"
+    );
 }
 
 #[test]
