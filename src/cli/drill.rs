@@ -11,7 +11,7 @@ use tokio::sync::mpsc::{self, UnboundedSender};
 use super::{exit, runtime};
 use crate::journal::{self, Header, Journal};
 use crate::plan::{self, Choices};
-use crate::rollout::{Actor, At, Command, Event, Input};
+use crate::rollout::{Action, Actor, At, Command, Event, Input};
 use crate::run::headless::Headless;
 use crate::run::{Clock, Msg, Session, operator};
 use crate::sim::drill as drill_config;
@@ -471,7 +471,15 @@ async fn referee(
         let finished = events
             .iter()
             .any(|(_, e)| matches!(e, Event::Finished { .. }));
-        let time_up = clock.now() >= started + scenario.duration.as_millis();
+        let end = started + scenario.duration.as_millis();
+        let time_up = clock.now() >= end;
+        // A rollback decided before time was up ends with its outcome, once
+        // verified (bounded): the call was made in time.
+        let rolling_back = events.iter().any(|(at, e)| {
+            *at < end && matches!(e, Event::Decision { action, .. } if *action == Action::Rollback)
+        });
+        let grace = scenario.policy.rollback_verify_within.as_millis() + 60_000;
+        let time_up = time_up && !(rolling_back && clock.now() < end + grace);
         if !(finished || time_up) {
             continue;
         }
