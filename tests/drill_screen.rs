@@ -87,6 +87,15 @@ impl Drop for Tmux {
     }
 }
 
+/// `cockpit drill ARGS` in its own data dir; the shell says its exit code.
+fn drill_command(data: &std::path::Path, args: &str) -> String {
+    format!(
+        "XDG_DATA_HOME='{}' '{}' drill {args}; echo EXIT=$?; sleep 60",
+        data.display(),
+        env!("CARGO_BIN_EXE_cockpit")
+    )
+}
+
 fn tmux_installed() -> bool {
     let ok = Command::new("tmux")
         .arg("-V")
@@ -108,10 +117,9 @@ fn a_drill_on_screen_shows_the_fault_and_the_score_and_quits_with_the_outcome() 
         return;
     }
     let data = tempfile::tempdir().unwrap();
-    let command = format!(
-        "XDG_DATA_HOME='{}' '{}' drill --scenario error-burst --speed 60 --operator ana; echo EXIT=$?; sleep 60",
-        data.path().display(),
-        env!("CARGO_BIN_EXE_cockpit")
+    let command = drill_command(
+        data.path(),
+        "--scenario error-burst --speed 60 --operator ana",
     );
     let t = Tmux::start("alone", &command);
     let screen = t.wait_for("drill error-burst");
@@ -139,10 +147,9 @@ fn a_trainee_who_rolls_back_during_the_countdown_gets_the_credit() {
     }
     let data = tempfile::tempdir().unwrap();
     // At 10x the 30 s countdown lasts 3 s: time enough to see it and press r.
-    let command = format!(
-        "XDG_DATA_HOME='{}' '{}' drill --scenario error-burst --speed 10 --operator ana; echo EXIT=$?; sleep 60",
-        data.path().display(),
-        env!("CARGO_BIN_EXE_cockpit")
+    let command = drill_command(
+        data.path(),
+        "--scenario error-burst --speed 10 --operator ana",
     );
     let t = Tmux::start("trainee", &command);
     t.wait_for("drill error-burst");
@@ -162,6 +169,34 @@ fn a_trainee_who_rolls_back_during_the_countdown_gets_the_credit() {
         screen.contains("the operator (ana) rolled back"),
         "{screen}"
     );
+}
+
+#[test]
+fn on_screen_a_drill_stops_when_its_time_is_up_held_with_one_score() {
+    if !tmux_installed() {
+        return;
+    }
+    let data = tempfile::tempdir().unwrap();
+    // Nobody advances the healthy release: at 16m the drill is over.
+    let command = drill_command(data.path(), "--scenario healthy --speed 60 --operator ana");
+    let t = Tmux::start("idle", &command);
+    t.wait_for("drill healthy");
+    let screen = t.wait_for("EXIT=");
+    assert!(
+        screen.contains("EXIT=5"),
+        "time up is held, exit 5:\n{screen}"
+    );
+    assert!(screen.contains("Drill healthy: held at 5%"), "{screen}");
+    let dir = data.path().join("cockpit/journal");
+    let journal = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|e| e == "jsonl"))
+        .unwrap();
+    let text = std::fs::read_to_string(journal).unwrap();
+    assert_eq!(text.matches("\"drill_score\"").count(), 1, "{text}");
+    assert!(!text.contains("\"finished\""), "{text}");
 }
 
 /// The pid in the driver's live feed: the cockpit this test started.
