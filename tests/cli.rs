@@ -435,4 +435,12 @@ fn a_blind_drill_from_a_list_with_a_typo_is_a_usage_error() {
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("did you mean \"error-burst\""), "{err}");
+    // A seed only picks for a batch or a blind drill.
+    let out = cockpit()
+        .args(["drill", "--seed", "3", "--headless"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--seed goes with --batch or --blind"), "{err}");
 }

@@ -52,7 +52,12 @@ pub struct DrillArgs {
     pub seed: Option<u64>,
     /// What a sustained critical breach does, overriding the scenario:
     /// `alert` turns automatic rollback off, so the trainee must decide.
-    #[arg(long, value_enum, value_name = "countdown|rollback|alert")]
+    #[arg(
+        long,
+        value_enum,
+        value_name = "countdown|rollback|alert",
+        conflicts_with = "batch"
+    )]
     pub policy: Option<PolicyArg>,
     /// A blind drill: the scenario is picked at random and shown as "blind
     /// drill #N" until the end, then revealed with the score.
@@ -214,6 +219,10 @@ pub fn drill(args: DrillArgs) -> i32 {
     }
     if let Some(n) = args.batch {
         return batch(&args, n);
+    }
+    if args.seed.is_some() && !args.blind {
+        eprintln!("error: --seed goes with --batch or --blind");
+        return exit::CONFIG;
     }
     let (mut scenario, blind) = if args.blind {
         match pick_blind(&args) {
