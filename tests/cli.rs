@@ -316,3 +316,156 @@ fn watch_says_when_there_is_nothing_to_watch_or_no_terminal_to_draw_on() {
     assert!(err.contains("stdout is not a terminal"), "{err}");
     assert!(err.contains(".jsonl"), "names the journal: {err}");
 }
+
+/// A drill journal holding only its score, as `cockpit drill` leaves one.
+fn scored_drill(dir: &Path, who: &str, started_at: u64, score: serde_json::Value) {
+    use cockpit::journal::{Header, Journal};
+    use cockpit::rollout::{DrillScore, Event};
+    let header = Header {
+        rollout: "drill error-burst".into(),
+        config_path: "scenario error-burst".into(),
+        config_hash: "sha256:0".into(),
+        operator: who.into(),
+        ssh_connection: None,
+        drill: true,
+        started_at,
+    };
+    let mut journal = Journal::create(dir, header).unwrap();
+    let score: DrillScore = serde_json::from_value(score).unwrap();
+    let at = started_at + score.ended_ms;
+    journal
+        .append_event(at, &Event::DrillScore(Box::new(score)))
+        .unwrap();
+    journal.flush().unwrap();
+}
+
+#[test]
+fn report_drills_lists_past_drills_oldest_first_with_who_detected_and_decided() {
+    let home = tempfile::tempdir().unwrap();
+    let dir = home.path().join("data/cockpit/journal");
+    fs::create_dir_all(&dir).unwrap();
+    let score = |by: serde_json::Value, act: Option<u64>, decision: u64| {
+        serde_json::json!({
+            "scenario": "error-burst", "outcome": "rolled_back", "stage": "25%",
+            "expected_outcome": "rolled_back", "expected_stage": "25%",
+            "expected_within_ms": 420_000, "right_call": true, "in_time": true,
+            "fault_visible_ms": 180_000, "first_warning_ms": 185_000,
+            "first_critical_ms": 185_000, "decision_ms": decision, "decided_by": by,
+            "rollback_complete_ms": decision + 1000, "ended_ms": decision + 20_000,
+            "good_operator": "Roll back at 25%.", "policy": "countdown",
+            "operator_first_act_ms": act,
+            "operator_first_act": act.map(|_| "note"),
+        })
+    };
+    let day = 24 * 3600 * 1000;
+    // The first time the policy saved an idle trainee; a week later she
+    // noticed 20 s after the fault and rolled back 40 s after it.
+    scored_drill(
+        &dir,
+        "ana",
+        1_780_000_000_000,
+        score("policy".into(), None, 220_000),
+    );
+    scored_drill(
+        &dir,
+        "ana",
+        1_780_000_000_000 + 7 * day,
+        score(
+            serde_json::json!({"operator": "ana"}),
+            Some(200_000),
+            220_000,
+        ),
+    );
+    let report = |format: &str| {
+        let out = cockpit()
+            .args(["report", "--drills", "--format", format])
+            .env("XDG_DATA_HOME", home.path().join("data"))
+            .env("XDG_CONFIG_HOME", home.path().join("config"))
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr).to_string();
+        assert!(out.status.success(), "{err}");
+        String::from_utf8_lossy(&out.stdout).to_string()
+    };
+    let text = report("markdown");
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 3, "a header and one line per drill:\n{text}");
+    assert!(
+        lines[0].starts_with("date") && lines[0].contains("detected"),
+        "{text}"
+    );
+    let first = lines[1].split_whitespace().collect::<Vec<_>>().join(" ");
+    let second = lines[2].split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        first.ends_with("error-burst ana - +40s by policy the policy's"),
+        "{first}"
+    );
+    assert!(
+        second.ends_with("error-burst ana +20s +40s by operator right, in time"),
+        "{second}"
+    );
+    // JSON for a team's own charts: the whole score of each drill.
+    let rows: serde_json::Value = serde_json::from_str(&report("json")).unwrap();
+    assert_eq!(rows[1]["score"]["operator_first_act_ms"], 200_000);
+    // The postmortem of one drill says who decided, and who did not.
+    let postmortem = |row: usize| {
+        let path = rows[row]["path"].as_str().unwrap();
+        let out = cockpit().args(["report", path]).output().unwrap();
+        String::from_utf8_lossy(&out.stdout).to_string()
+    };
+    let idle = postmortem(0);
+    assert!(
+        idle.contains("Who: the policy rolled back at T+3m40s; the operator took no action."),
+        "{idle}"
+    );
+    assert!(idle.contains("the policy's call, in time"), "{idle}");
+    let ana = postmortem(1);
+    assert!(
+        ana.contains("| operator's first act | T+3m20s (note) |"),
+        "{ana}"
+    );
+    assert!(
+        ana.contains("Who: the operator (ana) rolled back at T+3m40s"),
+        "{ana}"
+    );
+}
+
+#[test]
+fn drill_list_says_what_a_good_operator_does_in_every_scenario() {
+    let out = cockpit().args(["drill", "--list"]).output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    for (name, _) in cockpit::sim::scenario::BUILT_IN {
+        let s = cockpit::sim::Scenario::load(name).unwrap();
+        let entry = format!(
+            "{name}\n  {}\n  a good operator: {}\n",
+            s.summary, s.good_operator
+        );
+        assert!(text.contains(&entry), "{name}:\n{text}");
+    }
+}
+
+#[test]
+fn a_blind_drill_from_a_list_with_a_typo_is_a_usage_error() {
+    let out = cockpit()
+        .args([
+            "drill",
+            "--blind",
+            "--from",
+            "healthy,error-bust",
+            "--headless",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("did you mean \"error-burst\""), "{err}");
+    // A seed only picks for a batch or a blind drill.
+    let out = cockpit()
+        .args(["drill", "--seed", "3", "--headless"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--seed goes with --batch or --blind"), "{err}");
+}

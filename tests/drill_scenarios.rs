@@ -25,9 +25,16 @@ struct Drill {
 
 impl Drill {
     fn run(name: &str) -> Drill {
+        Drill::run_with(name, &["--scenario", name])
+    }
+
+    /// `cockpit drill ARGS --speed 60 --headless`; `name` labels the drill.
+    fn run_with(name: &str, args: &[&str]) -> Drill {
         let data = tempfile::tempdir().unwrap();
         let out = Command::new(env!("CARGO_BIN_EXE_cockpit"))
-            .args(["drill", "--scenario", name, "--speed", "60", "--headless"])
+            .arg("drill")
+            .args(args)
+            .args(["--speed", "60", "--headless"])
             .args(["--operator", "drill-test"])
             .env("XDG_DATA_HOME", data.path())
             .output()
@@ -317,7 +324,20 @@ fn every_scenario_ends_the_way_a_good_operator_would() {
             "score journalled: {}",
             d.name
         );
-        assert!(d.stderr.contains("RIGHT CALL"), "{}", d.stderr);
+        // Headless, nobody presses a key: a call is the policy's, and the
+        // score says so rather than crediting the operator.
+        assert!(
+            d.stderr.contains("RIGHT CALL") || d.stderr.contains("the POLICY's call"),
+            "{}",
+            d.stderr
+        );
+        if score["decided_by"] == "policy" {
+            assert!(
+                d.stderr.contains("the operator took no action"),
+                "{}",
+                d.stderr
+            );
+        }
         // Headless says the policy first, then every metric at each poll.
         assert_eq!(d.events[0]["event"], "policy", "{}", d.name);
         assert_eq!(d.events[0]["auto_advance"], true, "{}", d.name);
@@ -406,4 +426,88 @@ fn a_drill_stopped_by_a_signal_is_still_scored_in_its_journal() {
     assert_eq!(score["event"]["right_call"], false);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("WRONG CALL"), "{stderr}");
+}
+
+#[test]
+fn with_the_alert_policy_a_trainee_who_does_nothing_is_held_at_time_up_and_scored_once() {
+    let d = Drill::run_with(
+        "error-burst",
+        &["--scenario", "error-burst", "--policy", "alert"],
+    );
+    let ctx = d.context();
+    assert_eq!(d.code, 5, "held is exit 5\n{ctx}");
+    assert!(d.first("finished").is_none(), "{ctx}");
+    assert!(
+        d.first("countdown_started").is_none(),
+        "no auto-rollback\n{ctx}"
+    );
+    assert!(d.stop_reason().is_some(), "stopped by time up\n{ctx}");
+    assert_eq!(d.all("drill_score").len(), 1, "one score\n{ctx}");
+    assert_eq!(d.journal.matches("\"drill_score\"").count(), 1, "{ctx}");
+    let score = d.first("drill_score").unwrap();
+    assert_eq!(score["outcome"], "held", "{ctx}");
+    assert_eq!(score["right_call"], false, "{ctx}");
+    assert_eq!(score["policy"], "alert", "{ctx}");
+    // Scored at the end: the drill's time (12m), not before.
+    let started = Drill::at(d.first("started").unwrap());
+    assert!(Drill::at(score) - started >= 12 * 60_000, "{ctx}");
+    assert!(d.stderr.contains("WRONG CALL"), "{}", d.stderr);
+    assert!(
+        d.stderr.contains("the operator took no action"),
+        "{}",
+        d.stderr
+    );
+}
+
+#[test]
+fn a_blind_drill_names_its_scenario_in_the_journal_but_not_on_stdout_before_the_end() {
+    const BLIND: [&str; 5] = [
+        "--blind",
+        "--from",
+        "error-burst,latency-creep",
+        "--seed",
+        "3",
+    ];
+    let d = Drill::run_with("blind", &BLIND);
+    let ctx = d.context();
+    let score = d.first("drill_score").expect(&ctx);
+    let picked = score["scenario"].as_str().unwrap().to_string();
+    assert!(
+        ["error-burst", "latency-creep"].contains(&picked.as_str()),
+        "{ctx}"
+    );
+    let label = score["blind"].as_str().expect("a blind label").to_string();
+    assert!(label.starts_with("blind drill #"), "{label}");
+    // Before the score, nothing on stdout names the scenario or its fault.
+    let before: Vec<String> = d
+        .events
+        .iter()
+        .take_while(|e| e["event"] != "drill_score")
+        .map(|e| e.to_string())
+        .collect();
+    assert!(before.len() > 10, "{ctx}");
+    for line in &before {
+        assert!(!line.contains(&picked), "{picked} shown early: {line}");
+        assert!(
+            !line.contains("canary answers") && !line.contains("p95 climbs"),
+            "{line}"
+        );
+    }
+    assert!(before.iter().any(|l| l.contains(&label)), "{ctx}");
+    // The journal says which scenario it was, and how it was picked.
+    assert!(
+        d.journal
+            .contains(&format!("{label} is scenario {picked} (seed 3")),
+        "{}",
+        d.journal
+    );
+    assert!(
+        d.stderr.contains(&format!("{label} was {picked}")),
+        "{}",
+        d.stderr
+    );
+    // The same seed picks the same scenario.
+    let again = Drill::run_with("blind", &BLIND);
+    let again = again.first("drill_score").map(|s| s["scenario"].clone());
+    assert_eq!(again, Some(Value::from(picked)));
 }

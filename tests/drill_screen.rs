@@ -57,6 +57,20 @@ impl Tmux {
         }
     }
 
+    /// Presses `a` (advance) every half second until `text` shows; bounded.
+    fn advance_until(&self, text: &str) {
+        let begun = Instant::now();
+        while !self.screen().contains(text) {
+            self.keys("a");
+            assert!(
+                begun.elapsed() < Duration::from_secs(60),
+                "{}",
+                self.screen()
+            );
+            std::thread::sleep(Duration::from_millis(500));
+        }
+    }
+
     fn keys(&self, keys: &str) {
         Command::new("tmux")
             .args(["-L", &self.socket, "send-keys", keys])
@@ -71,6 +85,15 @@ impl Drop for Tmux {
             .args(["-L", &self.socket, "kill-server"])
             .status();
     }
+}
+
+/// `cockpit drill ARGS` in its own data dir; the shell says its exit code.
+fn drill_command(data: &std::path::Path, args: &str) -> String {
+    format!(
+        "XDG_DATA_HOME='{}' '{}' drill {args}; echo EXIT=$?; sleep 60",
+        data.display(),
+        env!("CARGO_BIN_EXE_cockpit")
+    )
 }
 
 fn tmux_installed() -> bool {
@@ -94,21 +117,15 @@ fn a_drill_on_screen_shows_the_fault_and_the_score_and_quits_with_the_outcome() 
         return;
     }
     let data = tempfile::tempdir().unwrap();
-    let command = format!(
-        "XDG_DATA_HOME='{}' '{}' drill --scenario error-burst --speed 60 --operator ana; echo EXIT=$?; sleep 60",
-        data.path().display(),
-        env!("CARGO_BIN_EXE_cockpit")
+    let command = drill_command(
+        data.path(),
+        "--scenario error-burst --speed 60 --operator ana",
     );
     let t = Tmux::start("alone", &command);
     let screen = t.wait_for("drill error-burst");
     assert!(screen.contains("25%"), "{screen}");
     // On screen the operator advances: press `a` once the stage is green.
-    let begun = Instant::now();
-    while !t.screen().contains("drill fault on") {
-        t.keys("a");
-        assert!(begun.elapsed() < Duration::from_secs(60), "{}", t.screen());
-        std::thread::sleep(Duration::from_millis(500));
-    }
+    t.advance_until("drill fault on");
     // Nobody holds the countdown: the policy rolls back; the score follows.
     let screen = t.wait_for("drill score");
     assert!(screen.contains("rolled"), "{screen}");
@@ -118,7 +135,68 @@ fn a_drill_on_screen_shows_the_fault_and_the_score_and_quits_with_the_outcome() 
         screen.contains("EXIT=3"),
         "rolled back is exit 3:\n{screen}"
     );
+    // The operator pressed nothing after the fault: the credit is the policy's.
+    assert!(screen.contains("the POLICY's call"), "{screen}");
+    assert!(screen.contains("the operator took no action"), "{screen}");
+}
+
+#[test]
+fn a_trainee_who_rolls_back_during_the_countdown_gets_the_credit() {
+    if !tmux_installed() {
+        return;
+    }
+    let data = tempfile::tempdir().unwrap();
+    // At 10x the 30 s countdown lasts 3 s: time enough to see it and press r.
+    let command = drill_command(
+        data.path(),
+        "--scenario error-burst --speed 10 --operator ana",
+    );
+    let t = Tmux::start("trainee", &command);
+    t.wait_for("drill error-burst");
+    t.advance_until("drill fault on");
+    // During the countdown `r` rolls back at once, no question asked.
+    t.wait_for("AUTO-ROLLBACK IN");
+    t.keys("r");
+    t.wait_for("drill score");
+    t.keys("q");
+    let screen = t.wait_for("EXIT=");
+    assert!(
+        screen.contains("EXIT=3"),
+        "rolled back is exit 3:\n{screen}"
+    );
     assert!(screen.contains("RIGHT CALL"), "{screen}");
+    assert!(
+        screen.contains("the operator (ana) rolled back"),
+        "{screen}"
+    );
+}
+
+#[test]
+fn on_screen_a_drill_stops_when_its_time_is_up_held_with_one_score() {
+    if !tmux_installed() {
+        return;
+    }
+    let data = tempfile::tempdir().unwrap();
+    // Nobody advances the healthy release: at 16m the drill is over.
+    let command = drill_command(data.path(), "--scenario healthy --speed 60 --operator ana");
+    let t = Tmux::start("idle", &command);
+    t.wait_for("drill healthy");
+    let screen = t.wait_for("EXIT=");
+    assert!(
+        screen.contains("EXIT=5"),
+        "time up is held, exit 5:\n{screen}"
+    );
+    assert!(screen.contains("Drill healthy: held at 5%"), "{screen}");
+    let dir = data.path().join("cockpit/journal");
+    let journal = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|e| e == "jsonl"))
+        .unwrap();
+    let text = std::fs::read_to_string(journal).unwrap();
+    assert_eq!(text.matches("\"drill_score\"").count(), 1, "{text}");
+    assert!(!text.contains("\"finished\""), "{text}");
 }
 
 /// The pid in the driver's live feed: the cockpit this test started.
@@ -166,16 +244,7 @@ fn a_second_engineer_follows_a_drill_read_only_and_is_told_when_the_driver_dies(
     assert!(!driver.screen().contains("PAUSED"), "{}", driver.screen());
 
     // The driver advances; the follower sees the first stage done.
-    let begun = Instant::now();
-    while !driver.screen().contains("✓ 5%") {
-        driver.keys("a");
-        assert!(
-            begun.elapsed() < Duration::from_secs(60),
-            "{}",
-            driver.screen()
-        );
-        std::thread::sleep(Duration::from_millis(500));
-    }
+    driver.advance_until("✓ 5%");
     watcher.wait_for("✓ 5%");
 
     // The driver's cockpit dies without a word (a dropped connection, kill -9).

@@ -13,7 +13,7 @@ use crate::clock::{Clock, operator};
 use crate::exit;
 use crate::journal::{self, Header, Journal};
 use crate::plan::{self, Choices};
-use crate::rollout::{Actor, At, Command, Event, Input};
+use crate::rollout::{Action, Actor, At, Command, Event, Input};
 use crate::run::headless::Headless;
 use crate::run::{Msg, Session};
 use crate::sim::drill as drill_config;
@@ -48,13 +48,49 @@ pub struct DrillArgs {
     /// rollbacks and advances, detection times, time on LOW EVIDENCE.
     #[arg(long, value_name = "N")]
     pub batch: Option<usize>,
-    /// The first seed of a batch; run i uses SEED + i.
-    #[arg(long, default_value_t = 1, requires = "batch")]
-    pub seed: u64,
+    /// The first seed of a batch (run i uses SEED + i; default 1), or the
+    /// seed a blind drill picks its scenario with (default: the time).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// What a sustained critical breach does, overriding the scenario:
+    /// `alert` turns automatic rollback off, so the trainee must decide.
+    #[arg(
+        long,
+        value_enum,
+        value_name = "countdown|rollback|alert",
+        conflicts_with = "batch"
+    )]
+    pub policy: Option<PolicyArg>,
+    /// A blind drill: the scenario is picked at random and shown as "blind
+    /// drill #N" until the end, then revealed with the score.
+    #[arg(long, conflicts_with_all = ["scenario", "batch", "list"])]
+    pub blind: bool,
+    /// The scenarios a blind drill picks from, e.g.
+    /// `error-burst,healthy,latency-creep` (default: the ten teaching ones).
+    #[arg(long, value_name = "LIST", requires = "blind", value_delimiter = ',')]
+    pub from: Vec<String>,
     /// How a batch judges rates: by their counts (evidence), by point
     /// values held for `for` (thresholds), or both side by side.
     #[arg(long, value_enum, default_value = "evidence", requires = "batch")]
     pub judge: JudgeArg,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PolicyArg {
+    Countdown,
+    Rollback,
+    Alert,
+}
+
+impl PolicyArg {
+    fn on_critical(self) -> crate::config::model::OnCritical {
+        use crate::config::model::OnCritical;
+        match self {
+            PolicyArg::Countdown => OnCritical::Countdown,
+            PolicyArg::Rollback => OnCritical::Rollback,
+            PolicyArg::Alert => OnCritical::Alert,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -97,8 +133,9 @@ pub fn list() -> i32 {
         if let Ok(s) = Scenario::load(name) {
             let _ = writeln!(
                 out,
-                "{name}\n  {}\n  expected: {} at {} within {}\n",
+                "{name}\n  {}\n  a good operator: {}\n  expected: {} at {} within {}\n",
                 s.summary,
+                s.good_operator,
                 s.expect.outcome.word(),
                 s.expect.stage,
                 s.expect.within
@@ -185,10 +222,24 @@ pub fn drill(args: DrillArgs) -> i32 {
     if let Some(n) = args.batch {
         return batch(&args, n);
     }
-    let scenario = match load(&args.scenario, args.speed) {
-        Ok(s) => s,
-        Err(code) => return code,
+    if args.seed.is_some() && !args.blind {
+        eprintln!("error: --seed goes with --batch or --blind");
+        return exit::CONFIG;
+    }
+    let (mut scenario, blind) = if args.blind {
+        match pick_blind(&args) {
+            Ok(picked) => picked,
+            Err(code) => return code,
+        }
+    } else {
+        match load(&args.scenario, args.speed) {
+            Ok(s) => (s, None),
+            Err(code) => return code,
+        }
     };
+    if let Some(policy) = args.policy {
+        scenario.policy.on_critical = policy.on_critical();
+    }
     let who = args.operator.clone().unwrap_or_else(|| operator().0);
     if !args.headless && !std::io::stdout().is_terminal() {
         eprintln!(
@@ -201,10 +252,67 @@ pub fn drill(args: DrillArgs) -> i32 {
         Ok(rt) => rt,
         Err(code) => return code,
     };
-    rt.block_on(run_drill(scenario, &args, who))
+    rt.block_on(run_drill(scenario, blind, &args, who))
 }
 
-async fn run_drill(scenario: Scenario, args: &DrillArgs, who: String) -> i32 {
+/// A blind drill: the neutral name shown until the end, and the note that
+/// names the scenario in the journal.
+struct Blind {
+    label: String,
+    note: String,
+}
+
+/// The ten scenarios of the README's table: the ones a single run teaches
+/// (the others' right call is a rate, measured with `--batch`).
+const BLIND_POOL: usize = 10;
+
+/// Picks a blind drill's scenario, seeded by `--seed` or the time; every
+/// name of `--from` is loaded first, so a typo is found before the drill.
+fn pick_blind(args: &DrillArgs) -> Result<(Scenario, Option<Blind>), i32> {
+    let pool: Vec<String> = if args.from.is_empty() {
+        BUILT_IN[..BLIND_POOL]
+            .iter()
+            .map(|(n, _)| n.to_string())
+            .collect()
+    } else {
+        args.from
+            .iter()
+            .map(|n| n.trim().to_string())
+            .filter(|n| !n.is_empty())
+            .collect()
+    };
+    if pool.is_empty() {
+        eprintln!("error: --from names no scenario; e.g. --from error-burst,healthy");
+        return Err(exit::CONFIG);
+    }
+    let mut scenarios = Vec::new();
+    for name in &pool {
+        scenarios.push(load(name, args.speed)?);
+    }
+    let seed = args.seed.unwrap_or_else(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(1, |d| d.as_nanos() as u64)
+    });
+    let mut rng = crate::sim::rng::Rng::new(seed);
+    let picked = (rng.next_u64() % scenarios.len() as u64) as usize;
+    let number = 100 + rng.next_u64() % 900;
+    let label = format!("blind drill #{number}");
+    let note = format!(
+        "{label} is scenario {} (seed {seed}, picked from {})",
+        scenarios[picked].name,
+        pool.join(",")
+    );
+    Ok((scenarios.swap_remove(picked), Some(Blind { label, note })))
+}
+
+async fn run_drill(scenario: Scenario, blind: Option<Blind>, args: &DrillArgs, who: String) -> i32 {
+    // What the screen and headless output call the drill until its end.
+    let label = blind.as_ref().map(|b| b.label.clone());
+    let shown = Scenario {
+        name: label.clone().unwrap_or_else(|| scenario.name.clone()),
+        ..scenario.clone()
+    };
     let clock = Clock::new(args.speed);
     let (fault_tx, faults) = mpsc::unbounded_channel::<FaultChange>();
     let sim = match Simulator::start(scenario.clone(), clock, Some(fault_tx)).await {
@@ -216,8 +324,8 @@ async fn run_drill(scenario: Scenario, args: &DrillArgs, who: String) -> i32 {
     };
     let headless = args.headless;
     // The same plan a config file gets: validation, sources, keys, theme.
-    let text = drill_config::config_text(&scenario, &sim.endpoints(), headless, None);
-    let origin = format!("drill config for scenario {}", scenario.name);
+    let text = drill_config::config_text(&shown, &sim.endpoints(), headless, None);
+    let origin = format!("drill config for scenario {}", shown.name);
     let choices = Choices::new(args.theme.clone());
     let plan = match plan::from_text(Path::new(&origin), &text, &choices) {
         Ok(plan) => plan,
@@ -227,7 +335,13 @@ async fn run_drill(scenario: Scenario, args: &DrillArgs, who: String) -> i32 {
         }
     };
     let (config, screen, sources) = plan.into_parts((!headless).then_some((&who, operator().1)));
-    let journal = match open_journal(&scenario, &args.scenario, &config, &who, clock.now()) {
+    let origin = if blind.is_some() {
+        &scenario.name
+    } else {
+        &args.scenario
+    };
+    let opened = open_journal(&shown.name, origin, &config, &who, clock.now());
+    let mut journal = match opened {
         Ok(j) => j,
         Err(e) => {
             eprintln!("error: {e}");
@@ -235,10 +349,29 @@ async fn run_drill(scenario: Scenario, args: &DrillArgs, who: String) -> i32 {
         }
     };
     let path = journal.path().to_path_buf();
+    // The journal names a blind drill's scenario from the start; the
+    // screen and headless output do not show it until the score.
+    if let Some(b) = &blind {
+        let note = Event::Note {
+            by: Actor::Operator("drill master".into()),
+            text: b.note.clone(),
+        };
+        if let Err(e) = journal
+            .append_event(clock.now(), &note)
+            .and_then(|_| journal.flush())
+        {
+            eprintln!("error: {}: {e}", path.display());
+            return exit::ERROR;
+        }
+    }
+    let about = if blind.is_some() {
+        "the scenario is revealed with the score"
+    } else {
+        &scenario.summary
+    };
     eprintln!(
-        "drill {}: {} ({}x; journal {})",
-        scenario.name,
-        scenario.summary,
+        "drill {}: {about} ({}x; journal {})",
+        shown.name,
         args.speed,
         path.display()
     );
@@ -249,16 +382,22 @@ async fn run_drill(scenario: Scenario, args: &DrillArgs, who: String) -> i32 {
     }
     let session = Session::new(config, clock, Some(journal)).with_sources(sources);
     let tx = session.sender();
-    forward_faults(faults, tx.clone());
-    let referee = tokio::spawn(referee(path.clone(), scenario.clone(), clock, tx, headless));
-    let first = first_inputs(&scenario, who);
+    forward_faults(faults, tx.clone(), blind.is_some());
+    let referee = tokio::spawn(referee(
+        path.clone(),
+        scenario.clone(),
+        label.clone(),
+        clock,
+        tx,
+    ));
+    let first = first_inputs(&shown, blind.is_some(), who);
     let code = match screen {
         None => session.drive(&mut view, first).await,
         Some(screen) => crate::tui::run(session, screen, first).await,
     };
     referee.abort();
     drop(sim);
-    match settle(&path, &scenario, clock.now(), headless) {
+    match settle(&path, &scenario, label, clock.now(), headless) {
         Ok(score) => score::render(&score).iter().for_each(|l| eprintln!("{l}")),
         Err(e) => eprintln!("warning: the drill could not be scored: {e}"),
     }
@@ -266,11 +405,21 @@ async fn run_drill(scenario: Scenario, args: &DrillArgs, who: String) -> i32 {
 }
 
 /// Faults switching in the simulator go into the journal as they happen.
-fn forward_faults(mut faults: mpsc::UnboundedReceiver<FaultChange>, tx: UnboundedSender<Msg>) {
+/// A blind drill's faults say only that one switched.
+fn forward_faults(
+    mut faults: mpsc::UnboundedReceiver<FaultChange>,
+    tx: UnboundedSender<Msg>,
+    blind: bool,
+) {
     tokio::spawn(async move {
         while let Some(f) = faults.recv().await {
+            let what = if blind {
+                "a scripted fault (blind drill: revealed with the score)".into()
+            } else {
+                f.what
+            };
             let event = Event::DrillFault {
-                what: f.what,
+                what,
                 active: f.active,
             };
             if tx.send(Msg::Journal(event)).is_err() {
@@ -281,15 +430,18 @@ fn forward_faults(mut faults: mpsc::UnboundedReceiver<FaultChange>, tx: Unbounde
 }
 
 /// Start, and skip the window and checklist: a drill is a rehearsal.
-fn first_inputs(scenario: &Scenario, who: String) -> Vec<Input> {
+fn first_inputs(scenario: &Scenario, blind: bool, who: String) -> Vec<Input> {
+    let reason = if blind {
+        scenario.name.clone()
+    } else {
+        format!("drill, scenario {}", scenario.name)
+    };
     let actor = Actor::Operator(who.clone());
     // Skip first, so the start is not announced as blocked by the window.
     vec![
         Input::Command {
             actor,
-            command: Command::SkipChecks {
-                reason: format!("drill, scenario {}", scenario.name),
-            },
+            command: Command::SkipChecks { reason },
         },
         Input::Start {
             local: Clock::local_now(),
@@ -304,18 +456,17 @@ fn journal_events(path: &std::path::Path) -> Result<Vec<(At, Event)>, String> {
     Ok(read.events().map(|(at, e)| (at, e.clone())).collect())
 }
 
-/// Watches the drill's journal: scores the drill when it reaches an
-/// outcome, or when the scenario's time is up without one (headless, that
-/// ends the drill as held; on screen the operator may carry on).
+/// Watches the drill's journal and scores the drill once, at its end: when
+/// it reaches an outcome, or when the scenario's time is up without one,
+/// which ends the drill as held (exit 5), on screen as headless.
 async fn referee(
     path: std::path::PathBuf,
     scenario: Scenario,
+    blind: Option<String>,
     clock: Clock,
     tx: UnboundedSender<Msg>,
-    stop_when_up: bool,
 ) {
     let every = std::time::Duration::from_millis(200);
-    let mut time_up_scored = false;
     loop {
         tokio::time::sleep(every).await;
         let Ok(events) = journal_events(&path) else {
@@ -331,24 +482,34 @@ async fn referee(
         let finished = events
             .iter()
             .any(|(_, e)| matches!(e, Event::Finished { .. }));
-        let time_up = clock.now() >= started + scenario.duration.as_millis();
-        if finished || (time_up && !time_up_scored) {
-            let s = score::score(&scenario, &events, clock.now());
-            let outcome = s.outcome.replace('_', " ");
-            let stage = s.stage.clone();
-            if tx.send(Msg::Journal(Event::DrillScore(s))).is_err() || finished {
-                return;
-            }
-            time_up_scored = true;
-            if stop_when_up {
-                let why = format!(
-                    "drill time is up ({}): {outcome} at {stage}",
-                    scenario.duration
-                );
-                let _ = tx.send(Msg::Stop(why));
-                return;
-            }
+        let end = started + scenario.duration.as_millis();
+        let time_up = clock.now() >= end;
+        // A rollback decided before time was up ends with its outcome, once
+        // verified (bounded): the call was made in time.
+        let rolling_back = events.iter().any(|(at, e)| {
+            *at < end && matches!(e, Event::Decision { action, .. } if *action == Action::Rollback)
+        });
+        let grace = scenario.policy.rollback_verify_within.as_millis() + 60_000;
+        let time_up = time_up && !(rolling_back && clock.now() < end + grace);
+        if !(finished || time_up) {
+            continue;
         }
+        let mut s = score::score(&scenario, &events, clock.now());
+        s.blind = blind;
+        let outcome = s.outcome.replace('_', " ");
+        let stage = s.stage.clone();
+        if tx
+            .send(Msg::Journal(Event::DrillScore(Box::new(s))))
+            .is_ok()
+            && !finished
+        {
+            let why = format!(
+                "drill time is up ({}): {outcome} at {stage}",
+                scenario.duration
+            );
+            let _ = tx.send(Msg::Stop(why));
+        }
+        return;
     }
 }
 
@@ -357,6 +518,7 @@ async fn referee(
 fn settle(
     path: &std::path::Path,
     scenario: &Scenario,
+    blind: Option<String>,
     now: At,
     headless: bool,
 ) -> Result<crate::rollout::DrillScore, String> {
@@ -369,14 +531,15 @@ fn settle(
         .enumerate()
         .rev()
         .find_map(|(i, (_, e))| match e {
-            Event::DrillScore(s) if last_finish.is_none_or(|f| i > f) => Some(s.clone()),
+            Event::DrillScore(s) if last_finish.is_none_or(|f| i > f) => Some(s.as_ref().clone()),
             _ => None,
         });
     if let Some(s) = scored {
         return Ok(s);
     }
-    let s = score::score(scenario, &events, now);
-    let event = Event::DrillScore(s.clone());
+    let mut s = score::score(scenario, &events, now);
+    s.blind = blind;
+    let event = Event::DrillScore(Box::new(s.clone()));
     let mut journal = Journal::reopen(path).map_err(|e| format!("{}: {e}", path.display()))?;
     journal
         .append_event(now, &event)
@@ -392,7 +555,7 @@ fn settle(
 
 /// The journal of a drill: the header says so, and hashes the scenario.
 fn open_journal(
-    scenario: &Scenario,
+    shown: &str,
     origin: &str,
     config: &crate::config::Config,
     who: &str,
@@ -401,7 +564,7 @@ fn open_journal(
     let text = Scenario::text(origin);
     let header = Header {
         rollout: config.rollout.name.clone(),
-        config_path: format!("scenario {}", scenario.name),
+        config_path: format!("scenario {shown}"),
         config_hash: format!("sha256:{:x}", Sha256::digest(text.as_bytes())),
         operator: who.to_string(),
         ssh_connection: std::env::var("SSH_CONNECTION").ok(),
@@ -438,7 +601,7 @@ fn batch(args: &DrillArgs, runs: usize) -> i32 {
     };
     for judge in judges {
         let started = std::time::Instant::now();
-        match crate::sim::batch::batch(&scenarios, runs, args.seed, judge) {
+        match crate::sim::batch::batch(&scenarios, runs, args.seed.unwrap_or(1), judge) {
             Ok(rows) => {
                 print!("{}", crate::sim::batch::table(judge, &rows));
                 println!(

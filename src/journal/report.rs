@@ -325,7 +325,7 @@ impl Report {
                 let kind = if *active { "fault on" } else { "fault off" };
                 self.moment(at, kind, format!("drill: {what}"))
             }
-            Event::DrillScore(score) => self.drill_score = Some(score.clone()),
+            Event::DrillScore(score) => self.drill_score = Some(score.as_ref().clone()),
             Event::RollbackComplete => self.moment(
                 at,
                 "rollback complete",
@@ -534,14 +534,22 @@ pub fn markdown(r: &Report) -> String {
 /// The drill's score: when things were seen and decided, in simulated time.
 fn drill_score(out: &mut String, d: &crate::rollout::event::DrillScore) {
     let t = |ms: Option<u64>| ms.map_or_else(|| "-".to_string(), |ms| format!("T+{}", span(ms)));
-    let verdict = match (d.right_call, d.in_time) {
-        (true, true) => "right call, in time",
-        (true, false) => "right call, too late",
+    let by_policy = d.decided_by == Some(crate::rollout::Actor::Policy);
+    let verdict = match (d.right_call, d.in_time, by_policy) {
+        (true, true, false) => "right call, in time",
+        (true, false, false) => "right call, too late",
+        (true, true, true) => "the policy's call, in time",
+        (true, false, true) => "the policy's call, too late",
         _ => "wrong call",
     };
+    let blind = d
+        .blind
+        .as_ref()
+        .map(|b| format!(" ({b})"))
+        .unwrap_or_default();
     let _ = writeln!(
         out,
-        "## Drill score: {}
+        "## Drill score: {}{blind}
 ",
         d.scenario
     );
@@ -563,6 +571,13 @@ fn drill_score(out: &mut String, d: &crate::rollout::event::DrillScore) {
         ("fault visible", t(d.fault_visible_ms)),
         ("first warning", t(d.first_warning_ms)),
         ("first critical", t(d.first_critical_ms)),
+        (
+            "operator's first act",
+            match &d.operator_first_act {
+                Some(what) => format!("{} ({what})", t(d.operator_first_act_ms)),
+                None => "-".into(),
+            },
+        ),
         ("decision", format!("{} by {by}", t(d.decision_ms))),
         ("rollback complete", t(d.rollback_complete_ms)),
         ("ended", t(Some(d.ended_ms))),
@@ -571,7 +586,9 @@ fn drill_score(out: &mut String, d: &crate::rollout::event::DrillScore) {
     for (what, when) in rows {
         let _ = writeln!(out, "| {what} | {when} |");
     }
-    let _ = writeln!(out, "\nWhat a good operator does: {}\n", d.good_operator);
+    let who = crate::sim::score::who(d);
+    let _ = writeln!(out, "\nWho: {who}.\n");
+    let _ = writeln!(out, "What a good operator does: {}\n", d.good_operator);
 }
 
 fn summary(out: &mut String, r: &Report) {

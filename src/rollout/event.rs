@@ -410,7 +410,7 @@ pub enum Event {
         active: bool,
     },
     /// Drills only: the score, computed from this journal's own events.
-    DrillScore(DrillScore),
+    DrillScore(Box<DrillScore>),
 }
 
 /// How a drill went, against what the scenario says a good operator does.
@@ -439,6 +439,21 @@ pub struct DrillScore {
     pub ended_ms: u64,
     /// The scenario's words on what a good operator does.
     pub good_operator: String,
+    /// What the policy did with a sustained critical breach (`countdown`,
+    /// `rollback`, `alert`); journals from before it: unknown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<String>,
+    /// The operator's first act after the fault became visible (a note, a
+    /// pause, a hold, a rollback...): when the person detected it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operator_first_act_ms: Option<u64>,
+    /// What that act was: "note", "pause", "hold", "rollback", ...
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operator_first_act: Option<String>,
+    /// A blind drill's neutral name ("blind drill #412"), the scenario
+    /// revealed only with the score.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blind: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -5,7 +5,7 @@
 use super::Scenario;
 use super::scenario::Verdict;
 use crate::duration::Span;
-use crate::rollout::{Action, At, DrillScore, Event, Level};
+use crate::rollout::{Action, Actor, At, DrillScore, Event, Level};
 
 /// Scores the events of one drill (in journal order). `end` is when the
 /// drill stopped, for a drill that ended without an outcome.
@@ -65,6 +65,25 @@ pub fn score(scenario: &Scenario, events: &[(At, Event)], end: At) -> DrillScore
             .find(|(_, e)| matches!(e, Event::MetricChanged { to, .. } if level(*to)))
             .map(|(at, _)| since(*at))
     };
+    // The person's first act after the fault became visible: the journal
+    // holds every note and decision the operator made, in order.
+    let fault_index = events
+        .iter()
+        .position(|(_, e)| matches!(e, Event::DrillFault { active: true, .. }));
+    let first_act = fault_index.and_then(|f| {
+        events[f..].iter().find_map(|(at, e)| match e {
+            Event::Note {
+                by: Actor::Operator(_),
+                ..
+            } => Some((since(*at), "note".to_string())),
+            Event::Decision {
+                by: Actor::Operator(_),
+                action,
+                ..
+            } => Some((since(*at), word(action))),
+            _ => None,
+        })
+    });
     let expect = &scenario.expect;
     DrillScore {
         scenario: scenario.name.clone(),
@@ -90,7 +109,19 @@ pub fn score(scenario: &Scenario, events: &[(At, Event)], end: At) -> DrillScore
         rollback_complete_ms: first(&|e| matches!(e, Event::RollbackComplete)),
         ended_ms: ended,
         good_operator: scenario.good_operator.clone(),
+        policy: Some(word(&scenario.policy.on_critical)),
+        operator_first_act_ms: first_act.as_ref().map(|(ms, _)| *ms),
+        operator_first_act: first_act.map(|(_, what)| what),
+        blind: None,
     }
+}
+
+/// A value's serde name: "rollback", "alert".
+fn word(v: &impl serde::Serialize) -> String {
+    serde_json::to_value(v)
+        .ok()
+        .and_then(|v| v.as_str().map(String::from))
+        .unwrap_or_default()
 }
 
 fn name(v: Verdict) -> String {
@@ -108,15 +139,21 @@ fn t(ms: u64) -> String {
 /// The score in words, a few lines for the screen, stderr and the report.
 pub fn render(s: &DrillScore) -> Vec<String> {
     let words = |o: &str| o.replace('_', " ");
-    let verdict = match (s.right_call, s.in_time) {
-        (true, true) => "RIGHT CALL, in time",
-        (true, false) => "right call, but LATE",
-        (false, _) => "WRONG CALL",
+    let by_policy = s.decided_by == Some(Actor::Policy);
+    let verdict = match (s.right_call, s.in_time, by_policy) {
+        (true, true, false) => "RIGHT CALL, in time",
+        (true, false, false) => "right call, but LATE",
+        (true, true, true) => "the POLICY's call, in time, not the operator's",
+        (true, false, true) => "the POLICY's call, LATE, not the operator's",
+        (false, ..) => "WRONG CALL",
+    };
+    let name = match &s.blind {
+        Some(blind) => format!("{blind} was {}", s.scenario),
+        None => s.scenario.clone(),
     };
     let mut lines = vec![
         format!(
-            "Drill {}: {} at {} after {} -- {verdict}",
-            s.scenario,
+            "Drill {name}: {} at {} after {} -- {verdict}",
             words(&s.outcome),
             s.stage,
             Span::whole_secs(s.ended_ms)
@@ -148,8 +185,54 @@ pub fn render(s: &DrillScore) -> Vec<String> {
     add("rollback complete", s.rollback_complete_ms);
     timeline.sort_by_key(|(ms, _)| *ms);
     lines.extend(timeline.into_iter().map(|(_, line)| line));
+    lines.push(format!("  {}", who(s)));
+    if s.policy.as_deref() == Some("alert") {
+        lines.push("  policy: alert (no automatic rollback: the operator decides)".into());
+    }
     lines.push(format!("  a good operator: {}", s.good_operator));
     lines
+}
+
+/// Who detected and who decided, in one sentence: "the policy rolled back
+/// at T+3m10s; the operator took no action".
+pub fn who(s: &DrillScore) -> String {
+    let act = match (&s.operator_first_act, s.operator_first_act_ms) {
+        (Some(what), Some(ms)) => {
+            let after = s
+                .fault_visible_ms
+                .map(|f| {
+                    format!(
+                        ", +{} after the fault",
+                        Span::from_millis(ms.saturating_sub(f) / 1000 * 1000)
+                    )
+                })
+                .unwrap_or_default();
+            Some(format!("{what} at {}{after}", t(ms)))
+        }
+        _ => None,
+    };
+    let did = match s.outcome.as_str() {
+        "promoted" => "promoted",
+        _ => "rolled back",
+    };
+    let at = s.decision_ms.map(t).unwrap_or_default();
+    match (&s.decided_by, act) {
+        (Some(Actor::Policy), None) => {
+            format!("the policy {did} at {at}; the operator took no action")
+        }
+        (Some(Actor::Policy), Some(act)) => {
+            format!("the policy {did} at {at}; the operator's first act: {act}, but no decision")
+        }
+        (Some(Actor::Operator(by)), Some(act)) => {
+            format!("the operator ({by}) {did} at {at}; first act: {act}")
+        }
+        (Some(Actor::Operator(by)), None) => format!("the operator ({by}) {did} at {at}"),
+        (None, Some(act)) => format!("no decision; the operator's first act: {act}"),
+        (None, None) if s.fault_visible_ms.is_some() => {
+            "no decision; the operator took no action after the fault".into()
+        }
+        (None, None) => "no decision; nothing to act on".into(),
+    }
 }
 
 #[cfg(test)]
@@ -244,11 +327,106 @@ mod tests {
             (Some(281 * S), 300 * S)
         );
         let text = render(&s).join("\n");
-        assert!(text.contains("RIGHT CALL, in time"), "{text}");
+        assert!(text.contains("the POLICY's call, in time"), "{text}");
         assert!(
             text.contains("T+4m40s decision, by policy (+1m39s after the fault)"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn an_idle_operator_saved_by_the_policy_reads_as_such() {
+        let scenario = Scenario::load("error-burst").unwrap();
+        let s = score(&scenario, &burst_journal(Actor::Policy), T0 + 999 * S);
+        assert!(s.right_call, "the outcome is right");
+        assert_eq!(
+            (s.operator_first_act_ms, s.operator_first_act.clone()),
+            (None, None)
+        );
+        assert_eq!(s.policy.as_deref(), Some("countdown"));
+        let text = render(&s).join("\n");
+        assert!(!text.contains("RIGHT CALL"), "{text}");
+        assert!(
+            text.contains("the policy rolled back at T+4m40s; the operator took no action"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn an_operator_who_looked_then_rolled_back_gets_the_credit() {
+        let scenario = Scenario::load("error-burst").unwrap();
+        let ana = Actor::Operator("ana".into());
+        let mut events = burst_journal(ana.clone());
+        // A note before the fault is not a detection; the one after it is.
+        let note = |text: &str| Event::Note {
+            by: ana.clone(),
+            text: text.into(),
+        };
+        events.insert(1, (T0 + 5 * S, note("starting")));
+        events.insert(7, (T0 + 200 * S, note("errors at 25%?")));
+        let s = score(&scenario, &events, T0 + 999 * S);
+        assert!(s.right_call && s.in_time);
+        assert_eq!(s.decided_by, Some(ana));
+        assert_eq!(
+            (s.operator_first_act_ms, s.operator_first_act.as_deref()),
+            (Some(200 * S), Some("note"))
+        );
+        let text = render(&s).join("\n");
+        assert!(text.contains("RIGHT CALL, in time"), "{text}");
+        assert!(
+            text.contains(
+                "the operator (ana) rolled back at T+4m40s; first act: note at T+3m20s, +19s after the fault"
+            ),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn with_the_alert_policy_an_operator_who_does_nothing_made_the_wrong_call() {
+        let mut scenario = Scenario::load("error-burst").unwrap();
+        scenario.policy.on_critical = crate::config::model::OnCritical::Alert;
+        let mut events = burst_journal(Actor::Policy);
+        // No rollback: the breach stays critical until time is up.
+        events.truncate(6);
+        let observing = Event::StageObserving {
+            stage: 1,
+            name: "25%".into(),
+        };
+        events.insert(4, (T0 + 180 * S, observing));
+        let s = score(&scenario, &events, T0 + 720 * S);
+        assert_eq!((s.outcome.as_str(), s.stage.as_str()), ("held", "25%"));
+        assert!(!s.right_call);
+        assert_eq!(
+            (s.decided_by.clone(), s.policy.as_deref()),
+            (None, Some("alert"))
+        );
+        let text = render(&s).join("\n");
+        assert!(text.contains("WRONG CALL"), "{text}");
+        assert!(
+            text.contains("no decision; the operator took no action after the fault"),
+            "{text}"
+        );
+        assert!(text.contains("policy: alert"), "{text}");
+    }
+
+    #[test]
+    fn an_old_score_without_the_new_fields_still_reads() {
+        let s = score(
+            &Scenario::load("healthy").unwrap(),
+            &burst_journal(Actor::Policy),
+            T0,
+        );
+        let mut old = serde_json::to_value(&s).unwrap();
+        for key in [
+            "policy",
+            "operator_first_act_ms",
+            "operator_first_act",
+            "blind",
+        ] {
+            old.as_object_mut().unwrap().remove(key);
+        }
+        let back: DrillScore = serde_json::from_value(old).unwrap();
+        assert_eq!((back.policy, back.blind), (None, None));
     }
 
     #[test]
