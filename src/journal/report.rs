@@ -534,14 +534,7 @@ pub fn markdown(r: &Report) -> String {
 /// The drill's score: when things were seen and decided, in simulated time.
 fn drill_score(out: &mut String, d: &crate::rollout::event::DrillScore) {
     let t = |ms: Option<u64>| ms.map_or_else(|| "-".to_string(), |ms| format!("T+{}", span(ms)));
-    let by_policy = d.decided_by == Some(crate::rollout::Actor::Policy);
-    let verdict = match (d.right_call, d.in_time, by_policy) {
-        (true, true, false) => "right call, in time",
-        (true, false, false) => "right call, too late",
-        (true, true, true) => "the policy's call, in time",
-        (true, false, true) => "the policy's call, too late",
-        _ => "wrong call",
-    };
+    let verdict = crate::rollout::words::drill_verdict(d);
     let blind = d
         .blind
         .as_ref()

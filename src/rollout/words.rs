@@ -121,13 +121,7 @@ pub fn words(event: &Event) -> Option<(log::Level, String)> {
             format!(
                 "drill score: {} ({}), good operator: {} at {}",
                 d.outcome,
-                if d.right_call && d.in_time {
-                    "right call in time"
-                } else if d.right_call {
-                    "right call, late"
-                } else {
-                    "wrong call"
-                },
+                drill_verdict(d),
                 d.expected_outcome,
                 d.expected_stage
             ),
@@ -170,5 +164,18 @@ pub fn said(said: &super::Said) -> String {
         Said::NoFailedHookToSkip => "no failed hook to skip".into(),
         Said::AlreadyRollingBack => "already rolling back".into(),
         Said::NothingToRollBack => "nothing to roll back".into(),
+    }
+}
+
+/// A drill's call in words: whose it was, and whether it was right and in
+/// time. A policy that saved an idle operator is not the operator's call.
+pub fn drill_verdict(d: &super::DrillScore) -> &'static str {
+    let by_policy = d.decided_by == Some(super::Actor::Policy);
+    match (d.right_call, d.in_time, by_policy) {
+        (true, true, false) => "right call, in time",
+        (true, false, false) => "right call, too late",
+        (true, true, true) => "the policy's call, in time",
+        (true, false, true) => "the policy's call, too late",
+        _ => "wrong call",
     }
 }
