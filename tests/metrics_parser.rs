@@ -1,5 +1,5 @@
 //! Our exposition parser against the lines prometheus-parse 0.2.5 gets
-//! wrong (README, dependency notes): each assertion is a line it drops or
+//! wrong (DEVELOPMENT.md, dependency notes): each assertion is a line it drops or
 //! mangles. `metrics_prometheus.rs` checks the same page against what a
 //! real Prometheus stores.
 

@@ -4,7 +4,7 @@
 //!
 //! Our own parser rather than prometheus-parse 0.2.5, which drops names with
 //! `:`, `m{} 1` and label values holding `}`, mangles values with `,` or
-//! `=`, leaves `\"` escaped and invents timestamps (README, dependency
+//! `=`, leaves `\"` escaped and invents timestamps (DEVELOPMENT.md, dependency
 //! notes). Skipping unwanted families after reading only their name is
 //! also what makes a poll cheaper than Prometheus' own scrape.
 
