@@ -32,8 +32,14 @@ fn page(version: &str, ok: u64, errors: u64) -> String {
     )
 }
 
-/// Serves `version`'s page, ticking every 100 ms; errors while `bad` is set.
-async fn serve(version: &'static str, bad: Arc<AtomicBool>) -> (std::net::SocketAddr, Tasks) {
+/// Serves `version`'s page, ticking every 100 ms; errors while `bad` is
+/// set; no more requests once the file `drained` exists (the rollback's
+/// undo hook makes it: the canary gets no traffic after a rollback).
+async fn serve(
+    version: &'static str,
+    bad: Arc<AtomicBool>,
+    drained: Option<std::path::PathBuf>,
+) -> (std::net::SocketAddr, Tasks) {
     let target = Page::default();
     target.set(200, page(version, 0, 0));
     let (addr, server) = target.serve().await;
@@ -41,6 +47,9 @@ async fn serve(version: &'static str, bad: Arc<AtomicBool>) -> (std::net::Socket
         let (mut ok, mut errors) = (0, 0);
         loop {
             tokio::time::sleep(Duration::from_millis(100)).await;
+            if drained.as_ref().is_some_and(|d| d.exists()) {
+                continue;
+            }
             ok += PER_TICK;
             if bad.load(Ordering::SeqCst) {
                 errors += BAD_ERRORS;
@@ -58,11 +67,13 @@ fn write_config(dir: &Path, url: &str) -> std::path::PathBuf {
 name = "5%"
 weight = 5
 wait = "8s"
+undo = {{ exec = ["touch", "{drained}"] }}
 
 [[stage]]
 name = "50%"
 weight = 50
 wait = "2m"
+undo = {{ exec = ["touch", "{drained}"] }}
 
 [prometheus]
 url = "{url}"
@@ -88,7 +99,8 @@ items = []
 [journal]
 dir = "{}"
 "#,
-        dir.join("journal").display()
+        dir.join("journal").display(),
+        drained = dir.join("drained").display(),
     );
     let path = dir.join("cockpit.toml");
     std::fs::write(&path, text).unwrap();
@@ -138,8 +150,10 @@ async fn replay_on_victoria_metrics_makes_the_live_runs_decisions() {
 
 async fn replay_agrees_with_a_live_run_on(backend: Backend) {
     let bad = Arc::new(AtomicBool::new(false));
-    let (canary, _canary_tasks) = serve("2.0.0", bad.clone()).await;
-    let (baseline, _baseline_tasks) = serve("1.0.0", Arc::new(AtomicBool::new(false))).await;
+    let dir = tempfile::tempdir().unwrap();
+    let drained = dir.path().join("drained");
+    let (canary, _canary_tasks) = serve("2.0.0", bad.clone(), Some(drained)).await;
+    let (baseline, _baseline_tasks) = serve("1.0.0", Arc::new(AtomicBool::new(false)), None).await;
     let Some(prom) = Prometheus::start_on(backend, "shop", &[canary, baseline]) else {
         return;
     };
@@ -150,7 +164,6 @@ async fn replay_agrees_with_a_live_run_on(backend: Backend) {
         ))
         .await;
     }
-    let dir = tempfile::tempdir().unwrap();
     let config = write_config(dir.path(), &prom.url());
 
     // The live run: healthy through stage 1 (8 s), then at 50% the canary
