@@ -179,10 +179,7 @@ fn drill_line(row: &DrillRow) -> String {
             } else {
                 "T+"
             };
-            format!(
-                "{sign}{}",
-                crate::duration::Span::from_millis((ms - from) / 1000 * 1000)
-            )
+            format!("{sign}{}", crate::duration::Span::whole_secs(ms - from))
         }
         None => "-".into(),
     };

@@ -1128,7 +1128,7 @@ impl Rollout {
         let wait = self.config.stages[self.state.stage].wait.as_millis();
         let observed = format!(
             "observed {} of {}",
-            crate::duration::Span::from_millis(self.state.observed_ms / 1000 * 1000),
+            crate::duration::Span::whole_secs(self.state.observed_ms),
             crate::duration::Span::from_millis(wait)
         );
         if let Some(t) = self

@@ -203,7 +203,7 @@ pub fn who(s: &DrillScore) -> String {
                 .map(|f| {
                     format!(
                         ", +{} after the fault",
-                        Span::from_millis(ms.saturating_sub(f) / 1000 * 1000)
+                        Span::whole_secs(ms.saturating_sub(f))
                     )
                 })
                 .unwrap_or_default();

@@ -52,7 +52,7 @@ pub fn decision(
             let what = hook.map_or_else(String::new, |(label, ms)| {
                 format!(
                     ": running `{label}` ({})",
-                    crate::duration::Span::from_millis(ms / 1000 * 1000)
+                    crate::duration::Span::whole_secs(ms)
                 )
             });
             format!("Entering {stage}{what}")
