@@ -239,11 +239,10 @@ impl Evidence {
     /// What the evidence shows at confidence `1 - alpha`.
     pub fn shown(&self, lines: &Lines, alpha: f64, floor: f64, min_requests: f64) -> Shown {
         let past: Vec<Option<Run>> = self.past.iter().map(|c| c.alarm(alpha)).collect();
-        for level in (0..past.len()).rev() {
-            if let Some(Some(run)) = past.get(level)
-                && level > 0
-            {
-                return Shown::Past(level, *run);
+        // The immediate line, then critical; warning only after the ratio.
+        for level in (1..past.len()).rev() {
+            if let Some(run) = past[level] {
+                return Shown::Past(level, run);
             }
         }
         let above_floor = self.canary.rate().is_some_and(|r| r > floor);
