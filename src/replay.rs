@@ -17,8 +17,8 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::metrics::prom::{Api, Recorded};
 use crate::rollout::{
-    Action, Actor, At, Command, Effect, Event, Group, Input, Level, Outcome, Phase, Reading,
-    Rollout, Sample,
+    Actor, At, Command, Effect, Event, Group, Input, Level, Move, Outcome, Phase, Reading, Rollout,
+    Sample,
 };
 
 /// Who the replay's own inputs (starting, `--stage-at`, gates) come from.
@@ -137,7 +137,7 @@ pub struct Replayed {
 
 impl Replayed {
     /// The decisions, in order: (when, what, by whom, why).
-    pub fn decisions(&self) -> impl Iterator<Item = (At, Action, &Actor, &str)> {
+    pub fn decisions(&self) -> impl Iterator<Item = (At, Move, &Actor, &str)> {
         self.events.iter().filter_map(|(at, e)| match e {
             Event::Decision {
                 action, by, reason, ..
@@ -397,16 +397,16 @@ pub fn lines(replayed: &Replayed, config: &Config, history: &History) -> Vec<Str
                 ..
             } => {
                 let what = match action {
-                    Action::Rollback => "rolled back".to_string(),
-                    Action::Advance => format!("advanced to {}", stage_name(stage + 1)),
-                    Action::Promote => "promoted".to_string(),
-                    Action::Hold => "alerted (and held)".to_string(),
+                    Move::Rollback => "rolled back".to_string(),
+                    Move::Advance => format!("advanced to {}", stage_name(stage + 1)),
+                    Move::Promote => "promoted".to_string(),
+                    Move::Hold => "alerted (and held)".to_string(),
                     other => format!("{other:?}").to_lowercase(),
                 };
                 format!("at {when} the cockpit would have {what}: {reason}")
             }
             Event::Decision {
-                action: Action::ForceAdvance | Action::Advance | Action::Promote,
+                action: Move::ForceAdvance | Move::Advance | Move::Promote,
                 reason,
                 stage,
                 ..
@@ -567,11 +567,11 @@ enabled = false
     fn a_bad_canary_is_rolled_back_and_no_hook_runs() {
         let bad_from_30s = history(|s| Some(if s < 30 { 0.0 } else { 2.0 }));
         let replayed = replay(config(), &bad_from_30s, &[]);
-        let decided: Vec<(At, Action)> = replayed.decisions().map(|d| (d.0, d.1)).collect();
+        let decided: Vec<(At, Move)> = replayed.decisions().map(|d| (d.0, d.1)).collect();
         // Ready after 10 s observed; bad from 30 s, rolled back once the
         // evidence is sure or the breach held its 3 s, whichever is first.
-        assert_eq!(decided[0], (10_000, Action::Advance));
-        assert_eq!(decided[1].1, Action::Rollback);
+        assert_eq!(decided[0], (10_000, Move::Advance));
+        assert_eq!(decided[1].1, Move::Rollback);
         assert!((31_000..=33_000).contains(&decided[1].0), "{decided:?}");
         assert_eq!(decided.len(), 2);
         assert_eq!(replayed.outcome, Some(Outcome::RolledBack));
@@ -591,8 +591,8 @@ enabled = false
     fn stage_at_enters_each_stage_when_the_history_says_even_if_not_green() {
         let healthy = history(|_| Some(0.0));
         let replayed = replay(config(), &healthy, &[(5_000, 1)]);
-        let decided: Vec<(At, Action)> = replayed.decisions().map(|d| (d.0, d.1)).collect();
-        assert_eq!(decided, [(5_000, Action::ForceAdvance)]);
+        let decided: Vec<(At, Move)> = replayed.decisions().map(|d| (d.0, d.1)).collect();
+        assert_eq!(decided, [(5_000, Move::ForceAdvance)]);
         assert_eq!(replayed.outcome, None);
         assert_eq!(replayed.stage, "50%");
         let shown = lines(&replayed, &config(), &healthy).join("\n");
@@ -606,9 +606,9 @@ enabled = false
     fn a_gap_in_the_history_is_no_data_and_holds() {
         let gap = history(|s| (s >= 40).then_some(0.0));
         let replayed = replay(config(), &gap, &[]);
-        let decided: Vec<(At, Action)> = replayed.decisions().map(|d| (d.0, d.1)).collect();
+        let decided: Vec<(At, Move)> = replayed.decisions().map(|d| (d.0, d.1)).collect();
         // Observed only from 40 s: 10 s later it advances, not before.
-        assert_eq!(decided, [(50_000, Action::Advance)]);
+        assert_eq!(decided, [(50_000, Move::Advance)]);
         let shown = lines(&replayed, &config(), &gap).join("\n");
         assert!(shown.contains("no outcome by "), "{shown}");
     }

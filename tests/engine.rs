@@ -7,8 +7,8 @@ use cockpit::config;
 use cockpit::config::model::Judge;
 use cockpit::rollout::window::WindowStatus;
 use cockpit::rollout::{
-    Action, Actor, At, Command, Effect, Event, Group, Input, Level, Outcome, Phase, Purpose,
-    Reading, Rollout, Said, Sample,
+    Actor, At, Command, Effect, Event, Group, Input, Level, Move, Outcome, Phase, Purpose, Reading,
+    Rollout, Said, Sample,
 };
 use cockpit::tui::next::{decision, said};
 
@@ -177,7 +177,7 @@ impl Drive {
             .collect()
     }
 
-    fn decisions(&self) -> Vec<(Action, Actor, String)> {
+    fn decisions(&self) -> Vec<(Move, Actor, String)> {
         self.events()
             .into_iter()
             .filter_map(|e| {
@@ -260,7 +260,7 @@ fn without_auto_advance_a_green_stage_waits_for_the_operator() {
     );
     assert_eq!(
         d.r.next(d.now),
-        [Action::Advance, Action::Pause, Action::Rollback]
+        [Move::Advance, Move::Pause, Move::Rollback]
     );
     d.cmd(Command::Advance);
     assert_eq!(d.stage(), 1);
@@ -312,7 +312,7 @@ fn breach_at_25_percent_counts_down_then_rolls_back_in_reverse() {
         "stage 25% undone first, then 5%"
     );
     let (action, by, reason) = d.decisions().last().cloned().unwrap();
-    assert_eq!((action, by), (Action::Rollback, Actor::Policy));
+    assert_eq!((action, by), (Move::Rollback, Actor::Policy));
     assert!(
         reason.starts_with("error rate 0.9% > 0.5% critical, held 1m of 1m"),
         "{reason}"
@@ -456,7 +456,7 @@ fn countdown_held_released_and_expired() {
     assert!(line.starts_with("AUTO-ROLLBACK HELD at 19s"), "{line}");
     assert_eq!(
         d.r.next(d.now),
-        [Action::Rollback, Action::Release, Action::Cancel]
+        [Move::Rollback, Move::Release, Move::Cancel]
     );
     d.cmd(Command::Release);
     d.run(15 * SEC, |_| Some(0.9));
@@ -464,7 +464,7 @@ fn countdown_held_released_and_expired() {
     d.run(10 * SEC, |_| Some(0.9));
     assert_eq!(d.r.state.rollback.as_ref().unwrap().by, Actor::Policy);
     let actions: Vec<_> = d.decisions().into_iter().map(|(a, _, _)| a).collect();
-    assert_eq!(actions, [Action::Hold, Action::Release, Action::Rollback]);
+    assert_eq!(actions, [Move::Hold, Move::Release, Move::Rollback]);
 }
 
 #[test]
@@ -517,7 +517,7 @@ fn forced_advance_records_the_typed_reason() {
     });
     assert_eq!(d.stage(), 1);
     let (action, by, reason) = d.decisions().last().cloned().unwrap();
-    assert_eq!((action, by), (Action::ForceAdvance, alice()));
+    assert_eq!((action, by), (Move::ForceAdvance, alice()));
     assert!(
         reason.starts_with(
             "warning is a known dashboard bug (was not green: error rate 0.3% > 0.2% warning"
@@ -564,7 +564,7 @@ fn operator_rollback_during_an_advance_waits_for_the_hook_then_undoes_it() {
     let rollbacks = d
         .decisions()
         .iter()
-        .filter(|(a, _, _)| *a == Action::Rollback)
+        .filter(|(a, _, _)| *a == Move::Rollback)
         .count();
     assert_eq!(rollbacks, 1);
 }
@@ -659,7 +659,7 @@ fn deploy_window_closed_at_start_needs_a_typed_reason() {
     assert!(
         d.decisions()
             .iter()
-            .any(|(a, _, r)| *a == Action::OverrideWindow && r == "payment outage fix")
+            .any(|(a, _, r)| *a == Move::OverrideWindow && r == "payment outage fix")
     );
 }
 
@@ -724,10 +724,7 @@ fn a_failed_hook_stops_until_retried_or_skipped() {
         line,
         "FAILED: `set-weight 25` failed: exit 1: retry, skip with reason, roll back"
     );
-    assert_eq!(
-        d.r.next(d.now),
-        [Action::Retry, Action::Skip, Action::Rollback]
-    );
+    assert_eq!(d.r.next(d.now), [Move::Retry, Move::Skip, Move::Rollback]);
     d.cmd(Command::Retry);
     let id = d.pending.pop().expect("re-run");
     d.send(Input::HookDone {

@@ -13,7 +13,7 @@ use crate::clock::{Clock, operator};
 use crate::exit;
 use crate::journal::{self, Header, Journal};
 use crate::plan::{self, Choices};
-use crate::rollout::{Action, Actor, At, Command, Event, Input};
+use crate::rollout::{Actor, At, Command, Event, Input, Move};
 use crate::run::headless::Headless;
 use crate::run::{Msg, Session};
 use crate::sim::drill as drill_config;
@@ -487,7 +487,7 @@ async fn referee(
         // A rollback decided before time was up ends with its outcome, once
         // verified (bounded): the call was made in time.
         let rolling_back = events.iter().any(|(at, e)| {
-            *at < end && matches!(e, Event::Decision { action, .. } if *action == Action::Rollback)
+            *at < end && matches!(e, Event::Decision { action, .. } if *action == Move::Rollback)
         });
         let grace = scenario.policy.rollback_verify_within.as_millis() + 60_000;
         let time_up = time_up && !(rolling_back && clock.now() < end + grace);

@@ -6,7 +6,7 @@ use super::Event;
 
 /// An incident-log event as the operator reads it; None for the noisy ones.
 pub fn words(event: &Event) -> Option<(log::Level, String)> {
-    use crate::rollout::{Action, Level, Outcome};
+    use crate::rollout::{Level, Move, Outcome};
     use log::Level::{Error, Info, Warn};
     let secs = |ms: u64| crate::duration::Span::whole_secs(ms).to_string();
     Some(match event {
@@ -32,9 +32,7 @@ pub fn words(event: &Event) -> Option<(log::Level, String)> {
             action, by, reason, ..
         } => {
             let level = match action {
-                Action::Rollback | Action::ForceAdvance | Action::Skip | Action::OverrideWindow => {
-                    Warn
-                }
+                Move::Rollback | Move::ForceAdvance | Move::Skip | Move::OverrideWindow => Warn,
                 _ => Info,
             };
             let word = action.loud();

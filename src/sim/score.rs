@@ -5,7 +5,7 @@
 use super::Scenario;
 use super::scenario::Verdict;
 use crate::duration::Span;
-use crate::rollout::{Action, Actor, At, DrillScore, Event, Level};
+use crate::rollout::{Actor, At, DrillScore, Event, Level, Move};
 
 /// Scores the events of one drill (in journal order). `end` is when the
 /// drill stopped, for a drill that ended without an outcome.
@@ -35,9 +35,9 @@ pub fn score(scenario: &Scenario, events: &[(At, Event)], end: At) -> DrillScore
     }));
     let decisive = |e: &Event| {
         matches!(e, Event::Decision { action, .. } if match outcome {
-            Verdict::Promoted => *action == Action::Promote,
+            Verdict::Promoted => *action == Move::Promote,
             Verdict::Held => false,
-            _ => *action == Action::Rollback,
+            _ => *action == Move::Rollback,
         })
     };
     let decision = events.iter().find(|(_, e)| decisive(e));
@@ -266,7 +266,7 @@ mod tests {
         }
     }
 
-    fn decision(action: Action, by: Actor, stage: usize) -> Event {
+    fn decision(action: Move, by: Actor, stage: usize) -> Event {
         Event::Decision {
             action,
             by,
@@ -285,7 +285,7 @@ mod tests {
             (T0, started()),
             (T0 + 10 * S, changed(Level::Warning)),
             (T0 + 20 * S, changed(Level::Ok)),
-            (T0 + 180 * S, decision(Action::Advance, Actor::Policy, 0)),
+            (T0 + 180 * S, decision(Move::Advance, Actor::Policy, 0)),
             (
                 T0 + 181 * S,
                 Event::DrillFault {
@@ -294,7 +294,7 @@ mod tests {
                 },
             ),
             (T0 + 190 * S, changed(Level::Critical)),
-            (T0 + 280 * S, decision(Action::Rollback, by, 1)),
+            (T0 + 280 * S, decision(Move::Rollback, by, 1)),
             (T0 + 281 * S, Event::RollbackComplete),
             (
                 T0 + 300 * S,
