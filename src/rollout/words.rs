@@ -2,13 +2,42 @@
 //! and a level. No keys in it (those are the TUI's), so the driver's log
 //! pane and the live feed say the same thing from the same effects.
 
-use super::Event;
+use log::Level::{Error, Info, Warn};
+
+use super::{Event, Level, Move, Outcome};
+use crate::duration::Span;
 
 /// An incident-log event as the operator reads it; None for the noisy ones.
 pub fn words(event: &Event) -> Option<(log::Level, String)> {
-    use crate::rollout::{Level, Move, Outcome};
-    use log::Level::{Error, Info, Warn};
-    let secs = |ms: u64| crate::duration::Span::whole_secs(ms).to_string();
+    match event {
+        Event::Started { .. }
+        | Event::Blocked { .. }
+        | Event::ChecklistTicked { .. }
+        | Event::Decision { .. }
+        | Event::Note { .. } => decided(event),
+        Event::StageEntering { .. }
+        | Event::StageObserving { .. }
+        | Event::StageLeft { .. }
+        | Event::WaitingForGate { .. }
+        | Event::HookStarted { .. }
+        | Event::HookFinished { .. } => staged(event),
+        Event::MetricChanged { .. }
+        | Event::SourceWarning { .. }
+        | Event::TrafficOff { .. }
+        | Event::TrafficBack { .. }
+        | Event::CountdownStarted { .. }
+        | Event::CountdownCleared { .. } => watched(event),
+        Event::RollbackComplete
+        | Event::RollbackVerified { .. }
+        | Event::Finished { .. }
+        | Event::DrillFault { .. }
+        | Event::DrillScore(_) => ended(event),
+        Event::HookOutput { .. } | Event::Snapshot { .. } => None,
+    }
+}
+
+/// Starting, the checklist, decisions and notes.
+fn decided(event: &Event) -> Option<(log::Level, String)> {
     Some(match event {
         Event::Started {
             rollout,
@@ -38,14 +67,50 @@ pub fn words(event: &Event) -> Option<(log::Level, String)> {
             let word = action.loud();
             (level, format!("{word} by {by}: {reason}"))
         }
+        Event::Note { by, text } => (Info, format!("note by {by}: {text}")),
+        _ => return None,
+    })
+}
+
+/// Stages and their hooks.
+fn staged(event: &Event) -> Option<(log::Level, String)> {
+    Some(match event {
         Event::StageEntering { name, exposure, .. } => {
             (Info, format!("entering {name} ({exposure})"))
         }
         Event::StageObserving { name, .. } => (Info, format!("observing {name}")),
         Event::StageLeft {
             name, observed_ms, ..
-        } => (Info, format!("left {name} after {}", secs(*observed_ms))),
+        } => (
+            Info,
+            format!("left {name} after {}", Span::whole_secs(*observed_ms)),
+        ),
         Event::WaitingForGate { what, .. } => (Info, format!("waiting for {what}")),
+        Event::HookStarted {
+            label,
+            purpose,
+            stage_name,
+            ..
+        } => (
+            Info,
+            format!("run {}: `{label}`", purpose.hook_of(stage_name)),
+        ),
+        Event::HookFinished {
+            label, ok, summary, ..
+        } => {
+            if *ok {
+                (Info, format!("`{label}` done: {summary}"))
+            } else {
+                (Error, format!("`{label}` FAILED: {summary}"))
+            }
+        }
+        _ => return None,
+    })
+}
+
+/// What the watch saw: metrics, traffic, countdowns.
+fn watched(event: &Event) -> Option<(log::Level, String)> {
+    Some(match event {
         Event::MetricChanged {
             from, to, reason, ..
         } => {
@@ -90,40 +155,13 @@ pub fn words(event: &Event) -> Option<(log::Level, String)> {
             format!("AUTO-ROLLBACK COUNTDOWN {seconds}s: {reason}"),
         ),
         Event::CountdownCleared { reason } => (Info, format!("countdown cleared: {reason}")),
-        Event::HookStarted {
-            label,
-            purpose,
-            stage_name,
-            ..
-        } => (
-            Info,
-            format!("run {}: `{label}`", purpose.hook_of(stage_name)),
-        ),
-        Event::HookOutput { .. } | Event::Snapshot { .. } => return None,
-        Event::HookFinished {
-            label, ok, summary, ..
-        } => {
-            if *ok {
-                (Info, format!("`{label}` done: {summary}"))
-            } else {
-                (Error, format!("`{label}` FAILED: {summary}"))
-            }
-        }
-        Event::Note { by, text } => (Info, format!("note by {by}: {text}")),
-        Event::DrillFault { what, active } => {
-            let state = if *active { "on" } else { "off" };
-            (Warn, format!("drill fault {state}: {what}"))
-        }
-        Event::DrillScore(d) => (
-            Info,
-            format!(
-                "drill score: {} ({}), good operator: {} at {}",
-                d.outcome,
-                drill_verdict(d),
-                d.expected_outcome,
-                d.expected_stage
-            ),
-        ),
+        _ => return None,
+    })
+}
+
+/// Rollback, the end, and drills.
+fn ended(event: &Event) -> Option<(log::Level, String)> {
+    Some(match event {
         Event::RollbackComplete => (Warn, "rollback complete; verifying recovery".into()),
         Event::RollbackVerified { recovered, reason } => {
             if *recovered {
@@ -140,6 +178,21 @@ pub fn words(event: &Event) -> Option<(log::Level, String)> {
             };
             (Info, format!("finished: {how}"))
         }
+        Event::DrillFault { what, active } => {
+            let state = if *active { "on" } else { "off" };
+            (Warn, format!("drill fault {state}: {what}"))
+        }
+        Event::DrillScore(d) => (
+            Info,
+            format!(
+                "drill score: {} ({}), good operator: {} at {}",
+                d.outcome,
+                drill_verdict(d),
+                d.expected_outcome,
+                d.expected_stage
+            ),
+        ),
+        _ => return None,
     })
 }
 
