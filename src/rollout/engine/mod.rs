@@ -3,6 +3,12 @@
 //! Everything the product decides happens here, with time passed in, so a
 //! day of rollout can be simulated in a loop and every rule tested without
 //! a terminal, a network or a clock.
+//!
+//! One file a concern, all of them `impl Rollout`: `start` (window,
+//! checklist), `commands` (what an operator asks for), `stages` (entering,
+//! hooks, promotion), `rollback` (undo and verify), `watch` (breaches,
+//! countdowns, no data, snapshots), `share` (the canary's share of
+//! requests), `derived` (ready, now, next: what the views ask).
 
 use std::collections::VecDeque;
 
