@@ -160,3 +160,37 @@ fn the_engine_uses_its_types_and_they_do_not_use_it() {
         }
     }
 }
+
+/// What the pure core must not touch (STYLE.md): IO, the terminal, the
+/// network, processes, the environment, or a clock of its own.
+const IMPURE: [&str; 12] = [
+    "tokio",
+    "ratatui",
+    "crossterm",
+    "reqwest",
+    "std::fs",
+    "std::net",
+    "std::process",
+    "std::env",
+    "SystemTime",
+    "Instant::now",
+    "Utc::now",
+    "Local::now",
+];
+
+#[test]
+fn the_core_does_no_io_and_reads_no_clock() {
+    let mut found = Vec::new();
+    for (rel, text) in tree() {
+        if layer(&rel) != "rollout" {
+            continue;
+        }
+        for (n, line) in text.lines().enumerate() {
+            let code = line.trim_start();
+            if !code.starts_with("//") && IMPURE.iter().any(|word| code.contains(word)) {
+                found.push(format!("{rel}:{}: {code}", n + 1));
+            }
+        }
+    }
+    assert!(found.is_empty(), "IO in the core:\n{}", found.join("\n"));
+}
