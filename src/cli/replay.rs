@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use crate::error::Error;
 use crate::exit;
 use crate::plan::Choices;
 use crate::replay::{self, History};
@@ -43,11 +44,8 @@ pub struct ReplayArgs {
     pub json: bool,
 }
 
-pub fn run(args: ReplayArgs) -> i32 {
-    let plan = match super::build_plan(args.config.as_deref(), &Choices::new(None)) {
-        Ok(plan) => plan,
-        Err(code) => return code,
-    };
+pub fn run(args: ReplayArgs) -> Result<i32, Error> {
+    let plan = super::build_plan(args.config.as_deref(), &Choices::new(None))?;
     let config = plan.config;
     let now = chrono::Utc::now().timestamp_millis().max(0) as u64;
     let times = (|| {
@@ -74,25 +72,12 @@ pub fn run(args: ReplayArgs) -> i32 {
         }
         Ok((from, to, stage_at))
     })();
-    let (from, to, stage_at) = match times {
-        Ok(t) => t,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return exit::CONFIG;
-        }
-    };
-    let runtime = match super::runtime() {
-        Ok(rt) => rt,
-        Err(code) => return code,
-    };
+    let (from, to, stage_at) = times.map_err(Error::usage)?;
+    let runtime = crate::run::runtime()?;
     let secrets = crate::secrets::Secrets::from_config(&config);
-    let history = match runtime.block_on(History::fetch(&config, from, to)) {
-        Ok(h) => h,
-        Err(e) => {
-            eprintln!("error: cannot read the history: {}", secrets.redact(&e));
-            return exit::ERROR;
-        }
-    };
+    let history = runtime
+        .block_on(History::fetch(&config, from, to))
+        .map_err(|e| Error::failed(format!("cannot read the history: {}", secrets.redact(&e))))?;
     let replayed = replay::replay(config.clone(), &history, &stage_at);
     if args.json {
         println!("{}", replay::json(&replayed, &config, &history));
@@ -101,5 +86,5 @@ pub fn run(args: ReplayArgs) -> i32 {
             println!("{line}");
         }
     }
-    exit::OK
+    Ok(exit::OK)
 }
