@@ -140,11 +140,7 @@ impl Session {
                 label,
                 tail,
             } => {
-                if !tail.is_empty() {
-                    let at = self.clock.now();
-                    let event = crate::rollout::Event::HookOutput { id, label, tail };
-                    self.carry_out(&Effect::Journal { at, event })?;
-                }
+                self.hook_tail(id, label, tail)?;
                 Some(Input::HookDone { id, ok, summary })
             }
             Msg::History(history) => {
@@ -186,15 +182,28 @@ impl Session {
                 self.show(&effect, view);
                 None
             }
-            Msg::Stop(why) => {
-                view.stopped(&why);
-                self.stopped = Some(why.clone());
-                return Ok(Step::End(if self.rollout.is_finished() {
-                    exit::of_outcome(self.rollout.state.outcome)
-                } else {
-                    exit::ABORTED
-                }));
-            }
+            Msg::Stop(why) => return Ok(self.stop(why, view)),
         }))
+    }
+
+    /// The last lines a finished hook printed, journalled before its end.
+    fn hook_tail(&mut self, id: u64, label: String, tail: Vec<String>) -> Result<(), Error> {
+        if tail.is_empty() {
+            return Ok(());
+        }
+        let at = self.clock.now();
+        let event = crate::rollout::Event::HookOutput { id, label, tail };
+        self.carry_out(&Effect::Journal { at, event })
+    }
+
+    /// A signal or a dead task: the session ends where the rollout is.
+    fn stop(&mut self, why: String, view: &mut dyn View) -> Step {
+        view.stopped(&why);
+        self.stopped = Some(why);
+        Step::End(if self.rollout.is_finished() {
+            exit::of_outcome(self.rollout.state.outcome)
+        } else {
+            exit::ABORTED
+        })
     }
 }
