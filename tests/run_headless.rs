@@ -619,6 +619,9 @@ fn the_pre_flight_is_journalled_before_the_start_with_its_failures() {
         record.contains("\"ok\":true"),
         "the metric checks: {record}"
     );
+    // Followers read it in the live feed's log.
+    let feed = std::fs::read_to_string(journal.with_extension("live.json")).unwrap();
+    assert!(feed.contains("pre-flight: 1 of"), "{feed}");
     let report = cockpit().arg("report").arg(&journal).output().unwrap();
     let report = String::from_utf8_lossy(&report.stdout);
     assert!(
