@@ -99,7 +99,8 @@ pub fn run(args: RunArgs) -> Result<i32, Error> {
     } = start(&args.asked(), &path, config, sources, &who)?;
     match screen {
         None => runtime.block_on(session.run(&mut view, first)),
-        // The screen reports its own failures once the terminal is back.
+        // The screen's loop still ends with a bare code: `Session::drive`
+        // tells a failure itself.
         Some(screen) => {
             let screen = screen.with_preflight(preflight);
             Ok(runtime.block_on(crate::tui::run(session, screen, first)))
