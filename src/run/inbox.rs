@@ -121,6 +121,8 @@ impl Session {
 
     /// Turns an edge's message into the core's input, or the end of the
     /// session (a quit, a signal); Err when the journal cannot be written.
+    /// Long only as one short arm per kind of message, in one place so
+    /// what each becomes reads side by side.
     pub(super) fn message(&mut self, msg: Msg, view: &mut dyn View) -> Result<Step, Error> {
         Ok(Step::Go(match msg {
             Msg::Samples(samples) => Some(Input::Poll(
