@@ -270,6 +270,11 @@ impl Report {
                 reason,
                 ..
             } => self.metric_changed(at, metric, *from, *to, reason),
+            Event::Preflight { .. } => {
+                if let Some((_, text)) = crate::rollout::words::words(event) {
+                    self.moment(at, "pre-flight", text);
+                }
+            }
             Event::SourceWarning { metric, text, .. } => self.moment(
                 at,
                 "investigating",

@@ -161,6 +161,11 @@ pub enum Event {
     Finished {
         outcome: Outcome,
     },
+    /// The pre-flight before the start: every check, redacted by the
+    /// runtime, so the report, a replay and followers have it.
+    Preflight {
+        checks: Vec<PreflightCheck>,
+    },
     /// Drills only: a scripted fault switched on or off in the simulator.
     DrillFault {
         what: String,
@@ -168,6 +173,20 @@ pub enum Event {
     },
     /// Drills only: the score, computed from this journal's own events.
     DrillScore(Box<DrillScore>),
+}
+
+/// One pre-flight check as journalled: what was touched, whether it
+/// worked, and the error's words when it did not.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PreflightCheck {
+    /// `error_rate (baseline)`, `hook deploy (program)`.
+    pub what: String,
+    pub ok: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Whether stage 1 waits for it (unless the start is forced).
+    #[serde(default)]
+    pub blocks_start: bool,
 }
 
 /// How a drill went, against what the scenario says a good operator does.

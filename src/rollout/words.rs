@@ -14,7 +14,8 @@ pub fn words(event: &Event) -> Option<(log::Level, String)> {
         | Event::Blocked { .. }
         | Event::ChecklistTicked { .. }
         | Event::Decision { .. }
-        | Event::Note { .. } => decided(event),
+        | Event::Note { .. }
+        | Event::Preflight { .. } => decided(event),
         Event::StageEntering { .. }
         | Event::StageObserving { .. }
         | Event::StageLeft { .. }
@@ -68,6 +69,7 @@ fn decided(event: &Event) -> Option<(log::Level, String)> {
             (level, format!("{word} by {by}: {reason}"))
         }
         Event::Note { by, text } => (Info, format!("note by {by}: {text}")),
+        Event::Preflight { checks } => preflight(checks),
         _ => return None,
     })
 }
@@ -229,4 +231,26 @@ pub fn drill_verdict(d: &super::DrillScore) -> &'static str {
         (true, false, true) => "the policy's call, too late",
         _ => "wrong call",
     }
+}
+
+/// The pre-flight in one line: all well, or what failed and why.
+fn preflight(checks: &[super::event::PreflightCheck]) -> (log::Level, String) {
+    let failed: Vec<String> = checks
+        .iter()
+        .filter(|c| !c.ok)
+        .map(|c| format!("{}: {}", c.what, c.error.as_deref().unwrap_or("failed")))
+        .collect();
+    if failed.is_empty() {
+        return (
+            log::Level::Info,
+            format!("pre-flight: {} checks ok", checks.len()),
+        );
+    }
+    let n = checks.len();
+    let text = format!(
+        "pre-flight: {} of {n} failed: {}",
+        failed.len(),
+        failed.join("; ")
+    );
+    (log::Level::Warn, text)
 }
