@@ -702,7 +702,7 @@ pub fn is_env_name(name: &str) -> bool {
 }
 
 fn check_placeholders(path: Vec<Seg>, text: &str, shell: bool, out: &mut Vec<Problem>) {
-    for name in placeholders(text) {
+    for name in crate::placeholder::names(text) {
         if shell {
             out.push(problem(
                 path.clone(),
@@ -728,22 +728,6 @@ fn check_placeholders(path: Vec<Seg>, text: &str, shell: bool, out: &mut Vec<Pro
             ));
         }
     }
-}
-
-/// `{name}` occurrences in a hook argument.
-pub fn placeholders(arg: &str) -> Vec<&str> {
-    let mut found = Vec::new();
-    let mut rest = arg;
-    while let Some(open) = rest.find('{') {
-        let after = &rest[open + 1..];
-        let Some(close) = after.find('}') else { break };
-        let name = &after[..close];
-        if !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
-            found.push(name);
-        }
-        rest = &after[close + 1..];
-    }
-    found
 }
 
 fn check_window(config: &Config, out: &mut Vec<Problem>) {
