@@ -104,6 +104,15 @@ impl IntoSeg for usize {
     }
 }
 
+/// A problem at a key path, with what is wrong and the fix.
+pub fn problem(path: Vec<Seg>, message: impl Into<String>, fix: impl Into<String>) -> Problem {
+    Problem {
+        path,
+        message: message.into(),
+        fix: fix.into(),
+    }
+}
+
 /// The closest candidate within a small edit distance, for "did you mean".
 pub fn did_you_mean<'a>(
     word: &str,

@@ -10,12 +10,11 @@ mod describe;
 use std::path::{Path, PathBuf};
 
 use crate::at;
+use crate::config::check::{is_env_name, written_hooks};
 use crate::config::defaults::PLACEHOLDERS;
 use crate::config::error::{Seg, did_you_mean};
 use crate::config::model::MetricSpec;
-use crate::config::validate::{is_env_name, problem};
-use crate::config::values::written_hooks;
-use crate::config::{self, Config, ConfigError, Problem};
+use crate::config::{self, Config, ConfigError, Problem, problem};
 use crate::metrics::Sources;
 use crate::metrics::matcher::Matchers;
 use crate::rollout::Rule;
@@ -289,7 +288,7 @@ fn secrets(config: &Config, out: &mut Vec<Problem>) {
             if !(url.starts_with("http://") || url.starts_with("https://")) {
                 return Some("is not an http(s) URL".to_string());
             }
-            config::values::unusable(&url).map(|why| format!("is not a URL ({why})"))
+            config::check::unusable(&url).map(|why| format!("is not a URL ({why})"))
         });
         if let Some(why) = bad {
             urls.push(problem(
