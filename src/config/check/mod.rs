@@ -5,6 +5,7 @@
 mod hooks;
 mod metrics;
 mod numbers;
+mod spans;
 mod stages;
 mod values;
 

@@ -9,12 +9,11 @@ use super::problem;
 use crate::at;
 use crate::config::error::{Problem, Seg};
 use crate::config::model::{Config, Hook};
-use crate::duration::Span;
 
 pub(super) fn check(config: &Config, out: &mut Vec<Problem>) {
     check_names(config, out);
     super::numbers::check_numbers(config, out);
-    check_intervals(config, out);
+    super::spans::check_intervals(config, out);
     check_urls(config, out);
     for p in config.endpoints() {
         for (name, value) in p.headers {
@@ -23,133 +22,42 @@ pub(super) fn check(config: &Config, out: &mut Vec<Problem>) {
     }
 }
 
-/// Spans that are intervals or limits: 0s would spin, fail at once or
-/// decide on one sample. Long because it is a table: one row per span,
-/// each with its own words, read more easily in one place than split.
-fn check_intervals(config: &Config, out: &mut Vec<Problem>) {
-    let for_message = "for = \"0s\": one bad sample would count as a sustained breach";
-    let for_fix = "set how long a breach must hold, e.g. \"1m\"; for a line that counts at once, set the metric's `immediate`";
-    // (where, span, what 0s would do, fix)
-    let mut spans: Vec<(Vec<Seg>, Span, &str, &str)> = vec![
-        (
-            at!["policy", "stale_after"],
-            config.policy.stale_after,
-            "stale_after = \"0s\" makes every reading stale at once: every metric would be NO DATA",
-            "set how old a reading may be, a few polling intervals such as \"30s\", or leave it out (30s)",
-        ),
-        (
-            at!["policy", "traffic_grace"],
-            config.policy.traffic_grace,
-            "traffic_grace = \"0s\" would warn on the first poll after a weight change, whose requests mostly predate it",
-            "set how long the seen share may lag the set weight, e.g. \"1m\", or leave it out (1m)",
-        ),
-        (
-            at!["journal", "snapshot_every"],
-            config.journal.snapshot_every,
-            "snapshot_every = \"0s\" would write a snapshot on every update",
-            "set an interval such as \"60s\", or leave it out (60s)",
-        ),
-    ];
-    if let Some(p) = &config.prometheus {
-        spans.extend([
-            (
-                at!["prometheus", "every"],
-                p.every,
-                "every = \"0s\" would query Prometheus without a pause",
-                "set how often to poll, e.g. \"10s\", or leave it out (10s)",
-            ),
-            (
-                at!["prometheus", "timeout"],
-                p.timeout,
-                "a timeout of 0s fails every query before it is sent",
-                "set a timeout such as \"5s\", or leave it out (5s)",
-            ),
-            (
-                at!["prometheus", "rate_window"],
-                p.rate_window,
-                "rate_window = \"0s\" is an empty range: rate(...[0s]) has no samples",
-                "set a range of a few scrape intervals, e.g. \"1m\", or leave it out (1m)",
-            ),
-        ]);
-    }
-    if let Some(a) = &config.alertmanager {
-        spans.push((
-            at!["alertmanager", "timeout"],
-            a.timeout,
-            "a timeout of 0s fails every request before it is sent",
-            "set a timeout such as \"5s\", or leave it out (5s)",
-        ));
-    }
-    if let Some(s) = &config.scrape {
-        spans.extend([
-            (
-                at!["scrape", "every"],
-                s.every,
-                "every = \"0s\" would scrape the targets without a pause",
-                "set how often to scrape, e.g. \"5s\", or leave it out (5s)",
-            ),
-            (
-                at!["scrape", "timeout"],
-                s.timeout,
-                "a timeout of 0s fails every scrape before it is sent",
-                "set a timeout such as \"5s\", or leave it out (5s)",
-            ),
-        ]);
-    }
-    for (i, m) in config.metrics.iter().enumerate() {
-        if let Some(f) = m.for_ {
-            spans.push((at!["metric", i, "for"], f, for_message, for_fix));
-        }
-    }
-    for (i, s) in config.stages.iter().enumerate() {
-        for (name, o) in &s.thresholds {
-            if let Some(f) = o.for_ {
-                let path = at!["stage", i, "thresholds", name, "for"];
-                spans.push((path, f, for_message, for_fix));
-            }
-        }
-        if let Some(g) = &s.gate {
-            spans.push((
-                at!["stage", i, "gate", "every"],
-                g.every,
-                "every = \"0s\" would poll the gate without a pause",
-                "set how often to poll the gate, e.g. \"10s\", or leave it out (10s)",
-            ));
-        }
-    }
-    for (path, span, message, fix) in spans {
-        if span == Span::ZERO {
-            out.push(problem(path, message, fix));
-        }
+/// Names that are empty: each one a screen, the journal or a query uses.
+fn check_names(config: &Config, out: &mut Vec<Problem>) {
+    rollout_names(config, out);
+    item_names(config, out);
+}
+
+/// `text` at `path`, empty or only spaces, as a problem.
+fn empty(path: Vec<Seg>, text: &str, message: &str, fix: &str, out: &mut Vec<Problem>) {
+    if text.trim().is_empty() {
+        out.push(problem(path, message, fix));
     }
 }
 
-/// Names that are empty. Long because it is a table, one row per name a
-/// screen, journal or query uses, each with the fix in its own words.
-fn check_names(config: &Config, out: &mut Vec<Problem>) {
-    let mut empty = |path: Vec<Seg>, text: &str, message: &str, fix: &str| {
-        if text.trim().is_empty() {
-            out.push(problem(path, message, fix));
-        }
-    };
+/// `[rollout]`: its name, service, environment and versions.
+fn rollout_names(config: &Config, out: &mut Vec<Problem>) {
     let r = &config.rollout;
     empty(
         at!["rollout", "name"],
         &r.name,
         "an empty rollout name",
         "name the rollout, e.g. \"checkout 2.0\": the journal, the lock and `cockpit watch` find it by name",
+        out,
     );
     empty(
         at!["rollout", "service"],
         &r.service,
         "an empty service name",
         "name the service being rolled out: queries and the {service} placeholder use it",
+        out,
     );
     empty(
         at!["rollout", "environment"],
         &r.environment,
         "an empty environment",
         "name the environment, or leave `environment` out (\"production\")",
+        out,
     );
     for key in ["old_version", "new_version"] {
         let text = if key == "old_version" {
@@ -162,14 +70,20 @@ fn check_names(config: &Config, out: &mut Vec<Problem>) {
             text,
             "an empty version",
             "write the version as the service reports it: selectors, probes and the {version} placeholder use it",
+            out,
         );
     }
+}
+
+/// Stages, metrics, scrape families and hooks.
+fn item_names(config: &Config, out: &mut Vec<Problem>) {
     for (i, s) in config.stages.iter().enumerate() {
         empty(
             at!["stage", i, "name"],
             &s.name,
             "an empty stage name",
             "name the stage, e.g. \"25%\": the screen and the journal call it by its name",
+            out,
         );
     }
     for (i, m) in config.metrics.iter().enumerate() {
@@ -178,6 +92,7 @@ fn check_names(config: &Config, out: &mut Vec<Problem>) {
             &m.name,
             "an empty metric name",
             "name the metric, e.g. \"error_rate\": stage `thresholds` refer to it by name",
+            out,
         );
         if let Some(sel) = &m.scrape {
             empty(
@@ -185,6 +100,7 @@ fn check_names(config: &Config, out: &mut Vec<Problem>) {
                 &sel.family,
                 "an empty metric family",
                 "name the family on the /metrics page, e.g. \"http_requests_total\"",
+                out,
             );
         }
     }
@@ -197,6 +113,7 @@ fn check_names(config: &Config, out: &mut Vec<Problem>) {
                 name,
                 "an empty hook name",
                 "name the hook, or leave `name` out to show its command",
+                out,
             );
         }
     }
