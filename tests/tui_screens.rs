@@ -1150,7 +1150,8 @@ const ELSEWHERE: &str = "[ui]\nkeys = { start = \"f2\", force_start = \"f3\", \
     override_window = \"f4\", advance = \"f5\", force_advance = \"f6\", pause = \"f7\", \
     rollback = \"f8\", hold = \"f9\", cancel = \"f10\", open_gate = \"f11\", retry = \"f12\", \
     skip = \"ctrl-s\", note = \"ctrl-n\", theme = \"ctrl-t\", help = \"f1\", quit = \"ctrl-q\", \
-    scroll_up = \"ctrl-u\", scroll_down = \"ctrl-d\", follow = \"ctrl-f\" }";
+    scroll_up = \"ctrl-u\", scroll_down = \"ctrl-d\", page_up = \"ctrl-b\", \
+    page_down = \"ctrl-v\", follow = \"ctrl-f\" }";
 
 /// With every key rebound, no screen of the snapshot set names a default
 /// key: the decision line, the flash, the panels and the footer all say
