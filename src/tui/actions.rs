@@ -25,6 +25,10 @@ pub enum Action {
     PageUp,
     PageDown,
     Follow,
+    SelectUp,
+    SelectDown,
+    Open,
+    Back,
 }
 
 /// (action, config name, default keys, what it does) in help order.
@@ -108,13 +112,13 @@ pub(super) const TABLE: &[(Action, &str, &str, &str)] = &[
     (
         Action::ScrollUp,
         "scroll_up",
-        "up,k",
+        "k",
         "scroll the log back a line",
     ),
     (
         Action::ScrollDown,
         "scroll_down",
-        "down,j",
+        "j",
         "scroll the log forward a line",
     ),
     (
@@ -134,6 +138,30 @@ pub(super) const TABLE: &[(Action, &str, &str, &str)] = &[
         "follow",
         "G,end",
         "follow the newest log lines",
+    ),
+    (
+        Action::SelectUp,
+        "select_up",
+        "up",
+        "select the metric above (in its detail: open it)",
+    ),
+    (
+        Action::SelectDown,
+        "select_down",
+        "down",
+        "select the metric below (in its detail: open it)",
+    ),
+    (
+        Action::Open,
+        "open",
+        "enter",
+        "open the selected metric: query, answers, chart, history",
+    ),
+    (
+        Action::Back,
+        "back",
+        "esc",
+        "close the metric's detail or the help",
     ),
 ];
 
@@ -201,6 +229,9 @@ impl Action {
             Action::ScrollUp | Action::ScrollDown => "scroll",
             Action::PageUp | Action::PageDown => "page",
             Action::Follow => "follow",
+            Action::SelectUp | Action::SelectDown => "select",
+            Action::Open => "open metric",
+            Action::Back => "back",
         }
     }
 }

@@ -206,7 +206,10 @@ impl KeyMap {
     fn clashes(&self, named: &[Action]) -> Vec<KeyProblem> {
         let mut out = Vec::new();
         for (i, (a, keys)) in self.bindings.iter().enumerate() {
-            if let Some(k) = keys.iter().find(|k| is_reserved(k)) {
+            // Enter opens and esc goes back by default: those answer no prompt.
+            let default = TABLE.iter().find(|row| row.0 == *a).map(|row| row.2);
+            let own = |k: &Key| default.is_some_and(|d| parse_list(d).is_ok_and(|l| l.contains(k)));
+            if let Some(k) = keys.iter().find(|k| is_reserved(k) && !own(k)) {
                 out.push(KeyProblem {
                     action: a.name().into(),
                     message: format!(

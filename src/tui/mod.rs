@@ -6,6 +6,7 @@
 //! - `theme`: named styles from `themes/*.toml`, user overrides, `NO_COLOR`.
 //! - `screen`: the screen's own state: prompts, help, the log.
 //! - `modes`: what keys do in each mode, as engine inputs.
+//! - `opened`: what the metric detail view keeps, built from what arrives.
 //! - `logpane`: the log, a ring of lines scrolled by line.
 //! - `next`: the engine's `Now` and `Said` in words, with the keys bound now.
 //! - `draw/`: the frame, a function of the rollout and the screen state.
@@ -18,6 +19,7 @@ pub mod keys;
 mod logpane;
 mod modes;
 pub mod next;
+mod opened;
 mod screen;
 mod terminal;
 pub mod theme;

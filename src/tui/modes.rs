@@ -81,7 +81,7 @@ impl Screen {
             None => {}
             // Nothing is lost by a follower leaving: no question asked.
             Some(Action::Quit) if !self.help => return (vec![], Control::Quit),
-            Some(a) if self.looking(a) => {}
+            Some(a) if self.looking(r, a) => {}
             Some(_) => {
                 let driver = if r.state.operator.is_empty() {
                     &self.operator
@@ -99,7 +99,7 @@ impl Screen {
     }
 
     /// Keys that change only what this screen shows; true when handled.
-    fn looking(&mut self, action: Action) -> bool {
+    fn looking(&mut self, r: &Rollout, action: Action) -> bool {
         match action {
             Action::Theme => {
                 self.theme = self.theme.next(self.colour);
@@ -113,9 +113,29 @@ impl Screen {
             Action::PageUp => self.log.scroll(PAGE),
             Action::PageDown => self.log.scroll(-PAGE),
             Action::Follow => self.log.follow(),
+            Action::SelectUp | Action::SelectDown | Action::Open | Action::Back => {
+                self.selecting(r, action)
+            }
             _ => return false,
         }
         true
+    }
+
+    /// The table's selection, and the detail view it opens; moving the
+    /// selection with a detail open opens the next metric's.
+    fn selecting(&mut self, r: &Rollout, action: Action) {
+        let last = r.tracks.len().saturating_sub(1);
+        match action {
+            Action::SelectUp => self.selected = self.selected.saturating_sub(1),
+            Action::SelectDown => self.selected = (self.selected + 1).min(last),
+            Action::Open if !r.tracks.is_empty() => self.open = Some(self.selected.min(last)),
+            Action::Back if self.help => self.help = false,
+            Action::Back => self.open = None,
+            _ => {}
+        }
+        if self.open.is_some() && action != Action::Back {
+            self.open = Some(self.selected.min(last));
+        }
     }
 
     fn typing_key(&mut self, ask: Ask, mut text: String, key: KeyEvent) -> Answer {
@@ -183,10 +203,10 @@ impl Screen {
             }
             return nothing();
         };
-        if self.help && !matches!(action, Action::Help | Action::Quit) {
+        if self.help && !matches!(action, Action::Help | Action::Quit | Action::Back) {
             return nothing();
         }
-        if self.looking(action) {
+        if self.looking(r, action) {
             return nothing();
         }
         match action {

@@ -88,6 +88,14 @@ pub struct Screen {
     /// runtime takes it with the start.
     pub forced: Option<String>,
     pub(super) log: LogPane,
+    /// The metric the table's selection is on.
+    pub selected: usize,
+    /// The metric whose detail view is open, if one is.
+    pub open: Option<usize>,
+    /// Points and verdicts of the current stage, for the detail view.
+    pub(super) stage: super::opened::Stage,
+    /// Each metric's query as sent, built once from the rollout's config.
+    pub(super) sent: Option<Vec<[String; 2]>>,
     windows: DeployWindows,
     pub(super) local: fn(At) -> NaiveDateTime,
     pub(super) last_now: At,
@@ -140,6 +148,10 @@ impl Screen {
             preflight: None,
             forced: None,
             log: LogPane::new(),
+            selected: 0,
+            open: None,
+            stage: Default::default(),
+            sent: None,
             windows,
             local: local_time,
             last_now: 0,
@@ -278,11 +290,16 @@ impl Screen {
         if self.help {
             return vec![Help];
         }
+        let back: &[Action] = if self.opened(r).is_some() {
+            &[Back]
+        } else {
+            &[]
+        };
         if self.following.is_some() {
-            return vec![Help, Quit];
+            return [back, &[Help, Quit]].concat();
         }
         let s = &r.state;
-        let mut out = Vec::new();
+        let mut out = back.to_vec();
         if let Now::NotStarted | Now::Blocked { .. } | Now::Starting = r.now(now) {
             // Only the screen can judge the window before the start: it
             // has the wall clock.
@@ -344,6 +361,20 @@ impl Screen {
     pub fn logged(&mut self, at: At, level: log::Level, text: &str) {
         self.log
             .push(level, &format!("{} {text}", self.time_of_day(at)));
+    }
+
+    /// Takes in the rollout as it is now (the driver's own, or a
+    /// follower's copy from the feed) for the metric detail view.
+    pub fn observe(&mut self, r: &Rollout, now: At) {
+        if self.sent.is_none() {
+            self.sent = Some(super::opened::sent(&r.config));
+        }
+        self.stage.observe(r, now);
+    }
+
+    /// The metric whose detail is open, while it exists.
+    pub fn opened(&self, r: &Rollout) -> Option<usize> {
+        self.open.filter(|m| *m < r.tracks.len())
     }
 
     /// Remembers the time for lines that come without one.

@@ -152,11 +152,16 @@ pub fn footer_line<'a>(s: &Screen, r: &Rollout, now: At) -> Line<'a> {
                 spans.extend(hint("1-9", "tick"));
             }
             let current = r.now(now);
+            let close = format!(
+                "close help (also {}, {})",
+                s.keys.first(Action::Quit),
+                s.keys.first(Action::Back)
+            );
             for a in s.available(r, now) {
                 let what = match a {
                     Action::Pause if current == Now::Paused => "resume",
                     Action::Hold if matches!(current, Now::Held { .. }) => "release",
-                    Action::Help if s.help => "close help (also q, esc)",
+                    Action::Help if s.help => &close,
                     other => other.short(),
                 };
                 spans.extend(hint(&s.keys.first(a), what));

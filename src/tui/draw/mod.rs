@@ -8,7 +8,9 @@
 //! - `table`: the metrics table, and the stable version after a rollback.
 //! - `footer`: the failed hook, the decision line, the keys that apply.
 //! - `help`: the prompts and the help overlay.
+//! - `detail`: one metric opened from the table.
 
+mod detail;
 mod footer;
 mod header;
 mod help;
@@ -37,6 +39,16 @@ pub fn draw(frame: &mut Frame, s: &Screen, r: &Rollout, now: At) {
     let t = &s.theme;
     let decision = footer::decision_lines(s, r, now, area.width);
     let decision_h = decision.len() as u16;
+    if let Some(open) = s.opened(r) {
+        let [header, body, decision_area, footer_area] =
+            rows(area, [Some(2), None, Some(decision_h), Some(1)]);
+        header::draw(frame, s, r, now, header);
+        detail::draw(frame, s, r, open, now, body);
+        frame.render_widget(Paragraph::new(decision), decision_area);
+        frame.render_widget(Paragraph::new(footer_line(s, r, now)), footer_area);
+        overlays(frame, s, area);
+        return;
+    }
     let (panel, panel_lines) = middle(s, r, now, area.width);
     let failure = footer::failure_panel(s, r);
     let fixed = 2 + 1 + decision_h + 1;

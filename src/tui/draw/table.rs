@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span};
 use super::{Pick, cell, shortened};
 use crate::config::model::Direction;
 use crate::rollout::track::Track;
-use crate::rollout::{At, Phase, Reading, Rollout, Rule};
+use crate::rollout::{At, Level, Phase, Reading, Rollout, Rule};
 use crate::tui::screen::Screen;
 use crate::tui::theme::{Theme, symbol};
 
@@ -92,17 +92,33 @@ pub(super) fn metrics_table<'a>(s: &Screen, r: &Rollout, width: u16) -> Vec<Line
         titles.push(cell("TREND (taller is worse)".into(), trend, head));
     }
     let mut lines = vec![Line::from(titles)];
-    for track in &r.tracks {
+    for (i, track) in r.tracks.iter().enumerate() {
         let level = track.verdict.level;
         let mut spans = columns(s, track);
+        // The selection `enter` opens: the name cell, reversed.
+        if i == s.selected.min(r.tracks.len().saturating_sub(1)) {
+            spans[0].style = spans[0].style.add_modifier(Modifier::REVERSED);
+        }
         let reason = row_reason(track);
         match (&reason, with_trend) {
+            // A breach keeps a short trend before its reason.
+            (Some(why), true) if level.is_judgeable() => {
+                let short = (trend / 3).max(4);
+                let mut line = sparkline(t, track, short as usize);
+                let pad = (short as usize + 1).saturating_sub(line.width());
+                spans.append(&mut line.spans);
+                let room = trend.saturating_sub(short + 1);
+                spans.push(Span::styled(
+                    format!("{}{}", " ".repeat(pad), shortened(why, room)),
+                    t.level(level),
+                ));
+            }
             (Some(why), true) => spans.push(Span::styled(shortened(why, trend), t.level(level))),
             (None, true) => spans.extend(sparkline(t, track, trend as usize).spans),
             _ => {}
         }
         lines.push(Line::from(spans));
-        // Too narrow for a trend: a blind metric's reason goes under its row.
+        // Too narrow for a trend: the reason goes under its row.
         if let (Some(why), false) = (&reason, with_trend) {
             let room = width.saturating_sub(4);
             lines.push(Line::from(Span::styled(
@@ -156,11 +172,10 @@ fn columns<'a>(s: &Screen, track: &Track) -> Vec<Span<'a>> {
         .collect()
 }
 
-/// A metric that cannot be judged says why in its own row, without its
-/// name (a breach keeps its trend: its reason is the row's own columns,
-/// and the decision line and the log give it whole).
+/// A metric that is not OK says why in its own row, without its name;
+/// shortened to fit there, whole in its detail view.
 pub(super) fn row_reason(track: &Track) -> Option<String> {
-    if track.verdict.level.is_judgeable() {
+    if track.verdict.level == Level::Ok {
         return None;
     }
     let reason = &track.verdict.reason;
