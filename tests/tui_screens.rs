@@ -287,7 +287,12 @@ fn warning() -> World {
 }
 
 fn countdown() -> World {
-    let mut w = World::started();
+    breach(World::started())
+}
+
+/// Five healthy minutes, then the error rate past critical long enough
+/// for the auto-rollback countdown.
+fn breach(mut w: World) -> World {
     w.run(5 * MIN, HEALTHY);
     w.run(
         70 * SEC,
@@ -297,6 +302,11 @@ fn countdown() -> World {
         },
     );
     w
+}
+
+/// The countdown, with a follower watching from the start.
+fn countdown_watched() -> World {
+    breach(World::new("", true).with_follower().start())
 }
 
 /// p95 past its warning line, opened from the table with the keys.
@@ -310,16 +320,7 @@ fn detail() -> World {
 /// A follower who joined at the start opens the error rate during the
 /// countdown: the same view, built from the feed's copies alone.
 fn detail_follower() -> World {
-    let mut w = World::new("", true).with_follower().start();
-    w.run(5 * MIN, HEALTHY);
-    w.run(
-        70 * SEC,
-        Health {
-            error: Some(0.8),
-            ..HEALTHY
-        },
-    );
-    let mut w = w.seen_by_the_follower();
+    let mut w = countdown_watched().seen_by_the_follower();
     w.act(Action::Open);
     w
 }
@@ -1396,15 +1397,7 @@ fn each_row_not_ok_says_its_own_reason() {
 /// sees there, built from the copies it was sent.
 #[test]
 fn a_follower_opens_a_metric_as_the_driver_does() {
-    let mut w = World::new("", true).with_follower().start();
-    w.run(5 * MIN, HEALTHY);
-    w.run(
-        70 * SEC,
-        Health {
-            error: Some(0.8),
-            ..HEALTHY
-        },
-    );
+    let mut w = countdown_watched();
     w.act(Action::Open);
     let driver = text_of(&w.draw(120, 40));
     let mut f = w.seen_by_the_follower();

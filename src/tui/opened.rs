@@ -130,11 +130,15 @@ pub fn sent(config: &Config) -> Vec<[String; 2]> {
                 Group::Canary => &s.canary,
                 Group::Baseline => &s.baseline,
             };
+            let from = if urls.is_empty() {
+                "no targets for this group in [scrape]".to_string()
+            } else {
+                format!("from {}", urls.join(", "))
+            };
             return format!(
-                "{}{} from {}",
+                "{}{} {from}",
                 crate::metrics::scrape::plan_source(spec, sel),
                 labels(&sel.labels),
-                urls.join(", ")
             );
         }
         if let (Some(am), Some(sel)) = (&config.alertmanager, &spec.alerts) {

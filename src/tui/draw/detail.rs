@@ -33,11 +33,13 @@ pub(super) fn draw(frame: &mut Frame, s: &Screen, r: &Rollout, m: usize, now: At
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let facts = facts(s, r, track, m, now, inner.width);
-    let history = history(s, seen, inner.width);
-    // The chart gets what the words leave, and at least six rows.
-    let room = inner.height.saturating_sub(6);
-    let facts_h = (facts.len() as u16).min(room);
-    let history_h = (history.len() as u16).min(room.saturating_sub(facts_h));
+    // The chart keeps five rows; the newest verdicts up to a third of the
+    // rest; the words what is left.
+    let history_h = (seen.verdicts.len() as u16 + 1)
+        .min(HISTORY_SHOWN as u16 + 1)
+        .min(inner.height.saturating_sub(5) / 3);
+    let history = history(s, seen, inner.width, history_h.saturating_sub(1) as usize);
+    let facts_h = (facts.len() as u16).min(inner.height.saturating_sub(5 + history_h));
     let [top, chart, bottom] = rows(inner, [Some(facts_h), None, Some(history_h)]);
     frame.render_widget(Paragraph::new(facts), top);
     draw_chart(frame, s, r, track, seen, now, chart);
@@ -182,10 +184,10 @@ fn rule_words(rule: &Rule) -> String {
     words
 }
 
-/// This metric's verdicts in the stage, newest last.
-fn history<'a>(s: &Screen, seen: &Seen, width: u16) -> Vec<Line<'a>> {
+/// This metric's last `shown` verdicts in the stage, newest last.
+fn history<'a>(s: &Screen, seen: &Seen, width: u16, shown: usize) -> Vec<Line<'a>> {
     let t = &s.theme;
-    let skip = seen.verdicts.len().saturating_sub(HISTORY_SHOWN);
+    let skip = seen.verdicts.len().saturating_sub(shown);
     let mut lines = vec![Line::from(Span::styled("verdicts in this stage:", t.title))];
     for j in seen.verdicts.iter().skip(skip) {
         let text = format!(
