@@ -1328,7 +1328,7 @@ fn arrows_select_a_metric_enter_opens_it_and_esc_returns() {
     );
     assert!(open.contains("baseline asks: scrape"), "{open}");
     assert!(
-        open.contains("canary said: 412 ms on 1200 requests at 10:35:46"),
+        open.contains("canary said: 412 ms on 1,200 requests at 10:35:46"),
         "{open}"
     );
     assert!(

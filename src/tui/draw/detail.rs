@@ -129,7 +129,7 @@ fn answer(s: &Screen, rule: &Rule, slot: &Option<(At, Reading)>, now: At) -> Str
             detail,
         } => {
             let reqs = requests.map_or_else(String::new, |n| {
-                format!(" on {} requests", crate::format::number(n.round()))
+                format!(" on {} requests", crate::format::count(n))
             });
             let detail = detail
                 .as_ref()
@@ -144,8 +144,8 @@ fn answer(s: &Screen, rule: &Rule, slot: &Option<(At, Reading)>, now: At) -> Str
 fn evidence(track: &Track) -> Option<String> {
     let ev = &track.evidence;
     let side = |bad: f64, total: f64| {
-        let n = crate::format::number;
-        format!("{} bad of {} requests", n(bad.round()), n(total.round()))
+        let n = crate::format::count;
+        format!("{} bad of {} requests", n(bad), n(total))
     };
     (ev.canary.total > 0.0 || ev.baseline.total > 0.0).then(|| {
         format!(
