@@ -167,3 +167,80 @@ fn labels(labels: &BTreeMap<String, String>) -> String {
     let each: Vec<String> = labels.iter().map(|(k, v)| format!("{k}=\"{v}\"")).collect();
     format!(" {{{}}}", each.join(", "))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rollout::{Input, Sample};
+
+    const CONFIG: &str = r#"
+[rollout]
+name = "r"
+service = "s"
+old_version = "1"
+new_version = "2"
+
+[[stage]]
+name = "one"
+weight = 10
+wait = "1m"
+irreversible = true
+
+[[stage]]
+name = "two"
+weight = 100
+wait = "1m"
+irreversible = true
+
+[scrape]
+canary = ["http://127.0.0.1:9100/metrics"]
+baseline = ["http://127.0.0.1:9101/metrics"]
+"#;
+
+    fn poll(r: &mut Rollout, now: At, value: f64) {
+        let samples = (0..r.tracks.len())
+            .flat_map(|metric| {
+                [Group::Canary, Group::Baseline].map(|group| Sample {
+                    metric,
+                    group,
+                    reading: Reading::value(value, Some(1000.0)),
+                })
+            })
+            .collect();
+        r.update(now, Input::Poll(samples));
+    }
+
+    #[test]
+    fn keeps_each_poll_once_and_starts_afresh_with_a_stage() {
+        let config = crate::config::parse(std::path::Path::new("t.toml"), CONFIG).unwrap();
+        let mut r = Rollout::new(config.clone(), 0);
+        let mut seen = Stage::default();
+        r.update(
+            0,
+            Input::Start {
+                local: crate::tui::utc_time(0),
+                operator: "me".into(),
+            },
+        );
+        for s in 1..=3 {
+            poll(&mut r, s * 1000, 0.1);
+            // Drawn twice between polls: still one point per poll.
+            seen.observe(&r, s * 1000);
+            seen.observe(&r, s * 1000 + 500);
+        }
+        let points = &seen.metrics[0].points;
+        assert_eq!(points.len(), 3);
+        assert_eq!(points[2].canary, Some(0.1));
+        assert_eq!(points[2].baseline, Some(0.1));
+        assert!(!seen.metrics[0].verdicts.is_empty());
+        // The same metrics in the next stage: nothing carried over.
+        let mut next = r.state.clone();
+        next.stage = 1;
+        let r = Rollout::follow(config, next, r.tracks.clone());
+        seen.observe(&r, 5000);
+        assert_eq!(seen.stage, Some(((1, true), 5000)));
+        assert_eq!(seen.metrics[0].points.len(), 1, "only the latest reading");
+        // Every metric of the config has its asked query.
+        assert_eq!(sent(&r.config).len(), r.tracks.len());
+    }
+}
