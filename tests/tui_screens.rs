@@ -82,6 +82,9 @@ fn thresholds(mut cfg: cockpit::config::Config) -> cockpit::config::Config {
 struct World {
     r: Rollout,
     screen: Screen,
+    /// A second screen following this rollout as `cockpit watch` does:
+    /// it sees only copies of the rollout, never the effects.
+    follower: Option<Screen>,
     now: At,
     /// The stable version's error rate (%).
     baseline_error: f64,
@@ -104,6 +107,7 @@ impl World {
         World {
             r: Rollout::new(cfg, T0),
             screen,
+            follower: None,
             now: T0,
             baseline_error: 0.05,
         }
@@ -111,7 +115,11 @@ impl World {
 
     /// Started in the best window with the checklist ticked by keys.
     fn started() -> World {
-        let mut w = World::new("", true);
+        World::new("", true).start()
+    }
+
+    fn start(mut self) -> World {
+        let w = &mut self;
         for item in 1..=6 {
             w.press(char::from_digit(item, 10).unwrap());
         }
@@ -119,7 +127,7 @@ impl World {
             local: utc_time(T0),
             operator: "alice@ops-1".into(),
         });
-        w
+        self
     }
 
     /// Started with the checklist and window skipped, as drills do.
@@ -141,6 +149,31 @@ impl World {
         for effect in self.r.update(self.now, input) {
             self.screen.effect(&effect);
         }
+        self.screen.observe(&self.r, self.now);
+        if let Some(f) = self.follower.as_mut() {
+            let r = &self.r;
+            let copy = Rollout::follow(r.config.clone(), r.state.clone(), r.tracks.clone());
+            f.saw(self.now);
+            f.observe(&copy, self.now);
+        }
+    }
+
+    /// From now on a follower watches too.
+    fn with_follower(mut self) -> World {
+        let theme = Theme::load("dark", true).unwrap();
+        let mut f = Screen::new(&self.r.config, theme, "alice@ops-1", true)
+            .unwrap()
+            .with_clock(utc_time);
+        f.colour = true;
+        f.following = Some(Following::default());
+        self.follower = Some(f);
+        self
+    }
+
+    /// Draws what the follower sees from here on.
+    fn seen_by_the_follower(mut self) -> World {
+        self.screen = self.follower.take().expect("a follower");
+        self
     }
 
     fn press_key(&mut self, key: KeyEvent) {
@@ -254,7 +287,12 @@ fn warning() -> World {
 }
 
 fn countdown() -> World {
-    let mut w = World::started();
+    breach(World::started())
+}
+
+/// Five healthy minutes, then the error rate past critical long enough
+/// for the auto-rollback countdown.
+fn breach(mut w: World) -> World {
     w.run(5 * MIN, HEALTHY);
     w.run(
         70 * SEC,
@@ -263,6 +301,27 @@ fn countdown() -> World {
             ..HEALTHY
         },
     );
+    w
+}
+
+/// The countdown, with a follower watching from the start.
+fn countdown_watched() -> World {
+    breach(World::new("", true).with_follower().start())
+}
+
+/// p95 past its warning line, opened from the table with the keys.
+fn detail() -> World {
+    let mut w = warning();
+    w.act(Action::SelectDown);
+    w.act(Action::Open);
+    w
+}
+
+/// A follower who joined at the start opens the error rate during the
+/// countdown: the same view, built from the feed's copies alone.
+fn detail_follower() -> World {
+    let mut w = countdown_watched().seen_by_the_follower();
+    w.act(Action::Open);
     w
 }
 
@@ -475,7 +534,9 @@ screens!(
     countdown_held,
     rolled_back_unrecovered,
     outside_window,
-    help
+    help,
+    detail,
+    detail_follower
 );
 
 /// The header word, the decision line and the footer tell one story.
@@ -667,8 +728,10 @@ fn the_sparkline_shows_the_thresholds_as_heights() {
     );
     let text = text_of(&w.draw(120, 40));
     let row = text.lines().find(|l| l.contains("error rate")).unwrap();
-    assert!(row.contains("▁▁▁"), "{row}");
-    assert!(row.ends_with("▅▅▅▅▅▅▅▅▅▅██████████│"), "{row}");
+    // A breached row keeps the end of its trend before its reason.
+    assert!(row.contains("▅▅▅██████████ 0.8% > 0.5% critical"), "{row}");
+    let p95 = text.lines().find(|l| l.contains("p95")).unwrap();
+    assert!(p95.contains("▂▂▂"), "{p95}");
     // At 80 columns the sparklines go first; the state stays.
     let narrow = text_of(&w.draw(80, 24));
     let row = narrow.lines().find(|l| l.contains("error rate")).unwrap();
@@ -1150,7 +1213,9 @@ const ELSEWHERE: &str = "[ui]\nkeys = { start = \"f2\", force_start = \"f3\", \
     override_window = \"f4\", advance = \"f5\", force_advance = \"f6\", pause = \"f7\", \
     rollback = \"f8\", hold = \"f9\", cancel = \"f10\", open_gate = \"f11\", retry = \"f12\", \
     skip = \"ctrl-s\", note = \"ctrl-n\", theme = \"ctrl-t\", help = \"f1\", quit = \"ctrl-q\", \
-    scroll_up = \"ctrl-u\", scroll_down = \"ctrl-d\", follow = \"ctrl-f\" }";
+    scroll_up = \"ctrl-u\", scroll_down = \"ctrl-d\", page_up = \"ctrl-b\", \
+    page_down = \"ctrl-v\", follow = \"ctrl-f\", select_up = \"ctrl-p\", \
+    select_down = \"ctrl-w\", open = \"ctrl-o\", back = \"ctrl-x\" }";
 
 /// With every key rebound, no screen of the snapshot set names a default
 /// key: the decision line, the flash, the panels and the footer all say
@@ -1197,6 +1262,7 @@ fn with_every_key_rebound_no_screen_names_a_default_key() {
         ("outside the window", outside_window),
         ("pre-flight failed", preflight_failed),
         ("help", help),
+        ("detail", detail),
     ];
     for (name, build) in states {
         let w = build();
@@ -1229,4 +1295,120 @@ fn with_every_key_rebound_no_screen_names_a_default_key() {
     w.act(Action::Advance);
     let flash = w.screen.flash.clone().unwrap_or_default();
     assert!(flash.ends_with("(f6 forces with a reason)"), "{flash}");
+}
+
+fn press_code(w: &mut World, code: KeyCode) {
+    w.press_key(KeyEvent::new(code, KeyModifiers::NONE));
+}
+
+/// Arrow keys move the table's selection, enter opens the metric, esc
+/// returns to the table; with a detail open the arrows open the next one.
+#[test]
+fn arrows_select_a_metric_enter_opens_it_and_esc_returns() {
+    let mut w = warning();
+    let table = text_of(&w.draw(120, 40));
+    assert!(table.contains("TREND"), "{table}");
+    press_code(&mut w, KeyCode::Down);
+    press_code(&mut w, KeyCode::Down);
+    press_code(&mut w, KeyCode::Down);
+    assert_eq!(
+        w.screen.selected, 2,
+        "the selection stops at the last metric"
+    );
+    press_code(&mut w, KeyCode::Up);
+    assert_eq!(w.screen.selected, 1);
+    press_code(&mut w, KeyCode::Enter);
+    let open = text_of(&w.draw(120, 40));
+    assert!(open.contains(" p95 (2 of 3) in canary "), "{open}");
+    // The scrape family and labels for a scraped metric, both groups.
+    assert!(open.contains("canary asks: scrape"), "{open}");
+    assert!(
+        open.contains("from http://127.0.0.1:9100/metrics"),
+        "{open}"
+    );
+    assert!(open.contains("baseline asks: scrape"), "{open}");
+    assert!(
+        open.contains("canary said: 412 ms on 1,200 requests at 10:35:46"),
+        "{open}"
+    );
+    assert!(
+        open.contains("rule: warn > 300 ms, crit > 500 ms, for "),
+        "{open}"
+    );
+    // The verdict history of the stage, and the chart with its lines.
+    assert!(open.contains("verdicts in this stage:"), "{open}");
+    assert!(open.contains("WARN"), "{open}");
+    assert!(open.contains("since canary began"), "{open}");
+    // Nothing steered: the engine saw no input from these keys.
+    assert!(w.screen.flash.is_none());
+    press_code(&mut w, KeyCode::Up);
+    assert!(text_of(&w.draw(120, 40)).contains(" error rate (1 of 3) in canary "));
+    press_code(&mut w, KeyCode::Esc);
+    assert_eq!(w.screen.open, None);
+    assert_eq!(text_of(&w.draw(120, 40)), {
+        let mut again = warning();
+        again.screen.selected = 0;
+        text_of(&again.draw(120, 40))
+    });
+}
+
+/// Rebound, the same steps take the new keys, and the old ones do nothing.
+#[test]
+fn select_open_and_back_are_rebound_like_every_key() {
+    KEYS.with(|k| {
+        *k.borrow_mut() = "[ui]\nkeys = { select_down = \"J\", open = \"O\", back = \"x\" }".into()
+    });
+    let mut w = warning();
+    KEYS.with(|k| k.borrow_mut().clear());
+    press_code(&mut w, KeyCode::Enter);
+    assert_eq!(w.screen.open, None, "enter is no longer open");
+    w.press('J');
+    w.press('O');
+    assert_eq!(w.screen.open, Some(1));
+    let help = {
+        w.act(Action::Help);
+        text_of(&w.draw(120, 40))
+    };
+    assert!(help.contains("O  open the selected metric"), "{help}");
+    w.act(Action::Help);
+    press_code(&mut w, KeyCode::Esc);
+    assert_eq!(w.screen.open, Some(1), "esc is no longer back");
+    w.press('x');
+    assert_eq!(w.screen.open, None);
+}
+
+/// Each row not OK says its own reason, shortened to fit; the detail
+/// view has it whole.
+#[test]
+fn each_row_not_ok_says_its_own_reason() {
+    let w = countdown();
+    let wide = text_of(&w.draw(120, 40));
+    let row = wide.lines().find(|l| l.contains("│error rate")).unwrap();
+    assert!(row.contains("0.8% > 0.5% critical"), "{row}");
+    let narrow = text_of(&w.draw(80, 24));
+    assert!(narrow.contains("└ 0.8% > 0.5% critical"), "{narrow}");
+    let mut w = countdown();
+    w.act(Action::Open);
+    let open = text_of(&w.draw(80, 24));
+    assert!(open.contains(&w.r.tracks[0].verdict.reason), "{open}");
+}
+
+/// A follower opens a metric with the same keys and sees what the driver
+/// sees there, built from the copies it was sent.
+#[test]
+fn a_follower_opens_a_metric_as_the_driver_does() {
+    let mut w = countdown_watched();
+    w.act(Action::Open);
+    let driver = text_of(&w.draw(120, 40));
+    let mut f = w.seen_by_the_follower();
+    f.act(Action::Open);
+    assert!(f.screen.flash.is_none(), "{:?}", f.screen.flash);
+    let follower = text_of(&f.draw(120, 40));
+    let (d, fl): (Vec<&str>, Vec<&str>) = (driver.lines().collect(), follower.lines().collect());
+    // The header says who watches; the body is the same.
+    assert_eq!(
+        d[2..36],
+        fl[2..36],
+        "driver:\n{driver}\nfollower:\n{follower}"
+    );
 }

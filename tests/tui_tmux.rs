@@ -319,10 +319,12 @@ fn keys_drive_a_rollout_in_a_real_terminal() {
     // Help opens from the key map and closes again.
     t.keys(&["?"]);
     let help = t.wait_for("help: keys from [ui] keys");
+    // At 80x24 the keys take two columns, each described as far as it fits.
     assert!(
-        help.contains("p/space  pause or resume the observation clock"),
+        help.contains("p/space  pause or resume the observa"),
         "{help}"
     );
+    assert!(help.contains("enter  open the selected metric"), "{help}");
     t.keys(&["?"]);
     t.wait("help to close", |s| !s.contains("help: keys from"));
     t.keys(&["s"]);
@@ -573,6 +575,33 @@ dir = "journal"
     t.wait_for("FORCED START: queue metric is new");
     poll(|| dir.path().join("entered").exists().then_some(()))
         .unwrap_or_else(|| panic!("the enter hook never ran: {}", t.screen()));
+    t.keys(&["q"]);
+    t.wait_for("Quit? The rollout stays where it is");
+    t.keys(&["y"]);
+    assert_eq!(t.exited(), Some(5), "{}", t.history());
+}
+
+/// In a real pseudo-terminal, enter opens the selected metric: what it
+/// asks, what it was told (the connection error, with its time) and its
+/// verdicts; esc returns to the table.
+#[test]
+fn enter_opens_a_metric_and_esc_returns_in_a_real_terminal() {
+    if !tmux_installed() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let t = quiet_session(dir.path());
+    t.keys(&["Down"]);
+    t.keys(&["Enter"]);
+    // The first poll's answer reaches the open view as it arrives.
+    let open = t.wait_for("canary said: no data: cannot connect");
+    assert!(open.contains("canary asks: scrape"), "{open}");
+    assert!(open.contains("    http://127.0.0.1:9/metrics"), "{open}");
+    assert!(open.contains("verdicts in this stage:"), "{open}");
+    assert!(open.contains("esc back"), "{open}");
+    t.keys(&["Escape"]);
+    let table = t.wait("the table again", |s| s.contains("metrics: all"));
+    assert!(!table.contains("canary asks:"), "{table}");
     t.keys(&["q"]);
     t.wait_for("Quit? The rollout stays where it is");
     t.keys(&["y"]);

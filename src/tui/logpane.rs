@@ -1,95 +1,108 @@
-//! The log pane: the cockpit's events and hook output through tui-logger.
-//!
-//! tui-logger is one logger per process, so each screen logs under its own
-//! target and its widget shows only that target: two screens in one
-//! process (the tests) never see each other's lines.
+//! The log pane: a plain ring of lines in the screen state, scrolled by
+//! line. Drawing reads it and changes nothing, so a frame is a function of
+//! the state (see DEVELOPMENT.md, dependency notes, for why not tui-logger).
 
-use std::sync::Once;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::collections::VecDeque;
 
-use log::LevelFilter;
-use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use tui_logger::{ExtLogRecord, LogFormatter, TuiLoggerWidget, TuiWidgetEvent, TuiWidgetState};
 
 use super::theme::Theme;
 
-static INIT: Once = Once::new();
-static NEXT: AtomicUsize = AtomicUsize::new(0);
+/// Lines kept: hours of a busy rollout; the journal keeps everything.
+const KEPT: usize = 2000;
 
+/// Continuation lines start under the message, past "HH:MM:SS ".
+const INDENT: usize = 9;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Severity {
+    Info,
+    Warn,
+    Error,
+}
+
+impl From<log::Level> for Severity {
+    fn from(level: log::Level) -> Severity {
+        match level {
+            log::Level::Error => Severity::Error,
+            log::Level::Warn => Severity::Warn,
+            _ => Severity::Info,
+        }
+    }
+}
+
+#[derive(Debug, Default)]
 pub struct LogPane {
-    target: String,
-    state: TuiWidgetState,
+    lines: VecDeque<(Severity, String)>,
+    /// Screen lines scrolled back from the newest; 0 follows the newest.
+    back: usize,
 }
 
 impl LogPane {
     pub fn new() -> LogPane {
-        INIT.call_once(|| {
-            // Fails only if another logger is installed; the pane is then empty.
-            let _ = tui_logger::init_logger(LevelFilter::Info);
-            // Capture defaults to Info per target; say so rather than rely on it.
-            tui_logger::set_default_level(LevelFilter::Info);
-        });
-        let target = format!("cockpit-screen-{}", NEXT.fetch_add(1, Ordering::Relaxed));
-        let state = TuiWidgetState::new()
-            .set_default_display_level(LevelFilter::Off)
-            .set_level_for_target(&target, LevelFilter::Info);
-        LogPane { target, state }
+        LogPane::default()
     }
 
     /// One line, already carrying its time of day.
-    pub fn push(&self, level: log::Level, text: &str) {
-        log::log!(target: &self.target, level, "{text}");
+    pub fn push(&mut self, level: impl Into<Severity>, text: &str) {
+        if self.lines.len() == KEPT {
+            self.lines.pop_front();
+        }
+        self.lines.push_back((level.into(), text.to_string()));
+        // Reading back keeps its place while new lines arrive below.
+        if self.back > 0 {
+            self.back += 1;
+        }
     }
 
-    pub fn scroll(&self, event: TuiWidgetEvent) {
-        self.state.transition(event);
+    /// Back (positive) or forward (negative) by `lines` screen lines;
+    /// never past the newest (the drawing stops at the oldest).
+    pub fn scroll(&mut self, lines: isize) {
+        // Bounded by the lines kept, so scrolling forward again from far
+        // back takes no more presses than it took to get there.
+        self.back = self.back.saturating_add_signed(lines).min(self.lines.len());
     }
 
-    pub fn widget<'a>(&self, theme: &Theme) -> TuiLoggerWidget<'a> {
-        // Lines logged a moment ago are still in the hot buffer.
-        tui_logger::move_events();
-        TuiLoggerWidget::default()
-            .formatter(Box::new(Plain {
-                text: theme.text,
-                warn: theme.warning,
-                error: theme.critical,
-            }))
-            .style(theme.text)
-            .state(&self.state)
-    }
-}
-
-impl Default for LogPane {
-    fn default() -> Self {
-        LogPane::new()
-    }
-}
-
-/// The message only, wrapped under its time: the time is our clock's, not
-/// the logger's, so a fixed test clock gives a fixed screen.
-struct Plain {
-    text: Style,
-    warn: Style,
-    error: Style,
-}
-
-const INDENT: usize = 9;
-
-impl LogFormatter for Plain {
-    fn min_width(&self) -> u16 {
-        INDENT as u16 + 10
+    pub fn follow(&mut self) {
+        self.back = 0;
     }
 
-    fn format(&self, width: usize, evt: &ExtLogRecord) -> Vec<Line<'_>> {
-        let style = match evt.level {
-            log::Level::Error => self.error,
-            log::Level::Warn => self.warn,
-            _ => self.text,
-        };
-        wrap(evt.msg(), width, INDENT)
+    pub fn is_following(&self) -> bool {
+        self.back == 0
+    }
+
+    /// The `height` screen lines that show now at `width` columns, oldest
+    /// first, each wrapped under its time.
+    pub fn view<'a>(&self, theme: &Theme, width: u16, height: u16) -> Vec<Line<'a>> {
+        let height = height as usize;
+        let mut shown: Vec<Line> = Vec::new();
+        // Wrap from the newest back only as far as the screen needs.
+        let need = height + self.back;
+        for (level, text) in self.lines.iter().rev() {
+            let style = match level {
+                Severity::Error => theme.critical,
+                Severity::Warn => theme.warning,
+                Severity::Info => theme.text,
+            };
+            let wrapped = wrap(text, width as usize, INDENT);
+            shown.extend(
+                wrapped
+                    .into_iter()
+                    .rev()
+                    .map(|l| Line::from(Span::styled(l, style))),
+            );
+            if shown.len() >= need {
+                break;
+            }
+        }
+        let back = self.back.min(shown.len().saturating_sub(height));
+        shown
             .into_iter()
-            .map(|l| Line::from(Span::styled(l, style)))
+            .skip(back)
+            .take(height)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
             .collect()
     }
 }
@@ -133,5 +146,36 @@ mod tests {
         assert_eq!(lines, ["abcdefghijklmn", "         opqrs", "         t"]);
         let lines = super::wrap("12:00:00 ab cdefgh ij", 16, 9);
         assert_eq!(lines, ["12:00:00 ab", "         cdefgh", "         ij"]);
+    }
+}
+
+#[cfg(test)]
+mod ring_tests {
+    use super::*;
+
+    fn texts(pane: &LogPane, height: u16) -> Vec<String> {
+        let theme = Theme::load("dark", false).unwrap();
+        pane.view(&theme, 40, height)
+            .iter()
+            .map(|l| l.to_string())
+            .collect()
+    }
+
+    #[test]
+    fn scrolls_by_line_and_follows_the_newest() {
+        let mut pane = LogPane::new();
+        for i in 0..10 {
+            pane.push(log::Level::Info, &format!("line {i}"));
+        }
+        assert_eq!(texts(&pane, 3), ["line 7", "line 8", "line 9"]);
+        pane.scroll(1);
+        assert_eq!(texts(&pane, 3), ["line 6", "line 7", "line 8"]);
+        // A new line keeps the place of the one being read.
+        pane.push(log::Level::Info, "line 10");
+        assert_eq!(texts(&pane, 3), ["line 6", "line 7", "line 8"]);
+        pane.scroll(100);
+        assert_eq!(texts(&pane, 3), ["line 0", "line 1", "line 2"]);
+        pane.follow();
+        assert_eq!(texts(&pane, 3), ["line 8", "line 9", "line 10"]);
     }
 }

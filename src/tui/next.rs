@@ -23,7 +23,9 @@ fn steps(keys: Option<&KeyMap>, steps: &[(Action, &str)]) -> String {
         .join(", ")
 }
 
-/// The decision line; `clock` renders a timestamp.
+/// The decision line; `clock` renders a timestamp. One arm per state of
+/// `Now`, kept side by side on purpose: the sentences are checked against
+/// each other (same verbs, same keys) more easily than split apart.
 pub fn decision(
     r: &Rollout,
     now: At,

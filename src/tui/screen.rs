@@ -1,12 +1,9 @@
-//! The screen's own state (prompts, help, theme, log) and what keys do.
-//! Pure apart from the log pane: keys become engine inputs, effects become
-//! log lines; drawing is in `draw.rs`.
+//! The screen's own state (prompts, help, theme, log), and effects turned
+//! into log lines. Pure: what keys do is in `modes.rs`, drawing in `draw/`.
 
 use std::collections::VecDeque;
 
 use chrono::NaiveDateTime;
-use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
-use tui_logger::TuiWidgetEvent;
 
 use super::keys::{Action, KeyMap};
 use super::logpane::LogPane;
@@ -15,8 +12,7 @@ use crate::config::Config;
 use crate::preflight::Preflight;
 use crate::rollout::window::{DeployWindows, WindowStatus};
 use crate::rollout::words::words;
-use crate::rollout::{Actor, At, Command, Effect, Event, Input, Now, Phase, Rollout, Said};
-use crate::run::Control;
+use crate::rollout::{Actor, At, Command, Effect, Event, Input, Now, Rollout, Said};
 
 /// What a typed line is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,7 +75,7 @@ pub struct Screen {
     /// Feedback that changed nothing ("not ready: ..."), until the next key
     /// or until the situation it answered changes (`flash_kind`).
     pub flash: Option<String>,
-    flash_kind: Option<std::mem::Discriminant<Now>>,
+    pub(super) flash_kind: Option<std::mem::Discriminant<Now>>,
     /// Output of the hook that ran last, for the failure panel.
     pub hook_output: VecDeque<String>,
     /// Set when this screen follows someone else's rollout.
@@ -92,9 +88,17 @@ pub struct Screen {
     /// runtime takes it with the start.
     pub forced: Option<String>,
     pub(super) log: LogPane,
+    /// The metric the table's selection is on.
+    pub selected: usize,
+    /// The metric whose detail view is open, if one is.
+    pub open: Option<usize>,
+    /// Points and verdicts of the current stage, for the detail view.
+    pub(super) stage: super::opened::Stage,
+    /// Each metric's query as sent, built once from the rollout's config.
+    pub(super) sent: Option<Vec<[String; 2]>>,
     windows: DeployWindows,
-    local: fn(At) -> NaiveDateTime,
-    last_now: At,
+    pub(super) local: fn(At) -> NaiveDateTime,
+    pub(super) last_now: At,
 }
 
 /// The operator's wall clock for a timestamp.
@@ -144,6 +148,10 @@ impl Screen {
             preflight: None,
             forced: None,
             log: LogPane::new(),
+            selected: 0,
+            open: None,
+            stage: Default::default(),
+            sent: None,
             windows,
             local: local_time,
             last_now: 0,
@@ -253,18 +261,18 @@ impl Screen {
         }
     }
 
-    fn start_input(&self, now: At) -> Input {
+    pub(super) fn start_input(&self, now: At) -> Input {
         Input::Start {
             local: (self.local)(now),
             operator: self.operator.clone(),
         }
     }
 
-    fn actor(&self) -> Actor {
+    pub(super) fn actor(&self) -> Actor {
         Actor::Operator(self.operator.clone())
     }
 
-    fn command(&self, command: Command) -> Vec<Input> {
+    pub(super) fn command(&self, command: Command) -> Vec<Input> {
         vec![Input::Command {
             actor: self.actor(),
             command,
@@ -272,7 +280,7 @@ impl Screen {
     }
 
     /// Whether quitting now leaves a rollout half done (it resumes).
-    fn live(r: &Rollout) -> bool {
+    pub(super) fn live(r: &Rollout) -> bool {
         r.state.started_at.is_some() && !r.is_finished()
     }
 
@@ -282,11 +290,16 @@ impl Screen {
         if self.help {
             return vec![Help];
         }
+        let back: &[Action] = if self.opened(r).is_some() {
+            &[Back]
+        } else {
+            &[]
+        };
         if self.following.is_some() {
-            return vec![Help, Quit];
+            return [back, &[Help, Quit]].concat();
         }
         let s = &r.state;
-        let mut out = Vec::new();
+        let mut out = back.to_vec();
         if let Now::NotStarted | Now::Blocked { .. } | Now::Starting = r.now(now) {
             // Only the screen can judge the window before the start: it
             // has the wall clock.
@@ -305,267 +318,6 @@ impl Screen {
         }
         out.extend([Note, Help, Quit]);
         out
-    }
-
-    pub fn key(&mut self, r: &Rollout, key: KeyEvent, now: At) -> (Vec<Input>, Control) {
-        if key.kind == KeyEventKind::Release {
-            return (vec![], Control::Continue);
-        }
-        self.flash = None;
-        self.flash_kind = Some(r.now(now).kind());
-        if self.following.is_some() {
-            return self.follower_key(r, key);
-        }
-        match std::mem::replace(&mut self.mode, Mode::Normal) {
-            Mode::Normal => self.normal_key(r, key, now),
-            Mode::ConfirmRollback => {
-                if is_yes(&key) {
-                    let reason = "rolled back by the operator from the cockpit".to_string();
-                    return (
-                        self.command(Command::Rollback { reason }),
-                        Control::Continue,
-                    );
-                }
-                self.flash = Some("roll back: not confirmed, nothing done".into());
-                (vec![], Control::Continue)
-            }
-            Mode::ConfirmQuit => {
-                if is_yes(&key) {
-                    return (vec![], Control::Quit);
-                }
-                (vec![], Control::Continue)
-            }
-            Mode::Typing { ask, text } => {
-                let (mut inputs, control) = self.typing_key(ask, text, key);
-                // The typed reason is what starting outside the window takes: start now.
-                let reasoned = inputs.iter().any(|i| {
-                    matches!(
-                        i,
-                        Input::Command {
-                            command: Command::OverrideWindow { .. },
-                            ..
-                        }
-                    )
-                });
-                if reasoned && r.state.started_at.is_none() {
-                    inputs.push(self.start_input(now));
-                }
-                (inputs, control)
-            }
-        }
-    }
-
-    /// The key map's action for a key; ctrl-c is always quit.
-    fn action(&self, key: &KeyEvent) -> Option<Action> {
-        let ctrl_c =
-            key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL);
-        if ctrl_c {
-            Some(Action::Quit)
-        } else {
-            self.keys.action(key)
-        }
-    }
-
-    /// A follower looks, never steers: what would act says who can.
-    fn follower_key(&mut self, r: &Rollout, key: KeyEvent) -> (Vec<Input>, Control) {
-        let action = self.action(&key);
-        match action {
-            None if key.code == KeyCode::Esc => self.help = false,
-            None => {}
-            // Nothing is lost by a follower leaving: no question asked.
-            Some(Action::Quit) if !self.help => return (vec![], Control::Quit),
-            Some(a) if self.looking(a) => {}
-            Some(_) => {
-                let driver = if r.state.operator.is_empty() {
-                    &self.operator
-                } else {
-                    &r.state.operator
-                };
-                self.flash = Some(format!(
-                    "read-only: you are watching; {driver} drives this rollout"
-                ));
-                // It answers the key, not the driver's situation.
-                self.flash_kind = None;
-            }
-        }
-        (vec![], Control::Continue)
-    }
-
-    /// Keys that change only what this screen shows; true when handled.
-    fn looking(&mut self, action: Action) -> bool {
-        match action {
-            Action::Theme => {
-                self.theme = self.theme.next(self.colour);
-                self.flash = Some(format!("theme: {}", self.theme.name));
-                self.flash_kind = None;
-            }
-            Action::Help => self.help = !self.help,
-            Action::Quit if self.help => self.help = false,
-            Action::ScrollUp => self.log.scroll(TuiWidgetEvent::PrevPageKey),
-            Action::ScrollDown => self.log.scroll(TuiWidgetEvent::NextPageKey),
-            Action::Follow => self.log.scroll(TuiWidgetEvent::EscapeKey),
-            _ => return false,
-        }
-        true
-    }
-
-    fn typing_key(&mut self, ask: Ask, mut text: String, key: KeyEvent) -> (Vec<Input>, Control) {
-        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
-        match key.code {
-            KeyCode::Esc => return (vec![], Control::Continue),
-            KeyCode::Char('c') if ctrl => return (vec![], Control::Continue),
-            KeyCode::Enter => {
-                let text = text.trim().to_string();
-                if text.is_empty() {
-                    self.flash = Some("nothing typed: a reason is needed (esc cancels)".into());
-                    self.mode = Mode::Typing { ask, text };
-                    return (vec![], Control::Continue);
-                }
-                let command = match ask {
-                    Ask::ForceStart => {
-                        // The runtime journals the reason with the start.
-                        self.forced = Some(text);
-                        return (
-                            vec![Input::Start {
-                                local: (self.local)(self.last_now),
-                                operator: self.operator.clone(),
-                            }],
-                            Control::Continue,
-                        );
-                    }
-                    Ask::Note => Command::Note { text },
-                    Ask::ForceAdvance => Command::ForceAdvance { reason: text },
-                    Ask::Skip => Command::Skip { reason: text },
-                    Ask::OverrideWindow => Command::OverrideWindow { reason: text },
-                };
-                return (self.command(command), Control::Continue);
-            }
-            KeyCode::Backspace => {
-                text.pop();
-            }
-            KeyCode::Char('u') if ctrl => text.clear(),
-            KeyCode::Char(c) if !ctrl && text.chars().count() < 200 => text.push(c),
-            _ => {}
-        }
-        self.mode = Mode::Typing { ask, text };
-        (vec![], Control::Continue)
-    }
-
-    fn normal_key(&mut self, r: &Rollout, key: KeyEvent, now: At) -> (Vec<Input>, Control) {
-        let none = (vec![], Control::Continue);
-        if let KeyCode::Char(d @ '1'..='9') = key.code
-            && r.state.phase == Phase::Waiting
-        {
-            let item = d as usize - '1' as usize;
-            return match r.state.checklist.get(item) {
-                Some(false) => (
-                    self.command(Command::TickChecklist { item }),
-                    Control::Continue,
-                ),
-                _ => none,
-            };
-        }
-        let action = self.action(&key);
-        let Some(action) = action else {
-            if self.help && key.code == KeyCode::Esc {
-                self.help = false;
-            }
-            return none;
-        };
-        if self.help && !matches!(action, Action::Help | Action::Quit) {
-            return none;
-        }
-        let ask = |s: &mut Screen, ask| {
-            s.mode = Mode::Typing {
-                ask,
-                text: String::new(),
-            };
-            (vec![], Control::Continue)
-        };
-        let s = &r.state;
-        let inputs = match action {
-            Action::Start if s.started_at.is_none() && self.outside_window(r, now) => {
-                // The decision line above says what starting takes.
-                self.flash = Some("nothing started: outside the deploy window".into());
-                vec![]
-            }
-            Action::Start if s.started_at.is_none() => vec![self.start_input(now)],
-            Action::Start => {
-                self.flash = Some("already started".into());
-                vec![]
-            }
-            Action::ForceStart if s.started_at.is_none() && self.preflight_blocker().is_some() => {
-                return ask(self, Ask::ForceStart);
-            }
-            Action::ForceStart => {
-                self.flash =
-                    Some("nothing to force: the pre-flight passed (or already started)".into());
-                vec![]
-            }
-            Action::OverrideWindow => return ask(self, Ask::OverrideWindow),
-            Action::Advance => self.command(Command::Advance),
-            Action::ForceAdvance if s.phase == Phase::Observing => {
-                return ask(self, Ask::ForceAdvance);
-            }
-            Action::ForceAdvance => {
-                self.flash = Some(self.said(&Said::NothingToAdvance));
-                vec![]
-            }
-            Action::Pause if s.paused => self.command(Command::Resume),
-            Action::Pause => self.command(Command::Pause),
-            Action::Rollback => match &s.countdown {
-                // The policy already asked; the operator agrees: no second question.
-                Some(c) => self.command(Command::Rollback {
-                    reason: format!(
-                        "rolled back by the operator during the countdown: {}",
-                        c.reason
-                    ),
-                }),
-                None if s.rollback.is_some() => {
-                    self.flash = Some(self.said(&Said::AlreadyRollingBack));
-                    vec![]
-                }
-                None if s.started_at.is_none() || r.is_finished() => {
-                    self.flash = Some(self.said(&Said::NothingToRollBack));
-                    vec![]
-                }
-                None => {
-                    self.mode = Mode::ConfirmRollback;
-                    vec![]
-                }
-            },
-            Action::Hold => match &s.countdown {
-                Some(c) if c.held.is_some() => self.command(Command::Release),
-                _ => self.command(Command::Hold),
-            },
-            Action::Cancel => self.command(Command::Cancel),
-            Action::OpenGate => self.command(Command::OpenGate),
-            Action::Retry => self.command(Command::Retry),
-            Action::Skip if s.failed.is_some() => return ask(self, Ask::Skip),
-            Action::Skip => {
-                self.flash = Some(self.said(&Said::NoFailedHookToSkip));
-                vec![]
-            }
-            Action::Note => return ask(self, Ask::Note),
-            a @ (Action::Theme
-            | Action::Help
-            | Action::ScrollUp
-            | Action::ScrollDown
-            | Action::Follow) => {
-                self.looking(a);
-                vec![]
-            }
-            Action::Quit if self.help => {
-                self.help = false;
-                vec![]
-            }
-            Action::Quit if Self::live(r) => {
-                self.mode = Mode::ConfirmQuit;
-                vec![]
-            }
-            Action::Quit => return (vec![], Control::Quit),
-        };
-        (inputs, Control::Continue)
     }
 
     /// Journal events and the engine's feedback, into the log pane.
@@ -611,12 +363,22 @@ impl Screen {
             .push(level, &format!("{} {text}", self.time_of_day(at)));
     }
 
+    /// Takes in the rollout as it is now (the driver's own, or a
+    /// follower's copy from the feed) for the metric detail view.
+    pub fn observe(&mut self, r: &Rollout, now: At) {
+        if self.sent.is_none() {
+            self.sent = Some(super::opened::sent(&r.config));
+        }
+        self.stage.observe(r, now);
+    }
+
+    /// The metric whose detail is open, while it exists.
+    pub fn opened(&self, r: &Rollout) -> Option<usize> {
+        self.open.filter(|m| *m < r.tracks.len())
+    }
+
     /// Remembers the time for lines that come without one.
     pub fn saw(&mut self, now: At) {
         self.last_now = self.last_now.max(now);
     }
-}
-
-fn is_yes(key: &KeyEvent) -> bool {
-    matches!(key.code, KeyCode::Char('y') | KeyCode::Char('Y'))
 }

@@ -316,6 +316,7 @@ impl View for Tui {
 
     fn render(&mut self, rollout: &Rollout, now: At, _clock_only: bool) {
         self.screen.saw(now);
+        self.screen.observe(rollout, now);
         if PANICKED.load(Ordering::SeqCst) {
             return;
         }
