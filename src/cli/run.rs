@@ -104,7 +104,7 @@ pub fn run(args: RunArgs) -> i32 {
         }
     };
     // Held until this function returns: one driver per rollout.
-    let _lock = match take_lock(&dir, &config, &who, clock.now()) {
+    let lock = match take_lock(&dir, &config, &who, clock.now()) {
         Ok(lock) => lock,
         Err(code) => return code,
     };
@@ -134,9 +134,15 @@ pub fn run(args: RunArgs) -> i32 {
         Err(code) => return code,
     };
     let screen = screen.map(|s| s.with_preflight(report));
-    match screen {
+    let code = match screen {
         None => runtime.block_on(session.drive(&mut view, first)),
         Some(screen) => runtime.block_on(crate::tui::run(session, screen, first)),
+    };
+    drop(lock);
+    // Handed the wheel to a follower: this terminal follows the run now.
+    match crate::run::handover::handed_over() {
+        Some(journal) => crate::run::handover::follow_instead(&journal),
+        None => code,
     }
 }
 
@@ -401,7 +407,9 @@ fn resume_run(
     }
     let plan = resume::plan(&read);
     let now = clock.now();
-    let (rollout, mut inputs) = plan.rollout(config, now);
+    let (mut rollout, mut inputs) = plan.rollout(config, now);
+    // Whoever carries the run on drives it from here (the header, `{operator}`).
+    rollout.state.operator = who.to_string();
     let mut journal = Journal::reopen(journal_path).map_err(|e| fail(e.to_string()))?;
     let resumed = Resumed {
         at: now,

@@ -2,6 +2,7 @@
 //! sources, hooks, the operator) and carrying out its effects in order.
 
 mod edges;
+pub mod handover;
 pub mod headless;
 pub mod live;
 
@@ -49,6 +50,10 @@ pub enum Msg {
 pub enum Control {
     Continue,
     Quit,
+    /// The driver offers the wheel (to a follower, or anyone), or withdraws.
+    Offer(Option<handover::Offer>),
+    /// A follower asks for the wheel.
+    Take,
 }
 
 /// The screen or the JSON-lines printer; both drive the same core.
@@ -84,6 +89,10 @@ pub trait View {
     fn forced_start(&mut self) -> Option<String> {
         None
     }
+    /// A question is open on the screen: not a safe point to hand over.
+    fn busy(&self) -> bool {
+        false
+    }
     /// The session is stopping (a signal, a dead task) and why.
     fn stopped(&mut self, why: &str) {
         self.line(why);
@@ -106,6 +115,8 @@ pub struct Session {
     preflight: Option<crate::preflight::Preflight>,
     /// `--force-start REASON`: start despite a failed pre-flight.
     force_start: Option<String>,
+    /// The offer of the wheel to a follower, and whether it was taken.
+    wheel: handover::Wheel,
     /// Scrubbed from every edge message before the core, the journal, the
     /// view or the followers see it.
     secrets: Secrets,
@@ -151,6 +162,7 @@ impl Session {
             sources: None,
             preflight: None,
             force_start: None,
+            wheel: handover::Wheel::default(),
             tx,
             rx,
         }
@@ -247,6 +259,9 @@ impl Session {
 
     /// How the session ended, in words for the followers.
     fn ending(&self) -> String {
+        if let Some(to) = &self.wheel.handed_to {
+            return format!("{} handed the wheel to {to}", self.driver());
+        }
         let state = &self.rollout.state;
         match (state.outcome, &self.stopped) {
             (Some(Outcome::Promoted), _) => "the rollout ended: promoted".into(),
@@ -428,6 +443,14 @@ impl Session {
             }
             view.render(&self.rollout, self.clock.now(), clock_only);
             self.publish(None);
+            match self.followers(view) {
+                Ok(None) => {}
+                Ok(Some(code)) => return code,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return exit::ERROR;
+                }
+            }
             if let Some(feed) = &self.feed {
                 view.watchers(&feed.watchers);
             }
@@ -596,6 +619,9 @@ impl Session {
                         eprintln!("error: {e}");
                         return Err(exit::ERROR);
                     }
+                }
+                if let Control::Offer(to) = &control {
+                    self.offer_wheel(to.clone());
                 }
                 if control == Control::Quit {
                     // Quitting never rolls back or promotes: the journal resumes it.

@@ -6,6 +6,7 @@
 //! - `screen`: prompts, help, log: what keys do, as engine inputs.
 //! - `next`: the engine's `Now` and `Said` in words, with the keys bound now.
 //! - `draw`: the frame, a function of the rollout and the screen state.
+//! - `wheel`: handing the wheel over and followers' notes, in words.
 //! - `terminal`: the real terminal, the key reader, redraw pacing, and
 //!   restoring the terminal on every way out.
 
@@ -16,7 +17,9 @@ pub mod next;
 mod screen;
 mod terminal;
 pub mod theme;
+mod wheel;
 
 pub use draw::{draw, footer_line, height};
 pub use screen::{Ask, Following, Mode, Screen, local_time, utc_time};
 pub use terminal::{run, watch};
+pub use wheel::take_over_remote;

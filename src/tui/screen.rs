@@ -91,6 +91,8 @@ pub struct Screen {
     /// The typed reason to start despite a failed pre-flight, until the
     /// runtime takes it with the start.
     pub forced: Option<String>,
+    /// The driver's standing offer of the wheel (see `wheel.rs`).
+    pub offer: Option<crate::run::handover::Offer>,
     pub(super) log: LogPane,
     windows: DeployWindows,
     local: fn(At) -> NaiveDateTime,
@@ -143,6 +145,7 @@ impl Screen {
             watchers: Vec::new(),
             preflight: None,
             forced: None,
+            offer: None,
             log: LogPane::new(),
             windows,
             local: local_time,
@@ -313,7 +316,7 @@ impl Screen {
         }
         self.flash = None;
         self.flash_kind = Some(r.now(now).kind());
-        if self.following.is_some() {
+        if self.following.is_some() && self.mode == Mode::Normal {
             return self.follower_key(r, key);
         }
         match std::mem::replace(&mut self.mode, Mode::Normal) {
@@ -375,6 +378,14 @@ impl Screen {
             // Nothing is lost by a follower leaving: no question asked.
             Some(Action::Quit) if !self.help => return (vec![], Control::Quit),
             Some(a) if self.looking(a) => {}
+            // A follower writes notes and asks for the wheel; never steers.
+            Some(Action::Note) => {
+                self.mode = Mode::Typing {
+                    ask: Ask::Note,
+                    text: String::new(),
+                }
+            }
+            Some(Action::TakeOver) => return (vec![], Control::Take),
             Some(_) => {
                 let driver = if r.state.operator.is_empty() {
                     &self.operator
@@ -547,6 +558,11 @@ impl Screen {
                 vec![]
             }
             Action::Note => return ask(self, Ask::Note),
+            Action::HandOver => return self.offer_next(),
+            Action::TakeOver => {
+                self.flash = Some(super::wheel::already_driving());
+                vec![]
+            }
             a @ (Action::Theme
             | Action::Help
             | Action::ScrollUp
