@@ -8,6 +8,8 @@
 //! Every wait polls with a generous deadline (the machine may be busy) and
 //! fails with what was on the screen.
 
+mod journal_support;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
@@ -96,7 +98,7 @@ impl Tmux {
         let command = format!(
             "cd '{}' && USER={user} '{}' {}; exec sleep 600",
             self.dir.display(),
-            env!("CARGO_BIN_EXE_cockpit"),
+            journal_support::bin().display(),
             quoted.join(" ")
         );
         let out = self.tmux(&["new-window", "-d", "-n", user, &command]);
@@ -218,12 +220,8 @@ fn host() -> String {
 }
 
 fn journal_of(dir: &Path) -> PathBuf {
-    std::fs::read_dir(dir.join("journal"))
-        .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        .find(|p| p.extension().is_some_and(|x| x == "jsonl"))
-        .expect("a journal")
+    let files = journal_support::journal_files(&dir.join("journal"));
+    files.into_iter().next().expect("a journal")
 }
 
 fn journal_lines(dir: &Path) -> Vec<serde_json::Value> {
@@ -328,7 +326,7 @@ fn alice_hands_bob_the_wheel_mid_stage_and_his_cockpit_rolls_back_the_breach() {
         "{weights}"
     );
 
-    let report = Command::new(env!("CARGO_BIN_EXE_cockpit"))
+    let report = Command::new(journal_support::bin())
         .arg("report")
         .arg(journal_of(dir.path()))
         .output()

@@ -438,6 +438,90 @@ fn exec(mut command: std::process::Command) -> i32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rollout::{At, Effect, Rollout};
+    use crate::run::Control;
+
+    /// A screen that is (or is not) in the middle of a question.
+    struct Asking(bool);
+
+    impl View for Asking {
+        fn effect(&mut self, _: &Rollout, _: &Effect) {}
+        fn line(&mut self, _: &str) {}
+        fn key(
+            &mut self,
+            _: &Rollout,
+            _: crossterm::event::KeyEvent,
+            _: At,
+        ) -> (Vec<Input>, Control) {
+            (vec![], Control::Continue)
+        }
+        fn render(&mut self, _: &Rollout, _: At, _: bool) {}
+        fn stuck(&mut self, _: &Rollout) -> Option<i32> {
+            None
+        }
+        fn exits_on_outcome(&self) -> bool {
+            false
+        }
+        fn busy(&self) -> bool {
+            self.0
+        }
+    }
+
+    fn session(dir: &Path) -> Session {
+        let config_path = dir.join("cockpit.toml");
+        std::fs::write(&config_path, crate::config::MINIMAL).unwrap();
+        let config = crate::config::parse(&config_path, crate::config::MINIMAL).unwrap();
+        let header = crate::journal::Header {
+            rollout: config.rollout.name.clone(),
+            config_path: config_path.display().to_string(),
+            config_hash: String::new(),
+            operator: "ana@box".into(),
+            ssh_connection: None,
+            drill: false,
+            started_at: 0,
+        };
+        let journal = crate::journal::Journal::create(&dir.join("journal"), header).unwrap();
+        Session::new(config, crate::clock::Clock::new(1.0), Some(journal))
+    }
+
+    #[test]
+    fn the_wheel_changes_hands_only_when_offered_to_the_asker_and_at_a_safe_point() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = session(dir.path());
+        let journal = s.journal.as_ref().unwrap().path().to_path_buf();
+        let asked = ask(&journal, "bob@box").unwrap();
+        Notes::default()
+            .send(&journal, "bob@box", "p95 creeping up")
+            .unwrap();
+        assert_eq!(s.followers(&mut Asking(false)), Ok(None), "not offered");
+        s.offer_wheel(Some(Offer::To("carol@box".into())));
+        assert_eq!(s.followers(&mut Asking(false)), Ok(None), "not to bob");
+        s.offer_wheel(Some(Offer::Anyone));
+        assert_eq!(
+            s.followers(&mut Asking(true)),
+            Ok(None),
+            "a question is open"
+        );
+        assert!(asked.granted().is_none());
+        assert!(s.followers(&mut Asking(false)).unwrap().is_some());
+
+        let grant = asked.granted().expect("granted");
+        assert_eq!(grant.to, "bob@box");
+        assert!(grant.config.is_absolute());
+        assert_eq!(handed_over(), Some(journal.clone()));
+        assert_eq!(offered(&journal), None, "the offer is over");
+        let read = crate::journal::read(&journal).unwrap();
+        let whos: Vec<_> = read.drivers().into_iter().map(|d| d.who).collect();
+        assert_eq!(whos, ["ana@box", "bob@box"]);
+        let noted = read.events().any(|(_, e)| {
+            *e == crate::rollout::Event::Note {
+                by: Actor::Operator("bob@box".into()),
+                text: "p95 creeping up".into(),
+            }
+        });
+        assert!(noted, "the note is journalled under the follower's name");
+        assert!(s.ending().contains("handed the wheel to bob@box"));
+    }
 
     #[test]
     fn a_followers_note_reaches_the_driver_once_cleaned_and_bounded() {
