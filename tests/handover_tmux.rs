@@ -262,9 +262,10 @@ fn a_followers_note_reaches_the_journal_under_the_followers_name() {
     t.wait_for("bob", "Note for the incident log");
     t.type_text("bob", "canary p95 looks odd");
     t.keys("bob", &["Enter"]);
-    t.wait_for("bob", "note left for alice@");
+    // Journalled by alice's cockpit, so on both screens.
     let bob = format!("bob@{}", host());
     t.wait_for("alice", &format!("note by {bob}: canary p95 looks odd"));
+    t.wait_for("bob", &format!("note by {bob}: canary p95 looks odd"));
     let lines = journal_lines(dir.path());
     let note = lines
         .iter()
@@ -289,7 +290,7 @@ fn alice_hands_bob_the_wheel_mid_stage_and_his_cockpit_rolls_back_the_breach() {
     let t = alice_drives_bob_follows(dir.path());
     let (alice, bob) = (format!("alice@{}", host()), format!("bob@{}", host()));
     t.keys("alice", &["H"]);
-    t.wait_for("alice", "the wheel is offered to whoever watches");
+    t.wait_for("alice", "· wheel offered");
     t.wait_for("bob", "offers you the wheel: T takes it");
     t.keys("bob", &["T"]);
     // Bob drives (his screen leads with his name and steers), alice follows.

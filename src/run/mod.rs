@@ -381,6 +381,8 @@ impl Session {
         let notifying = std::mem::take(&mut self.notifying);
         let _ = tokio::time::timeout(NOTIFY_GRACE, notifying.join_all()).await;
         let ending = self.ending();
+        // An offer outlives no driver: nobody would be there to grant it.
+        self.offer_wheel(None);
         self.publish(Some(ending));
         if let Some(j) = &mut self.journal {
             let _ = j.flush();

@@ -111,6 +111,7 @@ fn draw_header(frame: &mut Frame, s: &Screen, r: &Rollout, now: At, area: Rect) 
         Span::styled(who.clone(), t.title),
         Span::styled(if s.ssh { " (SSH)" } else { "" }, t.warning),
         Span::styled(watched_by(&s.watchers), t.dim),
+        Span::styled(super::wheel::standing(s.offer.as_ref()), t.warning),
     ]);
     let since = r.state.started_at.map_or_else(
         || "not started".to_string(),

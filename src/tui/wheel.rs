@@ -41,6 +41,15 @@ impl Screen {
     }
 }
 
+/// The driver's header while the wheel is offered.
+pub(super) fn standing(offer: Option<&Offer>) -> String {
+    match offer {
+        None => String::new(),
+        Some(Offer::Anyone) => " · wheel offered".into(),
+        Some(Offer::To(who)) => format!(" · wheel offered to {who}"),
+    }
+}
+
 /// A follower's side: the driver's offer seen, the wheel asked for, notes.
 pub(super) struct Taking {
     journal: PathBuf,
@@ -67,7 +76,10 @@ impl Taking {
         if let Some(grant) = self.asked.as_ref().and_then(Ask::granted) {
             return Some(grant);
         }
-        let offer = handover::offered(&self.journal);
+        // Only a driver still at the wheel can hand it over.
+        let driving =
+            (screen.following.as_ref()).is_some_and(|f| f.ended.is_none() && f.silent_ms.is_none());
+        let offer = handover::offered(&self.journal).filter(|_| driving);
         if offer != self.seen && self.asked.is_none() {
             let key = screen.keys.first(Action::TakeOver);
             screen.flash = match &offer {
