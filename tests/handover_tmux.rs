@@ -319,6 +319,14 @@ fn alice_hands_bob_the_wheel_mid_stage_and_his_cockpit_rolls_back_the_breach() {
         change["why"].as_str().unwrap().contains("took it"),
         "{change}"
     );
+    let resumed = lines
+        .iter()
+        .find(|l| l["type"] == "resumed")
+        .expect("bob resumed");
+    assert_eq!(resumed["by"], bob.as_str());
+    // Not asserted (the machine may be busy): how long nobody polled.
+    let gap = resumed["at"].as_u64().unwrap() - change["at"].as_u64().unwrap();
+    eprintln!("hand-over: the journal's change of driver to bob's resume took {gap} ms");
     // The one hook of stage 1 ran once: nothing decided twice.
     let weights = std::fs::read_to_string(dir.path().join("weights.log")).unwrap();
     assert_eq!(
