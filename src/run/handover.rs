@@ -265,7 +265,8 @@ fn collect_notes(journal: &Path) -> Vec<(String, String)> {
 }
 
 /// The config path the journal's header names, made absolute from here
-/// (the driver's working dir).
+/// (the driver's working dir); `None` for a drill, which `run --resume`
+/// cannot carry on (its trainee is scored alone).
 fn config_of(journal: &Path) -> Option<PathBuf> {
     let file = files::open_regular(journal, Links::Refuse).ok()?;
     let mut line = String::new();
@@ -273,7 +274,9 @@ fn config_of(journal: &Path) -> Option<PathBuf> {
         .read_line(&mut line)
         .ok()?;
     match serde_json::from_str(&line).ok()? {
-        Record::Header { header, .. } => std::fs::canonicalize(header.config_path).ok(),
+        Record::Header { header, .. } if !header.drill => {
+            std::fs::canonicalize(header.config_path).ok()
+        }
         _ => None,
     }
 }
@@ -319,8 +322,9 @@ impl Session {
     pub(super) fn offer_wheel(&mut self, to: Option<Offer>) {
         if let Some(j) = &self.journal {
             // A follower that cannot see the offer cannot take it; the
-            // rollout carries on either way.
-            let _ = offer(j.path(), to.as_ref());
+            // rollout carries on either way. A drill's is never shown.
+            let shown = to.as_ref().filter(|_| config_of(j.path()).is_some());
+            let _ = offer(j.path(), shown);
         }
         self.wheel.offer = to;
     }
@@ -342,6 +346,9 @@ impl Session {
         if r.state.running.is_some() || view.busy() || r.is_finished() {
             return Ok(None);
         }
+        let Some(config) = config_of(path) else {
+            return Ok(None);
+        };
         let from = self.driver();
         let why = match offer {
             Offer::Anyone => format!("offered to whoever takes it; {to} took it"),
@@ -354,7 +361,6 @@ impl Session {
             why,
         };
         let fail = |e: io::Error| format!("cannot hand over the wheel: {e}");
-        let config = config_of(path).ok_or_else(|| fail(io::Error::other("no config path")))?;
         if let Some(j) = &mut self.journal {
             j.append_driver(&change).map_err(fail)?;
         }
