@@ -10,7 +10,8 @@
 //! - `default_dir(&Config) -> PathBuf`
 //!
 //! Added: `Journal::reopen` (resume appends to the same file), `read`,
-//! `runs` (every journal in a dir), `lock`, `resume`, `report`.
+//! `runs` (every journal in a dir), `lock`, `resume`, `report`,
+//! `Journal::append_driver` and `Read::drivers` (who drove, in order).
 //!
 //! Format, version 1: every line is one JSON object with a `type`:
 //! `header` (first line, with `v`), `event` (an engine event and its time),
