@@ -1050,7 +1050,9 @@ fn a_follower_sees_the_drivers_screen_and_can_steer_nothing() {
     assert_eq!(f[39].trim_end(), "read-only  ? help  q quit");
 
     let before = w.r.state.clone();
-    for c in ['a', 'A', 'p', ' ', 'r', 'h', 'c', 'n', '1', 'y'] {
+    // `n` (a note the follower leaves) and `T` (taking the wheel when
+    // offered) are asked of the driver, never fed to the engine: below.
+    for c in ['a', 'A', 'p', ' ', 'r', 'h', 'c', '1', 'y'] {
         let (inputs, control) = w.screen.key(
             &w.r,
             KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE),
@@ -1070,6 +1072,21 @@ fn a_follower_sees_the_drivers_screen_and_can_steer_nothing() {
             assert!(screen.contains(&flash), "{c:?} not said:\n{screen}");
         }
     }
+    assert_eq!(w.r.state, before);
+    let key = |w: &mut World, c: char| {
+        let press = KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE);
+        w.screen.key(&w.r, press, w.now)
+    };
+    assert_eq!(key(&mut w, 'T').1, cockpit::run::Control::Take);
+    key(&mut w, 'n');
+    assert!(
+        matches!(w.screen.mode, Mode::Typing { .. }),
+        "n asks for a note"
+    );
+    key(&mut w, 'x');
+    let enter = KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE);
+    let (note, _) = w.screen.key(&w.r, enter, w.now);
+    assert_eq!(note.len(), 1, "the note, for the driver to journal");
     assert_eq!(w.r.state, before);
 
     // Everyone sees who follows, the driver too.

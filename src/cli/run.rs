@@ -95,15 +95,21 @@ pub fn run(args: RunArgs) -> Result<i32, Error> {
         mut view,
         preflight,
         // Held (not `_`) until the session ends: one driver per rollout.
-        lock: _lock,
+        lock,
     } = start(&args.asked(), &path, config, sources, &who)?;
-    match screen {
-        None => runtime.block_on(session.run(&mut view, first)),
+    let code = match screen {
+        None => runtime.block_on(session.run(&mut view, first))?,
         // The screen's loop still ends with a bare code: `Session::drive`
         // tells a failure itself.
         Some(screen) => {
             let screen = screen.with_preflight(preflight);
-            Ok(runtime.block_on(crate::tui::run(session, screen, first)))
+            runtime.block_on(crate::tui::run(session, screen, first))
         }
-    }
+    };
+    drop(lock);
+    // Handed the wheel to a follower: this terminal follows the run now.
+    Ok(match crate::run::handover::handed_over() {
+        Some(journal) => crate::run::handover::follow_instead(&journal),
+        None => code,
+    })
 }

@@ -61,7 +61,15 @@ pub fn run(args: WatchArgs) -> i32 {
         .enable_all()
         .build()
     {
-        Ok(rt) => rt.block_on(crate::tui::watch(follower, screen)),
+        Ok(rt) => {
+            let code = rt.block_on(crate::tui::watch(follower, screen));
+            drop(rt);
+            // Handed the wheel: this terminal drives the run from here.
+            match crate::run::handover::taken() {
+                Some(grant) => crate::run::handover::drive_instead(&grant),
+                None => code,
+            }
+        }
         Err(e) => {
             eprintln!("error: cannot start the runtime: {e}");
             exit::ERROR

@@ -10,14 +10,17 @@
 //! - `default_dir(&Config) -> PathBuf`
 //!
 //! Added: `Journal::reopen` (resume appends to the same file), `read`,
-//! `runs` (every journal in a dir), `lock`, `resume`, `report`.
+//! `runs` (every journal in a dir), `lock`, `resume`, `report`,
+//! `Journal::append_driver` and `Read::drivers` (who drove, in order).
 //!
 //! Format, version 1: every line is one JSON object with a `type`:
 //! `header` (first line, with `v`), `event` (an engine event and its time),
 //! `checkpoint` (the engine state after an update that decided something),
-//! `resumed` (who carried on, and which unchecked lines it voided) and
-//! `abandoned` (a fresh run replaced this one).
+//! `resumed` (who carried on, and which unchecked lines it voided),
+//! `abandoned` (a fresh run replaced this one) and `driver` (the wheel was
+//! handed to another operator: who, when, why).
 
+mod drivers;
 pub mod lock;
 mod read;
 pub mod report;
@@ -29,6 +32,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+pub use drivers::Drove;
 pub use read::{Entry, Read, RunStatus, RunSummary, read, runs};
 
 use crate::config::Config;
@@ -79,6 +83,17 @@ pub enum Record {
         by: String,
         reason: String,
     },
+    Driver(DriverChange),
+}
+
+/// The wheel changed hands: written by the driver that lets go, before it
+/// does, so the journal names the new driver before anything it decides.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DriverChange {
+    pub at: At,
+    pub from: String,
+    pub to: String,
+    pub why: String,
 }
 
 /// A run carried on after the cockpit stopped.
@@ -121,6 +136,7 @@ enum Line<'a> {
         by: &'a str,
         reason: &'a str,
     },
+    Driver(&'a DriverChange),
 }
 
 pub struct Journal {
@@ -209,6 +225,10 @@ impl Journal {
 
     pub fn append_abandoned(&mut self, at: At, by: &str, reason: &str) -> io::Result<()> {
         self.write(&Line::Abandoned { at, by, reason }, true)
+    }
+
+    pub fn append_driver(&mut self, change: &DriverChange) -> io::Result<()> {
+        self.write(&Line::Driver(change), true)
     }
 
     pub fn flush(&mut self) -> io::Result<()> {

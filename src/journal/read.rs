@@ -90,6 +90,7 @@ impl Read {
                 Record::Event { at, .. } | Record::Checkpoint { at, .. } => Some(*at),
                 Record::Resumed(r) => Some(r.at),
                 Record::Abandoned { at, .. } => Some(*at),
+                Record::Driver(d) => Some(d.at),
                 Record::Header { .. } => None,
             })
             .unwrap_or(self.header.started_at)

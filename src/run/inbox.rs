@@ -168,6 +168,9 @@ impl Session {
                 for input in inputs {
                     self.apply(input, view)?;
                 }
+                if let Control::Offer(to) = &control {
+                    self.offer_wheel(to.clone());
+                }
                 if control == Control::Quit {
                     // Quitting never rolls back or promotes: the journal resumes it.
                     return Ok(Step::End(exit::of_outcome(self.rollout.state.outcome)));

@@ -3,6 +3,7 @@
 
 mod edges;
 mod effects;
+pub mod handover;
 pub mod headless;
 mod inbox;
 pub mod live;
@@ -56,6 +57,10 @@ pub enum Msg {
 pub enum Control {
     Continue,
     Quit,
+    /// The driver offers the wheel (to a follower, or anyone), or withdraws.
+    Offer(Option<handover::Offer>),
+    /// A follower asks for the wheel.
+    Take,
 }
 
 /// The screen or the JSON-lines printer; both drive the same core.
@@ -91,6 +96,10 @@ pub trait View {
     fn forced_start(&mut self) -> Option<String> {
         None
     }
+    /// A question is open on the screen: not a safe point to hand over.
+    fn busy(&self) -> bool {
+        false
+    }
     /// The session is stopping (a signal, a dead task) and why.
     fn stopped(&mut self, why: &str) {
         self.line(why);
@@ -113,6 +122,8 @@ pub struct Session {
     preflight: Option<crate::preflight::Preflight>,
     /// `--force-start REASON`: start despite a failed pre-flight.
     force_start: Option<String>,
+    /// The offer of the wheel to a follower, and whether it was taken.
+    wheel: handover::Wheel,
     /// Scrubbed from every edge message before the core, the journal, the
     /// view or the followers see it.
     secrets: Secrets,
@@ -158,6 +169,7 @@ impl Session {
             sources: None,
             preflight: None,
             force_start: None,
+            wheel: handover::Wheel::default(),
             tx,
             rx,
         }
@@ -254,6 +266,9 @@ impl Session {
 
     /// How the session ended, in words for the followers.
     fn ending(&self) -> String {
+        if let Some(to) = &self.wheel.handed_to {
+            return format!("{} handed the wheel to {to}", self.driver());
+        }
         let state = &self.rollout.state;
         match (state.outcome, &self.stopped) {
             (Some(Outcome::Promoted), _) => "the rollout ended: promoted".into(),
@@ -304,6 +319,8 @@ impl Session {
         let notifying = std::mem::take(&mut self.notifying);
         let _ = tokio::time::timeout(NOTIFY_GRACE, notifying.join_all()).await;
         let ending = self.ending();
+        // An offer outlives no driver: nobody would be there to grant it.
+        self.offer_wheel(None);
         self.publish(Some(ending));
         if let Some(j) = &mut self.journal {
             let _ = j.flush();
@@ -380,6 +397,9 @@ impl Session {
             }
             view.render(&self.rollout, self.clock.now(), clock_only);
             self.publish(None);
+            if let Some(code) = self.followers(view)? {
+                return Ok(code);
+            }
             if let Some(feed) = &self.feed {
                 view.watchers(&feed.watchers);
             }

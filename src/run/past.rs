@@ -189,7 +189,9 @@ fn resume_run(
     }
     let plan = resume::plan(&read);
     let now = clock.now();
-    let (rollout, mut inputs) = plan.rollout(config, now);
+    let (mut rollout, mut inputs) = plan.rollout(config, now);
+    // Whoever carries the run on drives it from here (the header, `{operator}`).
+    rollout.state.operator = who.to_string();
     let cannot_write =
         |e: std::io::Error| Error::failed(format!("cannot write {}: {e}", journal_path.display()));
     let mut journal = Journal::reopen(journal_path).map_err(|e| Error::failed(e.to_string()))?;

@@ -10,6 +10,7 @@
 //! - `logpane`: the log, a ring of lines scrolled by line.
 //! - `next`: the engine's `Now` and `Said` in words, with the keys bound now.
 //! - `draw/`: the frame, a function of the rollout and the screen state.
+//! - `wheel`: handing the wheel over and followers' notes, in words.
 //! - `terminal`: the real terminal, the key reader, redraw pacing, and
 //!   restoring the terminal on every way out.
 
@@ -23,7 +24,9 @@ mod opened;
 mod screen;
 mod terminal;
 pub mod theme;
+mod wheel;
 
 pub use draw::{draw, footer_line, height};
 pub use screen::{Ask, Following, Mode, Screen, local_time, utc_time};
 pub use terminal::{run, watch};
+pub use wheel::take_over_remote;

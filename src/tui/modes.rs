@@ -25,7 +25,7 @@ impl Screen {
         }
         self.flash = None;
         self.flash_kind = Some(r.now(now).kind());
-        if self.following.is_some() {
+        if self.following.is_some() && self.mode == Mode::Normal {
             return self.follower_key(r, key);
         }
         match std::mem::replace(&mut self.mode, Mode::Normal) {
@@ -82,6 +82,14 @@ impl Screen {
             // Nothing is lost by a follower leaving: no question asked.
             Some(Action::Quit) if !self.help => return (vec![], Control::Quit),
             Some(a) if self.looking(r, a) => {}
+            // A follower writes notes and asks for the wheel; never steers.
+            Some(Action::Note) => {
+                self.mode = Mode::Typing {
+                    ask: Ask::Note,
+                    text: String::new(),
+                }
+            }
+            Some(Action::TakeOver) => return (vec![], Control::Take),
             Some(_) => {
                 let driver = if r.state.operator.is_empty() {
                     &self.operator
@@ -285,6 +293,11 @@ impl Screen {
             Action::Skip if s.failed.is_some() => return self.ask(Ask::Skip),
             Action::Skip => self.refuse(Said::NoFailedHookToSkip),
             Action::Note => return self.ask(Ask::Note),
+            Action::HandOver => return self.offer_next(),
+            Action::TakeOver => {
+                self.flash = Some(super::wheel::already_driving());
+                vec![]
+            }
             _ => vec![],
         };
         (inputs, Control::Continue)

@@ -87,6 +87,8 @@ pub struct Screen {
     /// The typed reason to start despite a failed pre-flight, until the
     /// runtime takes it with the start.
     pub forced: Option<String>,
+    /// The driver's standing offer of the wheel (see `wheel.rs`).
+    pub offer: Option<crate::run::handover::Offer>,
     pub(super) log: LogPane,
     /// The metric the table's selection is on.
     pub selected: usize,
@@ -147,6 +149,7 @@ impl Screen {
             watchers: Vec::new(),
             preflight: None,
             forced: None,
+            offer: None,
             log: LogPane::new(),
             selected: 0,
             open: None,

@@ -57,6 +57,7 @@ pub async fn watch(mut follower: Follower, screen: Screen) -> i32 {
     crate::run::spawn_signals(tx.clone());
     let (me, _) = crate::clock::operator();
     let mut presence = Presence::announce(&follower.live.journal, &me);
+    let mut taking = super::wheel::Taking::new(&follower.live.journal, &me);
     let Some((mut view, reader)) = Tui::enter(screen, tx) else {
         return exit::ERROR;
     };
@@ -71,10 +72,15 @@ pub async fn watch(mut follower: Follower, screen: Screen) -> i32 {
                 if let Some(p) = presence.as_mut() {
                     p.refresh();
                 }
+                if let Some(grant) = taking.look(&mut view.screen) {
+                    crate::run::handover::take(grant);
+                    break exit::OK;
+                }
             }
             msg = rx.recv() => match msg {
                 Some(Msg::Key(key)) => {
-                    let (_, control) = view.screen.key(&follower.rollout, key, now);
+                    let (inputs, control) = view.screen.key(&follower.rollout, key, now);
+                    taking.key(&mut view.screen, inputs, &control);
                     if control == Control::Quit {
                         break exit::OK;
                     }
@@ -290,6 +296,10 @@ impl View for Tui {
 
     fn stopped(&mut self, why: &str) {
         self.stopped = Some(why.to_string());
+    }
+
+    fn busy(&self) -> bool {
+        self.screen.mode != super::screen::Mode::Normal
     }
 
     fn refused(&mut self, why: &str) {

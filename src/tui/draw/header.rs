@@ -73,6 +73,7 @@ fn driver<'a>(s: &Screen, r: &Rollout) -> Line<'a> {
         Span::styled(who.clone(), t.title),
         Span::styled(if s.ssh { " (SSH)" } else { "" }, t.warning),
         Span::styled(watched_by(&s.watchers), t.dim),
+        Span::styled(super::super::wheel::standing(s.offer.as_ref()), t.warning),
     ])
 }
 
