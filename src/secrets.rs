@@ -212,10 +212,12 @@ impl Secrets {
                 value,
                 requests,
                 detail,
+                histogram,
             } => Reading::Value {
                 value,
                 requests,
                 detail: detail.map(|d| self.redact(&d)),
+                histogram,
             },
         }
     }

@@ -1,6 +1,7 @@
 //! The pure rollout core: no IO, no clock of its own. Inputs carry their
 //! time; outputs are effects for the edges to carry out.
 
+pub mod counted;
 pub mod engine;
 pub mod event;
 pub mod evidence;
