@@ -224,6 +224,15 @@ fn group_word(g: Group) -> &'static str {
 /// `CONNECT_TIMEOUT`. Nothing is changed anywhere: no hook runs, no
 /// request reaches a hook's or gate's server.
 pub async fn run(config: &Config, sources: &mut Sources) -> Preflight {
+    run_reading(config, sources).await.0
+}
+
+/// `run`, with what the metrics read: `check --live` words the judge's
+/// needs from them (the measured traffic, the histogram's buckets).
+pub async fn run_reading(
+    config: &Config,
+    sources: &mut Sources,
+) -> (Preflight, Vec<(usize, Group, Reading)>) {
     let secrets = Secrets::from_config(config);
     let mut readings = sources.poll().await;
     // A direct scrape reads rates between two scrapes.
@@ -238,6 +247,7 @@ pub async fn run(config: &Config, sources: &mut Sources) -> Preflight {
     }
     let _ = sources.take_warnings();
     readings.sort_by_key(|(m, g, _)| (*m, *g == Group::Canary));
+    let read = readings.clone();
     let mut items = Vec::new();
     for (metric, group, reading) in readings {
         let spec = &config.metrics[metric];
@@ -287,7 +297,7 @@ pub async fn run(config: &Config, sources: &mut Sources) -> Preflight {
     }
     items.extend(programs(config));
     items.extend(hosts(config, &secrets).await);
-    Preflight { items }
+    (Preflight { items }, read)
 }
 
 /// A reason that says the query answered, but with nothing in it.

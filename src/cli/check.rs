@@ -19,8 +19,14 @@ pub fn run(explicit: Option<&Path>, live: bool) -> i32 {
         Err(code) => return code,
     };
     println!("\nPre-flight (nothing is changed: no hook runs, hosts get a TCP connect only):");
-    let report = runtime.block_on(crate::preflight::run(&plan.config, &mut plan.sources));
+    let (report, read) = runtime.block_on(crate::preflight::run_reading(
+        &plan.config,
+        &mut plan.sources,
+    ));
     print!("{}", report.table());
+    for w in plan.live_warnings(&read) {
+        println!("warning: {w}");
+    }
     if report.ok() {
         crate::exit::OK
     } else {

@@ -33,7 +33,11 @@ pub enum Reading {
         /// The counts a latency quantile was computed from, when the
         /// source read them: the judge counts the requests slower than a
         /// line from them.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            with = "super::counted::bounds"
+        )]
         histogram: Option<Histogram>,
     },
     /// No usable value, and why: "query returned no series", "timeout after 5s".
