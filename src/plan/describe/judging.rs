@@ -108,44 +108,13 @@ fn measured_rps(c: &Config, readings: &[(usize, Group, Reading)]) -> Option<f64>
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    const CONFIG: &str = r#"[rollout]
-name = "shop"
-service = "shop"
-old_version = "1.0"
-new_version = "1.1"
-strategy = "canary"
-
-[hooks]
-undo = { name = "move traffic back", exec = ["true"] }
-
-[scrape]
-canary = ["http://127.0.0.1:9/canary"]
-baseline = ["http://127.0.0.1:9/stable"]
-every = "5s"
-
-[[metric]]
-name = "error_rate"
-kind = "error_rate"
-
-[[metric]]
-name = "latency_p95"
-kind = "latency_p95"
-
-[[stage]]
-name = "5%"
-weight = 5
-wait = "1m"
-"#;
+    use crate::config::model::Judge;
 
     #[test]
     fn the_live_check_warns_at_the_measured_traffic_and_names_the_missing_bucket() {
-        let plan = crate::plan::from_text(
-            std::path::Path::new("shop.toml"),
-            CONFIG,
-            &Default::default(),
-        );
-        let config = plan.map_err(|e| format!("{e:?}")).unwrap().config;
+        // The drill's config: a scrape of both versions, error rate and p95.
+        let scenario = crate::sim::Scenario::load("plain-healthy").unwrap();
+        let config = crate::sim::batch::config(&scenario, Judge::Evidence).unwrap();
         // Without a hint or a measurement, nothing to say about waits.
         assert!(wait_warnings(&config, config.rollout.traffic, "hint").is_empty());
         // 100 requests in a 5 s window: 20 req/s, 1 req/s at 5%.
