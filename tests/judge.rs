@@ -4,43 +4,14 @@
 //! with no errors, a counter reset inside the window, and a p95 line that
 //! falls between two bucket bounds.
 
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use cockpit::config::Config;
+use cockpit::config::model::Judge as JudgeKind;
 use cockpit::metrics::scrape::{ScrapeMetric, Scraper};
 use cockpit::rollout::track::Track;
 use cockpit::rollout::verdict::stage_rules;
 use cockpit::rollout::{Group, Level, Reading};
-
-const CONFIG: &str = r#"[rollout]
-name = "judge"
-service = "shop"
-old_version = "1.0"
-new_version = "1.1"
-strategy = "canary"
-
-[hooks]
-undo = { name = "move traffic back", exec = ["true"] }
-
-[scrape]
-canary = ["http://127.0.0.1:9/canary"]
-baseline = ["http://127.0.0.1:9/stable"]
-every = "5s"
-
-[[metric]]
-name = "error_rate"
-kind = "error_rate"
-
-[[metric]]
-name = "latency_p95"
-kind = "latency_p95"
-
-[[stage]]
-name = "5%"
-weight = 5
-wait = "2m"
-"#;
 
 /// One version's counters: requests by status, and the latency histogram
 /// as (bound in seconds, requests at or under it).
@@ -98,8 +69,10 @@ struct Judge {
 
 impl Judge {
     fn new() -> Judge {
-        let plan = cockpit::plan::from_text(Path::new("judge.toml"), CONFIG, &Default::default());
-        let config: Config = plan.map_err(|e| format!("{e:?}")).unwrap().config;
+        // The drill's config: a scrape of both versions, error rate first,
+        // then p95, judged by evidence with the defaults.
+        let scenario = cockpit::sim::Scenario::load("plain-healthy").unwrap();
+        let config: Config = cockpit::sim::batch::config(&scenario, JudgeKind::Evidence).unwrap();
         let metrics = config
             .metrics
             .iter()
