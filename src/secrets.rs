@@ -215,10 +215,12 @@ impl Secrets {
                 value,
                 requests,
                 detail,
+                histogram,
             } => Reading::Value {
                 value,
                 requests,
                 detail: detail.map(|d| self.redact(&d)),
+                histogram,
             },
         }
     }

@@ -278,6 +278,7 @@ async fn firing_alerts_are_counted_and_named_and_silenced_ones_are_not() {
             value: 1.0,
             requests: None,
             detail: Some("firing: BaselineCVE (CVE in the stable build)".into()),
+            histogram: None,
         }
     );
     assert_eq!(
@@ -286,6 +287,7 @@ async fn firing_alerts_are_counted_and_named_and_silenced_ones_are_not() {
             value: 0.0,
             requests: None,
             detail: None,
+            histogram: None,
         },
         "a silenced or inhibited alert counted"
     );
@@ -299,6 +301,7 @@ async fn firing_alerts_are_counted_and_named_and_silenced_ones_are_not() {
             value: 1.0,
             requests: None,
             detail: Some("firing: CanaryCVE (CVE-2026-0001 in libfoo)".into()),
+            histogram: None,
         }
     );
 

@@ -519,6 +519,7 @@ query = "sum(rate(errors{{{{selector}}}}[{{rate_window}}]))"
         Reading::Value {
             value: 0.25,
             requests: None,
+            histogram: None,
             detail: Some("warning: partial response".into())
         }
     );
@@ -898,6 +899,7 @@ async fn readiness_probe_reads_status_and_version() {
         Reading::Value {
             value: 1.0,
             requests: None,
+            histogram: None,
             detail: Some("version 2.0.0, database connected 2ms".into())
         }
     );
@@ -911,6 +913,7 @@ async fn readiness_probe_reads_status_and_version() {
         Reading::Value {
             value: 0.0,
             requests: None,
+            histogram: None,
             detail: Some(format!(
                 "version 2.0.0, HTTP 503 from http://{addr}/ready, database disconnected"
             ))

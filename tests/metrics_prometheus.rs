@@ -58,6 +58,24 @@ type Series = (String, Vec<(String, String)>, String);
 const PROMQL_ERRORS: &str = r#"100 * sum(rate(http_requests_total{version="V",code=~"5.."}[15s])) / sum(rate(http_requests_total{version="V"}[15s]))"#;
 const PROMQL_P95: &str = r#"1000 * histogram_quantile(0.95, sum(rate(http_request_duration_seconds_bucket{version="V"}[15s])) by (le))"#;
 
+/// The share of requests slower than `line` ms the judge counts from a
+/// reading's histogram buckets.
+fn slow_share(samples: &[(usize, Group, Reading)], metric: usize, group: Group, line: f64) -> f64 {
+    let found = samples.iter().find(|(m, g, _)| *m == metric && *g == group);
+    let Some((
+        _,
+        _,
+        Reading::Value {
+            histogram: Some(h), ..
+        },
+    )) = found
+    else {
+        panic!("no histogram in {found:?}");
+    };
+    let slow = cockpit::rollout::counted::slower(h, line).expect("a +Inf bucket");
+    slow.tally.bad / slow.tally.total
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn api_and_direct_scrape_agree_with_promql() {
     api_and_direct_scrape_agree_with(Backend::Prometheus).await;
@@ -149,6 +167,18 @@ async fn api_and_direct_scrape_agree_with(backend: Backend) {
             requests.is_some_and(|n| n >= 1000.0),
             "scraped requests {requests:?}"
         );
+        // The judge counts requests slower than the 500 ms line from the
+        // buckets: through the API's `sum by (le)` and the page alike.
+        let (api_slow, page_slow) = (
+            slow_share(&got, 1, group, 500.0),
+            slow_share(&scraped, 1, group, 500.0),
+        );
+        assert!(
+            (api_slow - page_slow).abs() < 0.02,
+            "slower than 500 ms: API {api_slow}, page {page_slow}"
+        );
+        // A p95 past the line has more than 5% slower than it, one under it less.
+        assert_eq!(api_slow > 0.05, p95 > 500.0, "API {api_slow} at p95 {p95}");
     }
 
     // Backfill: the canary's recent history, from query_range.

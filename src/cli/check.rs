@@ -14,8 +14,14 @@ pub fn run(explicit: Option<&Path>, live: bool) -> Result<i32, Error> {
     }
     let runtime = crate::run::runtime()?;
     println!("\nPre-flight (nothing is changed: no hook runs, hosts get a TCP connect only):");
-    let report = runtime.block_on(crate::preflight::run(&plan.config, &mut plan.sources));
+    let (report, read) = runtime.block_on(crate::preflight::run_reading(
+        &plan.config,
+        &mut plan.sources,
+    ));
     print!("{}", report.table());
+    for w in plan.live_warnings(&read) {
+        println!("warning: {w}");
+    }
     // The table said what failed: the code is all that is left to give.
     Ok(crate::exit::of_preflight(report.ok()))
 }

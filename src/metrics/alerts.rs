@@ -150,6 +150,7 @@ pub fn count(body: &[u8], url: &str) -> Reading {
         value: firing.len() as f64,
         requests: None,
         detail,
+        histogram: None,
     }
 }
 
@@ -212,6 +213,7 @@ mod tests {
                 value: 2.0,
                 requests: None,
                 detail: Some("firing: CanaryCVE (CVE-2026-1 in libfoo); Waf".into()),
+                histogram: None,
             }
         );
         assert_eq!(
@@ -220,6 +222,7 @@ mod tests {
                 value: 0.0,
                 requests: None,
                 detail: None,
+                histogram: None,
             }
         );
     }

@@ -156,6 +156,19 @@ pub fn bucket_increases(
     }
 }
 
+/// Buckets in order of their bounds, each count raised to the running
+/// maximum: a dip (a bucket series read a moment apart from the others)
+/// cannot make fewer requests fast under a higher bound.
+pub fn cumulative(mut buckets: Buckets) -> Buckets {
+    buckets.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let mut highest = 0.0_f64;
+    for bucket in buckets.iter_mut() {
+        highest = highest.max(bucket.1);
+        bucket.1 = highest;
+    }
+    buckets
+}
+
 /// `histogram_quantile(q, buckets)` with PromQL's edge cases: NaN without
 /// a `+Inf` bucket, with fewer than two buckets or no observations; a rank
 /// in the `+Inf` bucket answers the highest finite bound; non-monotonic
@@ -171,15 +184,9 @@ pub fn histogram_quantile(q: f64, buckets: &[(f64, f64)]) -> f64 {
     if q > 1.0 {
         return f64::INFINITY;
     }
-    let mut sorted: Vec<(f64, f64)> = buckets.to_vec();
-    sorted.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let sorted = cumulative(buckets.to_vec());
     if sorted.len() < 2 || sorted.last().map(|b| b.0) != Some(f64::INFINITY) {
         return f64::NAN;
-    }
-    let mut highest = 0.0_f64;
-    for bucket in sorted.iter_mut() {
-        highest = highest.max(bucket.1);
-        bucket.1 = highest;
     }
     let observations = sorted[sorted.len() - 1].1;
     if observations == 0.0 {

@@ -42,6 +42,7 @@ fn not_ready(detail: String) -> Reading {
         value: 0.0,
         requests: None,
         detail: Some(detail),
+        histogram: None,
     }
 }
 
@@ -74,6 +75,7 @@ pub fn judge(status: u16, body: &[u8], url: &str, expect_version: &str) -> Readi
         value: if ready { 1.0 } else { 0.0 },
         requests: None,
         detail: Some(words.join(", ")),
+        histogram: None,
     }
 }
 

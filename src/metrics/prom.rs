@@ -12,6 +12,7 @@ use super::templates::{self, Promql};
 use crate::config::Config;
 use crate::config::model::{MetricSpec, PrometheusSpec};
 use crate::duration::Span;
+use crate::rollout::reading::Histogram;
 use crate::rollout::{At, Group, Reading};
 
 /// One metric's queries for one group.
@@ -150,17 +151,44 @@ impl Api {
                 None => Ok(()),
             }
         };
-        let (answer, requests, fresh) =
-            tokio::join!(self.instant(&q.promql.value), requests, fresh);
-        match (answer, requests, fresh) {
-            (Err(reason), _, _) | (_, Err(reason), _) | (_, _, Err(reason)) => {
+        let buckets = async {
+            match &q.promql.buckets {
+                Some((b, to_unit)) => self.histogram(b, to_unit * q.scale).await.map(Some),
+                None => Ok(None),
+            }
+        };
+        let (answer, requests, fresh, buckets) =
+            tokio::join!(self.instant(&q.promql.value), requests, fresh, buckets);
+        match (answer, requests, fresh, buckets) {
+            (Err(reason), ..) | (_, Err(reason), ..) | (_, _, Err(reason), _) => {
                 (Reading::no_data(reason), Vec::new())
             }
-            (Ok(a), Ok(requests), Ok(())) => (
-                with_warnings(Reading::value(a.value * q.scale, requests), &a.warnings),
-                a.warnings,
-            ),
+            (_, _, _, Err(reason)) => (Reading::no_data(reason), Vec::new()),
+            (Ok(a), Ok(requests), Ok(()), Ok(buckets)) => {
+                let mut reading = Reading::value(a.value * q.scale, requests);
+                if let Some(h) = buckets {
+                    reading = reading.with_histogram(h);
+                }
+                (with_warnings(reading, &a.warnings), a.warnings)
+            }
         }
+    }
+
+    /// `sum by (le) (increase(F_bucket[...]))` as a cumulative histogram
+    /// with its bounds in the metric's unit.
+    async fn histogram(&self, promql: &str, to_unit: f64) -> Result<Histogram, String> {
+        let series = self
+            .vector(promql)
+            .await
+            .map_err(|e| format!("latency buckets: {e}"))?;
+        let buckets = series
+            .iter()
+            .filter_map(|(labels, n)| {
+                let le = labels["le"].as_str()?.parse::<f64>().ok()?;
+                Some((le * to_unit, *n))
+            })
+            .collect();
+        Ok(super::compute::cumulative(buckets))
     }
 
     /// Err with the reason when a target of the group is down or its
@@ -411,11 +439,15 @@ fn scaled(points: Vec<(At, f64)>, scale: f64) -> Vec<(At, f64)> {
 fn with_warnings(reading: Reading, warnings: &[String]) -> Reading {
     match reading {
         Reading::Value {
-            value, requests, ..
+            value,
+            requests,
+            histogram,
+            ..
         } if !warnings.is_empty() => Reading::Value {
             value,
             requests,
             detail: Some(format!("warning: {}", warnings.join("; "))),
+            histogram,
         },
         other => other,
     }
@@ -476,6 +508,7 @@ fn metric_queries(
             let promql = Promql {
                 value: fill(q, config, g, &sel, &window),
                 requests: None,
+                buckets: None,
             };
             let watched = watched_in(q).map(|w| fill(&w, config, g, &sel, &window));
             (g, promql, watched)

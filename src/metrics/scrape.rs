@@ -286,10 +286,13 @@ fn reading(m: &ScrapeMetric, observed: &[&Outcome], speed: f64) -> Reading {
             value,
             requests,
             detail,
+            histogram,
         } => Reading::Value {
             value: value * m.scale,
             requests,
             detail,
+            // The bounds are in the family's unit, as the value was.
+            histogram: histogram.map(|h| h.into_iter().map(|(le, n)| (le * m.scale, n)).collect()),
         },
         other => other,
     };
@@ -433,7 +436,8 @@ fn quantile(m: &ScrapeMetric, q: f64, pairs: &[Pair]) -> Reading {
     if requests == 0.0 {
         return Reading::quiet(quiet(pairs));
     }
-    Reading::value(compute::histogram_quantile(q, &buckets), Some(requests))
+    let value = compute::histogram_quantile(q, &buckets);
+    Reading::value(value, Some(requests)).with_histogram(compute::cumulative(buckets))
 }
 
 #[cfg(test)]

@@ -9,6 +9,10 @@ use crate::config::model::MetricKind;
 pub struct Promql {
     pub value: String,
     pub requests: Option<String>,
+    /// For a latency, the histogram's bucket increases by `le`, and the
+    /// factor that turns a bound into the metric's unit: the judge counts
+    /// the requests slower than each line from them.
+    pub buckets: Option<(String, f64)>,
 }
 
 /// Per-exporter names: request counter, its status label, the latency
@@ -80,10 +84,12 @@ pub fn queries(template: &str, kind: MetricKind, selector: &str, window: &str) -
         MetricKind::ErrorRate => Promql {
             value: format!("100 * {error_ratio}"),
             requests: request_count,
+            buckets: None,
         },
         MetricKind::SuccessRate => Promql {
             value: format!("100 * (1 - {error_ratio})"),
             requests: request_count,
+            buckets: None,
         },
         MetricKind::LatencyP95 => Promql {
             value: format!(
@@ -94,6 +100,13 @@ pub fn queries(template: &str, kind: MetricKind, selector: &str, window: &str) -
             requests: Some(format!(
                 "sum(increase({}{{{selector}}}[{window}]))",
                 e.duration_count
+            )),
+            buckets: Some((
+                format!(
+                    "sum by (le) (increase({}{{{selector}}}[{window}]))",
+                    e.duration_buckets
+                ),
+                e.to_ms,
             )),
         },
         _ => return None,

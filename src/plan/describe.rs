@@ -2,12 +2,16 @@
 
 use std::fmt::Write;
 
+mod judging;
+
 use super::Plan;
 use crate::config::Config;
-use crate::config::model::{Direction, Hook, HookFormat, MetricSpec, OnCritical, OnNoData};
+use crate::config::model::{
+    Direction, Hook, HookFormat, MetricKind, MetricSpec, OnCritical, OnNoData,
+};
 use crate::duration::Span;
 use crate::format::number;
-use crate::rollout::Rule;
+use crate::rollout::{Group, Reading, Rule};
 use crate::tui::keys::Action;
 
 impl Plan {
@@ -15,6 +19,12 @@ impl Plan {
     /// total time, sources, screen, warnings.
     pub fn describe(&self) -> String {
         describe(self)
+    }
+
+    /// What `check --live` adds from what the pre-flight read: waits
+    /// short for the measured traffic, latency lines between buckets.
+    pub fn live_warnings(&self, readings: &[(usize, Group, Reading)]) -> Vec<String> {
+        judging::live_warnings(&self.config, readings)
     }
 }
 
@@ -86,10 +96,16 @@ fn describe(plan: &Plan) -> String {
         };
         let line = |v: Option<f64>| v.map_or("-".into(), |v| crate::format::with_unit(v, &unit));
         let judged = match first.get(i) {
-            Some(r) if r.lines().is_some() => format!(
-                "by evidence, {}% sure of a breach",
-                number((1.0 - r.alpha) * 100.0)
-            ),
+            // A p95 from a hand-written query has no buckets to count.
+            Some(r)
+                if r.lines().is_some()
+                    && !(r.kind == MetricKind::LatencyP95 && m.query.is_some()) =>
+            {
+                format!(
+                    "by evidence, {}% sure of a breach",
+                    number((1.0 - r.alpha) * 100.0)
+                )
+            }
             _ => format!("for {}", m.for_.unwrap_or_default()),
         };
         let _ = write!(
@@ -280,46 +296,11 @@ fn warnings(c: &Config) -> Vec<String> {
     if c.rollout.security_hotfix {
         out.push("security_hotfix = true: deploy windows are not enforced".into());
     }
-    out.extend(evidence_warnings(c));
-    out
-}
-
-/// With `[rollout] traffic`, the stages whose wait is shorter than the time
-/// their share of it needs to show the canary within N x stable: the stage
-/// clock will wait for the evidence, so the rollout takes longer than its
-/// waits add up to.
-fn evidence_warnings(c: &Config) -> Vec<String> {
-    let Some(rps) = c.rollout.traffic else {
-        return vec![];
-    };
-    let Some(rule) = crate::rollout::verdict::stage_rules(c, 0)
-        .into_iter()
-        .find(|r| r.lines().is_some_and(|l| l.ratio.is_some()))
-    else {
-        return vec![];
-    };
-    let floor = rule.baseline_floor.unwrap_or(0.0) / 100.0;
-    let needed = crate::rollout::evidence::requests_to_judge(floor);
-    let mut out = Vec::new();
-    for s in &c.stages {
-        let Some(weight) = s.weight.filter(|w| *w > 0.0 && *w < 100.0) else {
-            continue;
-        };
-        let canary = rps * weight / 100.0;
-        let secs = (needed / canary).ceil() as u64;
-        if secs * 1000 > s.wait.as_millis() {
-            out.push(format!(
-                "stage {}: at ~{} req/s the canary needs ~{} ({} requests) to show {} within {}x stable; wait is {}: the stage clock waits for the evidence",
-                s.name,
-                number(canary),
-                Span::secs(secs),
-                crate::format::count(needed),
-                rule.label(),
-                number(rule.baseline_ratio.unwrap_or(1.0)),
-                s.wait
-            ));
-        }
-    }
+    out.extend(judging::wait_warnings(
+        c,
+        c.rollout.traffic,
+        "from the [rollout] traffic hint",
+    ));
     out
 }
 

@@ -11,7 +11,11 @@ use crate::rollout::{Group, Reading};
 use crate::secrets::Secrets;
 
 /// Every metric read once for each group, canary after baseline.
-pub(super) async fn read(config: &Config, sources: &mut Sources, secrets: &Secrets) -> Vec<Item> {
+pub(super) async fn read(
+    config: &Config,
+    sources: &mut Sources,
+    secrets: &Secrets,
+) -> (Vec<Item>, Vec<(usize, Group, Reading)>) {
     let mut readings = sources.poll().await;
     // A direct scrape reads rates between two scrapes.
     let waiting = |rs: &[(usize, Group, Reading)]| {
@@ -25,13 +29,11 @@ pub(super) async fn read(config: &Config, sources: &mut Sources, secrets: &Secre
     }
     let _ = sources.take_warnings();
     readings.sort_by_key(|(m, g, _)| (*m, *g == Group::Canary));
-    let _ = sources.take_warnings();
-    readings.sort_by_key(|(m, g, _)| (*m, *g == Group::Canary));
     let mut items = Vec::new();
-    for (metric, group, reading) in readings {
+    for (metric, group, reading) in readings.clone() {
         items.push(item(config, sources, secrets, (metric, group), reading).await);
     }
-    items
+    (items, readings)
 }
 
 /// One metric's line for one group: the value, or why there is none and

@@ -16,7 +16,7 @@ use serde::Serialize;
 
 use crate::config::Config;
 use crate::metrics::Sources;
-use crate::rollout::Group;
+use crate::rollout::{Group, Reading};
 use crate::secrets::Secrets;
 
 /// What one pre-flight line checked.
@@ -218,9 +218,18 @@ fn group_word(g: Group) -> &'static str {
 /// `CONNECT_TIMEOUT`. Nothing is changed anywhere: no hook runs, no
 /// request reaches a hook's or gate's server.
 pub async fn run(config: &Config, sources: &mut Sources) -> Preflight {
+    run_reading(config, sources).await.0
+}
+
+/// `run`, with what the metrics read: `check --live` words the judge's
+/// needs from them (the measured traffic, the histogram's buckets).
+pub async fn run_reading(
+    config: &Config,
+    sources: &mut Sources,
+) -> (Preflight, Vec<(usize, Group, Reading)>) {
     let secrets = Secrets::from_config(config);
-    let mut items = metrics::read(config, sources, &secrets).await;
+    let (mut items, read) = metrics::read(config, sources, &secrets).await;
     items.extend(hooks::programs(config));
     items.extend(hooks::hosts(config, &secrets).await);
-    Preflight { items }
+    (Preflight { items }, read)
 }

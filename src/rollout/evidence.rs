@@ -49,6 +49,23 @@ impl Tally {
     }
 }
 
+/// One poll's counts against each line (warning, critical, immediate):
+/// the same tally for a rate; for a latency, the requests slower than each.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Counts(pub [Tally; 3]);
+
+impl From<Tally> for Counts {
+    fn from(t: Tally) -> Counts {
+        Counts([t; 3])
+    }
+}
+
+impl Counts {
+    pub fn critical(&self) -> Tally {
+        self.0[1]
+    }
+}
+
 /// How far beyond a line the alternatives lie: a CUSUM per factor.
 const BEYOND: [f64; 4] = [1.5, 2.0, 4.0, 8.0];
 /// OK may be wrong this many times more often than a breach.
@@ -63,6 +80,16 @@ const SEEN_ENOUGH: f64 = 3.0;
 pub fn requests_to_judge(floor: f64) -> f64 {
     SEEN_ENOUGH / (2.0 * floor.max(1e-9))
 }
+/// Requests a canary twice as bad as `allowed` (a bad share) needs, on
+/// average, before its CUSUM passes the bar at `alpha`: the bar over the
+/// evidence one request adds, which is the Kullback-Leibler divergence of
+/// the doubled share from the allowed one (Wald's approximation).
+pub fn requests_to_show_twice(allowed: f64, alpha: f64) -> f64 {
+    let (p0, p1) = (clamp(allowed), clamp(2.0 * allowed));
+    let kl = p1 * (p1 / p0).ln() + (1.0 - p1) * ((1.0 - p1) / (1.0 - p0)).ln();
+    (BEYOND.len() as f64 / alpha).ln() / kl
+}
+
 /// How far inside a line the alternatives lie.
 const INSIDE: [f64; 3] = [0.5, 0.25, 0.1];
 
@@ -179,29 +206,30 @@ pub enum Shown {
 
 impl Evidence {
     /// One poll's new counts; `baseline` only when the stable version was
-    /// read in the same poll.
-    pub fn observe(&mut self, lines: &Lines, canary: Tally, baseline: Option<Tally>) {
-        self.canary.add(canary);
+    /// read in the same poll. Each line is judged on its own counts; the
+    /// critical line's are the stage's (OK, and the ratio to stable).
+    pub fn observe(&mut self, lines: &Lines, canary: Counts, baseline: Option<Counts>) {
+        self.canary.add(canary.critical());
         let past = lines.past();
         self.past.resize(past.len(), Cusum::default());
-        for (cusum, line) in self.past.iter_mut().zip(past) {
+        for (i, (cusum, line)) in self.past.iter_mut().zip(past).enumerate() {
             let null = clamp(line);
             let alts = BEYOND.iter().map(|f| clamp(line * f)).filter(|a| *a > null);
             let seen = Run {
-                canary,
-                stable: baseline.unwrap_or_default(),
+                canary: canary.0[i],
+                stable: baseline.map(|b| b.0[i]).unwrap_or_default(),
             };
-            cusum.push(alts.map(|a| llr(canary, a, null)), seen);
+            cusum.push(alts.map(|a| llr(seen.canary, a, null)), seen);
         }
         let null = clamp(lines.critical);
         let inside = INSIDE
             .iter()
             .map(|f| llr(self.canary, clamp(lines.critical * f), null));
         self.inside = inside.collect();
-        self.stable_read = baseline.is_some_and(|b| b.total > 0.0);
+        self.stable_read = baseline.is_some_and(|b| b.critical().total > 0.0);
         if let (Some(ratio), Some(base)) = (lines.ratio, baseline) {
-            self.baseline.add(base);
-            self.compare(ratio, canary, base);
+            self.baseline.add(base.critical());
+            self.compare(ratio, canary.critical(), base.critical());
         }
     }
 
@@ -234,6 +262,17 @@ impl Evidence {
             let alts = INSIDE.map(|f| llr(k, share(ratio * f, c.total, b.total), null));
             self.within = alts.to_vec();
         }
+    }
+
+    /// The bad share the canary is held to now: the critical line, or
+    /// N x stable's share (not under `floor`) once stable has been read.
+    pub fn allowed(&self, lines: &Lines, floor: f64) -> f64 {
+        let by_ratio = lines
+            .ratio
+            .filter(|_| self.stable_read)
+            .map(|r| floor.max(r * self.baseline.rate().unwrap_or(0.0)))
+            .filter(|a| *a > 0.0);
+        by_ratio.map_or(lines.critical, |a| a.min(lines.critical))
     }
 
     /// What the evidence shows at confidence `1 - alpha`.
@@ -307,7 +346,7 @@ mod tests {
     fn run(polls: usize, canary: Tally, baseline: Tally) -> Evidence {
         let mut e = Evidence::default();
         for _ in 0..polls {
-            e.observe(&ERRORS, canary, Some(baseline));
+            e.observe(&ERRORS, canary.into(), Some(baseline.into()));
         }
         e
     }
@@ -332,8 +371,16 @@ mod tests {
     #[test]
     fn one_error_in_580_is_not_a_breach() {
         let mut e = run(5, tally(0.0, 100.0), tally(0.0, 2000.0));
-        e.observe(&ERRORS, tally(1.0, 100.0), Some(tally(0.0, 2000.0)));
-        e.observe(&ERRORS, tally(0.0, 100.0), Some(tally(1.0, 2000.0)));
+        e.observe(
+            &ERRORS,
+            tally(1.0, 100.0).into(),
+            Some(tally(0.0, 2000.0).into()),
+        );
+        e.observe(
+            &ERRORS,
+            tally(0.0, 100.0).into(),
+            Some(tally(1.0, 2000.0).into()),
+        );
         assert!(!matches!(
             e.shown(&ERRORS, 0.01, 0.0005, 50.0),
             Shown::Past(..) | Shown::Worse(..)
@@ -345,7 +392,11 @@ mod tests {
         let mut e = run(60, tally(0.0, 100.0), tally(1.0, 2000.0));
         let mut polls = 0;
         while !matches!(e.shown(&ERRORS, 0.01, 0.0005, 50.0), Shown::Past(1.., _)) {
-            e.observe(&ERRORS, tally(2.0, 100.0), Some(tally(1.0, 2000.0)));
+            e.observe(
+                &ERRORS,
+                tally(2.0, 100.0).into(),
+                Some(tally(1.0, 2000.0).into()),
+            );
             polls += 1;
             assert!(polls < 10, "not shown after {polls} polls");
         }
@@ -368,7 +419,11 @@ mod tests {
     #[test]
     fn baseline_with_zero_errors_does_not_make_one_canary_error_a_breach() {
         let mut e = run(30, tally(0.0, 100.0), tally(0.0, 2000.0));
-        e.observe(&ERRORS, tally(1.0, 100.0), Some(tally(0.0, 2000.0)));
+        e.observe(
+            &ERRORS,
+            tally(1.0, 100.0).into(),
+            Some(tally(0.0, 2000.0).into()),
+        );
         assert!(!matches!(
             e.shown(&ERRORS, 0.01, 0.0005, 50.0),
             Shown::Worse(..) | Shown::Past(..)
@@ -380,9 +435,44 @@ mod tests {
         let mut e = run(720, tally(0.05, 100.0), tally(1.0, 2000.0));
         let mut polls = 0;
         while !matches!(e.shown(&ERRORS, 0.01, 0.0005, 50.0), Shown::Past(1.., _)) {
-            e.observe(&ERRORS, tally(2.0, 100.0), Some(tally(1.0, 2000.0)));
+            e.observe(
+                &ERRORS,
+                tally(2.0, 100.0).into(),
+                Some(tally(1.0, 2000.0).into()),
+            );
             polls += 1;
             assert!(polls < 10, "not shown after {polls} polls");
         }
+    }
+
+    #[test]
+    fn a_twice_as_bad_canary_shows_about_when_the_estimate_says() {
+        // 20 req/s at 5% of 400 with polls 5 s apart; the canary answers
+        // twice the critical line's 0.5%. Seeded runs, errors counted.
+        let lines = Lines {
+            immediate: None,
+            ratio: None,
+            ..ERRORS
+        };
+        let expected = requests_to_show_twice(lines.critical, 0.01);
+        let mut rng = crate::sim::rng::Rng::new(14);
+        let runs = 200;
+        let mut requests = 0.0;
+        for _ in 0..runs {
+            let mut e = Evidence::default();
+            let mut polls = 0.0;
+            while !matches!(e.shown(&lines, 0.01, 0.0, 0.0), Shown::Past(1.., _)) {
+                let bad = rng.poisson(100.0 * 2.0 * lines.critical);
+                e.observe(&lines, tally(bad, 100.0).into(), None);
+                polls += 1.0;
+                assert!(polls < 10_000.0);
+            }
+            requests += polls * 100.0;
+        }
+        let mean = requests / runs as f64;
+        assert!(
+            mean > expected / 2.0 && mean < expected * 2.0,
+            "estimate {expected:.0} requests, simulated {mean:.0}"
+        );
     }
 }

@@ -5,6 +5,7 @@
 //! `traffic`, `window` under `decision`, `event`, `state`, `input` and
 //! `effect`; the `engine` uses them all and nothing here uses it.
 
+pub mod counted;
 pub mod decision;
 pub mod effect;
 pub mod engine;

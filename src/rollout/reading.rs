@@ -14,6 +14,10 @@ pub enum Group {
     Baseline,
 }
 
+/// A window's histogram: (upper bound in the metric's unit, requests at
+/// or under it), cumulative as Prometheus' `le` buckets are, ending at +Inf.
+pub type Histogram = Vec<(f64, f64)>;
+
 /// One observation of one metric for one group.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
@@ -26,6 +30,15 @@ pub enum Reading {
         /// Extra words to show beside it, e.g. "version 2.0.0".
         #[serde(default, skip_serializing_if = "Option::is_none")]
         detail: Option<String>,
+        /// The counts a latency quantile was computed from, when the
+        /// source read them: the judge counts the requests slower than a
+        /// line from them.
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            with = "super::counted::bounds"
+        )]
+        histogram: Option<Histogram>,
     },
     /// No usable value, and why: "query returned no series", "timeout after 5s".
     /// `requests` is `Some(0)` when the source knows no request came (a
@@ -52,6 +65,7 @@ impl Reading {
                 value,
                 requests,
                 detail: None,
+                histogram: None,
             }
         } else {
             Reading::NoData {
@@ -59,6 +73,24 @@ impl Reading {
                 // A rate of nothing: the count still says no traffic came.
                 requests: requests.filter(|n| *n == 0.0),
             }
+        }
+    }
+
+    /// The same reading with the histogram its value was computed from.
+    pub fn with_histogram(self, buckets: Histogram) -> Reading {
+        match self {
+            Reading::Value {
+                value,
+                requests,
+                detail,
+                ..
+            } => Reading::Value {
+                value,
+                requests,
+                detail,
+                histogram: Some(buckets),
+            },
+            other => other,
         }
     }
 
@@ -94,6 +126,7 @@ impl Reading {
             value,
             requests,
             detail,
+            histogram,
         } = self
         else {
             return self;
@@ -110,6 +143,7 @@ impl Reading {
                 value,
                 requests,
                 detail,
+                histogram,
             };
         };
         const NOISE: f64 = 1e-9;
@@ -125,6 +159,7 @@ impl Reading {
             value: value.clamp(low, high),
             requests,
             detail,
+            histogram,
         }
     }
 }

@@ -106,17 +106,10 @@ impl Track {
         self.count_evidence();
         let verdict = match fresh(&self.canary) {
             None => self.verdict.clone(),
-            Some(canary) => match (&canary, self.rule.lines()) {
-                (
-                    Reading::Value {
-                        value,
-                        requests: Some(_),
-                        ..
-                    },
-                    Some(lines),
-                ) => self.rule.judge_evidence(*value, &lines, &self.evidence),
-                _ => self.rule.judge(&canary, fresh(&self.baseline).as_ref()),
-            },
+            Some(canary) => {
+                self.rule
+                    .verdict(&canary, fresh(&self.baseline).as_ref(), &self.evidence)
+            }
         };
         let new_level = verdict.level != self.verdict.level;
         let new_cause =

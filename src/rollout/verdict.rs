@@ -2,7 +2,6 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::evidence::{Evidence, Lines, Shown, Tally};
 use super::reading::Reading;
 use crate::config::model::{Direction, Judge, MetricKind, MetricSpec, ThresholdOverride};
 use crate::format::{with_unit, with_unit_within};
@@ -130,153 +129,6 @@ impl Rule {
         self
     }
 
-    /// The bad fraction a value stands for: errors for an error rate,
-    /// failures for a success rate; None for metrics that are not rates.
-    fn bad(&self, v: f64) -> Option<f64> {
-        match self.kind {
-            MetricKind::ErrorRate => Some(v / 100.0),
-            MetricKind::SuccessRate => Some(1.0 - v / 100.0),
-            _ => None,
-        }
-    }
-
-    /// The lines as bad fractions, when the evidence judge applies.
-    pub fn lines(&self) -> Option<Lines> {
-        if self.judge != Judge::Evidence || !self.warning.is_finite() || !self.critical.is_finite()
-        {
-            return None;
-        }
-        Some(Lines {
-            warning: self.bad(self.warning)?,
-            critical: self.bad(self.critical)?,
-            immediate: self.immediate.and_then(|l| self.bad(l)),
-            ratio: self.baseline_ratio,
-        })
-    }
-
-    /// The new counts in a reading that came `since_ms` after the previous
-    /// one (all of it when there was none).
-    pub fn tally(&self, reading: &Reading, since_ms: Option<u64>) -> Option<Tally> {
-        let Reading::Value {
-            value,
-            requests: Some(n),
-            ..
-        } = reading
-        else {
-            return None;
-        };
-        let share = match (since_ms, self.window_ms) {
-            (Some(dt), w) if w > 0 => (dt as f64 / w as f64).min(1.0),
-            _ => 1.0,
-        };
-        let total = n * share;
-        Some(Tally {
-            bad: self.bad(*value)?.clamp(0.0, 1.0) * total,
-            total,
-        })
-    }
-
-    /// The verdict of the evidence, in words with the counts behind it.
-    pub fn judge_evidence(&self, value: f64, lines: &Lines, ev: &Evidence) -> Verdict {
-        let floor = self.baseline_floor.unwrap_or(0.0) / 100.0;
-        let shown = ev.shown(lines, self.alpha, floor, self.min_requests.unwrap_or(0.0));
-        let label = self.label();
-        let sure = format!(
-            "{}% confidence",
-            crate::format::number((1.0 - self.alpha) * 100.0)
-        );
-        let verdict = match shown {
-            Shown::Past(i, run) => {
-                let (level, line, word) = match i {
-                    0 => (Level::Warning, self.warning, "warning"),
-                    1 => (Level::Critical, self.critical, "critical"),
-                    _ => (
-                        Level::Critical,
-                        self.immediate.unwrap_or(self.critical),
-                        "immediate",
-                    ),
-                };
-                let mut reason = format!(
-                    "{label} {} {} {} {word}, {sure}",
-                    self.counted(run.canary),
-                    self.sign(),
-                    self.show(line)
-                );
-                // Stable as bad over the same polls (past the line too, or
-                // within the allowed ratio of the canary): a shared cause
-                // more likely than the release. Still shown, but it must
-                // hold for `for` before it acts, as a point value would.
-                // Without a ratio rule (success rate), twice stable is close enough.
-                let ratio = self.baseline_ratio.unwrap_or(2.0);
-                let shared = i < 2
-                    && run.stable.rate().is_some_and(|s| {
-                        self.bad(line).is_some_and(|l| s > l)
-                            || run.canary.rate().is_some_and(|c| c <= ratio * s)
-                    });
-                if shared {
-                    reason.push_str(&format!(
-                        "; stable is past it too ({}): a shared cause?",
-                        self.counted(run.stable)
-                    ));
-                }
-                let v = Verdict::new(level, reason);
-                return Verdict {
-                    immediate: i == 2,
-                    evidence: !shared,
-                    ..v.with_value(value)
-                };
-            }
-            Shown::Worse(run) => Verdict::new(
-                Level::Critical,
-                format!(
-                    "{label} {} vs stable {}: worse than {}x stable, {sure}",
-                    self.counted(run.canary),
-                    self.counted(run.stable),
-                    crate::format::number(self.baseline_ratio.unwrap_or(1.0))
-                ),
-            ),
-            Shown::Inside => Verdict::new(
-                Level::Ok,
-                format!(
-                    "{label} {} ok ({} requests so far)",
-                    self.show(value),
-                    self.counts(ev.canary)
-                ),
-            ),
-            Shown::Unsure => Verdict::new(
-                Level::LowEvidence,
-                format!(
-                    "{label}: not enough evidence yet ({} requests so far)",
-                    self.counts(ev.canary)
-                ),
-            ),
-        };
-        Verdict {
-            evidence: true,
-            ..verdict.with_value(value)
-        }
-    }
-
-    /// "2.1% (12 of 580)": the rate the counts give, and the counts.
-    fn counted(&self, t: Tally) -> String {
-        let rate = t.rate().unwrap_or(0.0) * 100.0;
-        let shown = match self.kind {
-            MetricKind::SuccessRate => 100.0 - rate,
-            _ => rate,
-        };
-        format!("{} ({})", self.show(shown), self.counts(t))
-    }
-
-    /// "12 of 580" for errors, "12 failed of 580" for a success rate.
-    fn counts(&self, t: Tally) -> String {
-        let word = match self.kind {
-            MetricKind::SuccessRate => " failed",
-            _ => "",
-        };
-        let (bad, total) = (crate::format::count(t.bad), crate::format::count(t.total));
-        format!("{bad}{word} of {total}")
-    }
-
     /// How the operator says it: "error rate", "p95".
     pub fn label(&self) -> String {
         match self.kind {
@@ -306,7 +158,7 @@ impl Rule {
         }
     }
 
-    fn sign(&self) -> &'static str {
+    pub(super) fn sign(&self) -> &'static str {
         match self.direction {
             Direction::HigherIsWorse => ">",
             Direction::LowerIsWorse => "<",
@@ -326,6 +178,7 @@ impl Rule {
                 value,
                 requests,
                 detail,
+                ..
             } => (*value, *requests, detail.as_deref()),
         };
         if let (Some(min), Some(n)) = (self.min_requests, requests)
@@ -422,7 +275,7 @@ impl Verdict {
         }
     }
 
-    fn with_value(mut self, v: f64) -> Verdict {
+    pub(super) fn with_value(mut self, v: f64) -> Verdict {
         self.value = Some(v);
         self
     }

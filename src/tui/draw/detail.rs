@@ -127,6 +127,7 @@ fn answer(s: &Screen, rule: &Rule, slot: &Option<(At, Reading)>, now: At) -> Str
             value,
             requests,
             detail,
+            ..
         } => {
             let reqs = requests.map_or_else(String::new, |n| {
                 format!(" on {} requests", crate::format::count(n))
