@@ -6,6 +6,7 @@ pub mod clock;
 pub mod config;
 pub mod duration;
 pub mod exit;
+pub mod feed;
 pub mod files;
 pub mod format;
 pub mod httpd;

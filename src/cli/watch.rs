@@ -8,7 +8,7 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use crate::exit;
-use crate::run::live::{self, Follower};
+use crate::feed::{self as live, Follower};
 use crate::tui::Screen;
 use crate::tui::theme::{self, Theme};
 
