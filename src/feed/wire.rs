@@ -32,14 +32,30 @@ pub enum Line {
 }
 
 /// The host's side: turns each look at the feed into the line to send.
-#[derive(Default)]
 pub struct Sender {
     last: Option<(u32, u64, Value)>,
     snapshot_at: u64,
     sent_at: u64,
+    snapshot_every: u64,
+}
+
+impl Default for Sender {
+    fn default() -> Sender {
+        Sender::every(SNAPSHOT_EVERY_MS)
+    }
 }
 
 impl Sender {
+    /// A sender whose snapshots come at most every `snapshot_every` ms.
+    pub fn every(snapshot_every: u64) -> Sender {
+        Sender {
+            last: None,
+            snapshot_at: 0,
+            sent_at: 0,
+            snapshot_every,
+        }
+    }
+
     /// The line for this look at the feed, if one is due.
     pub fn next(&mut self, live: &Live, wall: u64) -> Option<Line> {
         let key = (live.pid, live.serial);
@@ -57,7 +73,7 @@ impl Sender {
         let line = match &self.last {
             Some((pid, _, old))
                 if *pid == live.pid
-                    && wall.saturating_sub(self.snapshot_at) < SNAPSHOT_EVERY_MS =>
+                    && wall.saturating_sub(self.snapshot_at) < self.snapshot_every =>
             {
                 Line::Patch {
                     wall,
