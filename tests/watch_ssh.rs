@@ -204,6 +204,25 @@ fn wait_for_feed(data: &Path) -> PathBuf {
     }
 }
 
+/// `cockpit status ssh://...`, through the same sshd.
+fn status_over_ssh(host: &Host) -> String {
+    let ssh = host.ssh();
+    let out = Command::new(env!("CARGO_BIN_EXE_cockpit"))
+        .args(["status", &format!("ssh://127.0.0.1:{}", host.port)])
+        .arg("--remote-cockpit")
+        .arg(&ssh.remote_cockpit)
+        .env("COCKPIT_SSH", ssh.program.join(" "))
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 #[test]
 fn a_follower_over_real_ssh_sees_stage_changes_and_survives_a_killed_session() {
     if !have_sshd() {
@@ -250,8 +269,13 @@ fn a_follower_over_real_ssh_sees_stage_changes_and_survives_a_killed_session() {
             }
         }
     }
+    let status = status_over_ssh(&host);
     let _ = driver.kill();
     let _ = driver.wait();
+    assert!(
+        status.starts_with("drill healthy  canary  stage 100%") && status.contains("driver "),
+        "cockpit status ssh://... prints the host's rollout: {status}"
+    );
     let log = said.join("\n");
     assert!(
         seen_stage >= 3,

@@ -160,6 +160,22 @@ fn find(args: &WatchArgs) -> Result<PathBuf, String> {
     }
     let dir = super::report::journal_dir(args.config.as_deref());
     let name = args.target.as_deref();
+    if name.is_none() {
+        let live: Vec<_> = super::status::rows(&dir)
+            .into_iter()
+            .filter(|r| r.ended.is_none())
+            .collect();
+        if live.len() > 1 {
+            let lines: Vec<String> = live.iter().map(super::status::line).collect();
+            return Err(format!(
+                "{} rollouts are live here; name the one to follow, \
+                 e.g. `cockpit watch \"{}\"`:\n{}",
+                live.len(),
+                live[0].rollout,
+                lines.join("\n")
+            ));
+        }
+    }
     live::newest(&dir, name).ok_or_else(|| match name {
         Some(n) => format!(
             "no cockpit is driving \"{n}\" here (no live feed for it in {}); \
