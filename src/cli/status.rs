@@ -131,7 +131,7 @@ pub fn rows(dir: &std::path::Path) -> Vec<Row> {
                 .map(|l| (l.ended.is_none(), modified, l))
         })
         .collect();
-    lives.sort_by(|a, b| (b.0, b.1).cmp(&(a.0, a.1)));
+    lives.sort_by_key(|(running, modified, _)| std::cmp::Reverse((*running, *modified)));
     let mut rows: Vec<Row> = Vec::new();
     for (_, _, live) in lives {
         if !rows.iter().any(|r| r.rollout == live.config.rollout.name) {
