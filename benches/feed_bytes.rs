@@ -9,9 +9,13 @@
 
 use std::path::Path;
 
+#[path = "common/tui.rs"]
+#[allow(dead_code)] // `watched` is the screen benchmarks'.
+mod common;
+
 use cockpit::feed::wire::{SNAPSHOT_EVERY_MS, Sender};
 use cockpit::feed::{FORMAT, Live, LogLine, Severity};
-use cockpit::rollout::{Actor, At, Command, Effect, Group, Input, Reading, Rollout, Sample};
+use cockpit::rollout::{Actor, At, Command, Effect, Input, Rollout};
 
 const T0: At = 1_795_516_200_000;
 const SECS: u64 = 1_200;
@@ -63,7 +67,7 @@ fn feeds() -> Vec<Live> {
     (1..=SECS)
         .map(|i| {
             let now = T0 + i * 1000;
-            let (log, logged) = send(&mut r, now, Input::Poll(poll(i)));
+            let (log, logged) = send(&mut r, now, Input::Poll(common::poll(i)));
             Live {
                 v: FORMAT,
                 driver: "bench@host".into(),
@@ -84,32 +88,6 @@ fn feeds() -> Vec<Live> {
             }
         })
         .collect()
-}
-
-/// Five metrics that move a little every second, canary and baseline.
-fn poll(i: u64) -> Vec<Sample> {
-    let values = [
-        0.05 + (i % 5) as f64 * 0.01,
-        180.0 + (i % 40) as f64,
-        99.95,
-        2.0,
-        100.0 + (i % 7) as f64,
-    ];
-    let mut poll = Vec::new();
-    for (metric, v) in values.into_iter().enumerate() {
-        for (group, value, requests) in [
-            (Group::Canary, v, 1200.0),
-            (Group::Baseline, v * 0.9, 24000.0),
-        ] {
-            let reading = Reading::value(value, Some(requests * i as f64));
-            poll.push(Sample {
-                metric,
-                group,
-                reading,
-            });
-        }
-    }
-    poll
 }
 
 fn main() {
