@@ -90,17 +90,42 @@ fn feeds() -> Vec<Live> {
         .collect()
 }
 
+/// The stream through `gzip -6`: what SSH's zlib compression (on by the
+/// `watch ssh://` command) roughly leaves, give or take its per-packet
+/// flushes of a few bytes.
+fn gzipped(stream: &[u8]) -> usize {
+    use std::io::Write;
+    let mut gzip = std::process::Command::new("gzip")
+        .arg("-6")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("gzip runs");
+    let mut input = gzip.stdin.take().expect("piped");
+    let bytes = stream.to_vec();
+    let writer = std::thread::spawn(move || input.write_all(&bytes));
+    let out = gzip.wait_with_output().expect("gzip ends");
+    writer.join().expect("writer").expect("written");
+    out.stdout.len()
+}
+
 fn main() {
     let feeds = feeds();
     for every in [SNAPSHOT_EVERY_MS, 60_000, 300_000, u64::MAX] {
         let mut sender = Sender::every(every);
         let (mut first, mut steady) = (0, 0);
+        let mut stream = Vec::new();
         for (i, live) in feeds.iter().enumerate() {
             let line = sender.next(live, live.written).expect("a line per write");
-            let bytes = serde_json::to_string(&line).unwrap().len() + 1;
+            let text = serde_json::to_string(&line).unwrap();
+            let bytes = text.len() + 1;
             match i {
                 0 => first = bytes,
-                i if i >= 60 => steady += bytes,
+                i if i >= 60 => {
+                    steady += bytes;
+                    stream.extend_from_slice(text.as_bytes());
+                    stream.push(b'\n');
+                }
                 _ => {}
             }
         }
@@ -110,8 +135,10 @@ fn main() {
         } else {
             format!("every {} s", every / 1000)
         };
+        let zipped = gzipped(&stream) as f64 / (feeds.len() - 60) as f64;
         println!(
-            "feed_bytes: snapshot {every}: first line {first} B, steady state {per_sec:.0} B/s per follower"
+            "feed_bytes: snapshot {every}: first line {first} B, steady state {per_sec:.0} B/s \
+             per follower, {zipped:.0} B/s compressed (ssh -o Compression=yes)"
         );
     }
 }

@@ -245,6 +245,17 @@ fn a_follower_over_real_ssh_sees_stage_changes_and_survives_a_killed_session() {
     let mut follower = Follower::connect(link, &remote.label())
         .unwrap_or_else(|e| panic!("{e}\nsshd: {}", host.log()));
 
+    // A rollout the host does not drive: the remote cockpit's own words.
+    let (ssh, r) = (host.ssh(), remote.clone());
+    let none = Link::start(
+        move |b| ssh.command(&r, &["watch", "--feed", "nosuch"], b),
+        true,
+    );
+    match Follower::connect(none, &remote.label()) {
+        Ok(_) => panic!("followed a rollout nobody drives"),
+        Err(e) => assert!(e.contains("no cockpit is driving \"nosuch\""), "{e}"),
+    }
+
     let poll = Duration::from_secs(1);
     let mut said = Vec::new();
     let mut seen_stage = follower.live.state.stage;

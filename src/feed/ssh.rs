@@ -102,6 +102,8 @@ impl Ssh {
         }
         // A connection that died without a word is noticed in seconds.
         cmd.args(["-o", "ServerAliveInterval=5", "-o", "ServerAliveCountMax=2"]);
+        // The stream repeats its keys every second: zlib takes most of it.
+        cmd.args(["-o", "ConnectTimeout=10", "-o", "Compression=yes"]);
         if let Some(port) = remote.port {
             cmd.args(["-p", &port.to_string()]);
         }

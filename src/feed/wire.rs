@@ -209,7 +209,12 @@ fn list_diff(old: &[Value], new: &[Value]) -> Value {
             .enumerate()
             .filter_map(|(i, (o, n))| diff(o, n).map(|d| serde_json::json!([i, d])))
             .collect();
-        return serde_json::json!({ "$items": items });
+        let patch = serde_json::json!({ "$items": items });
+        // A pair whose parts both changed (a reading and its time) is
+        // shorter sent whole.
+        if patch.to_string().len() < serde_json::to_string(new).map_or(0, |s| s.len()) {
+            return patch;
+        }
     }
     Value::Array(new.to_vec())
 }
