@@ -318,3 +318,84 @@ fn a_follower_over_real_ssh_sees_stage_changes_and_survives_a_killed_session() {
         );
     }
 }
+
+/// A tmux server of our own at 120x40, killed when the test ends.
+struct Tmux(String);
+
+impl Tmux {
+    fn start(command: &str) -> Tmux {
+        let socket = format!("cockpit-ssh-{}", std::process::id());
+        let ok = Command::new("tmux")
+            .args(["-L", &socket, "new-session", "-d", "-x", "120", "-y", "40"])
+            .arg(command)
+            .status()
+            .unwrap();
+        assert!(ok.success(), "tmux new-session failed");
+        Tmux(socket)
+    }
+
+    fn run(&self, args: &[&str]) -> String {
+        let out = Command::new("tmux")
+            .args(["-L", &self.0])
+            .args(args)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Bounded: a minute, then fails with what is on screen.
+    fn wait_for(&self, text: &str) -> String {
+        let begun = Instant::now();
+        loop {
+            let screen = self.run(&["capture-pane", "-p"]);
+            if screen.contains(text) {
+                return screen;
+            }
+            assert!(
+                begun.elapsed() < Duration::from_secs(60),
+                "never saw {text:?}; screen:\n{screen}"
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        self.run(&["kill-server"]);
+    }
+}
+
+#[test]
+fn watch_ssh_draws_the_follower_screen_locally_and_q_leaves() {
+    if !have_sshd() {
+        return;
+    }
+    if !which("tmux") {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "tmux not installed"
+        );
+        eprintln!("SKIP: tmux not installed");
+        return;
+    }
+    let data = tempfile::tempdir().unwrap();
+    let host = Host::start(data.path());
+    let (mut driver, _stages) = drill(data.path());
+    wait_for_feed(data.path());
+    let ssh = host.ssh();
+    let tmux = Tmux::start(&format!(
+        "COCKPIT_SSH='{}' '{}' watch ssh://127.0.0.1:{} --remote-cockpit '{}'; echo EXIT=$?; sleep 60",
+        ssh.program.join(" "),
+        env!("CARGO_BIN_EXE_cockpit"),
+        host.port,
+        ssh.remote_cockpit,
+    ));
+    let screen = tmux.wait_for("WATCHING · driver");
+    assert!(screen.contains("drill healthy"), "{screen}");
+    tmux.run(&["send-keys", "q"]);
+    let screen = tmux.wait_for("EXIT=");
+    let _ = driver.kill();
+    let _ = driver.wait();
+    assert!(screen.contains("EXIT=0"), "{screen}");
+}
