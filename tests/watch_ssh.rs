@@ -3,7 +3,8 @@
 //! authorized key, a headless drill drives a rollout, and a follower reads
 //! the drill's feed through `ssh` and `cockpit watch --feed` on the "host".
 //! It sees every stage change within two of its one-second polls, and when
-//! sshd's session process is killed it says so and reconnects.
+//! sshd's session process is killed it says so and reconnects. In tmux,
+//! `cockpit watch ssh://...` draws the follower screen from the stream.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
