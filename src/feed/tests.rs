@@ -247,9 +247,19 @@ mod stream {
             "carried to the follower's clock"
         );
 
+        // Another write within the second waits for the next look, unless
+        // the stage moved.
+        live.serial += 1;
+        assert!(sender.next(&live, 2_400).is_none());
+        live.state.stage += 1;
+        assert!(matches!(
+            sender.next(&live, 2_500),
+            Some(Line::Patch { .. })
+        ));
+
         // Nothing new: a heartbeat only every two seconds, a snapshot every 30.
-        assert_eq!(sender.next(&live, 2_500).map(|_| ()), None);
-        let beat = sender.next(&live, 2_000 + BEAT_EVERY_MS).unwrap();
+        assert_eq!(sender.next(&live, 3_000).map(|_| ()), None);
+        let beat = sender.next(&live, 2_500 + BEAT_EVERY_MS).unwrap();
         assert!(matches!(beat, Line::Beat { .. }));
         live.serial += 1;
         let later = sender.next(&live, 1_000 + SNAPSHOT_EVERY_MS).unwrap();

@@ -20,6 +20,9 @@ use super::Live;
 pub const SNAPSHOT_EVERY_MS: u64 = 30_000;
 /// A line at least this often, so a follower can tell a dropped connection.
 pub const BEAT_EVERY_MS: u64 = 2_000;
+/// The driver writes up to four times a second; a follower is sent at most
+/// one change a second, unless the stage, the phase or the ending changed.
+pub const CHANGE_EVERY_MS: u64 = 1_000;
 
 /// One line of the stream. `wall` is the host's clock, Unix ms, so the
 /// follower can carry the driver's times over to its own clock.
@@ -34,6 +37,8 @@ pub enum Line {
 /// The host's side: turns each look at the feed into the line to send.
 pub struct Sender {
     last: Option<(u32, u64, Value)>,
+    /// What makes a change urgent, as last sent.
+    turn: Option<Turn>,
     snapshot_at: u64,
     sent_at: u64,
     snapshot_every: u64,
@@ -50,6 +55,7 @@ impl Sender {
     pub fn every(snapshot_every: u64) -> Sender {
         Sender {
             last: None,
+            turn: None,
             snapshot_at: 0,
             sent_at: 0,
             snapshot_every,
@@ -69,6 +75,12 @@ impl Sender {
                 Line::Beat { wall }
             });
         }
+        let turn = Turn::of(live);
+        let soon = wall.saturating_sub(self.sent_at) < CHANGE_EVERY_MS;
+        if soon && self.turn.as_ref() == Some(&turn) {
+            return None; // The next look sends it, with whatever follows.
+        }
+        self.turn = Some(turn);
         let value = serde_json::to_value(live).ok()?;
         let line = match &self.last {
             Some((pid, _, old))
@@ -91,6 +103,24 @@ impl Sender {
         self.last = Some((live.pid, live.serial, value));
         self.sent_at = wall;
         Some(line)
+    }
+}
+
+/// Where the rollout stands: a change here goes out at once.
+#[derive(PartialEq)]
+struct Turn {
+    stage: usize,
+    phase: crate::rollout::Phase,
+    ended: bool,
+}
+
+impl Turn {
+    fn of(live: &Live) -> Turn {
+        Turn {
+            stage: live.state.stage,
+            phase: live.state.phase.clone(),
+            ended: live.ended.is_some(),
+        }
     }
 }
 
