@@ -58,7 +58,7 @@ impl Sharing {
     }
 
     /// The mode and group, set on the open file: the umask has no say.
-    fn apply(self, file: &File, mode: u32) -> io::Result<()> {
+    pub fn apply(self, file: &File, mode: u32) -> io::Result<()> {
         if let Sharing::Group(gid) = self {
             std::os::unix::fs::fchown(file, None, Some(gid))?;
         }

@@ -7,6 +7,7 @@ pub mod config;
 pub mod duration;
 pub mod error;
 pub mod exit;
+pub mod feed;
 pub mod files;
 pub mod format;
 pub mod httpd;

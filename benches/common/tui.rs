@@ -36,28 +36,33 @@ pub fn watched() -> (Rollout, Screen, At) {
     send(&mut r, &mut screen, now, skip);
     for i in 0..1200u64 {
         now += 1000;
-        let values = [
-            0.05 + (i % 5) as f64 * 0.01,
-            180.0 + (i % 40) as f64,
-            99.95,
-            2.0,
-            100.0 + (i % 7) as f64,
-        ];
-        let mut poll = Vec::new();
-        for (metric, v) in values.into_iter().enumerate() {
-            for (group, value, requests) in [
-                (Group::Canary, v, 1200.0),
-                (Group::Baseline, v * 0.9, 24000.0),
-            ] {
-                let reading = Reading::value(value, Some(requests));
-                poll.push(Sample {
-                    metric,
-                    group,
-                    reading,
-                });
-            }
-        }
-        send(&mut r, &mut screen, now, Input::Poll(poll));
+        send(&mut r, &mut screen, now, Input::Poll(poll(i)));
     }
     (r, screen, now)
+}
+
+/// One second's poll: five metrics that move a little, canary and baseline.
+pub fn poll(i: u64) -> Vec<Sample> {
+    let values = [
+        0.05 + (i % 5) as f64 * 0.01,
+        180.0 + (i % 40) as f64,
+        99.95,
+        2.0,
+        100.0 + (i % 7) as f64,
+    ];
+    let mut poll = Vec::new();
+    for (metric, v) in values.into_iter().enumerate() {
+        for (group, value, requests) in [
+            (Group::Canary, v, 1200.0),
+            (Group::Baseline, v * 0.9, 24000.0),
+        ] {
+            let reading = Reading::value(value, Some(requests));
+            poll.push(Sample {
+                metric,
+                group,
+                reading,
+            });
+        }
+    }
+    poll
 }

@@ -6,6 +6,7 @@ mod init;
 mod replay;
 mod report;
 pub mod run;
+mod status;
 mod watch;
 
 use std::path::PathBuf;
@@ -60,6 +61,8 @@ enum Cmd {
     Run(run::RunArgs),
     /// Follow a rollout someone else drives, read-only, from another terminal.
     Watch(watch::WatchArgs),
+    /// Every rollout in the journal dir (or on ssh://host), one line each.
+    Status(status::StatusArgs),
     /// Render a run's journal as a Markdown postmortem; --list shows past runs.
     Report(report::ReportArgs),
     /// What a config would have decided on recorded history (Prometheus API); runs no hook.
@@ -101,6 +104,7 @@ pub fn main() -> Result<i32, Error> {
         Cmd::Report(args) => report::run(args),
         Cmd::Replay(args) => replay::run(args),
         Cmd::Watch(args) => Ok(watch::run(args)),
+        Cmd::Status(args) => Ok(status::run(args)),
         Cmd::Drill(args) => Ok(drill::drill(args)),
         Cmd::Simulate(args) => Ok(drill::simulate(args)),
         Cmd::Completions { shell } => {

@@ -1,22 +1,34 @@
 //! `cockpit watch`: follow someone else's rollout, read-only, from another
 //! terminal: the pair in a risky deploy, a lead checking in, a drill's
 //! audience. It reads the live feed the driving cockpit writes beside its
-//! journal, so it needs the same machine (or the same journal dir), not a
-//! network port.
+//! journal on the same machine, or, given `ssh://host`, a cockpit started
+//! there over the user's own SSH (`--feed`, the stream it sends back).
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use crate::exit;
-use crate::run::live::{self, Follower};
+use crate::feed::ssh::{Link, Remote, Ssh};
+use crate::feed::wire::Sender;
+use crate::feed::{self as live, Follower, wall_ms};
 use crate::tui::Screen;
 use crate::tui::theme::{self, Theme};
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct WatchArgs {
-    /// What to follow: a journal (.jsonl), its live feed (.live.json), or a
-    /// rollout name; default: the newest rollout being driven.
+    /// What to follow: a journal (.jsonl), its live feed (.live.json), a
+    /// rollout name, or a rollout on another host,
+    /// ssh://[user@]host[:port][/ROLLOUT]; default: the newest rollout being driven.
     pub target: Option<String>,
+    /// Print the live feed as JSON lines instead of drawing it (what
+    /// `watch ssh://...` reads from the host): a snapshot, then what changed.
+    #[arg(long)]
+    pub feed: bool,
+    /// The cockpit to run on the host for ssh:// (when it is not on the
+    /// host's PATH).
+    #[arg(long, env = "COCKPIT_REMOTE", default_value = "cockpit")]
+    pub remote_cockpit: String,
     /// Config file whose `[journal] dir` to look in; default ./cockpit.toml,
     /// then the user config dir, else the default journal dir.
     #[arg(long, short)]
@@ -28,20 +40,21 @@ pub struct WatchArgs {
 }
 
 pub fn run(args: WatchArgs) -> i32 {
-    let feed = match find(&args) {
-        Ok(p) => p,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return exit::ERROR;
-        }
+    let remote = args.target.as_deref().and_then(Remote::parse);
+    let follower = match remote {
+        Some(remote) => remote.and_then(|r| connect(&args, &r)),
+        None => find(&args).and_then(|feed| Follower::open(&feed)),
     };
-    let follower = match Follower::open(&feed) {
+    let follower = match follower {
         Ok(f) => f,
         Err(e) => {
             eprintln!("error: {e}");
             return exit::ERROR;
         }
     };
+    if args.feed {
+        return stream(follower);
+    }
     if !std::io::stdout().is_terminal() {
         eprintln!(
             "error: stdout is not a terminal, so the screen cannot be drawn.\n\
@@ -77,6 +90,70 @@ pub fn run(args: WatchArgs) -> i32 {
     }
 }
 
+/// The ssh program: `COCKPIT_SSH` (e.g. `ssh -F ./ssh_config`) or `ssh`.
+pub fn ssh(remote_cockpit: &str) -> Ssh {
+    let program = std::env::var("COCKPIT_SSH")
+        .ok()
+        .map(|s| s.split_whitespace().map(str::to_string).collect::<Vec<_>>())
+        .filter(|p| !p.is_empty())
+        .unwrap_or_else(|| vec!["ssh".into()]);
+    Ssh {
+        program,
+        remote_cockpit: remote_cockpit.to_string(),
+    }
+}
+
+/// Starts `cockpit watch --feed` on the host and waits for its first
+/// snapshot. Only the first connection may ask for a passphrase (it runs
+/// before the screen is drawn); reconnects are in batch mode.
+fn connect(args: &WatchArgs, remote: &Remote) -> Result<Follower, String> {
+    let ssh = ssh(&args.remote_cockpit);
+    let remote_args = {
+        let r = remote.clone();
+        move |batch| {
+            let mut words = vec!["watch", "--feed"];
+            words.extend(r.rollout.as_deref());
+            ssh.command(&r, &words, batch)
+        }
+    };
+    let interactive = std::io::stdin().is_terminal();
+    let link = Link::start(remote_args, !interactive);
+    Follower::connect(link, &remote.label()).map_err(|e| {
+        format!(
+            "cannot follow over ssh://{}: {e}\n\
+             (the host runs `{} watch --feed`; --remote-cockpit names another path)",
+            remote.label(),
+            args.remote_cockpit
+        )
+    })
+}
+
+/// `--feed`: the feed as JSON lines until the rollout ends or the reader
+/// goes away. This process is the follower on the host, so it is the one
+/// the driver sees watching.
+fn stream(mut follower: Follower) -> i32 {
+    let (me, _) = crate::clock::operator();
+    let mut presence = follower.presence(&me);
+    let mut sender = Sender::default();
+    let mut out = std::io::stdout().lock();
+    loop {
+        follower.poll();
+        if let Some(line) = sender.next(&follower.live, wall_ms()) {
+            let json = serde_json::to_string(&line).unwrap_or_default();
+            if writeln!(out, "{json}").and_then(|()| out.flush()).is_err() {
+                return exit::OK; // The follower left.
+            }
+            if follower.live.ended.is_some() {
+                return exit::OK;
+            }
+        }
+        if let Some(p) = presence.as_mut() {
+            p.refresh();
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
 /// The live feed named, or the newest in the journal dir.
 fn find(args: &WatchArgs) -> Result<PathBuf, String> {
     if let Some(target) = &args.target {
@@ -91,6 +168,22 @@ fn find(args: &WatchArgs) -> Result<PathBuf, String> {
     }
     let dir = super::report::journal_dir(args.config.as_deref());
     let name = args.target.as_deref();
+    if name.is_none() {
+        let live: Vec<_> = super::status::rows(&dir)
+            .into_iter()
+            .filter(|r| r.ended.is_none())
+            .collect();
+        if live.len() > 1 {
+            let lines: Vec<String> = live.iter().map(super::status::line).collect();
+            return Err(format!(
+                "{} rollouts are live here; name the one to follow, \
+                 e.g. `cockpit watch \"{}\"`:\n{}",
+                live.len(),
+                live[0].rollout,
+                lines.join("\n")
+            ));
+        }
+    }
     live::newest(&dir, name).ok_or_else(|| match name {
         Some(n) => format!(
             "no cockpit is driving \"{n}\" here (no live feed for it in {}); \

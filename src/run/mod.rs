@@ -6,7 +6,6 @@ mod effects;
 pub mod handover;
 pub mod headless;
 mod inbox;
-pub mod live;
 mod past;
 pub mod start;
 
@@ -111,7 +110,7 @@ pub struct Session {
     pub clock: Clock,
     pub journal: Option<crate::journal::Journal>,
     /// What a follower (`cockpit watch`) sees; beside the journal.
-    feed: Option<live::Feed>,
+    feed: Option<crate::feed::Feed>,
     /// Why the session stopped early (a signal, a dead task), for followers.
     stopped: Option<String>,
     /// The resumed journal's events, shown before the session starts.
@@ -154,7 +153,7 @@ impl Session {
         let (tx, rx) = mpsc::unbounded_channel();
         let feed = journal.as_ref().map(|j| {
             let (driver, ssh) = operator();
-            live::Feed::new(j.path(), &driver, ssh)
+            crate::feed::Feed::new(j.path(), &driver, ssh)
         });
         Session {
             secrets: Secrets::from_config(&rollout.config),

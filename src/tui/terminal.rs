@@ -20,8 +20,8 @@ use tokio::task::JoinHandle;
 
 use super::screen::{Following, Screen};
 use crate::exit;
+use crate::feed::{Follower, follow_now, wall_ms};
 use crate::rollout::{At, Effect, Input, Rollout};
-use crate::run::live::{Follower, Presence, follow_now, wall_ms};
 use crate::run::{Control, Msg, Session, View};
 
 /// About ten frames a second at most: enough to feel immediate, cheap over SSH.
@@ -56,7 +56,7 @@ pub async fn watch(mut follower: Follower, screen: Screen) -> i32 {
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     crate::run::spawn_signals(tx.clone());
     let (me, _) = crate::clock::operator();
-    let mut presence = Presence::announce(&follower.live.journal, &me);
+    let mut presence = follower.presence(&me);
     let mut taking = super::wheel::Taking::new(&follower.live.journal, &me);
     let Some((mut view, reader)) = Tui::enter(screen, tx) else {
         return exit::ERROR;
