@@ -7,10 +7,14 @@
 //!   stage hooks call, and fault announcements.
 //! - `drill`: the in-memory cockpit config that watches the simulator.
 //! - `score`: the drill's score, a pure function of the journal's events.
+//! - `pace`: when a drill on screen runs at the person's pace.
+//! - `referee`: when a drill is over and what it scored, from its events.
 
 pub mod batch;
 pub mod drill;
 pub mod model;
+pub mod pace;
+pub mod referee;
 pub mod rng;
 pub mod scenario;
 pub mod score;
