@@ -18,14 +18,15 @@ use crate::sim::server::{Ports, Simulator};
 #[derive(Debug, Clone, clap::Args)]
 pub struct DrillArgs {
     /// A built-in scenario (see --list) or a scenario file.
-    #[arg(long, default_value = DEFAULT, value_name = "NAME|FILE")]
+    #[arg(long, default_value = DEFAULT, value_name = "NAME|FILE", value_parser = Named::scenarios(), hide_possible_values = true)]
     pub scenario: String,
     /// Simulated seconds per real second while nothing asks the operator
     /// for a decision: at 10 a quiet 15-minute stage takes 90 s. On screen
     /// the windows a person is scored on run at human pace (1x, in real
-    /// seconds): a countdown, a critical breach racing its `for`, the first
-    /// minute after a metric leaves OK, a stage ready to advance, a pause or
-    /// hold. Headless and `--batch` drills run at this speed throughout.
+    /// seconds): a countdown, a metric at critical, the first minute after
+    /// a metric leaves OK, the first minute of a stage ready to advance, a
+    /// pause or hold. Headless and `--batch` drills run at this speed
+    /// throughout.
     #[arg(long, default_value_t = 10.0)]
     pub speed: f64,
     /// No screen: events as JSON lines on stdout, the policy decides.
@@ -38,7 +39,7 @@ pub struct DrillArgs {
     #[arg(long)]
     pub operator: Option<String>,
     /// Screen theme: dark, light, high-contrast, colour-blind, or a theme file.
-    #[arg(long, value_name = "NAME|FILE")]
+    #[arg(long, value_name = "NAME|FILE", value_parser = Named::themes(), hide_possible_values = true)]
     pub theme: Option<String>,
     /// Run N seeded variants of the scenario (`--scenario all`: of every
     /// built-in one) headless in simulated time, as fast as the machine
@@ -65,12 +66,59 @@ pub struct DrillArgs {
     pub blind: bool,
     /// The scenarios a blind drill picks from, e.g.
     /// `error-burst,healthy,latency-creep` (default: the ten teaching ones).
-    #[arg(long, value_name = "LIST", requires = "blind", value_delimiter = ',')]
+    #[arg(
+        long,
+        value_name = "LIST",
+        requires = "blind",
+        value_delimiter = ',',
+        value_parser = Named::scenarios(),
+        hide_possible_values = true
+    )]
     pub from: Vec<String>,
     /// How a batch judges rates: by their counts (evidence), by point
     /// values held for `for` (thresholds), or both side by side.
     #[arg(long, value_enum, default_value = "evidence", requires = "batch")]
     pub judge: JudgeArg,
+}
+
+/// A built-in name or a file: any value is taken (a file is checked when
+/// it is loaded), and shell completions offer the built-in names.
+#[derive(Debug, Clone)]
+pub struct Named(Vec<&'static str>);
+
+impl Named {
+    fn of(built_in: &[(&'static str, &'static str)]) -> Named {
+        Named(built_in.iter().map(|(name, _)| *name).collect())
+    }
+
+    fn scenarios() -> Named {
+        Named::of(&BUILT_IN)
+    }
+
+    fn themes() -> Named {
+        Named::of(crate::tui::theme::BUILT_IN)
+    }
+}
+
+impl clap::builder::TypedValueParser for Named {
+    type Value = String;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<String, clap::Error> {
+        clap::builder::StringValueParser::new().parse_ref(cmd, arg, value)
+    }
+
+    fn possible_values(
+        &self,
+    ) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
+        Some(Box::new(
+            self.0.iter().map(|n| clap::builder::PossibleValue::new(*n)),
+        ))
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -339,4 +387,34 @@ fn batch(args: &DrillArgs, runs: usize) -> i32 {
         }
     }
     exit::OK
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::{CommandFactory, Parser};
+
+    #[test]
+    fn completions_offer_the_scenario_and_theme_names_and_a_file_still_parses() {
+        let mut out = Vec::new();
+        let mut cmd = crate::cli::Cli::command();
+        clap_complete::generate(clap_complete::Shell::Bash, &mut cmd, "cockpit", &mut out);
+        let script = String::from_utf8(out).unwrap();
+        for name in [
+            "error-burst",
+            "latency-creep",
+            "colour-blind",
+            "high-contrast",
+        ] {
+            assert!(script.contains(name), "no {name} in the completions");
+        }
+        let cli = crate::cli::Cli::try_parse_from([
+            "cockpit",
+            "drill",
+            "--scenario",
+            "my/own.toml",
+            "--theme",
+            "mine.toml",
+        ]);
+        assert!(cli.is_ok(), "{:?}", cli.err());
+    }
 }
