@@ -18,6 +18,7 @@
 //! `resumed` (who carried on, and which unchecked lines it voided) and
 //! `abandoned` (a fresh run replaced this one).
 
+pub mod drills;
 pub mod lock;
 mod read;
 pub mod report;
