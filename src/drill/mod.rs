@@ -14,6 +14,7 @@ use tokio::sync::mpsc::{self, UnboundedSender};
 use crate::clock::{Clock, operator};
 use crate::exit;
 use crate::journal::{self, Header, Journal};
+use crate::metrics::Sources;
 use crate::plan::{self, Choices};
 use crate::rollout::{Actor, At, Command, Effect, Event, Input, Rollout};
 use crate::run::headless::Headless;
@@ -62,36 +63,23 @@ pub async fn run(scenario: Scenario, blind: Option<Blind>, opts: &Options) -> i3
             return exit::ERROR;
         }
     };
-    let text = drill_config::config_text(&shown, &sim.endpoints(), opts.headless, None);
-    let origin = format!("drill config for scenario {}", shown.name);
-    // The same plan a config file gets: validation, sources, keys, theme.
-    let plan = match plan::from_text(Path::new(&origin), &text, &Choices::new(opts.theme.clone())) {
-        Ok(plan) => plan,
-        Err(errors) => {
-            errors.iter().for_each(|e| eprintln!("error: {e}"));
-            return exit::CONFIG;
-        }
+    let (config, screen, sources) = match plan_for(&shown, &sim, opts) {
+        Ok(parts) => parts,
+        Err(code) => return code,
     };
-    let drives = (!opts.headless).then_some((opts.who.as_str(), operator().1));
-    let (config, screen, sources) = plan.into_parts(drives);
-    let journal = match open_journal(&shown, blind.as_ref(), &config, opts, clock) {
-        Ok(j) => j,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return exit::ERROR;
-        }
+    let Some(journal) = open_journal(&shown, blind.as_ref(), &config, opts, clock)
+        .map_err(|e| eprintln!("error: {e}"))
+        .ok()
+    else {
+        return exit::ERROR;
     };
     let path = journal.path().to_path_buf();
-    let about = if blind.is_some() {
-        "the scenario is revealed with the score"
-    } else {
-        &scenario.summary
-    };
-    eprintln!(
-        "drill {}: {about} ({}x; journal {})",
-        shown.name,
+    announce(
+        &shown,
+        blind.is_some(),
+        &scenario.summary,
         opts.speed,
-        path.display()
+        &path,
     );
     let mut view = Headless::new(None, Some(sources.every()));
     if opts.headless {
@@ -116,11 +104,49 @@ pub async fn run(scenario: Scenario, blind: Option<Blind>, opts: &Options) -> i3
     // referee has seen every effect.
     let owed = referee.await.ok().and_then(|r| r.owed(clock.now()));
     let headless = opts.headless.then_some((&mut view, &rollout));
-    match settle(&path, owed, clock.now(), headless) {
+    debrief(settle(&path, owed, clock.now(), headless));
+    code
+}
+
+/// The score on stderr, whichever way the drill ended.
+fn debrief(settled: Result<crate::rollout::DrillScore, String>) {
+    match settled {
         Ok(score) => score::render(&score).iter().for_each(|l| eprintln!("{l}")),
         Err(e) => eprintln!("warning: the drill could not be scored: {e}"),
     }
-    code
+}
+
+/// The same plan a config file gets (validation, sources, keys, theme),
+/// from the drill's config text, split into what the session needs.
+fn plan_for(
+    shown: &Scenario,
+    sim: &Simulator,
+    opts: &Options,
+) -> Result<(crate::config::Config, Option<crate::tui::Screen>, Sources), i32> {
+    let text = drill_config::config_text(shown, &sim.endpoints(), opts.headless, None);
+    let origin = format!("drill config for scenario {}", shown.name);
+    let choices = Choices::new(opts.theme.clone());
+    let plan = plan::from_text(Path::new(&origin), &text, &choices).map_err(|errors| {
+        errors.iter().for_each(|e| eprintln!("error: {e}"));
+        exit::CONFIG
+    })?;
+    let drives = (!opts.headless).then_some((opts.who.as_str(), operator().1));
+    Ok(plan.into_parts(drives))
+}
+
+/// The first line on stderr: what is rehearsed (a blind drill: nothing
+/// more than its neutral name), at what speed, and where the journal is.
+fn announce(shown: &Scenario, blind: bool, summary: &str, speed: f64, path: &Path) {
+    let about = if blind {
+        "the scenario is revealed with the score"
+    } else {
+        summary
+    };
+    eprintln!(
+        "drill {}: {about} ({speed}x; journal {})",
+        shown.name,
+        path.display()
+    );
 }
 
 /// Faults switching in the simulator go into the journal as they happen.

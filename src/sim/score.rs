@@ -8,7 +8,8 @@ use super::scenario::Verdict;
 use crate::rollout::{Action, Actor, At, DrillScore, Event, Level};
 
 /// Scores the events of one drill (in journal order). `end` is when the
-/// drill stopped, for a drill that ended without an outcome.
+/// drill stopped, for a drill that ended without an outcome. Long only by
+/// the score's twenty fields, one line each.
 pub fn score(scenario: &Scenario, events: &[(At, Event)], end: At) -> DrillScore {
     let start = events
         .iter()
@@ -33,23 +34,8 @@ pub fn score(scenario: &Scenario, events: &[(At, Event)], end: At) -> DrillScore
         Event::Finished { outcome } => Some(*outcome),
         _ => None,
     }));
-    let decisive = |e: &Event| {
-        matches!(e, Event::Decision { action, .. } if match outcome {
-            Verdict::Promoted => *action == Action::Promote,
-            Verdict::Held => false,
-            _ => *action == Action::Rollback,
-        })
-    };
-    let decision = events.iter().find(|(_, e)| decisive(e));
-    let live_stage = events.iter().rev().find_map(|(_, e)| match e {
-        Event::StageEntering { stage, .. } | Event::StageObserving { stage, .. } => Some(*stage),
-        _ => None,
-    });
-    let stage_index = match decision {
-        Some((_, Event::Decision { stage, .. })) => Some(*stage),
-        _ => live_stage,
-    };
-    let stage = stage_index
+    let decision = decisive(events, outcome);
+    let stage = stage_of(events, decision)
         .and_then(|i| stages.get(i).cloned())
         .unwrap_or_else(|| "-".into());
     let ended = events
@@ -65,31 +51,13 @@ pub fn score(scenario: &Scenario, events: &[(At, Event)], end: At) -> DrillScore
             .find(|(_, e)| matches!(e, Event::MetricChanged { to, .. } if level(*to)))
             .map(|(at, _)| since(*at))
     };
-    // The person's first act after the fault became visible: the journal
-    // holds every note and decision the operator made, in order.
-    let fault_index = events
-        .iter()
-        .position(|(_, e)| matches!(e, Event::DrillFault { active: true, .. }));
-    let first_act = fault_index.and_then(|f| {
-        events[f..].iter().find_map(|(at, e)| match e {
-            Event::Note {
-                by: Actor::Operator(_),
-                ..
-            } => Some((since(*at), "note".to_string())),
-            Event::Decision {
-                by: Actor::Operator(_),
-                action,
-                ..
-            } => Some((since(*at), word(action))),
-            _ => None,
-        })
-    });
+    let first_act = first_act(events).map(|(at, what)| (since(at), what));
     let expect = &scenario.expect;
     DrillScore {
         scenario: scenario.name.clone(),
-        outcome: name(outcome),
+        outcome: word(&outcome),
         stage: stage.clone(),
-        expected_outcome: name(expect.outcome),
+        expected_outcome: word(&expect.outcome),
         expected_stage: expect.stage.clone(),
         expected_within_ms: expect.within.as_millis(),
         right_call: outcome == expect.outcome && stage == expect.stage,
@@ -116,15 +84,50 @@ pub fn score(scenario: &Scenario, events: &[(At, Event)], end: At) -> DrillScore
     }
 }
 
-/// A value's serde name: "rollback", "alert".
-fn word(v: &impl serde::Serialize) -> String {
-    serde_json::to_value(v)
-        .ok()
-        .and_then(|v| v.as_str().map(String::from))
-        .unwrap_or_default()
+/// The decision that led to `outcome`: a promote, a rollback; none held.
+fn decisive(events: &[(At, Event)], outcome: Verdict) -> Option<&(At, Event)> {
+    events.iter().find(|(_, e)| {
+        matches!(e, Event::Decision { action, .. } if match outcome {
+            Verdict::Promoted => *action == Action::Promote,
+            Verdict::Held => false,
+            _ => *action == Action::Rollback,
+        })
+    })
 }
 
-fn name(v: Verdict) -> String {
+/// The stage of the decision, or the stage live at the end without one.
+fn stage_of(events: &[(At, Event)], decision: Option<&(At, Event)>) -> Option<usize> {
+    if let Some((_, Event::Decision { stage, .. })) = decision {
+        return Some(*stage);
+    }
+    events.iter().rev().find_map(|(_, e)| match e {
+        Event::StageEntering { stage, .. } | Event::StageObserving { stage, .. } => Some(*stage),
+        _ => None,
+    })
+}
+
+/// The person's first act after the fault became visible, and what it
+/// was: the journal holds every note and decision the operator made.
+fn first_act(events: &[(At, Event)]) -> Option<(At, String)> {
+    let fault = events
+        .iter()
+        .position(|(_, e)| matches!(e, Event::DrillFault { active: true, .. }))?;
+    events[fault..].iter().find_map(|(at, e)| match e {
+        Event::Note {
+            by: Actor::Operator(_),
+            ..
+        } => Some((*at, "note".to_string())),
+        Event::Decision {
+            by: Actor::Operator(_),
+            action,
+            ..
+        } => Some((*at, word(action))),
+        _ => None,
+    })
+}
+
+/// A value's serde name: "rollback", "alert".
+fn word(v: &impl serde::Serialize) -> String {
     serde_json::to_value(v)
         .ok()
         .and_then(|v| v.as_str().map(String::from))
