@@ -4,16 +4,13 @@
 
 use std::io::{IsTerminal, Write};
 
-use tokio::sync::mpsc;
-
 use super::runtime;
-use crate::clock::{Clock, operator};
+use crate::clock::operator;
 use crate::drill::Blind;
 use crate::exit;
 use crate::sim::Scenario;
-use crate::sim::model::{FaultChange, Version};
 use crate::sim::scenario::{BUILT_IN, DEFAULT};
-use crate::sim::server::{Ports, Simulator};
+use crate::sim::server::Ports;
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct DrillArgs {
@@ -207,58 +204,7 @@ pub fn simulate(args: SimulateArgs) -> i32 {
         Ok(rt) => rt,
         Err(code) => return code,
     };
-    rt.block_on(async move {
-        let clock = Clock::new(args.speed);
-        let (tx, mut faults) = mpsc::unbounded_channel::<FaultChange>();
-        let name = scenario.name.clone();
-        let sim = match Simulator::start_on(scenario, clock, Some(tx), ports).await {
-            Ok(sim) => sim,
-            Err(e) => {
-                eprintln!("error: cannot serve the simulator on 127.0.0.1 ({ports:?}): {e}");
-                return exit::ERROR;
-            }
-        };
-        let (old, new) = sim.versions();
-        println!("simulating scenario {name} at {}x", args.speed);
-        println!(
-            "stable  {}  version {old}: /metrics /health /ready",
-            sim.base(Version::Stable)
-        );
-        println!(
-            "canary  {}  version {new}: /metrics /health /ready",
-            sim.base(Version::Canary)
-        );
-        println!(
-            "control {}  POST {{\"weight\": 25}} moves 25% of traffic to the canary",
-            sim.weight_url()
-        );
-        let _ = std::io::stdout().flush();
-        tokio::spawn(async move {
-            while let Some(f) = faults.recv().await {
-                let state = if f.active { "on" } else { "off" };
-                let at = crate::duration::Span::whole_secs(f.at_ms);
-                eprintln!("T+{at} fault {state}: {}", f.what);
-            }
-        });
-        wait_for_stop().await;
-        drop(sim);
-        exit::OK
-    })
-}
-
-async fn wait_for_stop() {
-    use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut term), Ok(mut int)) = (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::interrupt()),
-    ) else {
-        let _ = tokio::signal::ctrl_c().await;
-        return;
-    };
-    tokio::select! {
-        _ = term.recv() => {}
-        _ = int.recv() => {}
-    }
+    rt.block_on(crate::drill::simulate::serve(scenario, args.speed, ports))
 }
 
 pub fn drill(args: DrillArgs) -> i32 {

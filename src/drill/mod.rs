@@ -5,6 +5,7 @@
 
 pub mod blind;
 mod referee;
+pub mod simulate;
 
 use std::path::{Path, PathBuf};
 
