@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use cockpit::journal::{Header, Journal};
 use cockpit::rollout::event::MetricValue;
-use cockpit::rollout::{Action, Actor, Event, Level};
+use cockpit::rollout::{Actor, Event, Level, Move};
 
 const EVENTS: usize = 100_000;
 const DECISIONS: usize = 200;
@@ -84,7 +84,7 @@ fn append_decisions(round: u64) -> Vec<f64> {
     let dir = dir();
     let mut j = Journal::create(&dir, header(1000 + round)).unwrap();
     let event = Event::Decision {
-        action: Action::Rollback,
+        action: Move::Rollback,
         by: Actor::Operator("alice@ops-1".into()),
         reason: "error rate 0.8% > 0.5% critical".into(),
         stage: 1,
@@ -113,7 +113,7 @@ fn append_decision_and_checkpoint(round: u64) -> (Vec<f64>, f64) {
     let state = cockpit::rollout::Rollout::new(config, 0).state;
     let mut j = Journal::create(&dir(), header(2000 + round)).unwrap();
     let event = Event::Decision {
-        action: Action::Advance,
+        action: Move::Advance,
         by: Actor::Policy,
         reason: "stage 5% green".into(),
         stage: 0,

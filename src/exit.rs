@@ -28,3 +28,19 @@ pub fn of_outcome(outcome: Option<Outcome>) -> i32 {
         None => ABORTED,
     }
 }
+
+/// The exit code a session ends with when it fails, given how.
+pub fn of_error(kind: crate::error::Kind) -> i32 {
+    use crate::error::Kind;
+    match kind {
+        Kind::Usage => CONFIG,
+        Kind::Failed => ERROR,
+        Kind::NeedsOperator => ABORTED,
+    }
+}
+
+/// `check --live`: the config works against the real world, or it is the
+/// config (or what it points at) that must be fixed.
+pub fn of_preflight(ok: bool) -> i32 {
+    if ok { OK } else { CONFIG }
+}

@@ -74,8 +74,38 @@ pub fn share(set: Option<f64>, seen: Option<f64>) -> Option<String> {
     }
 }
 
+/// A moment on a rollout's timeline, from its T+0 (the start, or the
+/// first breach), whole seconds: `T+2m05s`, `T-15m00s`, `T+1h02m03s`.
+/// Seconds and minutes after the first unit are two digits, so offsets in
+/// a column line up.
+pub fn offset(ms: i64) -> String {
+    let sign = if ms < 0 { '-' } else { '+' };
+    let s = ms.unsigned_abs() / 1000;
+    match (s / 3600, s / 60 % 60, s % 60) {
+        (0, 0, sec) => format!("T{sign}{sec}s"),
+        (0, m, sec) => format!("T{sign}{m}m{sec:02}s"),
+        (h, m, sec) => format!("T{sign}{h}h{m:02}m{sec:02}s"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn offsets_read_from_t_zero() {
+        use super::offset;
+        assert_eq!(offset(0), "T+0s");
+        assert_eq!(offset(999), "T+0s", "whole seconds, rounded down");
+        assert_eq!(offset(59_000), "T+59s");
+        assert_eq!(offset(125_000), "T+2m05s");
+        assert_eq!(offset(-900_000), "T-15m00s");
+        assert_eq!(offset(3_723_000), "T+1h02m03s");
+        assert_eq!(
+            offset(90_000_000),
+            "T+25h00m00s",
+            "no days: a rollout is read in hours"
+        );
+    }
+
     #[test]
     fn numbers_read_cleanly() {
         assert_eq!(super::number(5.0), "5");

@@ -2,6 +2,10 @@
 //! as it is and never read again, so a stage named `{reason}` or `$(rm)`
 //! stays exactly that text inside the one argument it lands in.
 
+use std::ops::Range;
+
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+
 /// Placeholder values by name: `weight` -> `25`.
 pub type Vars = std::collections::BTreeMap<String, String>;
 
@@ -46,39 +50,56 @@ pub fn html_safe(json: &str) -> String {
 
 fn fill_with(text: &str, vars: &Vars, encode: impl Fn(&str) -> String) -> String {
     let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(open) = rest.find('{') {
-        out.push_str(&rest[..open]);
-        let after = &rest[open + 1..];
-        match after
-            .find('}')
-            .and_then(|close| vars.get(&after[..close]).map(|v| (close, v)))
-        {
-            Some((close, value)) => {
-                out.push_str(&encode(value));
-                rest = &after[close + 1..];
-            }
-            None => {
-                out.push('{');
-                rest = after;
-            }
+    let mut copied = 0;
+    for (at, name) in scan(text) {
+        if let Some(value) = vars.get(name) {
+            out.push_str(&text[copied..at.start]);
+            out.push_str(&encode(value));
+            copied = at.end;
         }
     }
-    out.push_str(rest);
+    out.push_str(&text[copied..]);
     out
 }
 
-/// Everything but RFC 3986's unreserved characters, as `%XX`.
-fn percent_encode(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                (b as char).to_string()
+/// Every `{name}` in `text`, where a name is letters, digits and `_`: the
+/// byte range of the whole `{name}` and the name. `{{weight}}` holds
+/// `{weight}`; a brace around anything else (`{"a":1}`) is plain text. The
+/// config's check and every fill read text through this one scanner, so
+/// what `check` accepts is what a run fills.
+pub fn scan(text: &str) -> impl Iterator<Item = (Range<usize>, &str)> {
+    let mut from = 0;
+    std::iter::from_fn(move || {
+        while let Some(open) = text[from..].find('{').map(|i| from + i) {
+            let inside = &text[open + 1..];
+            let name_len = inside
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .unwrap_or(inside.len());
+            if name_len > 0 && inside[name_len..].starts_with('}') {
+                from = open + name_len + 2;
+                return Some((open..from, &inside[..name_len]));
             }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
+            from = open + 1;
+        }
+        None
+    })
+}
+
+/// The names of the placeholders in `text`, in order.
+pub fn names(text: &str) -> impl Iterator<Item = &str> {
+    scan(text).map(|(_, name)| name)
+}
+
+/// What stays as it is in one URL component: RFC 3986's unreserved
+/// characters. Everything else is written `%XX`.
+pub const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+fn percent_encode(value: &str) -> String {
+    utf8_percent_encode(value, COMPONENT).to_string()
 }
 
 /// The same values as environment variables: `COCKPIT_WEIGHT=25`.
@@ -132,6 +153,13 @@ mod tests {
         assert_eq!(body, r#"{"text": "say \"hi\"\n\u003c/script\u003e"}"#);
         let back: serde_json::Value = serde_json::from_str(&body).unwrap();
         assert_eq!(back["text"], "say \"hi\"\n</script>");
+    }
+
+    #[test]
+    fn the_scanner_finds_names_only() {
+        let found: Vec<_> = names("{a} {{b}} {\"c\":1} {d e} {} {f_1}{g").collect();
+        assert_eq!(found, ["a", "b", "f_1"]);
+        assert_eq!(scan("x{weight}").next(), Some((1..9, "weight")));
     }
 
     #[test]

@@ -5,8 +5,11 @@
 //! where edge messages enter the run loop and where actions and metric
 //! sources put outside text into words.
 
+use percent_encoding::{percent_decode_str, utf8_percent_encode};
+
 use crate::config::Config;
 use crate::config::model::Hook;
+use crate::placeholder::COMPONENT;
 
 pub const REDACTED: &str = "[redacted]";
 
@@ -289,42 +292,19 @@ fn secret_param(name: &str) -> bool {
 }
 
 /// RFC 3986 percent-encoding of everything but unreserved characters;
-/// `form` writes a space as `+` the way HTML forms and many servers do.
+/// `form` writes a space as `+` the way HTML forms and many servers do
+/// (`%` itself is encoded, so every `%20` left is a space).
 fn percent_encoded(value: &str, form: bool) -> String {
-    let mut out = String::with_capacity(value.len());
-    for b in value.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                out.push(b as char)
-            }
-            b' ' if form => out.push('+'),
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
+    let encoded = utf8_percent_encode(value, COMPONENT).to_string();
+    if form {
+        encoded.replace("%20", "+")
+    } else {
+        encoded
     }
-    out
 }
 
 fn percent_decoded(value: &str) -> String {
-    let bytes = value.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = bytes
-            .get(i + 1..i + 3)
-            .and_then(|h| std::str::from_utf8(h).ok())
-            .and_then(|h| u8::from_str_radix(h, 16).ok());
-        match (bytes[i], hex) {
-            (b'%', Some(b)) => {
-                out.push(b);
-                i += 3;
-            }
-            (b, _) => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    percent_decode_str(value).decode_utf8_lossy().into_owned()
 }
 
 /// Standard base64 (RFC 4648), as the Basic auth header carries it.

@@ -11,7 +11,7 @@ use cockpit::actions::{self, Vars};
 use cockpit::config::model::{Hook, HookFormat};
 use cockpit::httpd::{self, Request, Response};
 use cockpit::rollout::event::MetricValue;
-use cockpit::rollout::{Action, Actor, Event, Level, Outcome};
+use cockpit::rollout::{Actor, Event, Level, Move, Outcome};
 use serde_json::Value;
 use tokio::sync::mpsc;
 
@@ -199,7 +199,7 @@ fn hook(url: &str, format: HookFormat) -> Hook {
 /// The rollback decision as the engine journals it, as `on_event` gets it.
 fn rollback_event() -> String {
     let event = Event::Decision {
-        action: Action::Rollback,
+        action: Move::Rollback,
         by: Actor::Policy,
         reason: HOSTILE.into(),
         stage: 1,

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use actions_support::Driver;
 use cockpit::config;
-use cockpit::rollout::{Action, Command, Effect, Outcome, Phase, Said};
+use cockpit::rollout::{Command, Effect, Move, Outcome, Phase, Said};
 
 /// Three weighted stages whose hooks append what they did to `log`.
 fn config_text(dir: &Path, quarter_undo: &str) -> String {
@@ -171,10 +171,10 @@ async fn a_failing_undo_stops_the_rollback_until_retried_or_skipped_with_a_reaso
         .concat()
     );
     assert_eq!(
-        d.decisions(Action::Skip),
+        d.decisions(Move::Skip),
         ["skipped `quarter undo`: weights fixed by hand in the LB console"]
     );
-    assert_eq!(d.decisions(Action::Retry), ["retry `quarter undo`"]);
+    assert_eq!(d.decisions(Move::Retry), ["retry `quarter undo`"]);
     d.error_rate_recovers().await;
     assert_eq!(d.r.state.outcome, Some(Outcome::RolledBack));
 }
@@ -214,7 +214,7 @@ async fn pressing_rollback_twice_or_after_it_finished_runs_it_once() {
             .count(),
         1
     );
-    assert_eq!(d.decisions(Action::Rollback), ["first press"]);
+    assert_eq!(d.decisions(Move::Rollback), ["first press"]);
     assert!(
         d.effects
             .iter()

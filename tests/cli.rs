@@ -469,3 +469,51 @@ fn a_blind_drill_from_a_list_with_a_typo_is_a_usage_error() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("--seed goes with --batch or --blind"), "{err}");
 }
+
+/// Every failure is said once, on stderr, with the code its kind gives:
+/// stdout stays the command's output.
+#[test]
+fn each_failure_is_said_once_with_its_exit_code() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases: [(&[&str], i32, &str); 3] = [
+        (
+            &["init", "--preset", "huge", "--path"],
+            2,
+            "unknown preset \"huge\"",
+        ),
+        (&["report"], 1, "missing.jsonl"),
+        (
+            &["replay", "--from", "-1h", "--to", "-2h", "--config"],
+            2,
+            "must be before --to",
+        ),
+    ];
+    let cfg = dir.path().join("cockpit.toml");
+    let journal = dir.path().join("journal");
+    fs::write(
+        &cfg,
+        format!(
+            "[rollout]\nname = \"a\"\nservice = \"a\"\nold_version = \"1\"\nnew_version = \"2\"\n\
+             [hooks]\nenter = {{ exec = [\"true\"] }}\nundo = {{ exec = [\"true\"] }}\n\
+             [prometheus]\nurl = \"http://127.0.0.1:9\"\n[journal]\ndir = \"{}\"\n",
+            journal.display()
+        ),
+    )
+    .unwrap();
+    for (args, code, words) in cases {
+        let target = match args[0] {
+            "init" => dir.path().join("new.toml"),
+            "report" => journal.join("missing.jsonl"),
+            _ => cfg.clone(),
+        };
+        let out = cockpit().args(args).arg(&target).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(code), "{args:?}: {stderr}");
+        assert_eq!(stderr.matches("error: ").count(), 1, "{args:?}: {stderr}");
+        assert!(
+            stderr.starts_with("error: ") && stderr.contains(words),
+            "{stderr}"
+        );
+        assert!(out.stdout.is_empty(), "{args:?}");
+    }
+}

@@ -7,7 +7,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::Duration;
 
 use cockpit::journal;
-use cockpit::rollout::{Action, Event};
+use cockpit::rollout::{Event, Move};
 
 mod journal_support;
 use journal_support::{bin, journal_files};
@@ -145,7 +145,7 @@ impl Run {
 /// as readers see it (voided lines skipped).
 #[derive(Debug, PartialEq)]
 struct Ending {
-    decisions: Vec<(Action, usize)>,
+    decisions: Vec<(Move, usize)>,
     /// The operator's answers about a hook cut off by the kill (retry or
     /// skip): decisions of their own, made on resume.
     answers: usize,
@@ -166,7 +166,7 @@ fn ending(path: &Path) -> Ending {
     for (_, event) in read.events() {
         match event {
             Event::Decision {
-                action: Action::Retry | Action::Skip,
+                action: Move::Retry | Move::Skip,
                 ..
             } => e.answers += 1,
             Event::Decision { action, stage, .. } => e.decisions.push((*action, *stage)),
@@ -227,10 +227,7 @@ fn a_run_killed_anywhere_and_resumed_ends_like_an_uninterrupted_one() {
     );
     let path = journal_of(clean.path());
     let want = ending(&path);
-    assert_eq!(
-        want.decisions,
-        vec![(Action::Advance, 0), (Action::Promote, 1)]
-    );
+    assert_eq!(want.decisions, vec![(Move::Advance, 0), (Move::Promote, 1)]);
     assert_eq!(want.status, "promoted");
     let total = journal::read(&path).unwrap().entries.len();
 

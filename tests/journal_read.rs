@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use cockpit::config;
 use cockpit::journal::{self, Header, Journal, Record, resume};
-use cockpit::rollout::{Action, Actor, At, Command, Effect, Event, Input, Phase, Rollout};
+use cockpit::rollout::{Actor, At, Command, Effect, Event, Input, Move, Phase, Rollout};
 
 const T0: At = 1_795_516_200_000;
 
@@ -254,7 +254,7 @@ fn an_operator_decision_after_the_checkpoint_is_issued_again_once() {
     assert_eq!(r.state.phase, Phase::Observing);
     // alice pauses; the decision is written, the checkpoint is not.
     let pause = Event::Decision {
-        action: Action::Pause,
+        action: Move::Pause,
         by: alice(),
         reason: "observation paused".into(),
         stage: 0,
@@ -289,7 +289,7 @@ fn an_operator_decision_after_the_checkpoint_is_issued_again_once() {
             matches!(
                 e,
                 Event::Decision {
-                    action: Action::Pause,
+                    action: Move::Pause,
                     ..
                 }
             )

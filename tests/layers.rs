@@ -121,14 +121,76 @@ fn exit_codes_and_the_clock_sit_at_the_bottom() {
     }
 }
 
+/// The core's data types, at the bottom of `rollout/`: the engine and the
+/// derived views use them, they use neither.
+const CORE_TYPES: [&str; 10] = [
+    "rollout/decision.rs",
+    "rollout/event.rs",
+    "rollout/state.rs",
+    "rollout/input.rs",
+    "rollout/effect.rs",
+    "rollout/reading.rs",
+    "rollout/traffic.rs",
+    "rollout/window.rs",
+    "rollout/verdict.rs",
+    "rollout/now.rs",
+];
+
 #[test]
 fn the_engine_uses_its_types_and_they_do_not_use_it() {
-    for (rel, text) in tree() {
-        if rel == "rollout/event.rs" || rel == "rollout/now.rs" {
+    let files = tree();
+    for rel in CORE_TYPES {
+        let (_, text) = files
+            .iter()
+            .find(|(r, _)| r == rel)
+            .unwrap_or_else(|| panic!("{rel} is not in the tree"));
+        for (n, line) in text.lines().enumerate() {
+            if line.trim_start().starts_with("//") {
+                continue;
+            }
+            let uses = ["engine", "track", "words", "Rollout"].iter().any(|m| {
+                line.contains(&format!("rollout::{m}")) || line.contains(&format!("super::{m}"))
+            });
             assert!(
-                !text.contains("engine::"),
-                "{rel} imports the engine, which imports it"
+                !uses,
+                "{rel}:{}: a core type imports logic: {}",
+                n + 1,
+                line.trim()
             );
         }
     }
+}
+
+/// What the pure core must not touch (STYLE.md): IO, the terminal, the
+/// network, processes, the environment, or a clock of its own.
+const IMPURE: [&str; 12] = [
+    "tokio",
+    "ratatui",
+    "crossterm",
+    "reqwest",
+    "std::fs",
+    "std::net",
+    "std::process",
+    "std::env",
+    "SystemTime",
+    "Instant::now",
+    "Utc::now",
+    "Local::now",
+];
+
+#[test]
+fn the_core_does_no_io_and_reads_no_clock() {
+    let mut found = Vec::new();
+    for (rel, text) in tree() {
+        if layer(&rel) != "rollout" {
+            continue;
+        }
+        for (n, line) in text.lines().enumerate() {
+            let code = line.trim_start();
+            if !code.starts_with("//") && IMPURE.iter().any(|word| code.contains(word)) {
+                found.push(format!("{rel}:{}: {code}", n + 1));
+            }
+        }
+    }
+    assert!(found.is_empty(), "IO in the core:\n{}", found.join("\n"));
 }

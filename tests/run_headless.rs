@@ -565,3 +565,67 @@ fn a_weight_the_traffic_does_not_follow_is_said_loudly() {
         "{text}"
     );
 }
+
+/// The pre-flight is the run's first record, so the report, a replay and
+/// followers read what was checked and what failed before anything moved.
+#[test]
+fn the_pre_flight_is_journalled_before_the_start_with_its_failures() {
+    let dir = tempfile::tempdir().unwrap();
+    let (url, _server) = fixture(0);
+    let cfg = live_config(dir.path(), &url);
+    // The undo hook's program is not installed: stage 1 waits unless forced.
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    let text = text.replacen(
+        "undo = { exec = [\"sh\"",
+        "undo = { exec = [\"cockpit-no-such-program\"",
+        1,
+    );
+    std::fs::write(&cfg, text).unwrap();
+    let out = cockpit()
+        .args(["run", "--headless", "--auto-advance"])
+        .args(["--force-start", "the undo tool ships tomorrow", "--config"])
+        .arg(&cfg)
+        .timeout(std::time::Duration::from_secs(60))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    // Headless said it from its first lines, before any stage.
+    let first: Vec<&str> = stdout.lines().take(3).collect();
+    assert!(first[1].contains("\"event\":\"preflight\""), "{stdout}");
+    let journal = std::fs::read_dir(dir.path().join("journal"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "jsonl"))
+        .unwrap();
+    let text = std::fs::read_to_string(&journal).unwrap();
+    let records: Vec<serde_json::Value> = text
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    let named = |what: &str| {
+        records
+            .iter()
+            .position(|r| r.to_string().contains(&format!("\"event\":\"{what}\"")))
+    };
+    let (preflight, started) = (named("preflight"), named("started"));
+    assert!(preflight.is_some() && preflight < started, "{text}");
+    let record = records[preflight.unwrap()].to_string();
+    assert!(
+        record.contains("cockpit-no-such-program") && record.contains("\"ok\":false"),
+        "{record}"
+    );
+    assert!(
+        record.contains("\"ok\":true"),
+        "the metric checks: {record}"
+    );
+    // Followers read it in the live feed's log.
+    let feed = std::fs::read_to_string(journal.with_extension("live.json")).unwrap();
+    assert!(feed.contains("pre-flight: 1 of"), "{feed}");
+    let report = cockpit().arg("report").arg(&journal).output().unwrap();
+    let report = String::from_utf8_lossy(&report.stdout);
+    assert!(
+        report.contains("pre-flight: 1 of") && report.contains("cockpit-no-such-program"),
+        "{report}"
+    );
+}

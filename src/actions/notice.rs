@@ -5,7 +5,7 @@
 
 use super::Vars;
 use crate::rollout::event::MetricValue;
-use crate::rollout::{Action, Actor, Event, Outcome};
+use crate::rollout::{Actor, Event, Move, Outcome};
 
 /// How bad it is, in the words PagerDuty's `severity` takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -95,13 +95,13 @@ impl Notice {
                     self.metrics = metrics.into_iter().map(|m| m.reason).collect();
                 }
                 self.severity = match action {
-                    Action::Rollback => Severity::Critical,
-                    Action::ForceAdvance | Action::Pause | Action::Hold | Action::Cancel => {
+                    Move::Rollback => Severity::Critical,
+                    Move::ForceAdvance | Move::Pause | Move::Hold | Move::Cancel => {
                         Severity::Warning
                     }
                     _ => Severity::Info,
                 };
-                if action == Action::Rollback {
+                if action == Move::Rollback {
                     self.page = Some(Page::Trigger);
                 }
             }
@@ -202,22 +202,22 @@ fn by_words(by: &Actor) -> String {
     }
 }
 
-fn action_words(action: Action, stage: &str) -> String {
+fn action_words(action: Move, stage: &str) -> String {
     match action {
-        Action::Start => "rollout started".into(),
-        Action::Advance => format!("advancing from stage {stage}"),
-        Action::ForceAdvance => format!("forced past stage {stage}"),
-        Action::Pause => format!("observation paused at stage {stage}"),
-        Action::Resume => format!("observation resumed at stage {stage}"),
-        Action::Rollback => format!("rolling back from stage {stage}"),
-        Action::Hold => "auto-rollback countdown held".into(),
-        Action::Release => "auto-rollback countdown released".into(),
-        Action::Cancel => "auto-rollback cancelled for this breach".into(),
-        Action::Retry => "failed hook retried".into(),
-        Action::Skip => "failed hook skipped".into(),
-        Action::Promote => "promoting".into(),
-        Action::OverrideWindow => "started outside the deploy window".into(),
-        Action::OpenGate => format!("gate opened for stage {stage}"),
+        Move::Start => "rollout started".into(),
+        Move::Advance => format!("advancing from stage {stage}"),
+        Move::ForceAdvance => format!("forced past stage {stage}"),
+        Move::Pause => format!("observation paused at stage {stage}"),
+        Move::Resume => format!("observation resumed at stage {stage}"),
+        Move::Rollback => format!("rolling back from stage {stage}"),
+        Move::Hold => "auto-rollback countdown held".into(),
+        Move::Release => "auto-rollback countdown released".into(),
+        Move::Cancel => "auto-rollback cancelled for this breach".into(),
+        Move::Retry => "failed hook retried".into(),
+        Move::Skip => "failed hook skipped".into(),
+        Move::Promote => "promoting".into(),
+        Move::OverrideWindow => "started outside the deploy window".into(),
+        Move::OpenGate => format!("gate opened for stage {stage}"),
     }
 }
 

@@ -3,27 +3,19 @@
 
 use std::path::Path;
 
+use crate::error::Error;
 use crate::plan::Choices;
 
-pub fn run(explicit: Option<&Path>, live: bool) -> i32 {
-    let mut plan = match super::build_plan(explicit, &Choices::new(None)) {
-        Ok(plan) => plan,
-        Err(code) => return code,
-    };
+pub fn run(explicit: Option<&Path>, live: bool) -> Result<i32, Error> {
+    let mut plan = super::build_plan(explicit, &Choices::new(None))?;
     print!("{}", plan.describe());
     if !live {
-        return crate::exit::OK;
+        return Ok(crate::exit::OK);
     }
-    let runtime = match super::runtime() {
-        Ok(rt) => rt,
-        Err(code) => return code,
-    };
+    let runtime = crate::run::runtime()?;
     println!("\nPre-flight (nothing is changed: no hook runs, hosts get a TCP connect only):");
     let report = runtime.block_on(crate::preflight::run(&plan.config, &mut plan.sources));
     print!("{}", report.table());
-    if report.ok() {
-        crate::exit::OK
-    } else {
-        crate::exit::CONFIG
-    }
+    // The table said what failed: the code is all that is left to give.
+    Ok(crate::exit::of_preflight(report.ok()))
 }

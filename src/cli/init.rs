@@ -3,7 +3,9 @@
 use std::io::IsTerminal;
 use std::path::Path;
 
+use crate::error::Error;
 use crate::exit;
+use crate::say::ask;
 
 const STARTER: &str = r#"# cockpit.toml: a starter config. `cockpit check` explains every line it
 # expands; cockpit.example.toml in the project lists every key.
@@ -58,8 +60,10 @@ fn prometheus_url(args: &PromArgs) -> Option<String> {
     if args.prometheus.is_some() || !std::io::stdin().is_terminal() {
         return args.prometheus.clone();
     }
-    eprint!("Prometheus URL (empty: read /metrics pages directly): ");
-    Some(super::run::prompt()).filter(|a| !a.is_empty())
+    Some(ask(
+        "Prometheus URL (empty: read /metrics pages directly): ",
+    ))
+    .filter(|a| !a.is_empty())
 }
 
 /// The `[prometheus]` table for `init --prometheus`; what the flags leave
@@ -70,8 +74,7 @@ fn prometheus_source(url: &str, args: &PromArgs) -> String {
         if !tty {
             return default;
         }
-        eprint!("{what} [{default}]: ");
-        Some(super::run::prompt())
+        Some(ask(format!("{what} [{default}]: ")))
             .filter(|a| !a.is_empty())
             .unwrap_or(default)
     };
@@ -118,7 +121,7 @@ rate_window = "1m"
     )
 }
 
-pub fn run(preset: Option<&str>, path: Option<&Path>, prom: &PromArgs) -> i32 {
+pub fn run(preset: Option<&str>, path: Option<&Path>, prom: &PromArgs) -> Result<i32, Error> {
     let preset_line = match preset {
         None => {
             "strategy = \"canary\"      # 5% -> 25% -> 50% -> 100%, 15 minutes each\n".to_string()
@@ -127,10 +130,9 @@ pub fn run(preset: Option<&str>, path: Option<&Path>, prom: &PromArgs) -> i32 {
             format!("preset = \"{p}\"          # seed 003's risk presets\n")
         }
         Some(other) => {
-            eprintln!(
-                "error: unknown preset \"{other}\"\n  fix: use one of zero, low, medium, high"
-            );
-            return exit::CONFIG;
+            return Err(Error::usage(format!(
+                "unknown preset \"{other}\"\n  fix: use one of zero, low, medium, high"
+            )));
         }
     };
     let text = STARTER
@@ -143,37 +145,28 @@ pub fn run(preset: Option<&str>, path: Option<&Path>, prom: &PromArgs) -> i32 {
                 None => SCRAPE.to_string(),
             },
         );
-    let target = match path
+    let target = path
         .map(Path::to_path_buf)
         .or_else(crate::config::user_config_path)
-    {
-        Some(t) => t,
-        None => {
-            eprintln!("error: no user config dir on this system\n  fix: pass --path FILE");
-            return exit::ERROR;
-        }
-    };
+        .ok_or_else(|| {
+            Error::failed("no user config dir on this system\n  fix: pass --path FILE")
+        })?;
     if target.exists() {
-        eprintln!(
-            "error: {} exists; init never overwrites\n  fix: edit it, or pass --path NEW_FILE",
+        return Err(Error::usage(format!(
+            "{} exists; init never overwrites\n  fix: edit it, or pass --path NEW_FILE",
             target.display()
-        );
-        return exit::CONFIG;
+        )));
     }
-    if let Some(dir) = target.parent().filter(|d| !d.as_os_str().is_empty())
-        && let Err(e) = std::fs::create_dir_all(dir)
-    {
-        eprintln!("error: cannot create {}: {e}", dir.display());
-        return exit::ERROR;
+    if let Some(dir) = target.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| Error::failed(format!("cannot create {}: {e}", dir.display())))?;
     }
-    if let Err(e) = std::fs::write(&target, text) {
-        eprintln!("error: cannot write {}: {e}", target.display());
-        return exit::ERROR;
-    }
+    std::fs::write(&target, text)
+        .map_err(|e| Error::failed(format!("cannot write {}: {e}", target.display())))?;
     println!(
         "wrote {}\nnext: cockpit check --live --config {}",
         target.display(),
         target.display()
     );
-    exit::OK
+    Ok(exit::OK)
 }

@@ -12,6 +12,7 @@ use std::path::PathBuf;
 
 use clap::{CommandFactory, Parser, Subcommand};
 
+use crate::error::{Error, Kind};
 use crate::exit;
 
 #[derive(Parser, Debug)]
@@ -74,17 +75,19 @@ enum Cmd {
     },
 }
 
-pub fn main() -> i32 {
+/// Runs the command line: `Ok` with the exit code of a command that ran to
+/// its end (a rollout's outcome included), `Err` with what the user must
+/// read; `main` prints it once.
+pub fn main() -> Result<i32, Error> {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
+        // clap words its own usage errors, help and version.
         Err(e) => {
-            let code = if e.use_stderr() {
-                exit::CONFIG
-            } else {
-                exit::OK
-            };
             let _ = e.print();
-            return code;
+            return match e.use_stderr() {
+                true => Err(Error::shown(Kind::Usage)),
+                false => Ok(exit::OK),
+            };
         }
     };
     match cli.command {
@@ -97,9 +100,9 @@ pub fn main() -> i32 {
         Cmd::Run(args) => run::run(args),
         Cmd::Report(args) => report::run(args),
         Cmd::Replay(args) => replay::run(args),
-        Cmd::Watch(args) => watch::run(args),
-        Cmd::Drill(args) => drill::drill(args),
-        Cmd::Simulate(args) => drill::simulate(args),
+        Cmd::Watch(args) => Ok(watch::run(args)),
+        Cmd::Drill(args) => Ok(drill::drill(args)),
+        Cmd::Simulate(args) => Ok(drill::simulate(args)),
         Cmd::Completions { shell } => {
             clap_complete::generate(
                 shell,
@@ -107,43 +110,35 @@ pub fn main() -> i32 {
                 "cockpit",
                 &mut std::io::stdout(),
             );
-            exit::OK
+            Ok(exit::OK)
         }
     }
 }
 
-/// Finds the config and builds its plan, or prints every problem; `Err`
-/// carries the exit code. `check` and `run` both start here.
+/// Finds the config and builds its plan, or every problem in it. `check`,
+/// `run`, `replay` and `drill` start here.
 pub fn build_plan(
     explicit: Option<&std::path::Path>,
     choices: &crate::plan::Choices,
-) -> Result<crate::plan::Plan, i32> {
-    let path = crate::config::discover(explicit).map_err(|e| {
-        eprintln!("error: {e}");
-        exit::CONFIG
-    })?;
+) -> Result<crate::plan::Plan, Error> {
+    let path = crate::config::discover(explicit).map_err(|e| Error::usage(e.to_string()))?;
     crate::plan::build(&path, choices).map_err(|errors| {
-        for e in &errors {
-            eprintln!("error: {e}");
-        }
         let n = errors.len();
-        eprintln!(
+        let count = format!(
             "{n} problem{} in {}",
             if n == 1 { "" } else { "s" },
             path.display()
         );
-        exit::CONFIG
+        let problems = errors.iter().map(ToString::to_string).collect();
+        Error::many(Kind::Usage, problems, Some(count))
     })
 }
 
-/// The tokio runtime `check --live` and `run` work in.
+/// The runtime for `drill.rs`, which still ends with a bare exit code: the
+/// error is told here, since it does not reach `main`.
 pub fn runtime() -> Result<tokio::runtime::Runtime, i32> {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|e| {
-            eprintln!("error: cannot start the runtime: {e}");
-            exit::ERROR
-        })
+    crate::run::runtime().map_err(|e| {
+        crate::say::tell(&e);
+        e.code()
+    })
 }

@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use crate::error::Error;
 use crate::exit;
 use crate::plan::Choices;
 use crate::replay::{self, History};
@@ -43,56 +44,16 @@ pub struct ReplayArgs {
     pub json: bool,
 }
 
-pub fn run(args: ReplayArgs) -> i32 {
-    let plan = match super::build_plan(args.config.as_deref(), &Choices::new(None)) {
-        Ok(plan) => plan,
-        Err(code) => return code,
-    };
+pub fn run(args: ReplayArgs) -> Result<i32, Error> {
+    let plan = super::build_plan(args.config.as_deref(), &Choices::new(None))?;
     let config = plan.config;
     let now = chrono::Utc::now().timestamp_millis().max(0) as u64;
-    let times = (|| {
-        let from = replay::parse_time(&args.from, now)?;
-        let to = replay::parse_time(&args.to, now)?;
-        if from >= to {
-            return Err(format!(
-                "--from ({}) must be before --to ({})",
-                args.from, args.to
-            ));
-        }
-        let mut stage_at = Vec::new();
-        for s in &args.stage_at {
-            let (at, stage) = replay::parse_stage_at(s, &config, now)?;
-            if !(from..=to).contains(&at) {
-                return Err(format!("--stage-at \"{s}\" is outside --from .. --to"));
-            }
-            stage_at.push((at, stage));
-        }
-        let mut by_time = stage_at.clone();
-        by_time.sort();
-        if by_time.windows(2).any(|w| w[0].1 >= w[1].1) {
-            return Err("--stage-at: each stage must begin after the one before it".into());
-        }
-        Ok((from, to, stage_at))
-    })();
-    let (from, to, stage_at) = match times {
-        Ok(t) => t,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return exit::CONFIG;
-        }
-    };
-    let runtime = match super::runtime() {
-        Ok(rt) => rt,
-        Err(code) => return code,
-    };
+    let (from, to, stage_at) = span(&args, &config, now).map_err(Error::usage)?;
+    let runtime = crate::run::runtime()?;
     let secrets = crate::secrets::Secrets::from_config(&config);
-    let history = match runtime.block_on(History::fetch(&config, from, to)) {
-        Ok(h) => h,
-        Err(e) => {
-            eprintln!("error: cannot read the history: {}", secrets.redact(&e));
-            return exit::ERROR;
-        }
-    };
+    let history = runtime
+        .block_on(History::fetch(&config, from, to))
+        .map_err(|e| Error::failed(format!("cannot read the history: {}", secrets.redact(&e))))?;
     let replayed = replay::replay(config.clone(), &history, &stage_at);
     if args.json {
         println!("{}", replay::json(&replayed, &config, &history));
@@ -101,5 +62,35 @@ pub fn run(args: ReplayArgs) -> i32 {
             println!("{line}");
         }
     }
-    exit::OK
+    Ok(exit::OK)
+}
+
+/// From, to, and when each named stage began (its index), in Unix ms.
+type Span = (u64, u64, Vec<(u64, usize)>);
+
+/// The span to replay, from the flags (times read against `now`); the
+/// words of what is wrong otherwise.
+fn span(args: &ReplayArgs, config: &crate::config::Config, now: u64) -> Result<Span, String> {
+    let from = replay::parse_time(&args.from, now)?;
+    let to = replay::parse_time(&args.to, now)?;
+    if from >= to {
+        return Err(format!(
+            "--from ({}) must be before --to ({})",
+            args.from, args.to
+        ));
+    }
+    let mut stage_at = Vec::new();
+    for s in &args.stage_at {
+        let (at, stage) = replay::parse_stage_at(s, config, now)?;
+        if !(from..=to).contains(&at) {
+            return Err(format!("--stage-at \"{s}\" is outside --from .. --to"));
+        }
+        stage_at.push((at, stage));
+    }
+    let mut by_time = stage_at.clone();
+    by_time.sort();
+    if by_time.windows(2).any(|w| w[0].1 >= w[1].1) {
+        return Err("--stage-at: each stage must begin after the one before it".into());
+    }
+    Ok((from, to, stage_at))
 }

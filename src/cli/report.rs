@@ -3,8 +3,10 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::error::Error;
 use crate::exit;
 use crate::journal::{self, report};
+use crate::say::tell;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
@@ -32,18 +34,12 @@ pub struct ReportArgs {
     pub config: Option<PathBuf>,
 }
 
-pub fn run(args: ReportArgs) -> i32 {
+pub fn run(args: ReportArgs) -> Result<i32, Error> {
     if let Some(path) = &args.journal {
         return render(path, args.format);
     }
     let dir = journal_dir(args.config.as_deref());
-    let runs = match journal::runs(&dir) {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return exit::ERROR;
-        }
-    };
+    let runs = journal::runs(&dir).map_err(Error::failed)?;
     if args.list {
         return list(&runs, args.format);
     }
@@ -52,13 +48,10 @@ pub fn run(args: ReportArgs) -> i32 {
     }
     match runs.iter().find(|r| r.status.is_some()) {
         Some(newest) => render(&newest.path, args.format),
-        None => {
-            eprintln!(
-                "error: no journal in {}; pass a journal file, or run a rollout first",
-                dir.display()
-            );
-            exit::ERROR
-        }
+        None => Err(Error::failed(format!(
+            "no journal in {}; pass a journal file, or run a rollout first",
+            dir.display()
+        ))),
     }
 }
 
@@ -73,16 +66,10 @@ pub(super) fn journal_dir(explicit: Option<&Path>) -> PathBuf {
     }
 }
 
-fn render(path: &Path, format: Format) -> i32 {
-    let read = match journal::read(path) {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return exit::ERROR;
-        }
-    };
+fn render(path: &Path, format: Format) -> Result<i32, Error> {
+    let read = journal::read(path).map_err(Error::failed)?;
     for w in &read.warnings {
-        eprintln!("warning: {w}");
+        tell(format!("warning: {w}"));
     }
     let report = report::build(&read);
     match format {
@@ -96,7 +83,7 @@ fn json(value: &impl serde::Serialize) -> String {
 }
 
 /// Prints without panicking when the reader went away (`| head`).
-fn out(text: &str) -> i32 {
+fn out(text: &str) -> Result<i32, Error> {
     use std::io::Write;
     let mut stdout = std::io::stdout().lock();
     match stdout
@@ -104,14 +91,13 @@ fn out(text: &str) -> i32 {
         .and_then(|()| stdout.flush())
     {
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
-            eprintln!("error: cannot write the report: {e}");
-            exit::ERROR
+            Err(Error::failed(format!("cannot write the report: {e}")))
         }
-        _ => exit::OK,
+        _ => Ok(exit::OK),
     }
 }
 
-fn drills(runs: &[journal::RunSummary], format: Format) -> i32 {
+fn drills(runs: &[journal::RunSummary], format: Format) -> Result<i32, Error> {
     let rows = journal::drills::rows(runs);
     match format {
         Format::Json => out(&json(&rows)),
@@ -119,7 +105,7 @@ fn drills(runs: &[journal::RunSummary], format: Format) -> i32 {
     }
 }
 
-fn list(runs: &[journal::RunSummary], format: Format) -> i32 {
+fn list(runs: &[journal::RunSummary], format: Format) -> Result<i32, Error> {
     if format == Format::Json {
         return out(&json(&runs));
     }

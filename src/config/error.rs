@@ -104,6 +104,15 @@ impl IntoSeg for usize {
     }
 }
 
+/// A problem at a key path, with what is wrong and the fix.
+pub fn problem(path: Vec<Seg>, message: impl Into<String>, fix: impl Into<String>) -> Problem {
+    Problem {
+        path,
+        message: message.into(),
+        fix: fix.into(),
+    }
+}
+
 /// The closest candidate within a small edit distance, for "did you mean".
 pub fn did_you_mean<'a>(
     word: &str,
@@ -111,24 +120,10 @@ pub fn did_you_mean<'a>(
 ) -> Option<&'a str> {
     candidates
         .into_iter()
-        .map(|c| (edit_distance(word, c), c))
+        .map(|c| (strsim::levenshtein(word, c), c))
         .filter(|(d, c)| *d <= 2.max(c.len() / 3))
         .min_by_key(|(d, _)| *d)
         .map(|(_, c)| c)
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let cost = usize::from(ca != *cb);
-            cur.push((prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1));
-        }
-        prev = cur;
-    }
-    prev[b.len()]
 }
 
 #[cfg(test)]

@@ -1,15 +1,15 @@
 //! Loading, defaulting and validating `cockpit.toml`.
 
+pub mod check;
 pub mod defaults;
 pub mod error;
+pub mod expand;
 mod locate;
 pub mod model;
-pub mod validate;
-pub mod values;
 
 use std::path::{Path, PathBuf};
 
-pub use error::{ConfigError, Problem};
+pub use error::{ConfigError, Problem, problem};
 pub use model::Config;
 
 use error::{did_you_mean, path_text};
@@ -72,8 +72,20 @@ pub fn resolve_text(path: &Path, text: &str) -> Result<(Config, Vec<Problem>), V
     let source = Source::new(text);
     let mut config: Config =
         toml::from_str(text).map_err(|e| vec![serde_error(path, &source, &e)])?;
-    let problems = validate::resolve(&mut config);
+    let problems = resolve(&mut config);
     Ok((config, problems))
+}
+
+/// Expands presets and defaults in place, then checks every rule.
+pub fn resolve(config: &mut Config) -> Vec<Problem> {
+    let mut out = Vec::new();
+    // Hooks first: once [hooks] defaults are copied into stages, a bad one
+    // would be reported once per stage at no line of the file.
+    check::check_hooks(config, &mut out);
+    expand::stages(config, &mut out);
+    expand::metrics(config, &mut out);
+    check::rules(config, &mut out);
+    out
 }
 
 /// Every problem at its line and column in `text`, in file order.

@@ -9,7 +9,7 @@ use serde::Serialize;
 use super::{Read, Record};
 use crate::duration::Span;
 use crate::rollout::event::MetricValue;
-use crate::rollout::{Action, Actor, At, Event, Level, Outcome, Purpose, TrafficShare};
+use crate::rollout::{Actor, At, Event, Level, Move, Outcome, Purpose, TrafficShare};
 
 /// Everything the report says, in the order it says it.
 #[derive(Debug, Clone, Serialize)]
@@ -75,7 +75,7 @@ pub struct StageTime {
 #[derive(Debug, Clone, Serialize)]
 pub struct DecisionRow {
     pub at: At,
-    pub action: Action,
+    pub action: Move,
     pub by: Actor,
     pub reason: String,
     pub stage: usize,
@@ -270,6 +270,11 @@ impl Report {
                 reason,
                 ..
             } => self.metric_changed(at, metric, *from, *to, reason),
+            Event::Preflight { .. } => {
+                if let Some((_, text)) = crate::rollout::words::words(event) {
+                    self.moment(at, "pre-flight", text);
+                }
+            }
             Event::SourceWarning { metric, text, .. } => self.moment(
                 at,
                 "investigating",
@@ -382,12 +387,12 @@ impl Report {
         };
         self.saw_traffic(*stage, traffic);
         let kind = match action {
-            Action::Pause | Action::Hold => "investigating",
+            Move::Pause | Move::Hold => "investigating",
             _ => "decision",
         };
         let word = action.word();
         self.moment(at, kind, format!("{word} by {by}: {reason}"));
-        if *action == Action::Rollback {
+        if *action == Move::Rollback {
             self.rolled_back = true;
             if let Some(s) = self.stages.iter().rev().find(|s| s.left_at.is_none()) {
                 let stage = s.stage;

@@ -10,7 +10,7 @@
 
 use super::{Read, Record};
 use crate::config::Config;
-use crate::rollout::{Action, Actor, At, Command, Event, Input, Rollout, State};
+use crate::rollout::{Actor, At, Command, Event, Input, Move, Rollout, State};
 
 /// What resuming a journal means, worked out before anything is written.
 #[derive(Debug, Clone, PartialEq)]
@@ -92,27 +92,27 @@ fn command_for(event: &Event) -> Option<(Actor, Command)> {
         } => {
             let reason = reason.clone();
             let command = match action {
-                Action::Advance | Action::Promote => Command::Advance,
-                Action::ForceAdvance => Command::ForceAdvance {
+                Move::Advance | Move::Promote => Command::Advance,
+                Move::ForceAdvance => Command::ForceAdvance {
                     reason: reason
                         .split_once(" (was not green")
                         .map_or(reason.clone(), |(r, _)| r.to_string()),
                 },
-                Action::Pause => Command::Pause,
-                Action::Resume => Command::Resume,
-                Action::Rollback => Command::Rollback { reason },
-                Action::Hold => Command::Hold,
-                Action::Release => Command::Release,
-                Action::Cancel => Command::Cancel,
-                Action::Retry => Command::Retry,
-                Action::Skip => Command::Skip {
+                Move::Pause => Command::Pause,
+                Move::Resume => Command::Resume,
+                Move::Rollback => Command::Rollback { reason },
+                Move::Hold => Command::Hold,
+                Move::Release => Command::Release,
+                Move::Cancel => Command::Cancel,
+                Move::Retry => Command::Retry,
+                Move::Skip => Command::Skip {
                     reason: reason
                         .split_once("`: ")
                         .map_or(reason.clone(), |(_, r)| r.to_string()),
                 },
-                Action::OverrideWindow => Command::OverrideWindow { reason },
-                Action::OpenGate => Command::OpenGate,
-                Action::Start => return None,
+                Move::OverrideWindow => Command::OverrideWindow { reason },
+                Move::OpenGate => Command::OpenGate,
+                Move::Start => return None,
             };
             (by.clone(), command)
         }

@@ -12,8 +12,8 @@ use super::exposition::{self, MetricSnapshot, Wanted};
 use super::fetch::{self, shown};
 use super::matcher::Matchers;
 use super::window::{History, Window};
+use crate::config::expand::histogram_unit;
 use crate::config::model::{MetricKind, MetricSpec, ScrapeSelector, ScrapeSpec};
-use crate::config::validate::histogram_unit;
 use crate::duration::Span;
 use crate::rollout::{Group, Reading};
 

@@ -10,12 +10,11 @@ mod describe;
 use std::path::{Path, PathBuf};
 
 use crate::at;
+use crate::config::check::{is_env_name, written_hooks};
 use crate::config::defaults::PLACEHOLDERS;
 use crate::config::error::{Seg, did_you_mean};
 use crate::config::model::MetricSpec;
-use crate::config::validate::{is_env_name, problem};
-use crate::config::values::written_hooks;
-use crate::config::{self, Config, ConfigError, Problem};
+use crate::config::{self, Config, ConfigError, Problem, problem};
 use crate::metrics::Sources;
 use crate::metrics::matcher::Matchers;
 use crate::rollout::Rule;
@@ -229,77 +228,90 @@ fn bodies(config: &Config, out: &mut Vec<Problem>) {
 /// Secrets come from the environment; one that is not set stops the start
 /// here, not a hook halfway through the rollout.
 fn secrets(config: &Config, out: &mut Vec<Problem>) {
-    let mut need = |path: Vec<Seg>, var: &str, what: &str| -> Option<String> {
-        let value = std::env::var(var).ok().filter(|v| !v.is_empty());
-        if value.is_none() && is_env_name(var) {
-            out.push(problem(
-                path,
-                format!("environment variable {var} is not set"),
-                format!("export {var} before starting: {what} is read from it, never written in the config"),
-            ));
-        }
-        value
-    };
-    let env = |value: &str| value.strip_prefix("env:").map(str::to_string);
-    let mut urls = Vec::new();
+    endpoint_secrets(config, out);
+    hook_secrets(config, out);
+}
+
+/// The value of `var`, or a problem at `path` saying what needs it.
+fn need(path: Vec<Seg>, var: &str, what: &str, out: &mut Vec<Problem>) -> Option<String> {
+    let value = std::env::var(var).ok().filter(|v| !v.is_empty());
+    if value.is_none() && is_env_name(var) {
+        out.push(problem(
+            path,
+            format!("environment variable {var} is not set"),
+            format!(
+                "export {var} before starting: {what} is read from it, never written in the config"
+            ),
+        ));
+    }
+    value
+}
+
+/// `env:NAME` as the name.
+fn env_name(value: &str) -> Option<String> {
+    value.strip_prefix("env:").map(str::to_string)
+}
+
+/// `[prometheus]` and `[alertmanager]`: tokens, Basic auth, headers.
+fn endpoint_secrets(config: &Config, out: &mut Vec<Problem>) {
     for p in config.endpoints() {
         let table = p.table;
         if let Some(var) = p.token_env {
-            need(at![table, "token_env"], var, "the bearer token");
+            need(at![table, "token_env"], var, "the bearer token", out);
         }
         if let Some(var) = p.basic_auth_env
-            && let Some(pair) = need(at![table, "basic_auth_env"], var, "user:password")
+            && let Some(pair) = need(at![table, "basic_auth_env"], var, "user:password", out)
             && !pair.contains(':')
         {
-            urls.push(problem(
+            out.push(problem(
                 at![table, "basic_auth_env"],
                 format!("{var} does not hold `user:password`"),
                 format!("export {var}=user:password"),
             ));
         }
         for (name, value) in p.headers {
-            if let Some(var) = env(value) {
-                need(
-                    at![table, "headers", name],
-                    &var,
-                    &format!("header `{name}`"),
-                );
+            if let Some(var) = env_name(value) {
+                let what = format!("header `{name}`");
+                need(at![table, "headers", name], &var, &what, out);
             }
         }
     }
+}
+
+/// Hooks: routing keys, headers, and URLs read from the environment.
+fn hook_secrets(config: &Config, out: &mut Vec<Problem>) {
     for (mut path, hook) in written_hooks(config) {
-        if let Some(var) = hook.routing_key.as_deref().and_then(env) {
+        if let Some(var) = hook.routing_key.as_deref().and_then(env_name) {
             let mut at = path.clone();
             at.push(Seg::Key("routing_key".into()));
-            need(at, &var, "PagerDuty's routing key");
+            need(at, &var, "PagerDuty's routing key", out);
         }
         for (name, value) in &hook.headers {
-            if let Some(var) = env(value) {
+            if let Some(var) = env_name(value) {
                 let mut at = path.clone();
                 at.extend([Seg::Key("headers".into()), Seg::Key(name.clone())]);
-                need(at, &var, &format!("header `{name}`"));
+                need(at, &var, &format!("header `{name}`"), out);
             }
         }
         path.push(Seg::Key("http".into()));
-        let Some(var) = hook.http.as_deref().and_then(env) else {
+        let Some(var) = hook.http.as_deref().and_then(env_name) else {
             continue;
         };
         // The value is a secret: said to be wrong, never shown.
-        let bad = need(path.clone(), &var, "the hook's URL").and_then(|url| {
+        let bad = need(path.clone(), &var, "the hook's URL", out).and_then(|url| {
             if !(url.starts_with("http://") || url.starts_with("https://")) {
                 return Some("is not an http(s) URL".to_string());
             }
-            config::values::unusable(&url).map(|why| format!("is not a URL ({why})"))
+            config::check::unusable(&url).map(|why| format!("is not a URL ({why})"))
         });
         if let Some(why) = bad {
-            urls.push(problem(
+            out.push(problem(
                 path,
                 format!("the value of {var} {why}"),
                 format!("export {var} as the full URL, e.g. https://chat.example.com/hook"),
             ));
         }
     }
-    out.extend(urls);
 }
 
 /// What the metric source constructors refuse, placed by the table or the

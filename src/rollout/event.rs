@@ -1,209 +1,13 @@
-//! What goes into the core (inputs) and what comes out (effects, and the
-//! journal events that become the postmortem timeline), and the state a
-//! checkpoint carries. The engine uses these; they use nothing of it.
-
-use std::collections::{BTreeMap, VecDeque};
+//! The incident log's vocabulary: the journal events that become the
+//! postmortem timeline, and how a rollout ended.
 
 use serde::{Deserialize, Serialize};
 
-use super::reading::{Group, Reading};
-use super::traffic::Traffic;
-use super::verdict::{At, Level};
+use super::decision::{Actor, Move, Purpose};
+use super::reading::Group;
+use super::traffic::TrafficShare;
+use super::verdict::Level;
 use super::window::WindowStatus;
-use crate::config::model::Hook;
-
-/// Who made a decision: a named operator, or the configured policy.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Actor {
-    Operator(String),
-    Policy,
-}
-
-impl std::fmt::Display for Actor {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Actor::Operator(name) => f.write_str(name),
-            Actor::Policy => f.write_str("policy"),
-        }
-    }
-}
-
-/// The keypress-level things an operator (or a script) can ask for.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "command", rename_all = "snake_case")]
-pub enum Command {
-    /// Start outside the deploy window, with the reason for the log.
-    OverrideWindow {
-        reason: String,
-    },
-    TickChecklist {
-        item: usize,
-    },
-    /// Drills and scripted runs: checklist and window do not apply.
-    SkipChecks {
-        reason: String,
-    },
-    Advance,
-    ForceAdvance {
-        reason: String,
-    },
-    Pause,
-    Resume,
-    Rollback {
-        reason: String,
-    },
-    /// Freeze an auto-rollback countdown; `Release` lets it run again.
-    Hold,
-    Release,
-    /// Dismiss the countdown for this breach; the breach stays on screen.
-    Cancel,
-    Note {
-        text: String,
-    },
-    /// Open a manual gate.
-    OpenGate,
-    /// After a failed hook: run it again, or skip it with a reason.
-    Retry,
-    Skip {
-        reason: String,
-    },
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub enum Input {
-    /// The operator starts the rollout; `local` is the wall clock for windows.
-    Start {
-        local: chrono::NaiveDateTime,
-        operator: String,
-    },
-    Tick,
-    /// Everything one poll read, canary and baseline together, applied at
-    /// once so no metric is judged against the previous poll's baseline.
-    Poll(Vec<Sample>),
-    Command {
-        actor: Actor,
-        command: Command,
-    },
-    HookDone {
-        id: u64,
-        ok: bool,
-        summary: String,
-    },
-    /// An HTTP gate's URL answered 200.
-    GateOpened {
-        stage: usize,
-    },
-}
-
-/// One reading of one metric for one group.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Sample {
-    pub metric: usize,
-    pub group: Group,
-    pub reading: Reading,
-}
-
-impl Input {
-    /// A poll that read a single sample.
-    pub fn sample(metric: usize, group: Group, reading: Reading) -> Input {
-        Input::Poll(vec![Sample {
-            metric,
-            group,
-            reading,
-        }])
-    }
-}
-
-/// Why a hook runs; the journal and the screen say it in these words.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Purpose {
-    Enter,
-    Smoke,
-    Undo,
-    OnRollback,
-    Verify,
-}
-
-impl Purpose {
-    /// The one spelling: the journal's (serde) name, "on_rollback".
-    pub fn word(self) -> &'static str {
-        match self {
-            Purpose::Enter => "enter",
-            Purpose::Smoke => "smoke",
-            Purpose::Undo => "undo",
-            Purpose::OnRollback => "on_rollback",
-            Purpose::Verify => "verify",
-        }
-    }
-
-    /// "undo hook of canary", "enter hook of 25%": what a hook is for and
-    /// the stage it serves (journals from before stage names: none).
-    pub fn hook_of(self, stage: &str) -> String {
-        let word = self.word();
-        if stage.is_empty() {
-            format!("{word} hook")
-        } else {
-            format!("{word} hook of {stage}")
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub enum Effect {
-    /// Append to the journal. Effects run in order, so a decision is on disk
-    /// before the hook it starts.
-    Journal {
-        at: At,
-        event: Event,
-    },
-    /// Run a hook that gates the rollout; its result comes back as `HookDone`.
-    RunHook {
-        id: u64,
-        hook: Hook,
-        vars: BTreeMap<String, String>,
-        purpose: Purpose,
-        stage: usize,
-    },
-    /// Fire-and-forget notifications (on_pause, on_breach, ...).
-    Notify {
-        hooks: Vec<Hook>,
-        vars: BTreeMap<String, String>,
-        event: String,
-    },
-    /// Poll `url` until it answers 200, then send `GateOpened`.
-    WatchGate {
-        stage: usize,
-        url: String,
-        every_ms: u64,
-    },
-    /// Feedback for the operator: a command that changed nothing, and why.
-    Say(Said),
-    /// The whole state after this update, for resuming after a crash.
-    /// Comes after the journal events and before any action.
-    Checkpoint(Box<State>),
-    Finished(Outcome),
-}
-
-/// A command the engine refused, and why, as data: the views word it (the
-/// screen with the keys of its key map, headless without keys).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "said", rename_all = "snake_case")]
-pub enum Said {
-    /// Advance, but no stage is being observed.
-    NothingToAdvance,
-    /// Advance, but the stage is not green: `why`; forcing it takes a reason.
-    NotReady {
-        why: String,
-    },
-    /// Hold, release or cancel without a countdown.
-    NoCountdown,
-    NoFailedHookToRetry,
-    NoFailedHookToSkip,
-    AlreadyRollingBack,
-    NothingToRollBack,
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -222,53 +26,6 @@ pub struct MetricValue {
     pub canary: Option<f64>,
     pub baseline: Option<f64>,
     pub reason: String,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Action {
-    Start,
-    Advance,
-    ForceAdvance,
-    Pause,
-    Resume,
-    Rollback,
-    Hold,
-    Release,
-    Cancel,
-    Retry,
-    Skip,
-    Promote,
-    OverrideWindow,
-    OpenGate,
-}
-
-impl Action {
-    /// The one spelling: the journal's (serde) name, "force_advance". The
-    /// report writes it as is; the screen shouts it with [`Action::loud`].
-    pub fn word(self) -> &'static str {
-        match self {
-            Action::Start => "start",
-            Action::Advance => "advance",
-            Action::ForceAdvance => "force_advance",
-            Action::Pause => "pause",
-            Action::Resume => "resume",
-            Action::Rollback => "rollback",
-            Action::Hold => "hold",
-            Action::Release => "release",
-            Action::Cancel => "cancel",
-            Action::Retry => "retry",
-            Action::Skip => "skip",
-            Action::Promote => "promote",
-            Action::OverrideWindow => "override_window",
-            Action::OpenGate => "open_gate",
-        }
-    }
-
-    /// "FORCE ADVANCE": the word, as the screen's log shouts it.
-    pub fn loud(self) -> String {
-        self.word().replace('_', " ").to_uppercase()
-    }
 }
 
 /// The incident log's vocabulary.
@@ -294,14 +51,14 @@ pub enum Event {
         by: Actor,
     },
     Decision {
-        action: Action,
+        action: Move,
         by: Actor,
         reason: String,
         stage: usize,
         metrics: Vec<MetricValue>,
         /// The canary's set weight and seen share of requests, when known.
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        traffic: Option<super::traffic::TrafficShare>,
+        traffic: Option<TrafficShare>,
     },
     StageEntering {
         stage: usize,
@@ -318,7 +75,7 @@ pub enum Event {
         name: String,
         observed_ms: u64,
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        traffic: Option<super::traffic::TrafficShare>,
+        traffic: Option<TrafficShare>,
     },
     WaitingForGate {
         stage: usize,
@@ -394,7 +151,7 @@ pub enum Event {
         observed_ms: u64,
         metrics: Vec<MetricValue>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        traffic: Option<super::traffic::TrafficShare>,
+        traffic: Option<TrafficShare>,
     },
     RollbackComplete,
     RollbackVerified {
@@ -404,6 +161,11 @@ pub enum Event {
     Finished {
         outcome: Outcome,
     },
+    /// The pre-flight before the start: every check, redacted by the
+    /// runtime, so the report, a replay and followers have it.
+    Preflight {
+        checks: Vec<PreflightCheck>,
+    },
     /// Drills only: a scripted fault switched on or off in the simulator.
     DrillFault {
         what: String,
@@ -411,6 +173,20 @@ pub enum Event {
     },
     /// Drills only: the score, computed from this journal's own events.
     DrillScore(Box<DrillScore>),
+}
+
+/// One pre-flight check as journalled: what was touched, whether it
+/// worked, and the error's words when it did not.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PreflightCheck {
+    /// `error_rate (baseline)`, `hook deploy (program)`.
+    pub what: String,
+    pub ok: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Whether stage 1 waits for it (unless the start is forced).
+    #[serde(default)]
+    pub blocks_start: bool,
 }
 
 /// How a drill went, against what the scenario says a good operator does.
@@ -454,157 +230,4 @@ pub struct DrillScore {
     /// revealed only with the score.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub blind: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "phase", rename_all = "snake_case")]
-pub enum Phase {
-    /// Not started, or started and blocked by the checklist or the window.
-    Waiting,
-    /// Waiting for a gate before entering `stage`.
-    Gate,
-    /// Running the stage's enter hooks and smoke check.
-    Entering,
-    Observing,
-    RollingBack,
-    /// Rolled back; watching that the error rate comes back down.
-    Verifying {
-        since: At,
-    },
-    Promoted,
-    RolledBack {
-        recovered: bool,
-    },
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Step {
-    pub hook: Hook,
-    pub purpose: Purpose,
-    pub stage: usize,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Running {
-    pub id: u64,
-    pub step: Step,
-    pub started: At,
-    /// The hook as it ran, placeholders filled.
-    #[serde(default)]
-    pub label: String,
-}
-
-impl Running {
-    /// The label as it ran; a checkpoint from before labels were kept
-    /// shows the configured one.
-    pub fn shown_label(&self) -> String {
-        if self.label.is_empty() {
-            self.step.hook.label()
-        } else {
-            self.label.clone()
-        }
-    }
-}
-
-/// A hook that failed, or whose outcome is unknown after a crash; the
-/// operator must retry it or skip it with a reason.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Failure {
-    pub step: Step,
-    pub summary: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Countdown {
-    pub deadline: At,
-    /// Remaining milliseconds while held.
-    pub held: Option<u64>,
-    pub reason: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RollbackInfo {
-    pub by: Actor,
-    pub reason: String,
-    pub at: At,
-    pub completed: Option<At>,
-}
-
-/// Everything needed to carry on after a crash; journalled as checkpoints.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct State {
-    pub phase: Phase,
-    pub stage: usize,
-    /// Stages whose enter began: these are undone on rollback.
-    pub entered: usize,
-    pub observed_ms: u64,
-    pub paused: bool,
-    pub operator: String,
-    pub started_at: Option<At>,
-    pub last_at: At,
-    pub window: Option<WindowStatus>,
-    pub window_override: Option<String>,
-    pub checks_skipped: Option<String>,
-    pub checklist: Vec<bool>,
-    pub countdown: Option<Countdown>,
-    /// The operator dismissed the countdown for the current breach.
-    pub countdown_dismissed: bool,
-    pub rollback: Option<RollbackInfo>,
-    /// A rollback asked for while a hook ran; it starts when the hook ends.
-    pub rollback_deferred: Option<(Actor, String)>,
-    pub queue: VecDeque<Step>,
-    pub running: Option<Running>,
-    pub failed: Option<Failure>,
-    pub gate_open: bool,
-    pub next_id: u64,
-    pub last_snapshot: At,
-    pub outcome: Option<Outcome>,
-    /// The canary's seen share of requests and the rule watching it.
-    #[serde(default)]
-    pub traffic: Traffic,
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn serde_name<T: Serialize>(value: T) -> String {
-        serde_json::to_value(value)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_string))
-            .unwrap_or_default()
-    }
-
-    #[test]
-    fn an_action_has_one_spelling_the_journals() {
-        use Action::*;
-        for a in [
-            Start,
-            Advance,
-            ForceAdvance,
-            Pause,
-            Resume,
-            Rollback,
-            Hold,
-            Release,
-            Cancel,
-            Retry,
-            Skip,
-            Promote,
-            OverrideWindow,
-            OpenGate,
-        ] {
-            assert_eq!(a.word(), serde_name(a));
-        }
-        assert_eq!(ForceAdvance.loud(), "FORCE ADVANCE");
-    }
-
-    #[test]
-    fn a_purpose_has_one_spelling_the_journals() {
-        use Purpose::*;
-        for p in [Enter, Smoke, Undo, OnRollback, Verify] {
-            assert_eq!(p.word(), serde_name(p));
-        }
-        assert_eq!(OnRollback.hook_of("canary"), "on_rollback hook of canary");
-    }
 }

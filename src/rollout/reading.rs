@@ -37,6 +37,14 @@ pub enum Reading {
     },
 }
 
+/// One reading of one metric for one group.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Sample {
+    pub metric: usize,
+    pub group: Group,
+    pub reading: Reading,
+}
+
 impl Reading {
     pub fn value(value: f64, requests: Option<f64>) -> Reading {
         if value.is_finite() {

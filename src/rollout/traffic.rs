@@ -4,8 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::event::Sample;
-use super::reading::Group;
+use super::reading::{Group, Sample};
 use super::verdict::At;
 
 /// Below this set weight (percent), a margin in points is too coarse:

@@ -99,7 +99,7 @@ pub fn stage_rules(config: &crate::config::Config, stage: usize) -> Vec<Rule> {
 }
 
 impl Rule {
-    /// Needs a resolved spec (see config::validate::resolve).
+    /// Needs a resolved spec (see config::resolve).
     pub fn new(spec: &MetricSpec, over: Option<&ThresholdOverride>) -> Rule {
         let o = over.cloned().unwrap_or_default();
         Rule {

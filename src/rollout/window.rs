@@ -9,15 +9,15 @@ const DAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
 
 /// Days of the week and a time range: `Tue-Thu 10:00-14:00`.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Window {
+pub struct DeployWindow {
     days: [bool; 7],
     from_minute: u32,
     to_minute: u32,
     text: String,
 }
 
-impl Window {
-    pub fn parse(text: &str) -> Result<Window, String> {
+impl DeployWindow {
+    pub fn parse(text: &str) -> Result<DeployWindow, String> {
         let hint = "write days and hours like \"Tue-Thu 10:00-14:00\" or \"Mon,Fri 11:00-12:00\"";
         let (days_part, hours_part) = text
             .trim()
@@ -45,7 +45,7 @@ impl Window {
         if to_minute <= from_minute {
             return Err(format!("window \"{text}\" ends before it starts; {hint}"));
         }
-        Ok(Window {
+        Ok(DeployWindow {
             days,
             from_minute,
             to_minute,
@@ -143,9 +143,9 @@ impl WindowStatus {
 #[derive(Debug, Clone, Default)]
 pub struct DeployWindows {
     enabled: bool,
-    best: Vec<Window>,
-    acceptable: Vec<Window>,
-    never: Vec<Window>,
+    best: Vec<DeployWindow>,
+    acceptable: Vec<DeployWindow>,
+    never: Vec<DeployWindow>,
     freeze: Vec<(Freeze, String)>,
 }
 
@@ -155,7 +155,7 @@ impl DeployWindows {
         let parse_all = |name: &'static str, list: &[String]| {
             list.iter()
                 .enumerate()
-                .map(|(i, t)| Window::parse(t).map_err(|e| (name, i, e)))
+                .map(|(i, t)| DeployWindow::parse(t).map_err(|e| (name, i, e)))
                 .collect::<Result<Vec<_>, _>>()
         };
         let freeze = spec
@@ -189,7 +189,7 @@ impl DeployWindows {
         {
             return WindowStatus::Frozen(text.clone());
         }
-        let first = |list: &[Window]| {
+        let first = |list: &[DeployWindow]| {
             list.iter()
                 .find(|w| w.contains(local))
                 .map(|w| w.text.clone())
@@ -312,9 +312,9 @@ mod tests {
 
     #[test]
     fn refuses_bad_windows() {
-        assert!(Window::parse("Tus 10:00-14:00").is_err());
-        assert!(Window::parse("Tue 14:00-10:00").is_err());
-        assert!(Window::parse("Tue").is_err());
-        assert!(Window::parse("Fri-Mon 09:00-10:00").unwrap().days[6]);
+        assert!(DeployWindow::parse("Tus 10:00-14:00").is_err());
+        assert!(DeployWindow::parse("Tue 14:00-10:00").is_err());
+        assert!(DeployWindow::parse("Tue").is_err());
+        assert!(DeployWindow::parse("Fri-Mon 09:00-10:00").unwrap().days[6]);
     }
 }

@@ -2,13 +2,43 @@
 //! and a level. No keys in it (those are the TUI's), so the driver's log
 //! pane and the live feed say the same thing from the same effects.
 
-use super::Event;
+use log::Level::{Error, Info, Warn};
+
+use super::{Event, Level, Move, Outcome};
+use crate::duration::Span;
 
 /// An incident-log event as the operator reads it; None for the noisy ones.
 pub fn words(event: &Event) -> Option<(log::Level, String)> {
-    use crate::rollout::{Action, Level, Outcome};
-    use log::Level::{Error, Info, Warn};
-    let secs = |ms: u64| crate::duration::Span::whole_secs(ms).to_string();
+    match event {
+        Event::Started { .. }
+        | Event::Blocked { .. }
+        | Event::ChecklistTicked { .. }
+        | Event::Decision { .. }
+        | Event::Note { .. }
+        | Event::Preflight { .. } => decided(event),
+        Event::StageEntering { .. }
+        | Event::StageObserving { .. }
+        | Event::StageLeft { .. }
+        | Event::WaitingForGate { .. }
+        | Event::HookStarted { .. }
+        | Event::HookFinished { .. } => staged(event),
+        Event::MetricChanged { .. }
+        | Event::SourceWarning { .. }
+        | Event::TrafficOff { .. }
+        | Event::TrafficBack { .. }
+        | Event::CountdownStarted { .. }
+        | Event::CountdownCleared { .. } => watched(event),
+        Event::RollbackComplete
+        | Event::RollbackVerified { .. }
+        | Event::Finished { .. }
+        | Event::DrillFault { .. }
+        | Event::DrillScore(_) => ended(event),
+        Event::HookOutput { .. } | Event::Snapshot { .. } => None,
+    }
+}
+
+/// Starting, the checklist, decisions and notes.
+fn decided(event: &Event) -> Option<(log::Level, String)> {
     Some(match event {
         Event::Started {
             rollout,
@@ -32,22 +62,57 @@ pub fn words(event: &Event) -> Option<(log::Level, String)> {
             action, by, reason, ..
         } => {
             let level = match action {
-                Action::Rollback | Action::ForceAdvance | Action::Skip | Action::OverrideWindow => {
-                    Warn
-                }
+                Move::Rollback | Move::ForceAdvance | Move::Skip | Move::OverrideWindow => Warn,
                 _ => Info,
             };
             let word = action.loud();
             (level, format!("{word} by {by}: {reason}"))
         }
+        Event::Note { by, text } => (Info, format!("note by {by}: {text}")),
+        Event::Preflight { checks } => preflight(checks),
+        _ => return None,
+    })
+}
+
+/// Stages and their hooks.
+fn staged(event: &Event) -> Option<(log::Level, String)> {
+    Some(match event {
         Event::StageEntering { name, exposure, .. } => {
             (Info, format!("entering {name} ({exposure})"))
         }
         Event::StageObserving { name, .. } => (Info, format!("observing {name}")),
         Event::StageLeft {
             name, observed_ms, ..
-        } => (Info, format!("left {name} after {}", secs(*observed_ms))),
+        } => (
+            Info,
+            format!("left {name} after {}", Span::whole_secs(*observed_ms)),
+        ),
         Event::WaitingForGate { what, .. } => (Info, format!("waiting for {what}")),
+        Event::HookStarted {
+            label,
+            purpose,
+            stage_name,
+            ..
+        } => (
+            Info,
+            format!("run {}: `{label}`", purpose.hook_of(stage_name)),
+        ),
+        Event::HookFinished {
+            label, ok, summary, ..
+        } => {
+            if *ok {
+                (Info, format!("`{label}` done: {summary}"))
+            } else {
+                (Error, format!("`{label}` FAILED: {summary}"))
+            }
+        }
+        _ => return None,
+    })
+}
+
+/// What the watch saw: metrics, traffic, countdowns.
+fn watched(event: &Event) -> Option<(log::Level, String)> {
+    Some(match event {
         Event::MetricChanged {
             from, to, reason, ..
         } => {
@@ -92,40 +157,13 @@ pub fn words(event: &Event) -> Option<(log::Level, String)> {
             format!("AUTO-ROLLBACK COUNTDOWN {seconds}s: {reason}"),
         ),
         Event::CountdownCleared { reason } => (Info, format!("countdown cleared: {reason}")),
-        Event::HookStarted {
-            label,
-            purpose,
-            stage_name,
-            ..
-        } => (
-            Info,
-            format!("run {}: `{label}`", purpose.hook_of(stage_name)),
-        ),
-        Event::HookOutput { .. } | Event::Snapshot { .. } => return None,
-        Event::HookFinished {
-            label, ok, summary, ..
-        } => {
-            if *ok {
-                (Info, format!("`{label}` done: {summary}"))
-            } else {
-                (Error, format!("`{label}` FAILED: {summary}"))
-            }
-        }
-        Event::Note { by, text } => (Info, format!("note by {by}: {text}")),
-        Event::DrillFault { what, active } => {
-            let state = if *active { "on" } else { "off" };
-            (Warn, format!("drill fault {state}: {what}"))
-        }
-        Event::DrillScore(d) => (
-            Info,
-            format!(
-                "drill score: {} ({}), good operator: {} at {}",
-                d.outcome,
-                drill_verdict(d),
-                d.expected_outcome,
-                d.expected_stage
-            ),
-        ),
+        _ => return None,
+    })
+}
+
+/// Rollback, the end, and drills.
+fn ended(event: &Event) -> Option<(log::Level, String)> {
+    Some(match event {
         Event::RollbackComplete => (Warn, "rollback complete; verifying recovery".into()),
         Event::RollbackVerified { recovered, reason } => {
             if *recovered {
@@ -142,6 +180,21 @@ pub fn words(event: &Event) -> Option<(log::Level, String)> {
             };
             (Info, format!("finished: {how}"))
         }
+        Event::DrillFault { what, active } => {
+            let state = if *active { "on" } else { "off" };
+            (Warn, format!("drill fault {state}: {what}"))
+        }
+        Event::DrillScore(d) => (
+            Info,
+            format!(
+                "drill score: {} ({}), good operator: {} at {}",
+                d.outcome,
+                drill_verdict(d),
+                d.expected_outcome,
+                d.expected_stage
+            ),
+        ),
+        _ => return None,
     })
 }
 
@@ -178,4 +231,26 @@ pub fn drill_verdict(d: &super::DrillScore) -> &'static str {
         (true, false, true) => "the policy's call, too late",
         _ => "wrong call",
     }
+}
+
+/// The pre-flight in one line: all well, or what failed and why.
+fn preflight(checks: &[super::event::PreflightCheck]) -> (log::Level, String) {
+    let failed: Vec<String> = checks
+        .iter()
+        .filter(|c| !c.ok)
+        .map(|c| format!("{}: {}", c.what, c.error.as_deref().unwrap_or("failed")))
+        .collect();
+    if failed.is_empty() {
+        return (
+            log::Level::Info,
+            format!("pre-flight: {} checks ok", checks.len()),
+        );
+    }
+    let n = checks.len();
+    let text = format!(
+        "pre-flight: {} of {n} failed: {}",
+        failed.len(),
+        failed.join("; ")
+    );
+    (log::Level::Warn, text)
 }

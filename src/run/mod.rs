@@ -2,20 +2,27 @@
 //! sources, hooks, the operator) and carrying out its effects in order.
 
 mod edges;
+mod effects;
 pub mod headless;
+mod inbox;
 pub mod live;
+mod past;
+pub mod start;
 
 use std::time::Duration;
 
 use tokio::sync::mpsc;
 
 pub use edges::spawn_signals;
+pub use start::runtime;
 
 use crate::clock::{Clock, operator};
 use crate::config::Config;
+use crate::error::Error;
 use crate::exit;
-use crate::rollout::{At, Effect, Group, Input, Outcome, Reading, Rollout, Sample};
+use crate::rollout::{At, Effect, Group, Input, Outcome, Reading, Rollout};
 use crate::secrets::Secrets;
+use inbox::Step;
 
 /// What the edges tell the loop.
 #[derive(Debug)]
@@ -226,7 +233,7 @@ impl Session {
     }
 
     /// Feeds one input and carries out every effect, journal first.
-    pub fn apply(&mut self, input: Input, view: &mut dyn View) -> Result<(), String> {
+    pub fn apply(&mut self, input: Input, view: &mut dyn View) -> Result<(), Error> {
         for input in self.gate_start(input, view) {
             let now = self.clock.now();
             let effects = self.rollout.update(now, input);
@@ -272,98 +279,26 @@ impl Session {
         }
     }
 
-    fn carry_out(&mut self, effect: &Effect) -> Result<(), String> {
-        match effect {
-            Effect::Journal { at, event } => {
-                if let Some(j) = &mut self.journal {
-                    j.append_event(*at, event)
-                        .map_err(|e| format!("cannot write the journal: {e}"))?;
-                }
-            }
-            Effect::Checkpoint(state) => {
-                if let Some(j) = &mut self.journal {
-                    j.append_checkpoint(self.clock.now(), state)
-                        .map_err(|e| format!("cannot write the journal: {e}"))?;
-                }
-            }
-            Effect::RunHook {
-                id,
-                hook,
-                vars,
-                purpose,
-                ..
-            } => {
-                // The journal's word for it: "enter", "undo", "on_rollback"...
-                let name = serde_json::to_value(purpose).ok();
-                let name = name.as_ref().and_then(|v| v.as_str()).unwrap_or("hook");
-                let context = self.context(name, vars);
-                edges::spawn_hook(self.tx.clone(), *id, hook.clone(), vars.clone(), context)
-            }
-            Effect::Notify { hooks, vars, event } => {
-                let context = self.context(event, vars);
-                // Forget the ones already sent.
-                while self.notifying.try_join_next().is_some() {}
-                edges::spawn_notify(
-                    &mut self.notifying,
-                    self.tx.clone(),
-                    hooks.clone(),
-                    vars.clone(),
-                    event.clone(),
-                    context,
-                )
-            }
-            Effect::WatchGate {
-                stage,
-                url,
-                every_ms,
-            } => edges::spawn_gate(self.tx.clone(), self.clock, *stage, url.clone(), *every_ms),
-            Effect::Say(_) | Effect::Finished(_) => {}
-        }
-        Ok(())
+    /// For the views that still end with a bare exit code (the screen, the
+    /// drill): a failure is told here, as it will not reach `main`.
+    pub async fn drive(self, view: &mut dyn View, first: Vec<Input>) -> i32 {
+        self.run(view, first).await.unwrap_or_else(|e| {
+            crate::say::tell(&e);
+            e.code()
+        })
     }
 
-    /// What an `http` hook sends: the event, its placeholder values and the
-    /// metric values behind it.
-    fn context(
-        &self,
-        event: &str,
-        vars: &std::collections::BTreeMap<String, String>,
-    ) -> serde_json::Value {
-        let mut body = serde_json::json!({ "event": event });
-        for (k, v) in vars {
-            body[k] = serde_json::Value::String(v.clone());
-        }
-        let metrics: Vec<_> = self.rollout.tracks.iter().map(|t| t.value()).collect();
-        body["metrics"] = serde_json::to_value(metrics).unwrap_or_default();
-        // One name per run, kept across a resume: PagerDuty's dedup_key.
-        let run = match &self.journal {
-            Some(j) => j
-                .path()
-                .file_stem()
-                .map_or_else(String::new, |s| s.to_string_lossy().into_owned()),
-            None => format!(
-                "{}-{}",
-                self.rollout.config.rollout.name,
-                self.rollout.state.started_at.unwrap_or_default()
-            ),
-        };
-        body["run"] = serde_json::Value::String(run);
-        body
-    }
-
-    /// Runs until the view quits, the rollout ends (headless), or a signal.
-    pub async fn drive(mut self, view: &mut dyn View, first: Vec<Input>) -> i32 {
+    /// Runs until the view quits, the rollout ends (headless), or a signal:
+    /// the exit code of how it ended, or why it could not go on (a source
+    /// that cannot be built, a journal that cannot be written).
+    pub async fn run(mut self, view: &mut dyn View, first: Vec<Input>) -> Result<i32, Error> {
         let sources = match self.sources.take() {
             Some(s) => Ok(s),
             None => crate::metrics::Sources::from_config(&self.rollout.config),
         };
-        let poller = match sources.map(|s| edges::spawn_metrics(s, self.clock, self.tx.clone())) {
-            Ok(p) => p,
-            Err(e) => {
-                eprintln!("error: {e}");
-                return exit::ERROR;
-            }
-        };
+        let poller = sources
+            .map(|s| edges::spawn_metrics(s, self.clock, self.tx.clone()))
+            .map_err(Error::failed)?;
         edges::spawn_signals(self.tx.clone());
         for effect in std::mem::take(&mut self.history) {
             view.history(&effect);
@@ -372,7 +307,10 @@ impl Session {
             }
         }
         self.rewatch_gate();
-        let code = self.event_loop(view, first).await;
+        let code = match self.journal_preflight() {
+            Ok(()) => self.event_loop(view, first).await,
+            Err(e) => Err(e),
+        };
         poller.abort();
         let notifying = std::mem::take(&mut self.notifying);
         let _ = tokio::time::timeout(NOTIFY_GRACE, notifying.join_all()).await;
@@ -382,6 +320,24 @@ impl Session {
             let _ = j.flush();
         }
         code
+    }
+
+    /// The pre-flight's result, journalled once before anything starts so
+    /// the report, a replay and followers have it. The view has shown it.
+    fn journal_preflight(&mut self) -> Result<(), Error> {
+        let Some(report) = &self.preflight else {
+            return Ok(());
+        };
+        let event = start::preflight_event(report);
+        let effect = Effect::Journal {
+            at: self.clock.now(),
+            event: self.redacted_event(event),
+        };
+        self.carry_out(&effect)?;
+        if let Some(feed) = &mut self.feed {
+            feed.effect(&effect);
+        }
+        Ok(())
     }
 
     /// A resumed session waiting at a URL gate watches it again: the
@@ -403,12 +359,9 @@ impl Session {
         }
     }
 
-    async fn event_loop(&mut self, view: &mut dyn View, first: Vec<Input>) -> i32 {
+    async fn event_loop(&mut self, view: &mut dyn View, first: Vec<Input>) -> Result<i32, Error> {
         for input in first {
-            if let Err(e) = self.apply(input, view) {
-                eprintln!("error: {e}");
-                return exit::ERROR;
-            }
+            self.apply(input, view)?;
         }
         let mut tick = tokio::time::interval(self.clock.real(Duration::from_secs(1)));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
@@ -416,26 +369,25 @@ impl Session {
             let now = self.clock.now();
             if self.rollout.is_finished() && view.exits_on_outcome() {
                 view.render(&self.rollout, now, false);
-                return exit::of_outcome(self.rollout.state.outcome);
+                return Ok(exit::of_outcome(self.rollout.state.outcome));
             }
             if let Some(code) = view.stuck(&self.rollout) {
-                return code;
+                return Ok(code);
             }
             let (input, clock_only) = tokio::select! {
                 _ = tick.tick() => (Some(Input::Tick), true),
                 msg = self.rx.recv() => match msg {
-                    None => return exit::ERROR,
-                    Some(msg) => match self.message(self.redacted(msg), view) {
-                        Ok(input) => (input, false),
-                        Err(code) => return code,
+                    // Every sender is gone, ours included: cannot happen
+                    // while the session lives, so it is the runtime's fault.
+                    None => return Err(Error::failed("the session's message channel closed")),
+                    Some(msg) => match self.message(self.redacted(msg), view)? {
+                        Step::Go(input) => (input, false),
+                        Step::End(code) => return Ok(code),
                     },
                 },
             };
-            if let Some(input) = input
-                && let Err(e) = self.apply(input, view)
-            {
-                eprintln!("error: {e}");
-                return exit::ERROR;
+            if let Some(input) = input {
+                self.apply(input, view)?;
             }
             view.render(&self.rollout, self.clock.now(), clock_only);
             self.publish(None);
@@ -443,199 +395,5 @@ impl Session {
                 view.watchers(&feed.watchers);
             }
         }
-    }
-
-    /// The edge's message with every secret scrubbed from the words that
-    /// came from outside: reasons, details, hook output and summaries.
-    fn redacted(&self, msg: Msg) -> Msg {
-        let s = &self.secrets;
-        match msg {
-            Msg::Samples(samples) => Msg::Samples(
-                samples
-                    .into_iter()
-                    .map(|(m, g, r)| (m, g, s.reading(r)))
-                    .collect(),
-            ),
-            Msg::HookDone {
-                id,
-                ok,
-                summary,
-                label,
-                tail,
-            } => Msg::HookDone {
-                id,
-                ok,
-                summary: s.redact(&summary),
-                label: s.redact(&label),
-                tail: tail.iter().map(|l| s.redact(l)).collect(),
-            },
-            Msg::Line(text) => Msg::Line(s.redact(&text)),
-            Msg::Warnings(list) => Msg::Warnings(
-                list.into_iter()
-                    .map(|w| crate::metrics::Warning {
-                        text: s.redact(&w.text),
-                        ..w
-                    })
-                    .collect(),
-            ),
-            Msg::Journal(event) => Msg::Journal(self.redacted_event(event)),
-            Msg::Stop(why) => Msg::Stop(s.redact(&why)),
-            other @ (Msg::History(_) | Msg::GateOpen(_) | Msg::Key(_) | Msg::Redraw) => other,
-        }
-    }
-
-    /// Every string of an event scrubbed, through its JSON form.
-    fn redacted_event(&self, event: crate::rollout::Event) -> crate::rollout::Event {
-        if self.secrets.is_empty() {
-            return event;
-        }
-        serde_json::to_value(&event)
-            .ok()
-            .and_then(|v| serde_json::from_value(self.secrets.json(v)).ok())
-            // Our own type always makes the round trip; were it not to,
-            // the event is dropped rather than shown unscrubbed.
-            .unwrap_or(crate::rollout::Event::Note {
-                by: crate::rollout::Actor::Policy,
-                text: "an event could not be scrubbed of secrets and is not shown".into(),
-            })
-    }
-
-    /// New or changed Prometheus warnings, journalled (and so shown and
-    /// published) once each.
-    fn warnings(
-        &mut self,
-        list: Vec<crate::metrics::Warning>,
-        view: &mut dyn View,
-    ) -> Result<(), String> {
-        // In the order they came, one entry per metric and group.
-        let mut texts: Vec<((usize, Group), Vec<String>)> = Vec::new();
-        for w in list {
-            let key = (w.metric, w.group);
-            let at = match texts.iter().position(|(k, _)| *k == key) {
-                Some(at) => at,
-                None => {
-                    texts.push((key, Vec::new()));
-                    texts.len() - 1
-                }
-            };
-            if !texts[at].1.contains(&w.text) {
-                texts[at].1.push(w.text);
-            }
-        }
-        for ((metric, group), text) in texts {
-            let text = text.join("; ");
-            if self.warned.get(&(metric, group)) == Some(&text) {
-                continue;
-            }
-            self.warned.insert((metric, group), text.clone());
-            let name = self
-                .rollout
-                .config
-                .metrics
-                .get(metric)
-                .map_or_else(|| format!("metric {metric}"), |m| m.name.clone());
-            let effect = Effect::Journal {
-                at: self.clock.now(),
-                event: crate::rollout::Event::SourceWarning {
-                    metric: name,
-                    group,
-                    text,
-                },
-            };
-            self.carry_out(&effect)?;
-            self.show(&effect, view);
-        }
-        Ok(())
-    }
-
-    /// Turns an edge's message into the core's input; Err ends the session.
-    fn message(&mut self, msg: Msg, view: &mut dyn View) -> Result<Option<Input>, i32> {
-        Ok(match msg {
-            Msg::Samples(samples) => Some(Input::Poll(
-                samples
-                    .into_iter()
-                    .map(|(metric, group, reading)| Sample {
-                        metric,
-                        group,
-                        reading,
-                    })
-                    .collect(),
-            )),
-            Msg::HookDone {
-                id,
-                ok,
-                summary,
-                label,
-                tail,
-            } => {
-                if !tail.is_empty() {
-                    let at = self.clock.now();
-                    let event = crate::rollout::Event::HookOutput { id, label, tail };
-                    self.carry_out(&Effect::Journal { at, event })
-                        .map_err(|e| {
-                            eprintln!("error: {e}");
-                            exit::ERROR
-                        })?;
-                }
-                Some(Input::HookDone { id, ok, summary })
-            }
-            Msg::History(history) => {
-                for (metric, points) in history {
-                    self.rollout.backfill(metric, &points);
-                }
-                None
-            }
-            Msg::Line(text) => {
-                view.output(self.clock.now(), &text);
-                if let Some(feed) = &mut self.feed {
-                    feed.line(self.clock.now(), &text);
-                }
-                None
-            }
-            Msg::Warnings(list) => {
-                self.warnings(list, view).map_err(|e| {
-                    eprintln!("error: {e}");
-                    exit::ERROR
-                })?;
-                None
-            }
-            Msg::GateOpen(stage) => Some(Input::GateOpened { stage }),
-            Msg::Key(key) => {
-                let (inputs, control) = view.key(&self.rollout, key, self.clock.now());
-                for input in inputs {
-                    if let Err(e) = self.apply(input, view) {
-                        eprintln!("error: {e}");
-                        return Err(exit::ERROR);
-                    }
-                }
-                if control == Control::Quit {
-                    // Quitting never rolls back or promotes: the journal resumes it.
-                    return Err(exit::of_outcome(self.rollout.state.outcome));
-                }
-                None
-            }
-            Msg::Redraw => None,
-            Msg::Journal(event) => {
-                let effect = Effect::Journal {
-                    at: self.clock.now(),
-                    event,
-                };
-                self.carry_out(&effect).map_err(|e| {
-                    eprintln!("error: {e}");
-                    exit::ERROR
-                })?;
-                self.show(&effect, view);
-                None
-            }
-            Msg::Stop(why) => {
-                view.stopped(&why);
-                self.stopped = Some(why.clone());
-                return Err(if self.rollout.is_finished() {
-                    exit::of_outcome(self.rollout.state.outcome)
-                } else {
-                    exit::ABORTED
-                });
-            }
-        })
     }
 }

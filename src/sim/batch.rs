@@ -19,7 +19,7 @@ use crate::config::model::Judge;
 use crate::metrics::probe;
 use crate::metrics::scrape::{Body, ScrapeMetric, Scraper};
 use crate::rollout::{
-    Action, Actor, At, Command, DrillScore, Effect, Event, Group, Input, Level, Purpose, Rollout,
+    Actor, At, Command, DrillScore, Effect, Event, Group, Input, Level, Move, Purpose, Rollout,
     Sample,
 };
 
@@ -133,7 +133,7 @@ pub fn run_from(setup: &Setup, seed: u64) -> Run {
         .events
         .iter()
         .filter(|(_, e)| {
-            matches!(e, Event::Decision { action: Action::Advance | Action::Promote, metrics, .. }
+            matches!(e, Event::Decision { action: Move::Advance | Move::Promote, metrics, .. }
                 if metrics.iter().any(|m| m.level != Level::Ok))
         })
         .count();

@@ -14,7 +14,7 @@
 use std::collections::BTreeSet;
 
 use crate::duration::Span;
-use crate::rollout::{Action, At, Event, Level};
+use crate::rollout::{At, Event, Level, Move};
 
 /// How long after a metric first leaves OK the drill stays at real pace:
 /// the trainee's first look.
@@ -81,11 +81,11 @@ impl Pace {
         }
     }
 
-    fn decision(&mut self, action: Action) {
+    fn decision(&mut self, action: Move) {
         match action {
-            Action::Pause | Action::Hold => self.thinking = true,
-            Action::Resume | Action::Release => self.thinking = false,
-            Action::Rollback | Action::Promote => {
+            Move::Pause | Move::Hold => self.thinking = true,
+            Move::Resume | Move::Release => self.thinking = false,
+            Move::Rollback | Move::Promote => {
                 self.decided = true;
                 self.countdown = false;
             }
@@ -137,7 +137,7 @@ mod tests {
         }
     }
 
-    fn decision(action: Action) -> Event {
+    fn decision(action: Move) -> Event {
         Event::Decision {
             action,
             by: crate::rollout::Actor::Policy,
@@ -184,7 +184,7 @@ mod tests {
         );
         p.see(81 * S, &changed("error_rate", Level::Warning));
         assert_eq!(p.at(150 * S), Speed::Human, "the countdown still runs");
-        p.see(110 * S, &decision(Action::Rollback));
+        p.see(110 * S, &decision(Move::Rollback));
         assert_eq!(p.at(111 * S), Speed::Compressed, "nothing left to decide");
     }
 
@@ -196,9 +196,9 @@ mod tests {
         assert_eq!(p.at(60 * S), Speed::Human);
         assert_eq!(p.at(30 * S + FIRST_LOOK_MS), Speed::Compressed);
         // A pause is the operator thinking: real pace until they resume.
-        p.see(95 * S, &decision(Action::Pause));
+        p.see(95 * S, &decision(Move::Pause));
         assert_eq!(p.at(100 * S), Speed::Human);
-        p.see(130 * S, &decision(Action::Resume));
+        p.see(130 * S, &decision(Move::Resume));
         assert_eq!(p.at(131 * S), Speed::Compressed);
     }
 }

@@ -6,7 +6,7 @@
 use super::Scenario;
 use super::pace::Pace;
 use super::score;
-use crate::rollout::{Action, At, DrillScore, Event};
+use crate::rollout::{At, DrillScore, Event, Move};
 
 /// What the referee says at a moment of the drill.
 #[derive(Debug, Clone, PartialEq)]
@@ -72,7 +72,7 @@ impl Referee {
         }
         let end = started + self.scenario.duration.as_millis();
         let rolling_back = self.events.iter().any(|(at, e)| {
-            *at < end && matches!(e, Event::Decision { action, .. } if *action == Action::Rollback)
+            *at < end && matches!(e, Event::Decision { action, .. } if *action == Move::Rollback)
         });
         let grace = self.scenario.policy.rollback_verify_within.as_millis() + 60_000;
         let over = now >= end && !(rolling_back && now < end + grace);

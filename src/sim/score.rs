@@ -5,7 +5,7 @@
 use super::Scenario;
 pub use super::debrief::{render, who};
 use super::scenario::Verdict;
-use crate::rollout::{Action, Actor, At, DrillScore, Event, Level};
+use crate::rollout::{Actor, At, DrillScore, Event, Level, Move};
 
 /// Scores the events of one drill (in journal order). `end` is when the
 /// drill stopped, for a drill that ended without an outcome. Long only by
@@ -88,9 +88,9 @@ pub fn score(scenario: &Scenario, events: &[(At, Event)], end: At) -> DrillScore
 fn decisive(events: &[(At, Event)], outcome: Verdict) -> Option<&(At, Event)> {
     events.iter().find(|(_, e)| {
         matches!(e, Event::Decision { action, .. } if match outcome {
-            Verdict::Promoted => *action == Action::Promote,
+            Verdict::Promoted => *action == Move::Promote,
             Verdict::Held => false,
-            _ => *action == Action::Rollback,
+            _ => *action == Move::Rollback,
         })
     })
 }
@@ -165,7 +165,7 @@ mod tests {
         }
     }
 
-    fn decision(action: Action, by: Actor, stage: usize) -> Event {
+    fn decision(action: Move, by: Actor, stage: usize) -> Event {
         Event::Decision {
             action,
             by,
@@ -184,7 +184,7 @@ mod tests {
             (T0, started()),
             (T0 + 10 * S, changed(Level::Warning)),
             (T0 + 20 * S, changed(Level::Ok)),
-            (T0 + 180 * S, decision(Action::Advance, Actor::Policy, 0)),
+            (T0 + 180 * S, decision(Move::Advance, Actor::Policy, 0)),
             (
                 T0 + 181 * S,
                 Event::DrillFault {
@@ -193,7 +193,7 @@ mod tests {
                 },
             ),
             (T0 + 190 * S, changed(Level::Critical)),
-            (T0 + 280 * S, decision(Action::Rollback, by, 1)),
+            (T0 + 280 * S, decision(Move::Rollback, by, 1)),
             (T0 + 281 * S, Event::RollbackComplete),
             (
                 T0 + 300 * S,

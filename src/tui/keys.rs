@@ -130,9 +130,9 @@ const TABLE: &[(Action, &str, &str, &str)] = &[
 
 /// The key for a step the engine offers (`Rollout::next`): one key for
 /// both halves of a toggle, one for advancing and promoting.
-impl From<crate::rollout::Action> for Action {
-    fn from(step: crate::rollout::Action) -> Action {
-        use crate::rollout::Action as Step;
+impl From<crate::rollout::Move> for Action {
+    fn from(step: crate::rollout::Move) -> Action {
+        use crate::rollout::Move as Step;
         match step {
             Step::Start => Action::Start,
             Step::Advance | Step::Promote => Action::Advance,

@@ -7,7 +7,7 @@ use std::collections::VecDeque;
 use chrono::NaiveDateTime;
 use cockpit::actions::{self, HookRun, Vars};
 use cockpit::config::{Config, model::Hook};
-use cockpit::rollout::{Action, Actor, At, Command, Effect, Event, Group, Input, Reading, Rollout};
+use cockpit::rollout::{Actor, At, Command, Effect, Event, Group, Input, Move, Reading, Rollout};
 use tokio::sync::mpsc;
 
 /// Placeholder values as the engine gives them, with `pairs` overriding.
@@ -147,7 +147,7 @@ impl Driver {
     }
 
     /// Reasons of the decisions of one kind, in order.
-    pub fn decisions(&self, action: Action) -> Vec<String> {
+    pub fn decisions(&self, action: Move) -> Vec<String> {
         self.effects
             .iter()
             .filter_map(|e| match e {

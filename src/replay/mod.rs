@@ -8,18 +8,21 @@
 //! It sits above `rollout` and `metrics` and below `cli`, which only wires
 //! it to the command line.
 
+mod run;
+mod time;
+mod words;
+
 use std::collections::HashMap;
 use std::time::Duration;
 
-use serde_json::json;
-
-use crate::clock::Clock;
 use crate::config::Config;
 use crate::metrics::prom::{Api, Recorded};
 use crate::rollout::{
-    Action, Actor, At, Command, Effect, Event, Group, Input, Level, Outcome, Phase, Reading,
-    Rollout, Sample,
+    Actor, At, Event, Group, Input, Move, Outcome, Phase, Reading, Rollout, Sample,
 };
+use run::Run;
+pub use time::{parse_stage_at, parse_time};
+pub use words::{json, lines};
 
 /// Who the replay's own inputs (starting, `--stage-at`, gates) come from.
 pub const REPLAY: &str = "replay";
@@ -137,7 +140,7 @@ pub struct Replayed {
 
 impl Replayed {
     /// The decisions, in order: (when, what, by whom, why).
-    pub fn decisions(&self) -> impl Iterator<Item = (At, Action, &Actor, &str)> {
+    pub fn decisions(&self) -> impl Iterator<Item = (At, Move, &Actor, &str)> {
         self.events.iter().filter_map(|(at, e)| match e {
             Event::Decision {
                 action, by, reason, ..
@@ -196,7 +199,12 @@ pub fn replay(mut config: Config, history: &History, stage_at: &[(At, usize)]) -
         let next_start = if started { At::MAX } else { start };
         now = next_poll.min(next_tick).min(next_entry).min(next_start);
     }
-    let ended_at = last;
+    summary(run, started, last)
+}
+
+/// Where the replay ended: the outcome, or the stage it held at and why.
+fn summary(run: Run, started: bool, ended_at: At) -> Replayed {
+    let verifying = |r: &Rollout| matches!(r.state.phase, Phase::Verifying { .. });
     let rollout = &run.rollout;
     let stage = rollout
         .config
@@ -222,282 +230,9 @@ pub fn replay(mut config: Config, history: &History, stage_at: &[(At, usize)]) -
     }
 }
 
-/// The engine being replayed and what it said.
-struct Run {
-    rollout: Rollout,
-    events: Vec<(At, Event)>,
-    hooks: usize,
-}
-
-impl Run {
-    fn command(&mut self, now: At, command: Command) {
-        let actor = Actor::Operator(REPLAY.into());
-        self.feed(now, Input::Command { actor, command });
-    }
-
-    fn start(&mut self, at: At) {
-        let reason = "replay: the deploy window and checklist are not replayed".to_string();
-        self.command(at, Command::SkipChecks { reason });
-        let local = chrono::DateTime::from_timestamp_millis(at as i64)
-            .map(|t| t.with_timezone(&chrono::Local).naive_local())
-            .unwrap_or_default();
-        let operator = REPLAY.to_string();
-        self.feed(at, Input::Start { local, operator });
-    }
-
-    /// The history says the deploy entered `stage` at `at`: advance there
-    /// (forced, with the reason it was not green, when it was not).
-    fn enter(&mut self, at: At, stage: usize) {
-        let shown = chrono::DateTime::from_timestamp_millis(at as i64)
-            .map(|t| t.to_rfc3339())
-            .unwrap_or_default();
-        while !self.rollout.is_finished()
-            && self.rollout.state.rollback.is_none()
-            && self.rollout.state.stage < stage
-            && self.rollout.state.phase == crate::rollout::Phase::Observing
-        {
-            let command = match self.rollout.ready(at) {
-                Ok(_) => Command::Advance,
-                Err(_) => Command::ForceAdvance {
-                    reason: format!("the deploy moved on at {shown} (--stage-at)"),
-                },
-            };
-            let before = self.rollout.state.stage;
-            self.command(at, command);
-            if self.rollout.state.stage == before {
-                break;
-            }
-        }
-    }
-
-    /// One input, and every hook and gate it starts answered at once.
-    fn feed(&mut self, now: At, input: Input) {
-        let mut inputs = vec![input];
-        while !inputs.is_empty() {
-            let input = inputs.remove(0);
-            for effect in self.rollout.update(now, input) {
-                match effect {
-                    Effect::Journal { at, event } => {
-                        if !matches!(event, Event::Snapshot { .. }) {
-                            self.events.push((at, event));
-                        }
-                    }
-                    Effect::RunHook { id, .. } => {
-                        self.hooks += 1;
-                        inputs.push(Input::HookDone {
-                            id,
-                            ok: true,
-                            summary: "not run (replay)".into(),
-                        });
-                    }
-                    Effect::WatchGate { stage, .. } => inputs.push(Input::GateOpened { stage }),
-                    Effect::Notify { .. }
-                    | Effect::Say(_)
-                    | Effect::Checkpoint(_)
-                    | Effect::Finished(_) => {}
-                }
-            }
-            if self.rollout.state.phase == crate::rollout::Phase::Gate {
-                // A manual gate: the history went on, so someone opened it.
-                inputs.push(Input::Command {
-                    actor: Actor::Operator(REPLAY.into()),
-                    command: Command::OpenGate,
-                });
-            }
-        }
-    }
-}
-
-/// `--from`/`--to`/`--stage-at` times: RFC 3339 (`2026-12-01T14:00:00Z`,
-/// `2026-12-01T15:00:00+01:00`), `now`, or `now` minus a duration written
-/// `-2h`, `-90m`, `-1h30m`, `-1d`.
-pub fn parse_time(text: &str, now: At) -> Result<At, String> {
-    let t = text.trim();
-    if t == "now" {
-        return Ok(now);
-    }
-    if let Some(ago) = t.strip_prefix('-') {
-        let span = crate::duration::parse(ago)
-            .map_err(|e| format!("time \"{text}\": {e}"))?
-            .as_millis();
-        return now
-            .checked_sub(span)
-            .ok_or_else(|| format!("time \"{text}\" is before 1970"));
-    }
-    let at = chrono::DateTime::parse_from_rfc3339(t).map_err(|e| {
-        format!(
-            "time \"{text}\": {e}; write RFC 3339 (2026-12-01T14:00:00Z) or a time ago (-2h, -90m)"
-        )
-    })?;
-    u64::try_from(at.timestamp_millis()).map_err(|_| format!("time \"{text}\" is before 1970"))
-}
-
-/// `TIME=STAGE`: a stage by its name or its number (1 is the first).
-pub fn parse_stage_at(text: &str, config: &Config, now: At) -> Result<(At, usize), String> {
-    let (time, stage) = text
-        .rsplit_once('=')
-        .ok_or_else(|| format!("--stage-at \"{text}\": write TIME=STAGE, e.g. -2h=25%"))?;
-    let names: Vec<&str> = config.stages.iter().map(|s| s.name.as_str()).collect();
-    let index = match names.iter().position(|n| *n == stage) {
-        Some(i) => i,
-        None => match stage.parse::<usize>() {
-            Ok(n) if (1..=names.len()).contains(&n) => n - 1,
-            _ => {
-                return Err(format!(
-                    "--stage-at \"{text}\": no stage \"{stage}\"; the stages are {} (or 1-{})",
-                    names.join(", "),
-                    names.len()
-                ));
-            }
-        },
-    };
-    Ok((parse_time(time, now)?, index))
-}
-
-fn rfc3339(at: At) -> String {
-    chrono::DateTime::from_timestamp_millis(at as i64)
-        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
-        .unwrap_or_default()
-}
-
-fn outcome_words(outcome: Outcome) -> &'static str {
-    match outcome {
-        Outcome::Promoted => "promoted",
-        Outcome::RolledBack => "rolled back",
-        Outcome::RolledBackUnrecovered => "rolled back, but the metrics did not recover",
-    }
-}
-
-/// The replay in words, one line per thing the cockpit would have done.
-pub fn lines(replayed: &Replayed, config: &Config, history: &History) -> Vec<String> {
-    let stage_name = |i: usize| {
-        config
-            .stages
-            .get(i)
-            .map_or_else(|| format!("stage {}", i + 1), |s| s.name.clone())
-    };
-    let mut out = vec![
-        format!(
-            "replaying {} on the history from {} to {}, one poll every {}",
-            config.rollout.name,
-            rfc3339(history.from),
-            rfc3339(history.to),
-            crate::duration::Span(history.every)
-        ),
-        format!("{HOOKS_NOT_RUN} ({} hooks)", replayed.hooks_answered),
-    ];
-    for (at, event) in &replayed.events {
-        let when = Clock::show(*at);
-        let line = match event {
-            Event::Decision {
-                action,
-                by: Actor::Policy,
-                reason,
-                stage,
-                ..
-            } => {
-                let what = match action {
-                    Action::Rollback => "rolled back".to_string(),
-                    Action::Advance => format!("advanced to {}", stage_name(stage + 1)),
-                    Action::Promote => "promoted".to_string(),
-                    Action::Hold => "alerted (and held)".to_string(),
-                    other => format!("{other:?}").to_lowercase(),
-                };
-                format!("at {when} the cockpit would have {what}: {reason}")
-            }
-            Event::Decision {
-                action: Action::ForceAdvance | Action::Advance | Action::Promote,
-                reason,
-                stage,
-                ..
-            } => format!(
-                "at {when} the history leaves {} (--stage-at): {reason}",
-                stage_name(*stage)
-            ),
-            Event::StageObserving { name, .. } => format!("at {when} observing {name}"),
-            Event::CountdownStarted { seconds, reason } => format!(
-                "at {when} the cockpit would have started a {seconds}s auto-rollback countdown: {reason}"
-            ),
-            Event::CountdownCleared { reason } => {
-                format!("at {when} the countdown would have cleared: {reason}")
-            }
-            Event::MetricChanged {
-                metric, to, reason, ..
-            } if *to == Level::Critical => format!("at {when} {metric} CRITICAL: {reason}"),
-            Event::RollbackVerified { reason, .. } => {
-                format!(
-                    "at {when} after the rollback: {reason} (the history shows what really happened, not what the rollback would have done)"
-                )
-            }
-            _ => continue,
-        };
-        out.push(line);
-    }
-    out.push(match (replayed.outcome, &replayed.still) {
-        (Some(o), _) => format!("outcome: {}", outcome_words(o)),
-        (None, Some(still)) => format!(
-            "no outcome by {}: at {}, {still}",
-            Clock::show(replayed.ended_at),
-            replayed.stage
-        ),
-        (None, None) => "no outcome".into(),
-    });
-    out
-}
-
-/// The replay as one JSON document.
-pub fn json(replayed: &Replayed, config: &Config, history: &History) -> serde_json::Value {
-    let events: Vec<serde_json::Value> = replayed
-        .events
-        .iter()
-        .map(|(at, event)| {
-            let mut v = serde_json::to_value(event).unwrap_or_default();
-            v["at"] = json!(at);
-            v["time"] = json!(rfc3339(*at));
-            v
-        })
-        .collect();
-    let decisions: Vec<serde_json::Value> = replayed
-        .decisions()
-        .map(|(at, action, by, reason)| {
-            json!({ "at": at, "time": rfc3339(at), "action": action, "by": by, "reason": reason })
-        })
-        .collect();
-    json!({
-        "rollout": config.rollout.name,
-        "from": rfc3339(history.from),
-        "to": rfc3339(history.to),
-        "every_ms": history.every.as_millis() as u64,
-        "hooks_run": false,
-        "hooks_answered": replayed.hooks_answered,
-        "note": HOOKS_NOT_RUN,
-        "outcome": replayed.outcome,
-        "stage": replayed.stage,
-        "still": replayed.still,
-        "decisions": decisions,
-        "events": events,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn times_are_rfc3339_now_or_a_time_ago() {
-        let now = 1_800_000_000_000;
-        assert_eq!(parse_time("now", now), Ok(now));
-        assert_eq!(parse_time("-2h", now), Ok(now - 7_200_000));
-        assert_eq!(parse_time("-1h30m", now), Ok(now - 5_400_000));
-        assert_eq!(
-            parse_time("2027-01-15T08:00:00Z", now),
-            parse_time("2027-01-15T09:00:00+01:00", now)
-        );
-        assert_eq!(parse_time("1970-01-01T00:00:01.5Z", now), Ok(1500));
-        for bad in ["yesterday", "2h", "-2 hours", "-", "2027-01-15 08:00"] {
-            assert!(parse_time(bad, now).is_err(), "{bad}");
-        }
-    }
 
     const CONFIG: &str = r#"
 [rollout]
@@ -567,11 +302,11 @@ enabled = false
     fn a_bad_canary_is_rolled_back_and_no_hook_runs() {
         let bad_from_30s = history(|s| Some(if s < 30 { 0.0 } else { 2.0 }));
         let replayed = replay(config(), &bad_from_30s, &[]);
-        let decided: Vec<(At, Action)> = replayed.decisions().map(|d| (d.0, d.1)).collect();
+        let decided: Vec<(At, Move)> = replayed.decisions().map(|d| (d.0, d.1)).collect();
         // Ready after 10 s observed; bad from 30 s, rolled back once the
         // evidence is sure or the breach held its 3 s, whichever is first.
-        assert_eq!(decided[0], (10_000, Action::Advance));
-        assert_eq!(decided[1].1, Action::Rollback);
+        assert_eq!(decided[0], (10_000, Move::Advance));
+        assert_eq!(decided[1].1, Move::Rollback);
         assert!((31_000..=33_000).contains(&decided[1].0), "{decided:?}");
         assert_eq!(decided.len(), 2);
         assert_eq!(replayed.outcome, Some(Outcome::RolledBack));
@@ -591,8 +326,8 @@ enabled = false
     fn stage_at_enters_each_stage_when_the_history_says_even_if_not_green() {
         let healthy = history(|_| Some(0.0));
         let replayed = replay(config(), &healthy, &[(5_000, 1)]);
-        let decided: Vec<(At, Action)> = replayed.decisions().map(|d| (d.0, d.1)).collect();
-        assert_eq!(decided, [(5_000, Action::ForceAdvance)]);
+        let decided: Vec<(At, Move)> = replayed.decisions().map(|d| (d.0, d.1)).collect();
+        assert_eq!(decided, [(5_000, Move::ForceAdvance)]);
         assert_eq!(replayed.outcome, None);
         assert_eq!(replayed.stage, "50%");
         let shown = lines(&replayed, &config(), &healthy).join("\n");
@@ -606,9 +341,9 @@ enabled = false
     fn a_gap_in_the_history_is_no_data_and_holds() {
         let gap = history(|s| (s >= 40).then_some(0.0));
         let replayed = replay(config(), &gap, &[]);
-        let decided: Vec<(At, Action)> = replayed.decisions().map(|d| (d.0, d.1)).collect();
+        let decided: Vec<(At, Move)> = replayed.decisions().map(|d| (d.0, d.1)).collect();
         // Observed only from 40 s: 10 s later it advances, not before.
-        assert_eq!(decided, [(50_000, Action::Advance)]);
+        assert_eq!(decided, [(50_000, Move::Advance)]);
         let shown = lines(&replayed, &config(), &gap).join("\n");
         assert!(shown.contains("no outcome by "), "{shown}");
     }
