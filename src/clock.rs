@@ -2,6 +2,7 @@
 //! who drives from where. At the bottom: the runtime, the drill server,
 //! replay and the journal's lock all read time and host names here.
 
+use std::sync::Mutex;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use crate::rollout::At;
@@ -10,6 +11,18 @@ use crate::rollout::At;
 pub struct Clock {
     real0: Instant,
     at0: At,
+    speed: f64,
+    /// A drill on screen changes speed as it goes (human pace in decision
+    /// windows): then the anchor lives here, shared by every copy. Leaked
+    /// once per drill so the clock stays `Copy` for every task holding it.
+    paced: Option<&'static Mutex<Anchor>>,
+}
+
+/// Where simulated time stood at a real instant, and how fast it runs since.
+#[derive(Debug)]
+struct Anchor {
+    real: Instant,
+    at: At,
     speed: f64,
 }
 
@@ -23,22 +36,59 @@ impl Clock {
             real0: Instant::now(),
             at0,
             speed: speed.max(0.01),
+            paced: None,
+        }
+    }
+
+    /// A clock whose speed `set_speed` changes while it runs, for every copy.
+    pub fn paced(speed: f64) -> Clock {
+        let c = Clock::new(speed);
+        let anchor = Anchor {
+            real: c.real0,
+            at: c.at0,
+            speed: c.speed,
+        };
+        Clock {
+            paced: Some(Box::leak(Box::new(Mutex::new(anchor)))),
+            ..c
+        }
+    }
+
+    /// From now on, `speed` simulated seconds per real second (a paced
+    /// clock only; time already passed stays as it was).
+    pub fn set_speed(&self, speed: f64) {
+        let Some(anchor) = self.paced else { return };
+        let mut a = anchor.lock().unwrap_or_else(|e| e.into_inner());
+        let real = Instant::now();
+        a.at += (real.duration_since(a.real).as_secs_f64() * 1000.0 * a.speed) as At;
+        a.real = real;
+        a.speed = speed.max(0.01);
+    }
+
+    fn anchor(&self) -> (Instant, At, f64) {
+        match self.paced {
+            Some(anchor) => {
+                let a = anchor.lock().unwrap_or_else(|e| e.into_inner());
+                (a.real, a.at, a.speed)
+            }
+            None => (self.real0, self.at0, self.speed),
         }
     }
 
     pub fn now(&self) -> At {
-        self.at0 + (self.real0.elapsed().as_secs_f64() * 1000.0 * self.speed) as At
+        let (real, at, speed) = self.anchor();
+        at + (real.elapsed().as_secs_f64() * 1000.0 * speed) as At
     }
 
     pub fn speed(&self) -> f64 {
-        self.speed
+        self.anchor().2
     }
 
     /// A simulated span as the real time to wait for it, never under 20 ms
     /// so a fast drill cannot spin the CPU.
     pub fn real(&self, simulated: std::time::Duration) -> std::time::Duration {
         simulated
-            .div_f64(self.speed)
+            .div_f64(self.speed())
             .max(std::time::Duration::from_millis(20))
     }
 
@@ -94,5 +144,19 @@ mod tests {
             c.real(std::time::Duration::from_millis(100)),
             std::time::Duration::from_millis(20)
         );
+    }
+
+    #[test]
+    fn a_paced_clock_changes_speed_for_every_copy_without_jumping() {
+        let c = Clock::paced(1000.0);
+        let copy = c;
+        let before = c.now();
+        c.set_speed(1.0);
+        assert_eq!(copy.speed(), 1.0);
+        let after = copy.now();
+        assert!(after >= before, "time never goes back");
+        // At real pace, 50 ms of sleep is about 50 simulated ms, not 50 s.
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        assert!(copy.now() - after < 5_000, "{}", copy.now() - after);
     }
 }

@@ -4,6 +4,7 @@ pub mod actions;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod drill;
 pub mod duration;
 pub mod error;
 pub mod exit;

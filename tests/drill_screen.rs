@@ -1,175 +1,11 @@
-//! The README's first command on a real pseudo-terminal (tmux, 80x24):
-//! `cockpit drill` draws the same screen `cockpit run` does, the fault and
-//! the score appear in its log, and `q` after the outcome exits with the
-//! outcome's code. A second engineer follows it with `cockpit watch`.
+//! `cockpit drill` on a real pseudo-terminal (tmux, 80x24): a drill nobody
+//! drives stops at time up, held, with one score; a second engineer
+//! follows it with `cockpit watch`. The trainee's drills: drill_tmux.rs.
 
-use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-/// A tmux server of our own, killed when the test ends.
-struct Tmux {
-    socket: String,
-}
-
-impl Tmux {
-    fn start(name: &str, command: &str) -> Tmux {
-        let socket = format!("cockpit-drill-{}-{name}", std::process::id());
-        let ok = Command::new("tmux")
-            .args([
-                "-L",
-                &socket,
-                "new-session",
-                "-d",
-                "-x",
-                "80",
-                "-y",
-                "24",
-                command,
-            ])
-            .status()
-            .unwrap()
-            .success();
-        assert!(ok, "tmux new-session failed");
-        Tmux { socket }
-    }
-
-    fn screen(&self) -> String {
-        let out = Command::new("tmux")
-            .args(["-L", &self.socket, "capture-pane", "-p"])
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&out.stdout).into()
-    }
-
-    /// Bounded: gives up after a minute and fails with what is on screen.
-    fn wait_for(&self, text: &str) -> String {
-        let begun = Instant::now();
-        loop {
-            let screen = self.screen();
-            if screen.contains(text) {
-                return screen;
-            }
-            assert!(
-                begun.elapsed() < Duration::from_secs(60),
-                "never saw {text:?}; screen:\n{screen}"
-            );
-            std::thread::sleep(Duration::from_millis(200));
-        }
-    }
-
-    /// Presses `a` (advance) every half second until `text` shows; bounded.
-    fn advance_until(&self, text: &str) {
-        let begun = Instant::now();
-        while !self.screen().contains(text) {
-            self.keys("a");
-            assert!(
-                begun.elapsed() < Duration::from_secs(60),
-                "{}",
-                self.screen()
-            );
-            std::thread::sleep(Duration::from_millis(500));
-        }
-    }
-
-    fn keys(&self, keys: &str) {
-        Command::new("tmux")
-            .args(["-L", &self.socket, "send-keys", keys])
-            .status()
-            .unwrap();
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = Command::new("tmux")
-            .args(["-L", &self.socket, "kill-server"])
-            .status();
-    }
-}
-
-/// `cockpit drill ARGS` in its own data dir; the shell says its exit code.
-fn drill_command(data: &std::path::Path, args: &str) -> String {
-    format!(
-        "XDG_DATA_HOME='{}' '{}' drill {args}; echo EXIT=$?; sleep 60",
-        data.display(),
-        env!("CARGO_BIN_EXE_cockpit")
-    )
-}
-
-fn tmux_installed() -> bool {
-    let ok = Command::new("tmux")
-        .arg("-V")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "tmux not installed, and CI=true"
-        );
-        eprintln!("SKIP: tmux not installed");
-    }
-    ok
-}
-
-#[test]
-fn a_drill_on_screen_shows_the_fault_and_the_score_and_quits_with_the_outcome() {
-    if !tmux_installed() {
-        return;
-    }
-    let data = tempfile::tempdir().unwrap();
-    let command = drill_command(
-        data.path(),
-        "--scenario error-burst --speed 60 --operator ana",
-    );
-    let t = Tmux::start("alone", &command);
-    let screen = t.wait_for("drill error-burst");
-    assert!(screen.contains("25%"), "{screen}");
-    // On screen the operator advances: press `a` once the stage is green.
-    t.advance_until("drill fault on");
-    // Nobody holds the countdown: the policy rolls back; the score follows.
-    let screen = t.wait_for("drill score");
-    assert!(screen.contains("rolled"), "{screen}");
-    t.keys("q");
-    let screen = t.wait_for("EXIT=");
-    assert!(
-        screen.contains("EXIT=3"),
-        "rolled back is exit 3:\n{screen}"
-    );
-    // The operator pressed nothing after the fault: the credit is the policy's.
-    assert!(screen.contains("the POLICY's call"), "{screen}");
-    assert!(screen.contains("the operator took no action"), "{screen}");
-}
-
-#[test]
-fn a_trainee_who_rolls_back_during_the_countdown_gets_the_credit() {
-    if !tmux_installed() {
-        return;
-    }
-    let data = tempfile::tempdir().unwrap();
-    // At 10x the 30 s countdown lasts 3 s: time enough to see it and press r.
-    let command = drill_command(
-        data.path(),
-        "--scenario error-burst --speed 10 --operator ana",
-    );
-    let t = Tmux::start("trainee", &command);
-    t.wait_for("drill error-burst");
-    t.advance_until("drill fault on");
-    // During the countdown `r` rolls back at once, no question asked.
-    t.wait_for("AUTO-ROLLBACK IN");
-    t.keys("r");
-    t.wait_for("drill score");
-    t.keys("q");
-    let screen = t.wait_for("EXIT=");
-    assert!(
-        screen.contains("EXIT=3"),
-        "rolled back is exit 3:\n{screen}"
-    );
-    assert!(screen.contains("RIGHT CALL"), "{screen}");
-    assert!(
-        screen.contains("the operator (ana) rolled back"),
-        "{screen}"
-    );
-}
+mod drill_support;
+use drill_support::{Tmux, drill_command, tmux_installed};
 
 #[test]
 fn on_screen_a_drill_stops_when_its_time_is_up_held_with_one_score() {
@@ -177,24 +13,26 @@ fn on_screen_a_drill_stops_when_its_time_is_up_held_with_one_score() {
         return;
     }
     let data = tempfile::tempdir().unwrap();
-    // Nobody advances the healthy release: at 16m the drill is over.
-    let command = drill_command(data.path(), "--scenario healthy --speed 60 --operator ana");
-    let t = Tmux::start("idle", &command);
-    t.wait_for("drill healthy");
+    // Nobody advances: at 2m, before the first stage's wait is over, the
+    // drill is over.
+    let scenario = drill_support::scenario_file(
+        data.path(),
+        "short",
+        "duration = \"2m\"\n\n[traffic]\nrps = 1000\nerror_rate = 0.02\np95_ms = 150\n\n[expect]\noutcome = \"held\"\nstage = \"5%\"\nwithin = \"2m\"\n",
+    );
+    let args = format!(
+        "--scenario '{}' --speed 60 --operator ana",
+        scenario.display()
+    );
+    let t = Tmux::start("idle", &drill_command(data.path(), &args));
+    t.wait_for("drill short");
     let screen = t.wait_for("EXIT=");
     assert!(
         screen.contains("EXIT=5"),
         "time up is held, exit 5:\n{screen}"
     );
-    assert!(screen.contains("Drill healthy: held at 5%"), "{screen}");
-    let dir = data.path().join("cockpit/journal");
-    let journal = std::fs::read_dir(&dir)
-        .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        .find(|p| p.extension().is_some_and(|e| e == "jsonl"))
-        .unwrap();
-    let text = std::fs::read_to_string(journal).unwrap();
+    assert!(screen.contains("Drill short: held at 5%"), "{screen}");
+    let text = drill_support::journal_text(data.path());
     assert_eq!(text.matches("\"drill_score\"").count(), 1, "{text}");
     assert!(!text.contains("\"finished\""), "{text}");
 }

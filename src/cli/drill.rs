@@ -3,31 +3,27 @@
 //! or a second cockpit to watch.
 
 use std::io::{IsTerminal, Write};
-use std::path::Path;
-
-use sha2::{Digest, Sha256};
-use tokio::sync::mpsc::{self, UnboundedSender};
 
 use super::runtime;
-use crate::clock::{Clock, operator};
+use crate::clock::operator;
+use crate::drill::Blind;
 use crate::exit;
-use crate::journal::{self, Header, Journal};
-use crate::plan::{self, Choices};
-use crate::rollout::{Actor, At, Command, Event, Input, Move};
-use crate::run::headless::Headless;
-use crate::run::{Msg, Session};
-use crate::sim::drill as drill_config;
-use crate::sim::model::{FaultChange, Version};
+use crate::sim::Scenario;
 use crate::sim::scenario::{BUILT_IN, DEFAULT};
-use crate::sim::server::{Ports, Simulator};
-use crate::sim::{Scenario, score};
+use crate::sim::server::Ports;
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct DrillArgs {
     /// A built-in scenario (see --list) or a scenario file.
-    #[arg(long, default_value = DEFAULT, value_name = "NAME|FILE")]
+    #[arg(long, default_value = DEFAULT, value_name = "NAME|FILE", value_parser = Named::scenarios(), hide_possible_values = true)]
     pub scenario: String,
-    /// Simulated seconds per real second: at 10 a 15-minute stage takes 90 s.
+    /// Simulated seconds per real second while nothing asks the operator
+    /// for a decision: at 10 a quiet 15-minute stage takes 90 s. On screen
+    /// the windows a person is scored on run at human pace (1x, in real
+    /// seconds): a countdown, a metric at critical, the first minute after
+    /// a metric leaves OK, the first minute of a stage ready to advance, a
+    /// pause or hold. Headless and `--batch` drills run at this speed
+    /// throughout.
     #[arg(long, default_value_t = 10.0)]
     pub speed: f64,
     /// No screen: events as JSON lines on stdout, the policy decides.
@@ -40,7 +36,7 @@ pub struct DrillArgs {
     #[arg(long)]
     pub operator: Option<String>,
     /// Screen theme: dark, light, high-contrast, colour-blind, or a theme file.
-    #[arg(long, value_name = "NAME|FILE")]
+    #[arg(long, value_name = "NAME|FILE", value_parser = Named::themes(), hide_possible_values = true)]
     pub theme: Option<String>,
     /// Run N seeded variants of the scenario (`--scenario all`: of every
     /// built-in one) headless in simulated time, as fast as the machine
@@ -67,12 +63,59 @@ pub struct DrillArgs {
     pub blind: bool,
     /// The scenarios a blind drill picks from, e.g.
     /// `error-burst,healthy,latency-creep` (default: the ten teaching ones).
-    #[arg(long, value_name = "LIST", requires = "blind", value_delimiter = ',')]
+    #[arg(
+        long,
+        value_name = "LIST",
+        requires = "blind",
+        value_delimiter = ',',
+        value_parser = Named::scenarios(),
+        hide_possible_values = true
+    )]
     pub from: Vec<String>,
     /// How a batch judges rates: by their counts (evidence), by point
     /// values held for `for` (thresholds), or both side by side.
     #[arg(long, value_enum, default_value = "evidence", requires = "batch")]
     pub judge: JudgeArg,
+}
+
+/// A built-in name or a file: any value is taken (a file is checked when
+/// it is loaded), and shell completions offer the built-in names.
+#[derive(Debug, Clone)]
+pub struct Named(Vec<&'static str>);
+
+impl Named {
+    fn of(built_in: &[(&'static str, &'static str)]) -> Named {
+        Named(built_in.iter().map(|(name, _)| *name).collect())
+    }
+
+    fn scenarios() -> Named {
+        Named::of(&BUILT_IN)
+    }
+
+    fn themes() -> Named {
+        Named::of(crate::tui::theme::BUILT_IN)
+    }
+}
+
+impl clap::builder::TypedValueParser for Named {
+    type Value = String;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<String, clap::Error> {
+        clap::builder::StringValueParser::new().parse_ref(cmd, arg, value)
+    }
+
+    fn possible_values(
+        &self,
+    ) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
+        Some(Box::new(
+            self.0.iter().map(|n| clap::builder::PossibleValue::new(*n)),
+        ))
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -161,58 +204,7 @@ pub fn simulate(args: SimulateArgs) -> i32 {
         Ok(rt) => rt,
         Err(code) => return code,
     };
-    rt.block_on(async move {
-        let clock = Clock::new(args.speed);
-        let (tx, mut faults) = mpsc::unbounded_channel::<FaultChange>();
-        let name = scenario.name.clone();
-        let sim = match Simulator::start_on(scenario, clock, Some(tx), ports).await {
-            Ok(sim) => sim,
-            Err(e) => {
-                eprintln!("error: cannot serve the simulator on 127.0.0.1 ({ports:?}): {e}");
-                return exit::ERROR;
-            }
-        };
-        let (old, new) = sim.versions();
-        println!("simulating scenario {name} at {}x", args.speed);
-        println!(
-            "stable  {}  version {old}: /metrics /health /ready",
-            sim.base(Version::Stable)
-        );
-        println!(
-            "canary  {}  version {new}: /metrics /health /ready",
-            sim.base(Version::Canary)
-        );
-        println!(
-            "control {}  POST {{\"weight\": 25}} moves 25% of traffic to the canary",
-            sim.weight_url()
-        );
-        let _ = std::io::stdout().flush();
-        tokio::spawn(async move {
-            while let Some(f) = faults.recv().await {
-                let state = if f.active { "on" } else { "off" };
-                let at = crate::duration::Span::whole_secs(f.at_ms);
-                eprintln!("T+{at} fault {state}: {}", f.what);
-            }
-        });
-        wait_for_stop().await;
-        drop(sim);
-        exit::OK
-    })
-}
-
-async fn wait_for_stop() {
-    use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut term), Ok(mut int)) = (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::interrupt()),
-    ) else {
-        let _ = tokio::signal::ctrl_c().await;
-        return;
-    };
-    tokio::select! {
-        _ = term.recv() => {}
-        _ = int.recv() => {}
-    }
+    rt.block_on(crate::drill::simulate::serve(scenario, args.speed, ports))
 }
 
 pub fn drill(args: DrillArgs) -> i32 {
@@ -240,7 +232,6 @@ pub fn drill(args: DrillArgs) -> i32 {
     if let Some(policy) = args.policy {
         scenario.policy.on_critical = policy.on_critical();
     }
-    let who = args.operator.clone().unwrap_or_else(|| operator().0);
     if !args.headless && !std::io::stdout().is_terminal() {
         eprintln!(
             "error: stdout is not a terminal, so the screen cannot be drawn.\n\
@@ -248,18 +239,21 @@ pub fn drill(args: DrillArgs) -> i32 {
         );
         return exit::CONFIG;
     }
+    let opts = crate::drill::Options {
+        speed: args.speed,
+        headless: args.headless,
+        theme: args.theme.clone(),
+        who: args.operator.clone().unwrap_or_else(|| operator().0),
+        source: match &blind {
+            Some(_) => scenario.name.clone(),
+            None => args.scenario.clone(),
+        },
+    };
     let rt = match runtime() {
         Ok(rt) => rt,
         Err(code) => return code,
     };
-    rt.block_on(run_drill(scenario, blind, &args, who))
-}
-
-/// A blind drill: the neutral name shown until the end, and the note that
-/// names the scenario in the journal.
-struct Blind {
-    label: String,
-    note: String,
+    rt.block_on(crate::drill::run(scenario, blind, &opts))
 }
 
 /// The ten scenarios of the README's table: the ones a single run teaches
@@ -269,7 +263,7 @@ const BLIND_POOL: usize = 10;
 /// Picks a blind drill's scenario, seeded by `--seed` or the time; every
 /// name of `--from` is loaded first, so a typo is found before the drill.
 fn pick_blind(args: &DrillArgs) -> Result<(Scenario, Option<Blind>), i32> {
-    let pool: Vec<String> = if args.from.is_empty() {
+    let names: Vec<String> = if args.from.is_empty() {
         BUILT_IN[..BLIND_POOL]
             .iter()
             .map(|(n, _)| n.to_string())
@@ -281,299 +275,21 @@ fn pick_blind(args: &DrillArgs) -> Result<(Scenario, Option<Blind>), i32> {
             .filter(|n| !n.is_empty())
             .collect()
     };
-    if pool.is_empty() {
+    if names.is_empty() {
         eprintln!("error: --from names no scenario; e.g. --from error-burst,healthy");
         return Err(exit::CONFIG);
     }
-    let mut scenarios = Vec::new();
-    for name in &pool {
-        scenarios.push(load(name, args.speed)?);
+    let mut pool = Vec::new();
+    for name in &names {
+        pool.push(load(name, args.speed)?);
     }
     let seed = args.seed.unwrap_or_else(|| {
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(1, |d| d.as_nanos() as u64)
     });
-    let mut rng = crate::sim::rng::Rng::new(seed);
-    let picked = (rng.next_u64() % scenarios.len() as u64) as usize;
-    let number = 100 + rng.next_u64() % 900;
-    let label = format!("blind drill #{number}");
-    let note = format!(
-        "{label} is scenario {} (seed {seed}, picked from {})",
-        scenarios[picked].name,
-        pool.join(",")
-    );
-    Ok((scenarios.swap_remove(picked), Some(Blind { label, note })))
-}
-
-async fn run_drill(scenario: Scenario, blind: Option<Blind>, args: &DrillArgs, who: String) -> i32 {
-    // What the screen and headless output call the drill until its end.
-    let label = blind.as_ref().map(|b| b.label.clone());
-    let shown = Scenario {
-        name: label.clone().unwrap_or_else(|| scenario.name.clone()),
-        ..scenario.clone()
-    };
-    let clock = Clock::new(args.speed);
-    let (fault_tx, faults) = mpsc::unbounded_channel::<FaultChange>();
-    let sim = match Simulator::start(scenario.clone(), clock, Some(fault_tx)).await {
-        Ok(sim) => sim,
-        Err(e) => {
-            eprintln!("error: cannot serve the simulator on 127.0.0.1: {e}");
-            return exit::ERROR;
-        }
-    };
-    let headless = args.headless;
-    // The same plan a config file gets: validation, sources, keys, theme.
-    let text = drill_config::config_text(&shown, &sim.endpoints(), headless, None);
-    let origin = format!("drill config for scenario {}", shown.name);
-    let choices = Choices::new(args.theme.clone());
-    let plan = match plan::from_text(Path::new(&origin), &text, &choices) {
-        Ok(plan) => plan,
-        Err(errors) => {
-            errors.iter().for_each(|e| eprintln!("error: {e}"));
-            return exit::CONFIG;
-        }
-    };
-    let (config, screen, sources) = plan.into_parts((!headless).then_some((&who, operator().1)));
-    let origin = if blind.is_some() {
-        &scenario.name
-    } else {
-        &args.scenario
-    };
-    let opened = open_journal(&shown.name, origin, &config, &who, clock.now());
-    let mut journal = match opened {
-        Ok(j) => j,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return exit::ERROR;
-        }
-    };
-    let path = journal.path().to_path_buf();
-    // The journal names a blind drill's scenario from the start; the
-    // screen and headless output do not show it until the score.
-    if let Some(b) = &blind {
-        let note = Event::Note {
-            by: Actor::Operator("drill master".into()),
-            text: b.note.clone(),
-        };
-        if let Err(e) = journal
-            .append_event(clock.now(), &note)
-            .and_then(|_| journal.flush())
-        {
-            eprintln!("error: {}: {e}", path.display());
-            return exit::ERROR;
-        }
-    }
-    let about = if blind.is_some() {
-        "the scenario is revealed with the score"
-    } else {
-        &scenario.summary
-    };
-    eprintln!(
-        "drill {}: {about} ({}x; journal {})",
-        shown.name,
-        args.speed,
-        path.display()
-    );
-    // Headless says what it does from the first line: the policy, then polls.
-    let mut view = Headless::new(None, Some(sources.every()));
-    if headless {
-        view.policy(&config, false);
-    }
-    let session = Session::new(config, clock, Some(journal)).with_sources(sources);
-    let tx = session.sender();
-    forward_faults(faults, tx.clone(), blind.is_some());
-    let referee = tokio::spawn(referee(
-        path.clone(),
-        scenario.clone(),
-        label.clone(),
-        clock,
-        tx,
-    ));
-    let first = first_inputs(&shown, blind.is_some(), who);
-    let code = match screen {
-        None => session.drive(&mut view, first).await,
-        Some(screen) => crate::tui::run(session, screen, first).await,
-    };
-    referee.abort();
-    drop(sim);
-    match settle(&path, &scenario, label, clock.now(), headless) {
-        Ok(score) => score::render(&score).iter().for_each(|l| eprintln!("{l}")),
-        Err(e) => eprintln!("warning: the drill could not be scored: {e}"),
-    }
-    code
-}
-
-/// Faults switching in the simulator go into the journal as they happen.
-/// A blind drill's faults say only that one switched.
-fn forward_faults(
-    mut faults: mpsc::UnboundedReceiver<FaultChange>,
-    tx: UnboundedSender<Msg>,
-    blind: bool,
-) {
-    tokio::spawn(async move {
-        while let Some(f) = faults.recv().await {
-            let what = if blind {
-                "a scripted fault (blind drill: revealed with the score)".into()
-            } else {
-                f.what
-            };
-            let event = Event::DrillFault {
-                what,
-                active: f.active,
-            };
-            if tx.send(Msg::Journal(event)).is_err() {
-                return;
-            }
-        }
-    });
-}
-
-/// Start, and skip the window and checklist: a drill is a rehearsal.
-fn first_inputs(scenario: &Scenario, blind: bool, who: String) -> Vec<Input> {
-    let reason = if blind {
-        scenario.name.clone()
-    } else {
-        format!("drill, scenario {}", scenario.name)
-    };
-    let actor = Actor::Operator(who.clone());
-    // Skip first, so the start is not announced as blocked by the window.
-    vec![
-        Input::Command {
-            actor,
-            command: Command::SkipChecks { reason },
-        },
-        Input::Start {
-            local: Clock::local_now(),
-            operator: who,
-        },
-    ]
-}
-
-/// The journal's events, in order (what a score is computed from).
-fn journal_events(path: &std::path::Path) -> Result<Vec<(At, Event)>, String> {
-    let read = journal::read(path)?;
-    Ok(read.events().map(|(at, e)| (at, e.clone())).collect())
-}
-
-/// Watches the drill's journal and scores the drill once, at its end: when
-/// it reaches an outcome, or when the scenario's time is up without one,
-/// which ends the drill as held (exit 5), on screen as headless.
-async fn referee(
-    path: std::path::PathBuf,
-    scenario: Scenario,
-    blind: Option<String>,
-    clock: Clock,
-    tx: UnboundedSender<Msg>,
-) {
-    let every = std::time::Duration::from_millis(200);
-    loop {
-        tokio::time::sleep(every).await;
-        let Ok(events) = journal_events(&path) else {
-            continue;
-        };
-        let Some(started) = events
-            .iter()
-            .find(|(_, e)| matches!(e, Event::Started { .. }))
-            .map(|(at, _)| *at)
-        else {
-            continue;
-        };
-        let finished = events
-            .iter()
-            .any(|(_, e)| matches!(e, Event::Finished { .. }));
-        let end = started + scenario.duration.as_millis();
-        let time_up = clock.now() >= end;
-        // A rollback decided before time was up ends with its outcome, once
-        // verified (bounded): the call was made in time.
-        let rolling_back = events.iter().any(|(at, e)| {
-            *at < end && matches!(e, Event::Decision { action, .. } if *action == Move::Rollback)
-        });
-        let grace = scenario.policy.rollback_verify_within.as_millis() + 60_000;
-        let time_up = time_up && !(rolling_back && clock.now() < end + grace);
-        if !(finished || time_up) {
-            continue;
-        }
-        let mut s = score::score(&scenario, &events, clock.now());
-        s.blind = blind;
-        let outcome = s.outcome.replace('_', " ");
-        let stage = s.stage.clone();
-        if tx
-            .send(Msg::Journal(Event::DrillScore(Box::new(s))))
-            .is_ok()
-            && !finished
-        {
-            let why = format!(
-                "drill time is up ({}): {outcome} at {stage}",
-                scenario.duration
-            );
-            let _ = tx.send(Msg::Stop(why));
-        }
-        return;
-    }
-}
-
-/// After the session: the score from the journal, appended if the session
-/// ended before it was journalled (quit, a signal, an outcome headless).
-fn settle(
-    path: &std::path::Path,
-    scenario: &Scenario,
-    blind: Option<String>,
-    now: At,
-    headless: bool,
-) -> Result<crate::rollout::DrillScore, String> {
-    let events = journal_events(path)?;
-    let last_finish = events
-        .iter()
-        .rposition(|(_, e)| matches!(e, Event::Finished { .. }));
-    let scored = events
-        .iter()
-        .enumerate()
-        .rev()
-        .find_map(|(i, (_, e))| match e {
-            Event::DrillScore(s) if last_finish.is_none_or(|f| i > f) => Some(s.as_ref().clone()),
-            _ => None,
-        });
-    if let Some(s) = scored {
-        return Ok(s);
-    }
-    let mut s = score::score(scenario, &events, now);
-    s.blind = blind;
-    let event = Event::DrillScore(Box::new(s.clone()));
-    let mut journal = Journal::reopen(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    journal
-        .append_event(now, &event)
-        .and_then(|_| journal.flush())
-        .map_err(|e| format!("{}: {e}", path.display()))?;
-    if headless {
-        let mut line = serde_json::to_value(&event).unwrap_or_default();
-        line["at"] = serde_json::json!(now);
-        println!("{line}");
-    }
-    Ok(s)
-}
-
-/// The journal of a drill: the header says so, and hashes the scenario.
-fn open_journal(
-    shown: &str,
-    origin: &str,
-    config: &crate::config::Config,
-    who: &str,
-    now: At,
-) -> Result<Journal, String> {
-    let text = Scenario::text(origin);
-    let header = Header {
-        rollout: config.rollout.name.clone(),
-        config_path: format!("scenario {shown}"),
-        config_hash: format!("sha256:{:x}", Sha256::digest(text.as_bytes())),
-        operator: who.to_string(),
-        ssh_connection: std::env::var("SSH_CONNECTION").ok(),
-        drill: true,
-        started_at: now,
-    };
-    let dir = journal::prepare_dir(config)?;
-    Journal::create(&dir, header)
-        .map_err(|e| format!("cannot create the journal in {}: {e}", dir.display()))
+    let (scenario, blind) = crate::drill::blind::pick(pool, &names, seed);
+    Ok((scenario, Some(blind)))
 }
 
 /// `drill --batch N`: the calls of many seeded runs, as a table.
@@ -617,4 +333,34 @@ fn batch(args: &DrillArgs, runs: usize) -> i32 {
         }
     }
     exit::OK
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::{CommandFactory, Parser};
+
+    #[test]
+    fn completions_offer_the_scenario_and_theme_names_and_a_file_still_parses() {
+        let mut out = Vec::new();
+        let mut cmd = crate::cli::Cli::command();
+        clap_complete::generate(clap_complete::Shell::Bash, &mut cmd, "cockpit", &mut out);
+        let script = String::from_utf8(out).unwrap();
+        for name in [
+            "error-burst",
+            "latency-creep",
+            "colour-blind",
+            "high-contrast",
+        ] {
+            assert!(script.contains(name), "no {name} in the completions");
+        }
+        let cli = crate::cli::Cli::try_parse_from([
+            "cockpit",
+            "drill",
+            "--scenario",
+            "my/own.toml",
+            "--theme",
+            "mine.toml",
+        ]);
+        assert!(cli.is_ok(), "{:?}", cli.err());
+    }
 }

@@ -97,108 +97,12 @@ fn out(text: &str) -> Result<i32, Error> {
     }
 }
 
-/// One past drill, from its journal's score.
-#[derive(Debug, serde::Serialize)]
-struct DrillRow {
-    started_at: crate::rollout::At,
-    operator: String,
-    /// The last score in the journal; none for a drill that was never scored.
-    score: Option<crate::rollout::DrillScore>,
-    path: PathBuf,
-}
-
 fn drills(runs: &[journal::RunSummary], format: Format) -> Result<i32, Error> {
-    use crate::rollout::Event;
-    let rows: Vec<DrillRow> = runs
-        .iter()
-        .rev()
-        .filter(|r| r.drill)
-        .map(|r| DrillRow {
-            started_at: r.started_at,
-            operator: r.operator.clone(),
-            score: journal::read(&r.path).ok().and_then(|read| {
-                read.events()
-                    .filter_map(|(_, e)| match e {
-                        Event::DrillScore(s) => Some(s.as_ref().clone()),
-                        _ => None,
-                    })
-                    .last()
-            }),
-            path: r.path.clone(),
-        })
-        .collect();
-    if format == Format::Json {
-        return out(&json(&rows));
+    let rows = journal::drills::rows(runs);
+    match format {
+        Format::Json => out(&json(&rows)),
+        Format::Markdown => out(&journal::drills::table(&rows)),
     }
-    let mut text = format!(
-        "{:<16} {:<34} {:<16} {:<9} {:<18} {}\n",
-        "date", "scenario", "who", "detected", "decided", "call"
-    );
-    for row in &rows {
-        text += &drill_line(row);
-        text.push('\n');
-    }
-    if rows.is_empty() {
-        text += "no drills yet: `cockpit drill` runs one\n";
-    }
-    out(&text)
-}
-
-/// "2026-12-02 10:05  error-burst  ana  +25s  +40s by ana  right, in time":
-/// times after the fault became visible (from the start without a fault).
-fn drill_line(row: &DrillRow) -> String {
-    use crate::rollout::Actor;
-    let date = local_time(row.started_at);
-    let Some(s) = &row.score else {
-        return format!(
-            "{date:<16} {:<34} {:<16} not scored ({})",
-            "?",
-            row.operator,
-            row.path.display()
-        );
-    };
-    let after = |ms: Option<u64>| match ms {
-        Some(ms) => {
-            let from = s.fault_visible_ms.unwrap_or(0).min(ms);
-            let sign = if s.fault_visible_ms.is_some() {
-                "+"
-            } else {
-                "T+"
-            };
-            format!("{sign}{}", crate::duration::Span::whole_secs(ms - from))
-        }
-        None => "-".into(),
-    };
-    let scenario = match &s.blind {
-        Some(blind) => format!("{} ({blind})", s.scenario),
-        None => s.scenario.clone(),
-    };
-    let decided = match &s.decided_by {
-        Some(Actor::Policy) => format!("{} by policy", after(s.decision_ms)),
-        Some(Actor::Operator(_)) => format!("{} by operator", after(s.decision_ms)),
-        None => format!("none ({})", s.outcome.replace('_', " ")),
-    };
-    let call = match (s.right_call, s.in_time, &s.decided_by) {
-        (false, ..) => "WRONG",
-        (true, _, Some(Actor::Policy)) => "the policy's",
-        (true, true, _) => "right, in time",
-        (true, false, _) => "right, LATE",
-    };
-    format!(
-        "{date:<16} {scenario:<34} {:<16} {:<9} {decided:<18} {call}",
-        row.operator,
-        after(s.operator_first_act_ms)
-    )
-}
-
-fn local_time(at: crate::rollout::At) -> String {
-    chrono::DateTime::from_timestamp_millis(at as i64)
-        .map(|t| {
-            t.with_timezone(&chrono::Local)
-                .format("%Y-%m-%d %H:%M")
-                .to_string()
-        })
-        .unwrap_or_default()
 }
 
 fn list(runs: &[journal::RunSummary], format: Format) -> Result<i32, Error> {
@@ -207,7 +111,7 @@ fn list(runs: &[journal::RunSummary], format: Format) -> Result<i32, Error> {
     }
     let mut text = String::new();
     for r in runs {
-        let start = local_time(r.started_at);
+        let start = journal::drills::local_time(r.started_at);
         text += &format!(
             "{:<20} {start:<16} {:<26} {:<20} {}\n",
             if r.rollout.is_empty() {

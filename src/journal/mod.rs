@@ -20,6 +20,7 @@
 //! `abandoned` (a fresh run replaced this one) and `driver` (the wheel was
 //! handed to another operator: who, when, why).
 
+pub mod drills;
 mod drivers;
 pub mod lock;
 mod read;

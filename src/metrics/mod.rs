@@ -259,19 +259,30 @@ impl Sources {
     where
         F: Fn(Batch, Vec<Warning>) -> bool + Clone + Send + 'static,
     {
+        self.run_paced(move || every, deliver).await
+    }
+
+    /// `run`, with the real interval asked again before every poll: a drill
+    /// on screen changes pace, and a poll must stay `every` simulated
+    /// seconds apart at either pace.
+    pub async fn run_paced<E, F>(self, every: E, deliver: F)
+    where
+        E: Fn() -> Duration + Clone + Send + Sync + 'static,
+        F: Fn(Batch, Vec<Warning>) -> bool + Clone + Send + 'static,
+    {
         let mut tasks = JoinSet::new();
         for mut poller in self.pollers {
             let (shared, deliver) = (self.shared.clone(), deliver.clone());
+            let every = every.clone();
             tasks.spawn(async move {
-                let mut tick = tokio::time::interval(every);
-                tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
                 loop {
-                    tick.tick().await;
+                    let polled = tokio::time::Instant::now();
                     for (batch, warnings) in poller.poll(&shared).await {
                         if !deliver(batch, warnings) {
                             return;
                         }
                     }
+                    wait_one_interval(&every, polled.elapsed()).await;
                 }
             });
         }
@@ -291,5 +302,21 @@ impl Sources {
             Some(api) => api.backfill(now, BACKFILL, self.every).await,
             None => Vec::new(),
         }
+    }
+}
+
+/// Sleeps what is left of one poll interval after `spent`, in slices, the
+/// interval asked again for each: when a drill's pace changes mid-wait, the
+/// rest of the wait follows the new pace instead of the old one.
+async fn wait_one_interval(every: &impl Fn() -> Duration, spent: Duration) {
+    const SLICE: Duration = Duration::from_millis(100);
+    let share = |d: Duration| d.as_secs_f64() / every().as_secs_f64().max(1e-3);
+    let mut done = share(spent);
+    while done < 1.0 {
+        let slice = SLICE
+            .min(every().mul_f64(1.0 - done))
+            .max(Duration::from_millis(1));
+        tokio::time::sleep(slice).await;
+        done += share(slice);
     }
 }

@@ -27,12 +27,13 @@ pub fn spawn_metrics(
         if !history.is_empty() && tx.send(Msg::History(history)).is_err() {
             return;
         }
-        let every = clock.real(sources.every());
+        let every = sources.every();
         let deliver = move |batch, warnings: Vec<_>| {
             (warnings.is_empty() || tx.send(Msg::Warnings(warnings)).is_ok())
                 && tx.send(Msg::Samples(batch)).is_ok()
         };
-        sources.run(every, deliver).await;
+        // Asked before each poll: a drill's clock changes pace.
+        sources.run_paced(move || clock.real(every), deliver).await;
     })
 }
 

@@ -132,6 +132,8 @@ pub struct Session {
     /// Notifications on their way: the last ones (a rollout's outcome, a
     /// PagerDuty resolve) are waited for before the session ends.
     notifying: tokio::task::JoinSet<()>,
+    /// Who watches the effects beside the view (a drill's referee).
+    watchers: Vec<mpsc::UnboundedSender<Effect>>,
     tx: mpsc::UnboundedSender<Msg>,
     rx: mpsc::UnboundedReceiver<Msg>,
 }
@@ -169,6 +171,7 @@ impl Session {
             preflight: None,
             force_start: None,
             wheel: handover::Wheel::default(),
+            watchers: Vec::new(),
             tx,
             rx,
         }
@@ -183,6 +186,13 @@ impl Session {
         self.history = events
             .map(|(at, event)| Effect::Journal { at, event })
             .collect();
+        self
+    }
+
+    /// Every effect the view sees goes to `watcher` too, in order; the
+    /// channel closes when the session ends.
+    pub fn with_watcher(mut self, watcher: mpsc::UnboundedSender<Effect>) -> Session {
+        self.watchers.push(watcher);
         self
     }
 
@@ -249,6 +259,7 @@ impl Session {
     /// An effect for the operator's eyes: the view and the followers.
     fn show(&mut self, effect: &Effect, view: &mut dyn View) {
         view.effect(&self.rollout, effect);
+        self.watchers.retain(|w| w.send(effect.clone()).is_ok());
         if let Some(feed) = &mut self.feed {
             feed.effect(effect);
         }

@@ -35,6 +35,11 @@ pub fn config_text(
         OnCritical::Countdown => "countdown",
         OnCritical::Alert => "alert",
     };
+    // The scenario's `for`, on every metric; none: each kind's default.
+    let breach_for = p
+        .breach_for
+        .map(|f| format!("for = \"{f}\"\n"))
+        .unwrap_or_default();
     let mut t = format!(
         r#"[rollout]
 name = "drill {name}"
@@ -56,15 +61,15 @@ timeout = "2s"
 [[metric]]
 name = "error_rate"
 kind = "error_rate"
-
+{breach_for}
 [[metric]]
 name = "latency_p95"
 kind = "latency_p95"
-
+{breach_for}
 [[metric]]
 name = "success_rate"
 kind = "success_rate"
-
+{breach_for}
 [policy]
 on_critical = "{on_critical}"
 countdown = "{countdown}"
@@ -84,7 +89,7 @@ rollback_verify_within = "{verify}"
     );
     if scenario.rollout.readiness_probe {
         t.push_str(&format!(
-            "\n[[metric]]\nname = \"readiness\"\nkind = \"readiness\"\nprobe = \"{}\"\n",
+            "\n[[metric]]\nname = \"readiness\"\nkind = \"readiness\"\nprobe = \"{}\"\n{breach_for}",
             at.canary_ready
         ));
     }

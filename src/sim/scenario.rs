@@ -149,6 +149,10 @@ pub struct DrillPolicy {
     pub on_critical: OnCritical,
     pub countdown: Span,
     pub rollback_verify_within: Span,
+    /// How long a breach must last (every metric's `for`; default: each
+    /// kind's own), for a short drill whose `for` a trainee races.
+    #[serde(rename = "for", default, skip_serializing_if = "Option::is_none")]
+    pub breach_for: Option<Span>,
 }
 
 impl Default for DrillPolicy {
@@ -157,6 +161,7 @@ impl Default for DrillPolicy {
             on_critical: OnCritical::Countdown,
             countdown: Span::secs(30),
             rollback_verify_within: Span::mins(2),
+            breach_for: None,
         }
     }
 }

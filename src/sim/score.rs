@@ -3,12 +3,13 @@
 //! journal at any time and compared across drills.
 
 use super::Scenario;
+pub use super::debrief::{render, who};
 use super::scenario::Verdict;
-use crate::duration::Span;
 use crate::rollout::{Actor, At, DrillScore, Event, Level, Move};
 
 /// Scores the events of one drill (in journal order). `end` is when the
-/// drill stopped, for a drill that ended without an outcome.
+/// drill stopped, for a drill that ended without an outcome. Long only by
+/// the score's twenty fields, one line each.
 pub fn score(scenario: &Scenario, events: &[(At, Event)], end: At) -> DrillScore {
     let start = events
         .iter()
@@ -33,23 +34,8 @@ pub fn score(scenario: &Scenario, events: &[(At, Event)], end: At) -> DrillScore
         Event::Finished { outcome } => Some(*outcome),
         _ => None,
     }));
-    let decisive = |e: &Event| {
-        matches!(e, Event::Decision { action, .. } if match outcome {
-            Verdict::Promoted => *action == Move::Promote,
-            Verdict::Held => false,
-            _ => *action == Move::Rollback,
-        })
-    };
-    let decision = events.iter().find(|(_, e)| decisive(e));
-    let live_stage = events.iter().rev().find_map(|(_, e)| match e {
-        Event::StageEntering { stage, .. } | Event::StageObserving { stage, .. } => Some(*stage),
-        _ => None,
-    });
-    let stage_index = match decision {
-        Some((_, Event::Decision { stage, .. })) => Some(*stage),
-        _ => live_stage,
-    };
-    let stage = stage_index
+    let decision = decisive(events, outcome);
+    let stage = stage_of(events, decision)
         .and_then(|i| stages.get(i).cloned())
         .unwrap_or_else(|| "-".into());
     let ended = events
@@ -65,31 +51,13 @@ pub fn score(scenario: &Scenario, events: &[(At, Event)], end: At) -> DrillScore
             .find(|(_, e)| matches!(e, Event::MetricChanged { to, .. } if level(*to)))
             .map(|(at, _)| since(*at))
     };
-    // The person's first act after the fault became visible: the journal
-    // holds every note and decision the operator made, in order.
-    let fault_index = events
-        .iter()
-        .position(|(_, e)| matches!(e, Event::DrillFault { active: true, .. }));
-    let first_act = fault_index.and_then(|f| {
-        events[f..].iter().find_map(|(at, e)| match e {
-            Event::Note {
-                by: Actor::Operator(_),
-                ..
-            } => Some((since(*at), "note".to_string())),
-            Event::Decision {
-                by: Actor::Operator(_),
-                action,
-                ..
-            } => Some((since(*at), word(action))),
-            _ => None,
-        })
-    });
+    let first_act = first_act(events).map(|(at, what)| (since(at), what));
     let expect = &scenario.expect;
     DrillScore {
         scenario: scenario.name.clone(),
-        outcome: name(outcome),
+        outcome: word(&outcome),
         stage: stage.clone(),
-        expected_outcome: name(expect.outcome),
+        expected_outcome: word(&expect.outcome),
         expected_stage: expect.stage.clone(),
         expected_within_ms: expect.within.as_millis(),
         right_call: outcome == expect.outcome && stage == expect.stage,
@@ -116,123 +84,54 @@ pub fn score(scenario: &Scenario, events: &[(At, Event)], end: At) -> DrillScore
     }
 }
 
+/// The decision that led to `outcome`: a promote, a rollback; none held.
+fn decisive(events: &[(At, Event)], outcome: Verdict) -> Option<&(At, Event)> {
+    events.iter().find(|(_, e)| {
+        matches!(e, Event::Decision { action, .. } if match outcome {
+            Verdict::Promoted => *action == Move::Promote,
+            Verdict::Held => false,
+            _ => *action == Move::Rollback,
+        })
+    })
+}
+
+/// The stage of the decision, or the stage live at the end without one.
+fn stage_of(events: &[(At, Event)], decision: Option<&(At, Event)>) -> Option<usize> {
+    if let Some((_, Event::Decision { stage, .. })) = decision {
+        return Some(*stage);
+    }
+    events.iter().rev().find_map(|(_, e)| match e {
+        Event::StageEntering { stage, .. } | Event::StageObserving { stage, .. } => Some(*stage),
+        _ => None,
+    })
+}
+
+/// The person's first act after the fault became visible, and what it
+/// was: the journal holds every note and decision the operator made.
+fn first_act(events: &[(At, Event)]) -> Option<(At, String)> {
+    let fault = events
+        .iter()
+        .position(|(_, e)| matches!(e, Event::DrillFault { active: true, .. }))?;
+    events[fault..].iter().find_map(|(at, e)| match e {
+        Event::Note {
+            by: Actor::Operator(_),
+            ..
+        } => Some((*at, "note".to_string())),
+        Event::Decision {
+            by: Actor::Operator(_),
+            action,
+            ..
+        } => Some((*at, word(action))),
+        _ => None,
+    })
+}
+
 /// A value's serde name: "rollback", "alert".
 fn word(v: &impl serde::Serialize) -> String {
     serde_json::to_value(v)
         .ok()
         .and_then(|v| v.as_str().map(String::from))
         .unwrap_or_default()
-}
-
-fn name(v: Verdict) -> String {
-    serde_json::to_value(v)
-        .ok()
-        .and_then(|v| v.as_str().map(String::from))
-        .unwrap_or_default()
-}
-
-/// "T+3m05s"
-fn t(ms: u64) -> String {
-    format!("T+{}", Span::whole_secs(ms))
-}
-
-/// The score in words, a few lines for the screen, stderr and the report.
-pub fn render(s: &DrillScore) -> Vec<String> {
-    let words = |o: &str| o.replace('_', " ");
-    let by_policy = s.decided_by == Some(Actor::Policy);
-    let verdict = match (s.right_call, s.in_time, by_policy) {
-        (true, true, false) => "RIGHT CALL, in time",
-        (true, false, false) => "right call, but LATE",
-        (true, true, true) => "the POLICY's call, in time, not the operator's",
-        (true, false, true) => "the POLICY's call, LATE, not the operator's",
-        (false, ..) => "WRONG CALL",
-    };
-    let name = match &s.blind {
-        Some(blind) => format!("{blind} was {}", s.scenario),
-        None => s.scenario.clone(),
-    };
-    let mut lines = vec![
-        format!(
-            "Drill {name}: {} at {} after {} -- {verdict}",
-            words(&s.outcome),
-            s.stage,
-            Span::whole_secs(s.ended_ms)
-        ),
-        format!(
-            "  expected: {} at {} within {}",
-            words(&s.expected_outcome),
-            s.expected_stage,
-            Span::from_millis(s.expected_within_ms)
-        ),
-    ];
-    let mut timeline = Vec::new();
-    let mut add = |label: &str, at: Option<u64>| {
-        if let Some(ms) = at {
-            let after_fault = s
-                .fault_visible_ms
-                .filter(|f| ms >= *f && label != "fault visible")
-                .map(|f| format!(" (+{} after the fault)", Span::whole_secs(ms - f)))
-                .unwrap_or_default();
-            timeline.push((ms, format!("  {} {label}{after_fault}", t(ms))));
-        }
-    };
-    add("fault visible", s.fault_visible_ms);
-    add("first warning", s.first_warning_ms);
-    add("first critical", s.first_critical_ms);
-    if let Some(by) = &s.decided_by {
-        add(&format!("decision, by {by}"), s.decision_ms);
-    }
-    add("rollback complete", s.rollback_complete_ms);
-    timeline.sort_by_key(|(ms, _)| *ms);
-    lines.extend(timeline.into_iter().map(|(_, line)| line));
-    lines.push(format!("  {}", who(s)));
-    if s.policy.as_deref() == Some("alert") {
-        lines.push("  policy: alert (no automatic rollback: the operator decides)".into());
-    }
-    lines.push(format!("  a good operator: {}", s.good_operator));
-    lines
-}
-
-/// Who detected and who decided, in one sentence: "the policy rolled back
-/// at T+3m10s; the operator took no action".
-pub fn who(s: &DrillScore) -> String {
-    let act = match (&s.operator_first_act, s.operator_first_act_ms) {
-        (Some(what), Some(ms)) => {
-            let after = s
-                .fault_visible_ms
-                .map(|f| {
-                    format!(
-                        ", +{} after the fault",
-                        Span::whole_secs(ms.saturating_sub(f))
-                    )
-                })
-                .unwrap_or_default();
-            Some(format!("{what} at {}{after}", t(ms)))
-        }
-        _ => None,
-    };
-    let did = match s.outcome.as_str() {
-        "promoted" => "promoted",
-        _ => "rolled back",
-    };
-    let at = s.decision_ms.map(t).unwrap_or_default();
-    match (&s.decided_by, act) {
-        (Some(Actor::Policy), None) => {
-            format!("the policy {did} at {at}; the operator took no action")
-        }
-        (Some(Actor::Policy), Some(act)) => {
-            format!("the policy {did} at {at}; the operator's first act: {act}, but no decision")
-        }
-        (Some(Actor::Operator(by)), Some(act)) => {
-            format!("the operator ({by}) {did} at {at}; first act: {act}")
-        }
-        (Some(Actor::Operator(by)), None) => format!("the operator ({by}) {did} at {at}"),
-        (None, Some(act)) => format!("no decision; the operator's first act: {act}"),
-        (None, None) if s.fault_visible_ms.is_some() => {
-            "no decision; the operator took no action after the fault".into()
-        }
-        (None, None) => "no decision; nothing to act on".into(),
-    }
 }
 
 #[cfg(test)]

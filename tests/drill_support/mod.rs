@@ -1,0 +1,188 @@
+//! The real binary in tmux for the drill tests: a tmux server of our own
+//! per test, the screen as text, keys, bounded waits.
+#![allow(dead_code)] // each test binary uses its own part of it
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+/// A tmux server of our own, killed when the test ends.
+pub struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    pub fn start(name: &str, command: &str) -> Tmux {
+        let socket = format!("cockpit-drill-{}-{name}", std::process::id());
+        let ok = Command::new("tmux")
+            .args([
+                "-L",
+                &socket,
+                "new-session",
+                "-d",
+                "-x",
+                "80",
+                "-y",
+                "24",
+                command,
+            ])
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "tmux new-session failed");
+        Tmux { socket }
+    }
+
+    pub fn screen(&self) -> String {
+        let out = Command::new("tmux")
+            .args(["-L", &self.socket, "capture-pane", "-p"])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into()
+    }
+
+    /// Bounded: gives up after a minute and fails with what is on screen.
+    pub fn wait_for(&self, text: &str) -> String {
+        let begun = Instant::now();
+        loop {
+            let screen = self.screen();
+            if screen.contains(text) {
+                return screen;
+            }
+            assert!(
+                begun.elapsed() < Duration::from_secs(60),
+                "never saw {text:?}; screen:\n{screen}"
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    /// Presses `a` (advance) every half second until `text` shows; bounded.
+    pub fn advance_until(&self, text: &str) {
+        let begun = Instant::now();
+        while !self.screen().contains(text) {
+            self.keys("a");
+            assert!(
+                begun.elapsed() < Duration::from_secs(60),
+                "{}",
+                self.screen()
+            );
+            std::thread::sleep(Duration::from_millis(500));
+        }
+    }
+
+    pub fn keys(&self, keys: &str) {
+        Command::new("tmux")
+            .args(["-L", &self.socket, "send-keys", keys])
+            .status()
+            .unwrap();
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .args(["-L", &self.socket, "kill-server"])
+            .status();
+    }
+}
+
+/// `cockpit drill ARGS` in its own data dir; the shell says its exit code.
+pub fn drill_command(data: &std::path::Path, args: &str) -> String {
+    format!(
+        "XDG_DATA_HOME='{}' '{}' drill {args}; echo EXIT=$?; sleep 60",
+        data.display(),
+        env!("CARGO_BIN_EXE_cockpit")
+    )
+}
+
+pub fn tmux_installed() -> bool {
+    let ok = Command::new("tmux")
+        .arg("-V")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "tmux not installed, and CI=true"
+        );
+        eprintln!("SKIP: tmux not installed");
+    }
+    ok
+}
+
+/// A short drill for a trainee: a 1-minute first stage, and at 25% the
+/// canary answers 2% errors, critical at once; the breach's `for` and the
+/// countdown are `secs` each, so the decision window is a few real seconds.
+pub fn trainee_scenario(dir: &std::path::Path, name: &str, secs: u64) -> std::path::PathBuf {
+    let body = format!(
+        r#"duration = "8m"
+
+[traffic]
+rps = 10000
+error_rate = 0.02
+p95_ms = 150
+jitter = 0.05
+
+[rollout]
+stages = [5, 25, 50, 100]
+wait = "1m"
+
+[policy]
+on_critical = "countdown"
+countdown = "{secs}s"
+for = "{secs}s"
+rollback_verify_within = "1m"
+
+[expect]
+outcome = "rolled_back"
+stage = "25%"
+within = "6m"
+
+[[fault]]
+what = "canary answers 2% of requests with 500"
+target = "canary"
+min_weight = 25
+error_rate = 2.0
+"#
+    );
+    scenario_file(dir, name, &body)
+}
+
+/// A scenario file named `name` in `dir`: `body` after the name, summary,
+/// good operator and seed.
+pub fn scenario_file(dir: &std::path::Path, name: &str, body: &str) -> std::path::PathBuf {
+    let text = format!(
+        "name = \"{name}\"\nsummary = \"a test drill\"\n\
+         good_operator = \"Roll back at 25% during the countdown.\"\nseed = 25\n{body}"
+    );
+    let path = dir.join(format!("{name}.toml"));
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// The one journal a drill in `data` wrote, as text.
+pub fn journal_text(data: &std::path::Path) -> String {
+    let dir = data.join("cockpit/journal");
+    let journal = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|e| e == "jsonl"))
+        .expect("a journal");
+    std::fs::read_to_string(journal).unwrap()
+}
+
+/// How long `text` stays on screen, in real time, from when it is first
+/// seen (sampled every 20 ms; bounded: a minute each way).
+pub fn on_screen_for(t: &Tmux, text: &str) -> Duration {
+    let sample = |want: bool| {
+        let begun = Instant::now();
+        while t.screen().contains(text) != want {
+            assert!(begun.elapsed() < Duration::from_secs(60), "{}", t.screen());
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Instant::now()
+    };
+    let seen = sample(true);
+    sample(false) - seen
+}

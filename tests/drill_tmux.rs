@@ -1,0 +1,114 @@
+//! A trainee plays a drill on a real pseudo-terminal (tmux, 80x24): the
+//! decision windows run in real seconds whatever `--speed` says, and the
+//! score credits whoever made the call. A blind drill keeps its scenario
+//! off the screen until the score.
+
+use std::time::Duration;
+
+mod drill_support;
+use drill_support::{
+    Tmux, drill_command, journal_text, on_screen_for, tmux_installed, trainee_scenario,
+};
+
+/// The countdown and the breach's `for`, in seconds of the scenario.
+const WINDOW: u64 = 4;
+
+#[test]
+fn at_60x_the_countdown_lasts_its_real_seconds_and_an_idle_trainee_is_saved_by_the_policy() {
+    if !tmux_installed() {
+        return;
+    }
+    let data = tempfile::tempdir().unwrap();
+    let scenario = trainee_scenario(data.path(), "trainee", WINDOW);
+    let args = format!(
+        "--scenario '{}' --speed 60 --operator ana",
+        scenario.display()
+    );
+    let t = Tmux::start("idle", &drill_command(data.path(), &args));
+    t.wait_for("drill trainee");
+    t.advance_until("drill fault on");
+    // At 60x a 4 s countdown would flash by in 67 ms; at human pace it
+    // lasts its 4 real seconds, less what watching the screen misses (we
+    // measured ~0.4 s: the first redraw, tmux's capture, 20 ms samples).
+    let lasted = on_screen_for(&t, "AUTO-ROLLBACK IN");
+    assert!(
+        lasted >= Duration::from_millis(WINDOW * 1000 - 500),
+        "the countdown lasted {lasted:?}"
+    );
+    t.wait_for("drill score");
+    t.keys("q");
+    let screen = t.wait_for("EXIT=");
+    assert!(
+        screen.contains("EXIT=3"),
+        "rolled back is exit 3:\n{screen}"
+    );
+    assert!(screen.contains("the POLICY's call"), "{screen}");
+    assert!(screen.contains("the operator took no action"), "{screen}");
+    let journal = journal_text(data.path());
+    assert_eq!(journal.matches("\"drill_score\"").count(), 1, "{journal}");
+}
+
+#[test]
+fn a_trainee_who_rolls_back_during_the_countdown_gets_the_credit() {
+    if !tmux_installed() {
+        return;
+    }
+    let data = tempfile::tempdir().unwrap();
+    let scenario = trainee_scenario(data.path(), "trainee", WINDOW);
+    let args = format!(
+        "--scenario '{}' --speed 60 --operator ana",
+        scenario.display()
+    );
+    let t = Tmux::start("trainee", &drill_command(data.path(), &args));
+    t.wait_for("drill trainee");
+    t.advance_until("drill fault on");
+    // During the countdown `r` rolls back at once, no question asked.
+    t.wait_for("AUTO-ROLLBACK IN");
+    t.keys("r");
+    t.wait_for("drill score");
+    t.keys("q");
+    let screen = t.wait_for("EXIT=");
+    assert!(
+        screen.contains("EXIT=3"),
+        "rolled back is exit 3:\n{screen}"
+    );
+    assert!(screen.contains("RIGHT CALL"), "{screen}");
+    assert!(
+        screen.contains("the operator (ana) rolled back"),
+        "{screen}"
+    );
+    let journal = journal_text(data.path());
+    assert_eq!(journal.matches("\"drill_score\"").count(), 1, "{journal}");
+}
+
+#[test]
+fn a_blind_drill_names_its_scenario_in_the_journal_and_on_screen_only_with_the_score() {
+    if !tmux_installed() {
+        return;
+    }
+    let data = tempfile::tempdir().unwrap();
+    let scenario = trainee_scenario(data.path(), "secret-burst", WINDOW);
+    let args = format!(
+        "--blind --from '{}' --seed 7 --speed 60 --operator ana",
+        scenario.display()
+    );
+    let t = Tmux::start("blind", &drill_command(data.path(), &args));
+    let screen = t.wait_for("blind drill #");
+    assert!(!screen.contains("secret-burst"), "{screen}");
+    // The journal names it from the start, for the drill master.
+    assert!(
+        journal_text(data.path()).contains("is scenario secret-burst (seed 7"),
+        "{}",
+        journal_text(data.path())
+    );
+    t.advance_until("drill fault on");
+    let screen = t.wait_for("AUTO-ROLLBACK IN");
+    assert!(!screen.contains("secret-burst"), "{screen}");
+    t.wait_for("drill score");
+    t.keys("q");
+    let screen = t.wait_for("EXIT=");
+    assert!(
+        screen.contains("was secret-burst"),
+        "revealed with the score:\n{screen}"
+    );
+}
