@@ -6,6 +6,7 @@
 
 mod metrics_support;
 
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use cockpit::metrics::Sources;
@@ -32,12 +33,17 @@ async fn canary_answer(sources: &mut Sources) -> (f64, String) {
     panic!("no canary value: {last:?}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_raw_answer_holds_the_series_prometheus_returned() {
+/// The fixture targets, canary and baseline, served until dropped.
+async fn targets() -> (SocketAddr, SocketAddr, Tasks) {
     let (canary, mut tasks) = CANARY.serve().await;
     let (baseline, more) = BASELINE.serve().await;
     tasks.extend(more);
-    let _tasks = Tasks(tasks);
+    (canary, baseline, Tasks(tasks))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_raw_answer_holds_the_series_prometheus_returned() {
+    let (canary, baseline, _tasks) = targets().await;
     let Some(prom) = Prometheus::start("shop", &[canary, baseline]) else {
         return;
     };
@@ -69,10 +75,7 @@ async fn the_raw_answer_holds_the_series_prometheus_returned() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_raw_answer_of_a_scrape_is_the_family_lines_on_the_page() {
-    let (canary, mut tasks) = CANARY.serve().await;
-    let (baseline, more) = BASELINE.serve().await;
-    tasks.extend(more);
-    let _tasks = Tasks(tasks);
+    let (canary, baseline, _tasks) = targets().await;
     let cfg = config(&format!(
         "[scrape]\ncanary = [\"http://{canary}/metrics\"]\nbaseline = [\"http://{baseline}/metrics\"]\n"
     ));
