@@ -216,11 +216,16 @@ impl Secrets {
                 requests,
                 detail,
                 histogram,
+                raw,
             } => Reading::Value {
                 value,
                 requests,
                 detail: detail.map(|d| self.redact(&d)),
                 histogram,
+                // Redacted whole, then shortened: a cut cannot split a secret.
+                raw: raw.text().map_or_else(Default::default, |r| {
+                    crate::rollout::reading::Raw::bounded(&self.redact(r))
+                }),
             },
         }
     }

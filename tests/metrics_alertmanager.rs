@@ -279,6 +279,7 @@ async fn firing_alerts_are_counted_and_named_and_silenced_ones_are_not() {
             requests: None,
             detail: Some("firing: BaselineCVE (CVE in the stable build)".into()),
             histogram: None,
+            raw: Default::default(),
         }
     );
     assert_eq!(
@@ -288,6 +289,7 @@ async fn firing_alerts_are_counted_and_named_and_silenced_ones_are_not() {
             requests: None,
             detail: None,
             histogram: None,
+            raw: Default::default(),
         },
         "a silenced or inhibited alert counted"
     );
@@ -302,6 +304,7 @@ async fn firing_alerts_are_counted_and_named_and_silenced_ones_are_not() {
             requests: None,
             detail: Some("firing: CanaryCVE (CVE-2026-0001 in libfoo)".into()),
             histogram: None,
+            raw: Default::default(),
         }
     );
 

@@ -520,6 +520,7 @@ query = "sum(rate(errors{{{{selector}}}}[{{rate_window}}]))"
             value: 0.25,
             requests: None,
             histogram: None,
+            raw: Default::default(),
             detail: Some("warning: partial response".into())
         }
     );
@@ -900,6 +901,7 @@ async fn readiness_probe_reads_status_and_version() {
             value: 1.0,
             requests: None,
             histogram: None,
+            raw: Default::default(),
             detail: Some("version 2.0.0, database connected 2ms".into())
         }
     );
@@ -914,6 +916,7 @@ async fn readiness_probe_reads_status_and_version() {
             value: 0.0,
             requests: None,
             histogram: None,
+            raw: Default::default(),
             detail: Some(format!(
                 "version 2.0.0, HTTP 503 from http://{addr}/ready, database disconnected"
             ))

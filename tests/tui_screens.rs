@@ -152,7 +152,11 @@ impl World {
         self.screen.observe(&self.r, self.now);
         if let Some(f) = self.follower.as_mut() {
             let r = &self.r;
-            let copy = Rollout::follow(r.config.clone(), r.state.clone(), r.tracks.clone());
+            // Through JSON as the live feed carries them: what it leaves
+            // out (a reading's raw answer) the follower never sees.
+            let tracks = serde_json::to_value(&r.tracks).expect("tracks as JSON");
+            let tracks = serde_json::from_value(tracks).expect("tracks from JSON");
+            let copy = Rollout::follow(r.config.clone(), r.state.clone(), tracks);
             f.saw(self.now);
             f.observe(&copy, self.now);
         }
@@ -255,6 +259,24 @@ impl World {
         }
     }
 
+    /// One poll of one metric now, canary then baseline: (value,
+    /// requests, the source's answer it was read from).
+    fn answered(&mut self, metric: usize, said: [(f64, f64, String); 2]) {
+        let [canary, baseline] = said.map(|(v, n, raw)| Reading::value(v, Some(n)).with_raw(&raw));
+        self.send(Input::Poll(vec![
+            Sample {
+                metric,
+                group: Group::Canary,
+                reading: canary,
+            },
+            Sample {
+                metric,
+                group: Group::Baseline,
+                reading: baseline,
+            },
+        ]));
+    }
+
     fn draw(&self, width: u16, height: u16) -> Terminal<TestBackend> {
         let mut t = Terminal::new(TestBackend::new(width, height)).unwrap();
         t.draw(|f| cockpit::tui::draw(f, &self.screen, &self.r, self.now))
@@ -309,10 +331,52 @@ fn countdown_watched() -> World {
     breach(World::new("", true).with_follower().start())
 }
 
-/// p95 past its warning line, opened from the table with the keys.
+/// p95 past its warning line, opened from the table with the keys, its
+/// last readings carrying the scraped pages' histogram lines.
 fn detail() -> World {
     let mut w = warning();
+    let page = |p95_bucket: u32| {
+        let mut page = String::from("# TYPE http_request_duration_seconds histogram\n");
+        for (le, n) in [
+            ("0.1", 400),
+            ("0.25", 900),
+            ("0.5", p95_bucket),
+            ("+Inf", 1200),
+        ] {
+            page.push_str(&format!(
+                "http_request_duration_seconds_bucket{{le=\"{le}\"}} {n}\n"
+            ));
+        }
+        page.push_str("http_request_duration_seconds_sum 250.5\nhttp_request_duration_seconds_count 1200\nprocess_open_fds 12\n");
+        cockpit::metrics::raw::exposition(&page, "http_request_duration_seconds")
+    };
+    w.answered(
+        1,
+        [(412.0, 1200.0, page(1100)), (170.0, 22800.0, page(1190))],
+    );
     w.act(Action::SelectDown);
+    w.act(Action::Open);
+    w
+}
+
+/// The error rate read from Prometheus (its default template, which wins
+/// over `[scrape]`), opened with Prometheus' answers to the queries as sent.
+fn detail_prometheus() -> World {
+    let mut w = World::new("[prometheus]\nurl = \"http://127.0.0.1:9090\"", true).start();
+    w.run(5 * MIN, HEALTHY);
+    let answer = |value: &str| {
+        let body = format!(
+            r#"{{"status":"success","data":{{"resultType":"vector","result":[{{"metric":{{}},"value":[1795516500,"{value}"]}}]}}}}"#
+        );
+        cockpit::metrics::raw::prometheus(body.as_bytes()).expect("an API answer")
+    };
+    w.answered(
+        0,
+        [
+            (0.05, 1200.0, answer("0.05")),
+            (0.05, 22800.0, answer("0.05")),
+        ],
+    );
     w.act(Action::Open);
     w
 }
@@ -536,6 +600,7 @@ screens!(
     outside_window,
     help,
     detail,
+    detail_prometheus,
     detail_follower
 );
 
@@ -1421,11 +1486,19 @@ fn a_follower_opens_a_metric_as_the_driver_does() {
     f.act(Action::Open);
     assert!(f.screen.flash.is_none(), "{:?}", f.screen.flash);
     let follower = text_of(&f.draw(120, 40));
-    let (d, fl): (Vec<&str>, Vec<&str>) = (driver.lines().collect(), follower.lines().collect());
-    // The header says who watches; the body is the same.
+    // The header says who watches; the words are the same, but for the
+    // source's raw answers, which the live feed does not carry.
+    let note = "answer at 10:36:10: on the driver's screen only";
+    let d: Vec<&str> = driver.lines().collect();
+    let fl: Vec<&str> = follower.lines().filter(|l| !l.contains(note)).collect();
     assert_eq!(
-        d[2..36],
-        fl[2..36],
+        follower.matches(note).count(),
+        2,
+        "canary and baseline:\n{follower}"
+    );
+    assert_eq!(
+        d[2..10],
+        fl[2..10],
         "driver:\n{driver}\nfollower:\n{follower}"
     );
 }

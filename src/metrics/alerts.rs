@@ -151,6 +151,7 @@ pub fn count(body: &[u8], url: &str) -> Reading {
         requests: None,
         detail,
         histogram: None,
+        raw: Default::default(),
     }
 }
 
@@ -214,6 +215,7 @@ mod tests {
                 requests: None,
                 detail: Some("firing: CanaryCVE (CVE-2026-1 in libfoo); Waf".into()),
                 histogram: None,
+                raw: Default::default(),
             }
         );
         assert_eq!(
@@ -223,6 +225,7 @@ mod tests {
                 requests: None,
                 detail: None,
                 histogram: None,
+                raw: Default::default(),
             }
         );
     }

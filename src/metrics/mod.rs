@@ -30,6 +30,7 @@ pub mod fetch;
 pub mod matcher;
 pub mod probe;
 pub mod prom;
+pub mod raw;
 pub mod scrape;
 pub mod templates;
 pub mod window;

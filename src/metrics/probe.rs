@@ -7,6 +7,7 @@ use serde_json::Value;
 use super::fetch::{self, shown};
 use crate::duration::Span;
 use crate::rollout::Reading;
+use crate::rollout::reading::Raw;
 
 pub struct Probe {
     pub metric: usize,
@@ -43,6 +44,7 @@ fn not_ready(detail: String) -> Reading {
         requests: None,
         detail: Some(detail),
         histogram: None,
+        raw: Default::default(),
     }
 }
 
@@ -76,6 +78,7 @@ pub fn judge(status: u16, body: &[u8], url: &str, expect_version: &str) -> Readi
         requests: None,
         detail: Some(words.join(", ")),
         histogram: None,
+        raw: Raw(Some(super::raw::probe(status, body))),
     }
 }
 

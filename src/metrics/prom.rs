@@ -78,6 +78,8 @@ pub struct Api {
 pub struct Answer {
     pub value: f64,
     pub warnings: Vec<String>,
+    /// `data.result` as Prometheus sent it, shortened (`raw::prometheus`).
+    pub raw: String,
 }
 
 impl Api {
@@ -165,7 +167,7 @@ impl Api {
             }
             (_, _, _, Err(reason)) => (Reading::no_data(reason), Vec::new()),
             (Ok(a), Ok(requests), Ok(()), Ok(buckets)) => {
-                let mut reading = Reading::value(a.value * q.scale, requests);
+                let mut reading = Reading::value(a.value * q.scale, requests).with_raw(&a.raw);
                 if let Some(h) = buckets {
                     reading = reading.with_histogram(h);
                 }
@@ -442,12 +444,14 @@ fn with_warnings(reading: Reading, warnings: &[String]) -> Reading {
             value,
             requests,
             histogram,
+            raw,
             ..
         } if !warnings.is_empty() => Reading::Value {
             value,
             requests,
             detail: Some(format!("warning: {}", warnings.join("; "))),
             histogram,
+            raw,
         },
         other => other,
     }
@@ -571,7 +575,12 @@ pub fn instant_answer(status: u16, body: &[u8], url: &str) -> Result<Answer, Str
     if !value.is_finite() {
         return Err(format!("query returned {}", promql_number(value)));
     }
-    Ok(Answer { value, warnings })
+    let raw = super::raw::prometheus(body).unwrap_or_default();
+    Ok(Answer {
+        value,
+        warnings,
+        raw,
+    })
 }
 
 /// Turns an `/api/v1/query_range` response into points of its one series.

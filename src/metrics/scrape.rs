@@ -187,8 +187,20 @@ impl Scraper {
             if observed.is_empty() {
                 continue;
             }
+            let pages: Vec<(&str, &str)> = self
+                .targets
+                .iter()
+                .zip(bodies)
+                .filter(|(t, _)| t.group == group)
+                .filter_map(|(t, b)| Some((t.url.as_str(), b.as_ref().ok()?.0.as_str())))
+                .collect();
             for (i, m) in &self.metrics {
-                out.push((*i, group, reading(m, &observed, self.speed)));
+                let r = reading(m, &observed, self.speed);
+                let r = match r {
+                    Reading::Value { .. } => r.with_raw(&read_lines(&pages, &m.family)),
+                    other => other,
+                };
+                out.push((*i, group, r));
             }
         }
         out
@@ -226,6 +238,19 @@ impl Scraper {
                 Err(e) => Outcome::Failed(format!("cannot read {}: {e}", shown(url))),
             },
         }
+    }
+}
+
+/// The family's lines on each of a group's pages, each page under its
+/// URL when the group has more than one.
+fn read_lines(pages: &[(&str, &str)], family: &str) -> String {
+    match pages {
+        [(_, page)] => super::raw::exposition(page, family),
+        _ => pages
+            .iter()
+            .map(|(url, page)| format!("{}:\n{}", shown(url), super::raw::exposition(page, family)))
+            .collect::<Vec<_>>()
+            .join("\n"),
     }
 }
 
@@ -287,12 +312,14 @@ fn reading(m: &ScrapeMetric, observed: &[&Outcome], speed: f64) -> Reading {
             requests,
             detail,
             histogram,
+            raw,
         } => Reading::Value {
             value: value * m.scale,
             requests,
             detail,
             // The bounds are in the family's unit, as the value was.
             histogram: histogram.map(|h| h.into_iter().map(|(le, n)| (le * m.scale, n)).collect()),
+            raw,
         },
         other => other,
     };

@@ -18,6 +18,44 @@ pub enum Group {
 /// or under it), cumulative as Prometheus' `le` buckets are, ending at +Inf.
 pub type Histogram = Vec<(f64, f64)>;
 
+/// Bytes of a source's answer kept with a reading at most: a screenful.
+pub const RAW_MAX: usize = 2048;
+
+/// What the source answered, as it said it (Prometheus' `data.result`,
+/// the scraped family's exposition lines, a probe's status and first
+/// line), shortened and redacted, for the metric's detail view.
+///
+/// Kept on the driver only: serde skips it, so it is never journalled and
+/// the live feed stays small (a few hundred bytes per metric per poll
+/// would multiply a follower's bytes). It is no part of what the reading
+/// means: two readings that differ only in it are equal.
+#[derive(Debug, Clone, Default)]
+pub struct Raw(pub Option<String>);
+
+impl PartialEq for Raw {
+    fn eq(&self, _: &Raw) -> bool {
+        true
+    }
+}
+
+impl Raw {
+    /// `text` cut to `RAW_MAX` bytes at a character boundary.
+    pub fn bounded(text: &str) -> Raw {
+        if text.len() <= RAW_MAX {
+            return Raw(Some(text.to_string()));
+        }
+        let mut end = RAW_MAX - "…".len();
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        Raw(Some(format!("{}…", &text[..end])))
+    }
+
+    pub fn text(&self) -> Option<&str> {
+        self.0.as_deref()
+    }
+}
+
 /// One observation of one metric for one group.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
@@ -39,6 +77,9 @@ pub enum Reading {
             with = "super::counted::bounds"
         )]
         histogram: Option<Histogram>,
+        /// The source's own answer it was read from, shortened: see `Raw`.
+        #[serde(skip)]
+        raw: Raw,
     },
     /// No usable value, and why: "query returned no series", "timeout after 5s".
     /// `requests` is `Some(0)` when the source knows no request came (a
@@ -66,6 +107,7 @@ impl Reading {
                 requests,
                 detail: None,
                 histogram: None,
+                raw: Raw::default(),
             }
         } else {
             Reading::NoData {
@@ -83,14 +125,47 @@ impl Reading {
                 value,
                 requests,
                 detail,
+                raw,
                 ..
             } => Reading::Value {
                 value,
                 requests,
                 detail,
                 histogram: Some(buckets),
+                raw,
             },
             other => other,
+        }
+    }
+
+    /// The same reading with the source's answer it was read from, as
+    /// given: `Secrets::reading` bounds it after redacting it, so a cut
+    /// never leaves the first half of a secret. A reading without a value
+    /// keeps its reason only.
+    pub fn with_raw(self, text: &str) -> Reading {
+        match self {
+            Reading::Value {
+                value,
+                requests,
+                detail,
+                histogram,
+                ..
+            } => Reading::Value {
+                value,
+                requests,
+                detail,
+                histogram,
+                raw: Raw(Some(text.to_string())),
+            },
+            other => other,
+        }
+    }
+
+    /// The source's answer kept with the reading, if any.
+    pub fn raw(&self) -> Option<&str> {
+        match self {
+            Reading::Value { raw, .. } => raw.text(),
+            Reading::NoData { .. } => None,
         }
     }
 
@@ -127,6 +202,7 @@ impl Reading {
             requests,
             detail,
             histogram,
+            raw,
         } = self
         else {
             return self;
@@ -144,6 +220,7 @@ impl Reading {
                 requests,
                 detail,
                 histogram,
+                raw,
             };
         };
         const NOISE: f64 = 1e-9;
@@ -160,6 +237,7 @@ impl Reading {
             requests,
             detail,
             histogram,
+            raw,
         }
     }
 }

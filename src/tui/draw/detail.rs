@@ -109,6 +109,40 @@ fn facts<'a>(
         track.verdict.reason
     );
     lines.extend(wrapped(&verdict, width, 4, t.level(level)));
+    // Last: on a small screen the source's own words are what is cut.
+    for (word, slot) in [("canary", &track.canary), ("baseline", &track.baseline)] {
+        lines.extend(raw(s, word, slot, width));
+    }
+    lines
+}
+
+/// What the source answered for the last value, as it said it, under
+/// the time it said it. An error is the reason in "said:" already.
+fn raw<'a>(s: &Screen, word: &str, slot: &Option<(At, Reading)>, width: u16) -> Vec<Line<'a>> {
+    let t = &s.theme;
+    let Some((at, reading @ Reading::Value { .. })) = slot else {
+        return Vec::new();
+    };
+    let head = format!("{word} answer at {}:", s.time_of_day(*at));
+    let Some(text) = reading.raw() else {
+        // The live feed carries values, not answers: see `Raw`.
+        return match s.following {
+            Some(_) => wrapped(
+                &format!("{head} on the driver's screen only"),
+                width,
+                4,
+                t.dim,
+            ),
+            None => Vec::new(),
+        };
+    };
+    // The first line beside the time: a one-series answer takes one row.
+    let mut said = text.lines();
+    let first = said.next().unwrap_or_default();
+    let mut lines = wrapped(&format!("{head} {first}"), width, 4, t.dim);
+    for line in said {
+        lines.extend(wrapped(&format!("    {line}"), width, 8, t.dim));
+    }
     lines
 }
 
