@@ -154,20 +154,26 @@ fn draw_rows(frame: &mut Frame, list: &List, theme: &Theme, area: ratatui::layou
     } else {
         vec!["ROLLOUT", "STAGE", "PHASE", "WORST", "DRIVER"]
     };
-    // The worst metric takes what is left; a gone driver's cell holds
-    // "name DRIVER GONE".
-    let fixed = |w: &[u16]| w.iter().map(|&n| Constraint::Length(n)).collect::<Vec<_>>();
-    let mut widths = if wide {
-        fixed(&[14, 8, 17, 10])
-    } else {
-        fixed(&[12, 11, 10])
+    // Names and drivers as wide as the longest (within reason); the worst
+    // metric takes what is left.
+    let widest = |f: &dyn Fn(&Row) -> usize, most: usize| {
+        let w = list.rows.iter().map(f).max().unwrap_or(0).clamp(7, most);
+        Constraint::Length(w as u16)
     };
-    widths.push(Constraint::Fill(1));
+    let name = widest(&|r| r.rollout.chars().count(), if wide { 24 } else { 16 });
+    let driver = widest(&|r| driver_words(r).chars().count(), 28);
+    let fixed = |w: &[u16]| w.iter().map(|&n| Constraint::Length(n)).collect::<Vec<_>>();
+    let mut widths = vec![name];
     widths.extend(if wide {
-        fixed(&[23, 8, 7])
+        fixed(&[8, 17, 10])
     } else {
-        fixed(&[23])
+        fixed(&[11, 10])
     });
+    widths.push(Constraint::Fill(1));
+    widths.push(driver);
+    if wide {
+        widths.extend(fixed(&[8, 7]));
+    }
     let rows = list.rows.iter().map(|r| table_row(r, wide, theme));
     let table = Table::new(rows, widths)
         .header(TableRow::new(header).style(theme.dim))
@@ -184,11 +190,12 @@ fn table_row<'a>(r: &Row, wide: bool, theme: &Theme) -> TableRow<'a> {
     } else {
         format!("{} {set}", r.stage)
     };
-    let (driver, driver_style) = if r.driver_gone {
-        (format!("{} DRIVER GONE", r.driver), theme.alarm)
+    let driver_style = if r.driver_gone {
+        theme.alarm
     } else {
-        (r.driver.clone(), theme.text)
+        theme.text
     };
+    let driver = driver_words(r);
     let phase = if r.ended.is_some() { "ended" } else { &r.phase };
     let worst = r.worst_words();
     let mut worst = worst.strip_prefix("worst ").unwrap_or(&worst).to_string();
@@ -218,6 +225,15 @@ fn table_row<'a>(r: &Row, wide: bool, theme: &Theme) -> TableRow<'a> {
         cells.push(Cell::from(Dur::whole_secs(r.running_ms).to_string()));
     }
     TableRow::new(cells)
+}
+
+/// The driver, flagged when gone (unfinished, and silent).
+fn driver_words(r: &Row) -> String {
+    if r.driver_gone {
+        format!("{} DRIVER GONE", r.driver)
+    } else {
+        r.driver.clone()
+    }
 }
 
 /// The keys from the key map, so a rebound key is the one shown.
