@@ -261,6 +261,7 @@ fn a_follower_over_real_ssh_sees_stage_changes_and_survives_a_killed_session() {
     let mut said = Vec::new();
     let mut seen_stage = follower.live.state.stage;
     let mut killed = false;
+    let mut down = None;
     let mut seen = Vec::new();
     let start = Instant::now();
     // Three stage changes, the session killed after the first.
@@ -268,6 +269,7 @@ fn a_follower_over_real_ssh_sees_stage_changes_and_survives_a_killed_session() {
         std::thread::sleep(poll);
         follower.poll();
         said.extend(follower.new_lines().into_iter().map(|l| l.text));
+        down = down.or(follower.link_down());
         if follower.live.state.stage > seen_stage {
             seen_stage = follower.live.state.stage;
             seen.push((seen_stage, Instant::now()));
@@ -304,6 +306,14 @@ fn a_follower_over_real_ssh_sees_stage_changes_and_survives_a_killed_session() {
         log.contains("ssh: following over"),
         "and the reconnect:\n{log}"
     );
+    // What the banner draws (its words: tests/status_screens.rs).
+    let down = down.expect("the screen was told the link was down");
+    assert_eq!(
+        (down.host.as_str(), down.attempt, down.gave_up),
+        (remote.label().as_str(), 1, false),
+        "{down:?}"
+    );
+    assert_eq!(follower.link_down(), None, "and told when it was back");
     let entered: Vec<(usize, Instant)> = stages.try_iter().collect();
     eprintln!("{log}");
     assert_eq!(seen.len(), 3, "each stage change seen once: {seen:?}");

@@ -182,3 +182,43 @@ fn keep_looking(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicU32;
+
+    #[test]
+    fn a_look_that_fails_says_the_link_is_down_and_the_next_good_one_clears_it() {
+        let tries = Arc::new(AtomicU32::new(0));
+        let t = tries.clone();
+        let glancer = Glancer::start(
+            move || match t.fetch_add(1, Ordering::SeqCst) {
+                0 | 1 => Err("Connection refused".into()),
+                _ => Ok(vec![]),
+            },
+            Some("bastion".into()),
+        );
+        let next = || {
+            glancer
+                .updates
+                .recv_timeout(Duration::from_secs(60))
+                .unwrap()
+        };
+        let Glance::Down(first) = next() else {
+            panic!("the first look failed")
+        };
+        assert_eq!(
+            (first.host.as_str(), first.attempt, first.retry_in_s),
+            ("bastion", 1, 1)
+        );
+        let Glance::Down(second) = next() else {
+            panic!("so did the second")
+        };
+        assert_eq!(
+            (second.attempt, second.retry_in_s, second.gave_up),
+            (2, 2, false)
+        );
+        assert_eq!(next(), Glance::Rows(vec![]), "the third is back");
+    }
+}
