@@ -410,3 +410,42 @@ fn watch_ssh_draws_the_follower_screen_locally_and_q_leaves() {
     let _ = driver.wait();
     assert!(screen.contains("EXIT=0"), "{screen}");
 }
+
+#[test]
+fn status_watch_over_ssh_lists_the_hosts_rollouts_and_enter_follows_one() {
+    if !have_sshd() {
+        return;
+    }
+    if !which("tmux") {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "tmux not installed"
+        );
+        eprintln!("SKIP: tmux not installed");
+        return;
+    }
+    let data = tempfile::tempdir().unwrap();
+    let host = Host::start(data.path());
+    let (mut driver, _stages) = drill(data.path());
+    wait_for_feed(data.path());
+    let ssh = host.ssh();
+    let tmux = Tmux::start(&format!(
+        "COCKPIT_SSH='{}' '{}' status --watch ssh://127.0.0.1:{} --remote-cockpit '{}'; echo EXIT=$?; sleep 60",
+        ssh.program.join(" "),
+        env!("CARGO_BIN_EXE_cockpit"),
+        host.port,
+        ssh.remote_cockpit,
+    ));
+    let list = tmux.wait_for(&format!("1 live rollout on 127.0.0.1:{}", host.port));
+    assert!(list.contains("▶ drill healthy"), "{list}");
+    tmux.run(&["send-keys", "Enter"]);
+    let screen = tmux.wait_for("WATCHING · driver");
+    assert!(screen.contains("drill healthy"), "{screen}");
+    tmux.run(&["send-keys", "q"]);
+    tmux.wait_for("1 live rollout on");
+    tmux.run(&["send-keys", "q"]);
+    let screen = tmux.wait_for("EXIT=");
+    let _ = driver.kill();
+    let _ = driver.wait();
+    assert!(screen.contains("EXIT=0"), "{screen}");
+}

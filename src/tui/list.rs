@@ -87,6 +87,10 @@ impl List {
     }
 }
 
+fn rollouts(n: usize) -> &'static str {
+    if n == 1 { "rollout" } else { "rollouts" }
+}
+
 /// The banner while a link is down, on the list and on a follower's screen.
 pub fn link_words(d: &LinkDown) -> String {
     if d.gave_up {
@@ -114,7 +118,10 @@ pub fn draw(frame: &mut Frame, list: &List, theme: &Theme, keys: &KeyMap) {
     let live = list.rows.iter().filter(|r| r.ended.is_none()).count();
     let heading = Line::from(vec![
         Span::styled("cockpit status", theme.title),
-        Span::styled(format!(" · {live} live rollouts {}", list.place), theme.dim),
+        Span::styled(
+            format!(" · {live} live {} {}", rollouts(live), list.place),
+            theme.dim,
+        ),
     ]);
     frame.render_widget(Paragraph::new(heading), title);
     if let Some(down) = &list.down {
