@@ -1,47 +1,20 @@
 //! An incident commander with two rollouts in flight: two headless drills
 //! drive in the background, sharing one journal dir; `cockpit watch` in a
-//! real terminal (tmux, 120x40) opens the list of both instead of asking,
+//! real terminal (tmux, 80x24) opens the list of both instead of asking,
 //! `enter` watches the selected one, `q` comes back to the list, and `q`
 //! again quits.
 //!
-//! Every wait polls with a generous deadline (the machine may be busy) and
-//! fails with what was on the screen.
+//! Every wait is bounded (a minute) and fails with what was on the screen.
+
+mod drill_support;
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-const PATIENCE: Duration = Duration::from_secs(90);
+use drill_support::{Tmux, tmux_installed};
+
 const BIN: &str = env!("CARGO_BIN_EXE_cockpit");
-
-fn poll<T>(mut probe: impl FnMut() -> Option<T>) -> Option<T> {
-    let begun = Instant::now();
-    loop {
-        if let Some(v) = probe() {
-            return Some(v);
-        }
-        if begun.elapsed() > PATIENCE {
-            return None;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
-fn tmux_installed() -> bool {
-    let ok = Command::new("tmux")
-        .arg("-V")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        assert_ne!(
-            std::env::var("CI").as_deref(),
-            Ok("true"),
-            "tmux not installed, and CI=true: the status list test must run"
-        );
-        eprintln!("SKIP: tmux not installed");
-    }
-    ok
-}
 
 /// A drill driving headless at real speed (it outlasts the test), ended
 /// when dropped.
@@ -74,64 +47,6 @@ impl Drop for Drill {
     }
 }
 
-/// A private tmux server with one pane running `command`.
-struct Tmux {
-    socket: String,
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = self.tmux(&["kill-server"]);
-    }
-}
-
-impl Tmux {
-    fn start(command: &str) -> Tmux {
-        let t = Tmux {
-            socket: format!("cockpit-status-{}", std::process::id()),
-        };
-        let out = t.tmux(&[
-            "-f",
-            "/dev/null",
-            "new-session",
-            "-d",
-            "-x",
-            "120",
-            "-y",
-            "40",
-            command,
-        ]);
-        assert!(out.status.success(), "{out:?}");
-        t
-    }
-
-    fn tmux(&self, args: &[&str]) -> std::process::Output {
-        Command::new("tmux")
-            .args(["-L", &self.socket])
-            .args(args)
-            .output()
-            .unwrap()
-    }
-
-    fn key(&self, key: &str) {
-        let out = self.tmux(&["send-keys", key]);
-        assert!(out.status.success(), "send-keys {key}: {out:?}");
-    }
-
-    fn screen(&self) -> String {
-        String::from_utf8_lossy(&self.tmux(&["capture-pane", "-p"]).stdout).into_owned()
-    }
-
-    fn wait_for(&self, text: &str) -> String {
-        let mut last = String::new();
-        poll(|| {
-            last = self.screen();
-            last.contains(text).then(|| last.clone())
-        })
-        .unwrap_or_else(|| panic!("waited for {text:?} on screen, which shows:\n{last}"))
-    }
-}
-
 /// How many rollouts `cockpit status --json` counts as live in `data`.
 fn live(data: &Path) -> usize {
     let out = Command::new(BIN)
@@ -151,40 +66,41 @@ fn watch_with_two_live_rollouts_lists_them_enter_watches_one_and_q_comes_back() 
     let data = tempfile::tempdir().unwrap();
     let _healthy = Drill::start(data.path(), "healthy");
     let _creep = Drill::start(data.path(), "latency-creep");
-    poll(|| (live(data.path()) == 2).then_some(())).expect("both drills publish their live feeds");
+    let begun = Instant::now();
+    while live(data.path()) < 2 {
+        assert!(
+            begun.elapsed() < Duration::from_secs(60),
+            "both drills publish their live feeds"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
 
     let command = format!(
-        "XDG_DATA_HOME='{}' '{BIN}' watch; echo EXIT=$?; sleep 600",
+        "XDG_DATA_HOME='{}' '{BIN}' watch; echo EXIT=$?; sleep 60",
         data.path().display()
     );
-    let t = Tmux::start(&command);
+    let t = Tmux::start("list", &command);
     let list = t.wait_for("2 live rollouts here");
-    assert!(list.contains("drill healthy"), "{list}");
-    assert!(list.contains("drill latency-creep"), "{list}");
     assert!(!list.contains("name the one to follow"), "{list}");
-
-    // The second one, whichever it is: the arrows move the selection.
-    t.key("Down");
-    let moved = poll(|| {
-        let s = t.screen();
-        let line = s.lines().find(|l| l.starts_with('▶'))?.to_string();
-        let first = s.lines().find(|l| l.contains("drill "))?.to_string();
-        (line != first).then_some(line)
-    })
-    .unwrap_or_else(|| panic!("the selection moves down:\n{}", t.screen()));
-    let picked = ["drill healthy", "drill latency-creep"]
+    let names = ["drill healthy", "drill latency-creep"];
+    let first = names
         .into_iter()
-        .find(|name| moved.contains(name))
-        .expect("a rollout is selected");
+        .find(|n| list.contains(&format!("▶ {n}")))
+        .unwrap_or_else(|| panic!("the first row is selected:\n{list}"));
+    let picked = names.into_iter().find(|n| *n != first).unwrap();
+    assert!(list.contains(picked), "{list}");
 
-    t.key("Enter");
+    // The arrows move the selection.
+    t.keys("Down");
+    t.wait_for(&format!("▶ {picked}"));
+    t.keys("Enter");
     let watching = t.wait_for("WATCHING");
     let header = watching.lines().next().unwrap_or_default();
     assert!(header.starts_with(picked), "watching {picked}:\n{watching}");
 
-    t.key("q");
+    t.keys("q");
     t.wait_for("2 live rollouts here");
-    t.key("q");
+    t.keys("q");
     let end = t.wait_for("EXIT=");
     assert!(end.contains("EXIT=0"), "{end}");
 }

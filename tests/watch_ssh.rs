@@ -377,10 +377,26 @@ impl Drop for Tmux {
     }
 }
 
-#[test]
-fn watch_ssh_draws_the_follower_screen_locally_and_q_leaves() {
+/// A drill driving on the host, and `cockpit ARGS ssh://host/...` (the
+/// address follows ARGS) in a tmux of our own; `None` when sshd or tmux
+/// is missing outside CI. The drill ends when the last of them is dropped.
+struct OnHost {
+    tmux: Tmux,
+    driver: Child,
+    _host: Host,
+    _data: tempfile::TempDir,
+}
+
+impl Drop for OnHost {
+    fn drop(&mut self) {
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+fn on_host_in_tmux(args: &str) -> Option<OnHost> {
     if !have_sshd() {
-        return;
+        return None;
     }
     if !which("tmux") {
         assert!(
@@ -388,55 +404,48 @@ fn watch_ssh_draws_the_follower_screen_locally_and_q_leaves() {
             "tmux not installed"
         );
         eprintln!("SKIP: tmux not installed");
-        return;
+        return None;
     }
     let data = tempfile::tempdir().unwrap();
     let host = Host::start(data.path());
-    let (mut driver, _stages) = drill(data.path());
+    let (driver, _stages) = drill(data.path());
     wait_for_feed(data.path());
     let ssh = host.ssh();
     let tmux = Tmux::start(&format!(
-        "COCKPIT_SSH='{}' '{}' watch ssh://127.0.0.1:{} --remote-cockpit '{}'; echo EXIT=$?; sleep 60",
+        "COCKPIT_SSH='{}' '{}' {args} ssh://127.0.0.1:{} --remote-cockpit '{}'; echo EXIT=$?; sleep 60",
         ssh.program.join(" "),
         env!("CARGO_BIN_EXE_cockpit"),
         host.port,
         ssh.remote_cockpit,
     ));
+    Some(OnHost {
+        tmux,
+        driver,
+        _host: host,
+        _data: data,
+    })
+}
+
+#[test]
+fn watch_ssh_draws_the_follower_screen_locally_and_q_leaves() {
+    let Some(on) = on_host_in_tmux("watch") else {
+        return;
+    };
+    let tmux = &on.tmux;
     let screen = tmux.wait_for("WATCHING · driver");
     assert!(screen.contains("drill healthy"), "{screen}");
     tmux.run(&["send-keys", "q"]);
     let screen = tmux.wait_for("EXIT=");
-    let _ = driver.kill();
-    let _ = driver.wait();
     assert!(screen.contains("EXIT=0"), "{screen}");
 }
 
 #[test]
 fn status_watch_over_ssh_lists_the_hosts_rollouts_and_enter_follows_one() {
-    if !have_sshd() {
+    let Some(on) = on_host_in_tmux("status --watch") else {
         return;
-    }
-    if !which("tmux") {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "tmux not installed"
-        );
-        eprintln!("SKIP: tmux not installed");
-        return;
-    }
-    let data = tempfile::tempdir().unwrap();
-    let host = Host::start(data.path());
-    let (mut driver, _stages) = drill(data.path());
-    wait_for_feed(data.path());
-    let ssh = host.ssh();
-    let tmux = Tmux::start(&format!(
-        "COCKPIT_SSH='{}' '{}' status --watch ssh://127.0.0.1:{} --remote-cockpit '{}'; echo EXIT=$?; sleep 60",
-        ssh.program.join(" "),
-        env!("CARGO_BIN_EXE_cockpit"),
-        host.port,
-        ssh.remote_cockpit,
-    ));
-    let list = tmux.wait_for(&format!("1 live rollout on 127.0.0.1:{}", host.port));
+    };
+    let tmux = &on.tmux;
+    let list = tmux.wait_for("1 live rollout on 127.0.0.1:");
     assert!(list.contains("▶ drill healthy"), "{list}");
     tmux.run(&["send-keys", "Enter"]);
     let screen = tmux.wait_for("WATCHING · driver");
@@ -445,7 +454,5 @@ fn status_watch_over_ssh_lists_the_hosts_rollouts_and_enter_follows_one() {
     tmux.wait_for("1 live rollout on");
     tmux.run(&["send-keys", "q"]);
     let screen = tmux.wait_for("EXIT=");
-    let _ = driver.kill();
-    let _ = driver.wait();
     assert!(screen.contains("EXIT=0"), "{screen}");
 }

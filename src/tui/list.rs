@@ -167,7 +167,7 @@ fn draw_rows(frame: &mut Frame, list: &List, theme: &Theme, area: ratatui::layou
         let w = list.rows.iter().map(f).max().unwrap_or(0).clamp(7, most);
         Constraint::Length(w as u16)
     };
-    let name = widest(&|r| r.rollout.chars().count(), if wide { 24 } else { 16 });
+    let name = widest(&|r| r.rollout.chars().count(), if wide { 24 } else { 20 });
     let driver = widest(&|r| driver_words(r).chars().count(), 28);
     let fixed = |w: &[u16]| w.iter().map(|&n| Constraint::Length(n)).collect::<Vec<_>>();
     let mut widths = vec![name];
