@@ -104,7 +104,7 @@ fn live_list(args: &StatusArgs, remote: Option<Remote>) -> i32 {
         let (args, remote) = (args.clone(), remote.clone());
         move || {
             let (args, remote) = (args.clone(), remote.clone());
-            let host = remote.as_ref().map(|r| r.host.clone());
+            let host = remote.as_ref().map(Remote::label);
             Glancer::start(
                 move || match &remote {
                     // Under the list no one can answer a passphrase prompt.
