@@ -136,7 +136,8 @@ pub fn watch_list(
     watch: &super::watch::WatchArgs,
     target: &dyn Fn(&str) -> String,
 ) -> i32 {
-    let theme = match Theme::load("dark", theme::colour_wanted()) {
+    let choice = watch.theme.as_deref().unwrap_or("dark");
+    let theme = match Theme::load(choice, theme::colour_wanted()) {
         Ok(t) => t,
         Err(e) => {
             eprintln!("error: {e}");
