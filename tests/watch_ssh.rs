@@ -261,6 +261,7 @@ fn a_follower_over_real_ssh_sees_stage_changes_and_survives_a_killed_session() {
     let mut said = Vec::new();
     let mut seen_stage = follower.live.state.stage;
     let mut killed = false;
+    let mut down = None;
     let mut seen = Vec::new();
     let start = Instant::now();
     // Three stage changes, the session killed after the first.
@@ -268,6 +269,7 @@ fn a_follower_over_real_ssh_sees_stage_changes_and_survives_a_killed_session() {
         std::thread::sleep(poll);
         follower.poll();
         said.extend(follower.new_lines().into_iter().map(|l| l.text));
+        down = down.or(follower.link_down());
         if follower.live.state.stage > seen_stage {
             seen_stage = follower.live.state.stage;
             seen.push((seen_stage, Instant::now()));
@@ -304,6 +306,14 @@ fn a_follower_over_real_ssh_sees_stage_changes_and_survives_a_killed_session() {
         log.contains("ssh: following over"),
         "and the reconnect:\n{log}"
     );
+    // What the banner draws (its words: tests/status_screens.rs).
+    let down = down.expect("the screen was told the link was down");
+    assert_eq!(
+        (down.host.as_str(), down.attempt, down.gave_up),
+        (remote.label().as_str(), 1, false),
+        "{down:?}"
+    );
+    assert_eq!(follower.link_down(), None, "and told when it was back");
     let entered: Vec<(usize, Instant)> = stages.try_iter().collect();
     eprintln!("{log}");
     assert_eq!(seen.len(), 3, "each stage change seen once: {seen:?}");
@@ -367,10 +377,26 @@ impl Drop for Tmux {
     }
 }
 
-#[test]
-fn watch_ssh_draws_the_follower_screen_locally_and_q_leaves() {
+/// A drill driving on the host, and `cockpit ARGS ssh://host/...` (the
+/// address follows ARGS) in a tmux of our own; `None` when sshd or tmux
+/// is missing outside CI. The drill ends when the last of them is dropped.
+struct OnHost {
+    tmux: Tmux,
+    driver: Child,
+    _host: Host,
+    _data: tempfile::TempDir,
+}
+
+impl Drop for OnHost {
+    fn drop(&mut self) {
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+fn on_host_in_tmux(args: &str) -> Option<OnHost> {
     if !have_sshd() {
-        return;
+        return None;
     }
     if !which("tmux") {
         assert!(
@@ -378,25 +404,55 @@ fn watch_ssh_draws_the_follower_screen_locally_and_q_leaves() {
             "tmux not installed"
         );
         eprintln!("SKIP: tmux not installed");
-        return;
+        return None;
     }
     let data = tempfile::tempdir().unwrap();
     let host = Host::start(data.path());
-    let (mut driver, _stages) = drill(data.path());
+    let (driver, _stages) = drill(data.path());
     wait_for_feed(data.path());
     let ssh = host.ssh();
     let tmux = Tmux::start(&format!(
-        "COCKPIT_SSH='{}' '{}' watch ssh://127.0.0.1:{} --remote-cockpit '{}'; echo EXIT=$?; sleep 60",
+        "COCKPIT_SSH='{}' '{}' {args} ssh://127.0.0.1:{} --remote-cockpit '{}'; echo EXIT=$?; sleep 60",
         ssh.program.join(" "),
         env!("CARGO_BIN_EXE_cockpit"),
         host.port,
         ssh.remote_cockpit,
     ));
+    Some(OnHost {
+        tmux,
+        driver,
+        _host: host,
+        _data: data,
+    })
+}
+
+#[test]
+fn watch_ssh_draws_the_follower_screen_locally_and_q_leaves() {
+    let Some(on) = on_host_in_tmux("watch") else {
+        return;
+    };
+    let tmux = &on.tmux;
     let screen = tmux.wait_for("WATCHING · driver");
     assert!(screen.contains("drill healthy"), "{screen}");
     tmux.run(&["send-keys", "q"]);
     let screen = tmux.wait_for("EXIT=");
-    let _ = driver.kill();
-    let _ = driver.wait();
+    assert!(screen.contains("EXIT=0"), "{screen}");
+}
+
+#[test]
+fn status_watch_over_ssh_lists_the_hosts_rollouts_and_enter_follows_one() {
+    let Some(on) = on_host_in_tmux("status --watch") else {
+        return;
+    };
+    let tmux = &on.tmux;
+    let list = tmux.wait_for("1 live rollout on 127.0.0.1:");
+    assert!(list.contains("▶ drill healthy"), "{list}");
+    tmux.run(&["send-keys", "Enter"]);
+    let screen = tmux.wait_for("WATCHING · driver");
+    assert!(screen.contains("drill healthy"), "{screen}");
+    tmux.run(&["send-keys", "q"]);
+    tmux.wait_for("1 live rollout on");
+    tmux.run(&["send-keys", "q"]);
+    let screen = tmux.wait_for("EXIT=");
     assert!(screen.contains("EXIT=0"), "{screen}");
 }

@@ -3,16 +3,16 @@
 //! SSH, `cockpit status --json` on the host, printed here.
 
 use std::io::IsTerminal;
-use std::path::PathBuf;
-use std::time::SystemTime;
-
-use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
 
 use crate::duration::Span;
 use crate::exit;
+use crate::feed::glance::{Glance, Glancer};
+pub use crate::feed::glance::{Row, rows};
 use crate::feed::ssh::Remote;
-use crate::feed::{self, Live, follow_now, wall_ms};
-use crate::rollout::Reading;
+use crate::tui::keys::KeyMap;
+use crate::tui::list::{self, List};
+use crate::tui::theme::{self, Theme};
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct StatusArgs {
@@ -21,6 +21,9 @@ pub struct StatusArgs {
     /// JSON for scripts: an array with one object per rollout.
     #[arg(long)]
     pub json: bool,
+    /// Keep the list live on screen; enter watches the selected rollout.
+    #[arg(long, conflicts_with = "json")]
+    pub watch: bool,
     /// Config file whose `[journal] dir` to look in.
     #[arg(long, short)]
     pub config: Option<PathBuf>,
@@ -29,127 +32,45 @@ pub struct StatusArgs {
     pub remote_cockpit: String,
 }
 
-/// One rollout, as its cockpit last published it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Row {
-    pub rollout: String,
-    pub strategy: String,
-    pub stage: String,
-    /// The weight the stage sets, and the share of requests seen on the canary.
-    pub weight_set: Option<f64>,
-    pub weight_seen: Option<f64>,
-    pub phase: String,
-    /// The metric in the worst state, its level and canary value.
-    pub worst: Option<(String, String, Option<f64>, String)>,
-    pub driver: String,
-    pub watchers: Vec<String>,
-    pub running_ms: u64,
-    /// Unfinished, and its driver has not written for a while.
-    pub driver_gone: bool,
-    pub ended: Option<String>,
-}
-
-/// What the feed says, as of `wall`.
-pub fn row(live: &Live, wall: u64) -> Row {
-    let (now, silent) = follow_now(live, wall);
-    let state = &live.state;
-    let stage = live.config.stages.get(state.stage);
-    // The first of equals: the config's order is the operator's.
-    let worst = live
-        .tracks
-        .iter()
-        .rev()
-        .max_by_key(|t| t.verdict.level)
-        .map(|t| {
-            let value = match &t.canary {
-                Some((_, Reading::Value { value, .. })) => Some(*value),
-                _ => None,
-            };
-            let level = t.verdict.level.word().to_string();
-            (t.rule.label(), level, value, t.rule.unit.clone())
-        });
-    let phase = serde_json::to_value(&state.phase).unwrap_or_default();
-    Row {
-        rollout: live.config.rollout.name.clone(),
-        strategy: live.config.rollout.strategy.to_string(),
-        stage: stage.map_or("-".into(), |s| s.name.clone()),
-        weight_set: stage.and_then(|s| s.weight),
-        weight_seen: state.traffic.seen.as_ref().map(|s| s.share),
-        phase: phase["phase"].as_str().unwrap_or("?").replace('_', " "),
-        worst,
-        driver: live.driver.clone(),
-        watchers: live.watchers.clone(),
-        running_ms: state.started_at.map_or(0, |t| now.saturating_sub(t)),
-        driver_gone: silent.is_some(),
-        ended: live.ended.clone(),
-    }
-}
-
 /// The line `status` prints for a row.
 pub fn line(r: &Row) -> String {
-    let pct = |w: Option<f64>| w.map_or("-".into(), |w| format!("{}%", crate::format::number(w)));
-    let worst = r
-        .worst
-        .as_ref()
-        .map_or("no metrics".into(), |(m, level, v, unit)| {
-            let unit = match unit.as_str() {
-                "%" | "" => unit.clone(),
-                u => format!(" {u}"),
-            };
-            let v = v.map_or("no data".into(), |v| {
-                format!("{}{unit}", crate::format::number(v))
-            });
-            format!("worst {m} {v} ({level})")
-        });
+    let (set, seen) = r.weights();
     let flag = if r.driver_gone {
         "  DRIVER GONE (unfinished)"
     } else {
         ""
     };
     format!(
-        "{}  {}  stage {} (set {}, seen {})  {}  {worst}  driver {}  watchers {}  running {}{flag}",
+        "{}  {}  stage {} (set {set}, seen {seen})  {}  {}  driver {}  watchers {}  running {}{flag}",
         r.rollout,
         r.strategy,
         r.stage,
-        pct(r.weight_set),
-        pct(r.weight_seen),
         r.phase,
+        r.worst_words(),
         r.driver,
         r.watchers.len(),
         Span::whole_secs(r.running_ms),
     )
 }
 
-/// One row per rollout in `dir`: its newest session, running ones first.
-pub fn rows(dir: &std::path::Path) -> Vec<Row> {
-    let wall = wall_ms();
-    let mut lives: Vec<(bool, SystemTime, Live)> = feed::feeds(dir, None)
-        .into_iter()
-        .filter_map(|(modified, p)| {
-            feed::read(&p)
-                .ok()
-                .map(|l| (l.ended.is_none(), modified, l))
-        })
-        .collect();
-    lives.sort_by_key(|(running, modified, _)| std::cmp::Reverse((*running, *modified)));
-    let mut rows: Vec<Row> = Vec::new();
-    for (_, _, live) in lives {
-        if !rows.iter().any(|r| r.rollout == live.config.rollout.name) {
-            rows.push(row(&live, wall));
-        }
-    }
-    rows
-}
-
 pub fn run(args: StatusArgs) -> i32 {
-    let rows = match &args.host {
-        Some(host) => match Remote::parse(host) {
-            Some(Ok(remote)) => remote_rows(&args, &remote),
-            Some(Err(e)) => Err(e),
-            None => Err(format!(
-                "\"{host}\" is not a host: write ssh://[user@]host[:port]"
-            )),
-        },
+    let remote = match args.host.as_deref().map(|h| (h, Remote::parse(h))) {
+        Some((_, Some(Ok(remote)))) => Some(remote),
+        Some((_, Some(Err(e)))) => {
+            eprintln!("error: {e}");
+            return exit::ERROR;
+        }
+        Some((host, None)) => {
+            eprintln!("error: \"{host}\" is not a host: write ssh://[user@]host[:port]");
+            return exit::ERROR;
+        }
+        None => None,
+    };
+    if args.watch {
+        return live_list(&args, remote);
+    }
+    let rows = match &remote {
+        Some(remote) => remote_rows(&args, remote, !std::io::stdin().is_terminal()),
         None => Ok(rows(&super::report::journal_dir(args.config.as_deref()))),
     };
     let rows = match rows {
@@ -169,10 +90,90 @@ pub fn run(args: StatusArgs) -> i32 {
     exit::OK
 }
 
+/// `--watch`: the list, live, until quit; `enter` watches the selected
+/// rollout in this terminal (over SSH as `watch ssh://host/ROLLOUT`).
+fn live_list(args: &StatusArgs, remote: Option<Remote>) -> i32 {
+    if !std::io::stdout().is_terminal() {
+        eprintln!("error: stdout is not a terminal, so the list cannot be drawn; try --json");
+        return exit::CONFIG;
+    }
+    let place = remote
+        .as_ref()
+        .map_or("here".into(), |r| format!("on {}", r.label()));
+    let look = {
+        let (args, remote) = (args.clone(), remote.clone());
+        move || {
+            let (args, remote) = (args.clone(), remote.clone());
+            let host = remote.as_ref().map(Remote::label);
+            Glancer::start(
+                move || match &remote {
+                    // Under the list no one can answer a passphrase prompt.
+                    Some(r) => remote_rows(&args, r, true),
+                    None => Ok(rows(&super::report::journal_dir(args.config.as_deref()))),
+                },
+                host,
+            )
+        }
+    };
+    let target = |rollout: &str| match &remote {
+        Some(r) => format!("ssh://{}/{rollout}", r.label()),
+        None => rollout.to_string(),
+    };
+    let watch = super::watch::WatchArgs {
+        target: None,
+        feed: false,
+        remote_cockpit: args.remote_cockpit.clone(),
+        config: args.config.clone(),
+        theme: None,
+    };
+    watch_list(List::new(&place), &look, &watch, &target)
+}
+
+/// The list on screen until quit, each pick watched with `watch`'s args.
+pub fn watch_list(
+    mut list: List,
+    look: &dyn Fn() -> Glancer,
+    watch: &super::watch::WatchArgs,
+    target: &dyn Fn(&str) -> String,
+) -> i32 {
+    let choice = watch.theme.as_deref().unwrap_or("dark");
+    let theme = match Theme::load(choice, theme::colour_wanted()) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::CONFIG;
+        }
+    };
+    let mut open = |rollout: &str| {
+        let mut args = watch.clone();
+        args.target = Some(target(rollout));
+        super::watch::run(args)
+    };
+    match list::run(&mut list, look, &theme, &KeyMap::default(), &mut open) {
+        Ok(()) => exit::OK,
+        Err(e) => {
+            eprintln!("error: {e}");
+            exit::ERROR
+        }
+    }
+}
+
+/// The rows of this machine's journal dir, looked up every second.
+pub fn local_glancer(dir: &Path) -> Glancer {
+    let dir = dir.to_path_buf();
+    Glancer::start(move || Ok(rows(&dir)), None)
+}
+
+/// A list already holding `rows` (no "looking..." at first).
+pub fn list_of(rows: Vec<Row>) -> List {
+    let mut list = List::new("here");
+    list.take(Glance::Rows(rows));
+    list
+}
+
 /// `cockpit status --json` on the host, over the user's own ssh.
-fn remote_rows(args: &StatusArgs, remote: &Remote) -> Result<Vec<Row>, String> {
+fn remote_rows(args: &StatusArgs, remote: &Remote, batch: bool) -> Result<Vec<Row>, String> {
     let ssh = super::watch::ssh(&args.remote_cockpit);
-    let batch = !std::io::stdin().is_terminal();
     let out = ssh
         .command(remote, &["status", "--json"], batch)
         .output()
@@ -193,8 +194,8 @@ fn remote_rows(args: &StatusArgs, remote: &Remote) -> Result<Vec<Row>, String> {
 mod tests {
     use super::*;
     use crate::clock::Clock;
+    use crate::feed::{self, wall_ms};
     use crate::rollout::{Input, Rollout};
-    use std::path::Path;
 
     #[test]
     fn one_line_per_rollout_and_a_silent_unfinished_driver_is_flagged() {
@@ -223,7 +224,7 @@ mod tests {
 
         let mut live = feed::read(&dir.path().join("checkout-a.live.json")).unwrap();
         live.written -= 60_000;
-        let gone = super::row(&live, wall_ms());
+        let gone = crate::feed::glance::row(&live, wall_ms());
         assert!(gone.driver_gone);
         assert!(
             line(&gone).ends_with("DRIVER GONE (unfinished)"),
@@ -232,7 +233,7 @@ mod tests {
         );
         live.ended = Some("the rollout ended: promoted".into());
         assert!(
-            !super::row(&live, wall_ms()).driver_gone,
+            !crate::feed::glance::row(&live, wall_ms()).driver_gone,
             "an ended run is not gone"
         );
     }

@@ -40,6 +40,9 @@ pub struct WatchArgs {
 }
 
 pub fn run(args: WatchArgs) -> i32 {
+    if let Some(code) = several(&args) {
+        return code;
+    }
     let remote = args.target.as_deref().and_then(Remote::parse);
     let follower = match remote {
         Some(remote) => remote.and_then(|r| connect(&args, &r)),
@@ -88,6 +91,24 @@ pub fn run(args: WatchArgs) -> i32 {
             exit::ERROR
         }
     }
+}
+
+/// No rollout named and several live here, on a terminal: the list of
+/// them, each one watched from there; `None` when there is one or none.
+fn several(args: &WatchArgs) -> Option<i32> {
+    if args.target.is_some() || args.feed || !std::io::stdout().is_terminal() {
+        return None;
+    }
+    let dir = super::report::journal_dir(args.config.as_deref());
+    let rows = super::status::rows(&dir);
+    if rows.iter().filter(|r| r.ended.is_none()).count() < 2 {
+        return None;
+    }
+    let look = || super::status::local_glancer(&dir);
+    let list = super::status::list_of(rows);
+    Some(super::status::watch_list(list, &look, args, &|r| {
+        r.to_string()
+    }))
 }
 
 /// The ssh program: `COCKPIT_SSH` (e.g. `ssh -F ./ssh_config`) or `ssh`.

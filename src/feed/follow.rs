@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use super::ssh::{self, Event, Link};
+use super::ssh::{self, Event, Link, LinkDown};
 use super::wire::{self, Receiver};
 use super::{Live, LogLine, Presence, Severity, read, wall_ms};
 use crate::rollout::Rollout;
@@ -37,6 +37,8 @@ pub struct Follower {
     said: Vec<LogLine>,
     /// Why the last read failed (the feed is gone, or unreadable).
     pub trouble: Option<String>,
+    /// The SSH link is down, since when: cleared by the next line.
+    down: Option<(LinkDown, Instant)>,
 }
 
 impl Follower {
@@ -81,6 +83,7 @@ impl Follower {
             shown: (0, 0),
             said: Vec::new(),
             trouble: None,
+            down: None,
         }
     }
 
@@ -129,12 +132,14 @@ impl Follower {
         } = stream.as_mut();
         let mut changed = false;
         let mut said = Vec::new();
+        let down = &mut self.down;
         while let Ok(event) = link.events.try_recv() {
             if !matches!(event, Event::Line(_))
                 && receiver.live.as_ref().is_some_and(|l| l.ended.is_some())
             {
                 continue; // The rollout ended: the stream ending with it is no news.
             }
+            *down = link_down(&event, host).map(|d| (d, Instant::now()));
             match event {
                 Event::Line(line) => {
                     *heard = Instant::now();
@@ -165,6 +170,16 @@ impl Follower {
         Some(live)
     }
 
+    /// The SSH link is down: for the banner, counting down to the next try.
+    pub fn link_down(&self) -> Option<LinkDown> {
+        let (down, since) = self.down.as_ref()?;
+        let left = down.retry_in_s.saturating_sub(since.elapsed().as_secs());
+        Some(LinkDown {
+            retry_in_s: left,
+            ..down.clone()
+        })
+    }
+
     /// Log lines not yet shown, oldest first. A resumed driver is a new
     /// process whose count starts again.
     pub fn new_lines(&mut self) -> Vec<LogLine> {
@@ -180,6 +195,27 @@ impl Follower {
         lines.append(&mut self.said);
         lines
     }
+}
+
+/// The banner's news in an event: down after a drop, none once a line
+/// comes (or the connection is back).
+fn link_down(event: &Event, host: &str) -> Option<LinkDown> {
+    let (why, attempt, retry_in_s, gave_up) = match event {
+        Event::Line(_) | Event::Connected { .. } => return None,
+        Event::Dropped {
+            why,
+            attempt,
+            retry_in,
+        } => (why, *attempt, retry_in.as_secs(), false),
+        Event::GaveUp { why } => (why, ssh::ATTEMPTS, 0, true),
+    };
+    Some(LinkDown {
+        host: host.to_string(),
+        why: why.clone(),
+        attempt,
+        retry_in_s,
+        gave_up,
+    })
 }
 
 /// What the log pane says when the connection changes.

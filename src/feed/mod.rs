@@ -10,6 +10,7 @@
 //! config names the environment variables that hold them, never the values.
 
 mod follow;
+pub mod glance;
 mod presence;
 mod publish;
 pub mod ssh;

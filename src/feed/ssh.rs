@@ -288,3 +288,18 @@ fn kill(slot: &Mutex<Option<Child>>) {
         let _ = c.kill();
     }
 }
+
+/// The link to a host is down: what the screen says where the eye is,
+/// until it is back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkDown {
+    pub host: String,
+    /// ssh's last words, for the log.
+    pub why: String,
+    /// This many tries in a row failed, of `ATTEMPTS`.
+    pub attempt: u32,
+    /// Seconds until the next try.
+    pub retry_in_s: u64,
+    /// No more tries: what is shown is no longer live.
+    pub gave_up: bool,
+}

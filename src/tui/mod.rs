@@ -10,6 +10,7 @@
 //! - `logpane`: the log, a ring of lines scrolled by line.
 //! - `next`: the engine's `Now` and `Said` in words, with the keys bound now.
 //! - `draw/`: the frame, a function of the rollout and the screen state.
+//! - `list`: every live rollout, one row each; `enter` watches one.
 //! - `wheel`: handing the wheel over and followers' notes, in words.
 //! - `terminal`: the real terminal, the key reader, redraw pacing, and
 //!   restoring the terminal on every way out.
@@ -17,6 +18,7 @@
 mod actions;
 mod draw;
 pub mod keys;
+pub mod list;
 mod logpane;
 mod modes;
 pub mod next;

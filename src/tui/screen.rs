@@ -80,6 +80,8 @@ pub struct Screen {
     pub hook_output: VecDeque<String>,
     /// Set when this screen follows someone else's rollout.
     pub following: Option<Following>,
+    /// A follower's SSH link is down (the banner says so until it is back).
+    pub link_down: Option<crate::feed::ssh::LinkDown>,
     /// Who follows the rollout with `cockpit watch`.
     pub watchers: Vec<String>,
     /// What the pre-flight found before the start, for the start panel.
@@ -146,6 +148,7 @@ impl Screen {
             flash_kind: None,
             hook_output: VecDeque::new(),
             following: None,
+            link_down: None,
             watchers: Vec::new(),
             preflight: None,
             forced: None,

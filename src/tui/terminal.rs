@@ -253,6 +253,7 @@ impl Tui {
         self.screen.operator = follower.live.driver.clone();
         self.screen.ssh = follower.live.ssh;
         self.screen.watchers.clone_from(&follower.live.watchers);
+        self.screen.link_down = follower.link_down();
         self.screen.following = Some(Following {
             silent_ms,
             ended: follower.live.ended.clone(),

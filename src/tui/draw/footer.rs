@@ -104,16 +104,21 @@ fn traffic_warning(r: &Rollout, now: At) -> Option<String> {
     ))
 }
 
-/// What a follower must know beyond the driver's screen: the driver is
-/// gone quiet, or has left.
+/// What a follower must know beyond the driver's screen: the link to the
+/// host is down, the driver is gone quiet, or has left.
 fn follower_word<'a>(s: &Screen, width: u16) -> Vec<Line<'a>> {
     let Some(f) = s.following.as_ref() else {
         return vec![];
     };
     let t = &s.theme;
-    let (text, style) = match (&f.ended, f.silent_ms) {
-        (Some(ended), _) => (format!("■ {ended}"), t.warning),
-        (None, Some(ms)) => (
+    let (text, style) = match (&s.link_down, &f.ended, f.silent_ms) {
+        // The link first: while it is down, all else shown is old news.
+        (Some(down), _, _) => (
+            format!("■ {}", super::super::list::link_words(down)),
+            t.alarm,
+        ),
+        (None, Some(ended), _) => (format!("■ {ended}"), t.warning),
+        (None, None, Some(ms)) => (
             format!(
                 "■ NO WORD FROM THE DRIVER FOR {}: their cockpit may be gone (a dropped \
                  connection?); the journal lets it be resumed with cockpit run --resume",
@@ -121,7 +126,7 @@ fn follower_word<'a>(s: &Screen, width: u16) -> Vec<Line<'a>> {
             ),
             t.alarm,
         ),
-        (None, None) => return vec![],
+        (None, None, None) => return vec![],
     };
     let style = style.add_modifier(Modifier::BOLD);
     let mut lines = wrapped(&text, width, 2, style);
