@@ -166,10 +166,10 @@ fn check_warns_when_a_stage_is_too_short_for_its_traffic_to_judge() {
     };
     // 15-minute stages at 20 req/s at 5%: plenty.
     assert!(!with("traffic = 400\n").contains("req/s the canary needs"));
-    // At 1 req/s the 3,000 requests the judge needs take 50 minutes.
+    // At 1 req/s the ~4,600 requests the judge needs take over an hour.
     let quiet = with("traffic = 20\n");
     assert!(
-        quiet.contains("stage 5%: at ~1 req/s the canary needs ~50m (3,000 requests) to show error rate within 2x stable; wait is 15m"),
+        quiet.contains("stage 5%: at ~1 req/s the canary needs ~1h16m46s (4,605 requests) to show error rate within 2x stable; wait is 15m"),
         "{quiet}"
     );
     // The metrics say who judges them and how sure.

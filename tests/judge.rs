@@ -150,7 +150,9 @@ fn zero_errors_become_ok_with_enough_requests_and_say_so_before() {
         reason.contains("a real 2x regression would show in ~"),
         "{reason}"
     );
-    for _ in 0..40 {
+    // ln(10) / 0.05% ~ 4,600 requests without an error show the canary
+    // under the floor at 90%.
+    for _ in 0..48 {
         canary.serve(100.0, 0.0, &[]);
         stable.serve(2000.0, 0.0, &[]);
         j.poll(&canary, &stable);
@@ -160,6 +162,34 @@ fn zero_errors_become_ok_with_enough_requests_and_say_so_before() {
         let (level, reason) = j.verdict(m);
         assert_eq!(level, Level::Ok, "{reason}");
     }
+}
+
+#[test]
+fn a_canary_four_times_stable_is_never_ok_and_one_like_stable_is() {
+    // steady-4x at 5% of 400 req/s: an error every 12.5 polls at 0.08%
+    // against stable's 0.02%; the 0.05% floor it is held to is under it.
+    let mut j = Judge::new();
+    let (mut bad, mut stable) = (Counters::new(&BOUNDS), Counters::new(&BOUNDS));
+    j.poll(&bad, &stable);
+    for i in 1..=240 {
+        let error = if i % 12 == 6 { 1.0 } else { 0.0 };
+        bad.serve(100.0, error, &[]);
+        stable.serve(1900.0, if i % 5 == 0 { 1.9 } else { 0.0 }, &[]);
+        j.poll(&bad, &stable);
+        let (level, reason) = j.verdict(0);
+        assert_ne!(level, Level::Ok, "poll {i}: {reason}");
+    }
+    // The same traffic with stable's error rate: OK within 20 minutes.
+    let mut j = Judge::new();
+    let (mut good, mut stable) = (Counters::new(&BOUNDS), Counters::new(&BOUNDS));
+    j.poll(&good, &stable);
+    for i in 1..=240 {
+        good.serve(100.0, if i % 50 == 25 { 1.0 } else { 0.0 }, &[]);
+        stable.serve(1900.0, if i % 5 == 0 { 1.9 } else { 0.0 }, &[]);
+        j.poll(&good, &stable);
+    }
+    let (level, reason) = j.verdict(0);
+    assert_eq!(level, Level::Ok, "{reason}");
 }
 
 #[test]

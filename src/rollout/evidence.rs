@@ -20,7 +20,11 @@
 //!   looked at. OK asks for less certainty than a breach (ten times alpha:
 //!   90% beside 99%): a wrong OK only lets the stage clock run while the
 //!   breach detectors keep watching, a wrong breach rolls back a good
-//!   release. The warning line is a place to look, not a gate to prove:
+//!   release. Within N x stable may also be shown by the canary's own
+//!   errors against the allowed rate (an exact Poisson bound, not the
+//!   estimate: see `under_line`), which is minutes where the comparison
+//!   of two rare counts takes half an hour. The warning line is a place
+//!   to look, not a gate to prove:
 //!   only a shown warning holds the stage.
 //!
 //! The comparison with the stable version conditions on the bad requests of
@@ -70,16 +74,16 @@ impl Counts {
 const BEYOND: [f64; 4] = [1.5, 2.0, 4.0, 8.0];
 /// OK may be wrong this many times more often than a breach.
 const OK_LENIENCE: f64 = 10.0;
-/// Errors a canary twice as bad as allowed would have shown by now, before
-/// a rate under the allowed one counts as within N x stable.
-const SEEN_ENOUGH: f64 = 3.0;
-
 /// Canary requests the judge needs, at the least, before it can call a
-/// canary within N x stable when stable is under `floor` (a fraction):
-/// what `check` compares with a stage's traffic and wait.
+/// canary within N x stable when stable is under `floor` (a fraction), at
+/// the default confidence: with no error at all, the count at which a
+/// canary on the line would have shown one but with probability 10%
+/// (ln 10 errors expected). Each error seen adds more. What `check`
+/// compares with a stage's traffic and wait.
 pub fn requests_to_judge(floor: f64) -> f64 {
-    SEEN_ENOUGH / (2.0 * floor.max(1e-9))
+    (1.0 / (0.01 * OK_LENIENCE)).ln() / floor.max(1e-9)
 }
+
 /// Requests a canary twice as bad as `allowed` (a bad share) needs, on
 /// average, before its CUSUM passes the bar at `alpha`: the bar over the
 /// evidence one request adds, which is the Kullback-Leibler divergence of
@@ -298,23 +302,48 @@ impl Evidence {
         }
         let bar = (1.0 / (alpha * OK_LENIENCE).min(0.5)).ln();
         let inside = mixture(&self.inside) >= bar;
-        // Within N x stable: shown by the e-process, or the canary's rate
-        // so far is under what is allowed and enough requests have passed
-        // that a canary twice as bad as allowed would have shown three
-        // errors. Rare errors at low traffic cannot prove a ratio either
-        // way for a long time; this keeps a healthy canary moving while a
-        // clearly worse one is held until its evidence decides.
+        // Within N x stable: shown by the e-process on both versions'
+        // counts, or by the canary's own errors against the allowed rate
+        // (N x stable's, not under the floor). Rare errors at low traffic
+        // take the e-process half an hour to show a ratio; a rate under a
+        // known line shows in minutes, and asking for its upper bound, not
+        // the estimate, keeps a canary over the line from passing by luck.
         let allowed = floor.max(lines.ratio.unwrap_or(1.0) * self.baseline.rate().unwrap_or(0.0));
-        let seen_enough = self.canary.total * 2.0 * allowed >= SEEN_ENOUGH;
-        let consistent = seen_enough && self.canary.rate().is_some_and(|r| r <= allowed);
-        let within =
-            !compared || consistent || (!self.within.is_empty() && mixture(&self.within) >= bar);
+        let within = !compared
+            || under_line(self.canary, allowed, alpha * OK_LENIENCE)
+            || (!self.within.is_empty() && mixture(&self.within) >= bar);
         if inside && within && self.canary.total >= min_requests {
             Shown::Inside
         } else {
             Shown::Unsure
         }
     }
+}
+
+/// The canary's rate is shown under `line` at confidence `1 - alpha`: its
+/// errors are fewer than a canary exactly on the line would show but with
+/// probability `alpha` (the one-sided Poisson bound, exact: the chance of
+/// at most `bad` errors when `line x total` are expected). A canary 1.6x
+/// over the line passes it rarely; one at a third of the line passes once
+/// about five errors were expected on the line.
+pub fn under_line(seen: Tally, line: f64, alpha: f64) -> bool {
+    let expected = line * seen.total;
+    if seen.total <= 0.0 || seen.bad >= expected {
+        return false;
+    }
+    poisson_cdf(seen.bad.floor(), expected) <= alpha
+}
+
+/// P(X <= k) for X ~ Poisson(mean), summed in logs so that a large mean
+/// does not underflow the first terms into a wrong zero.
+fn poisson_cdf(k: f64, mean: f64) -> f64 {
+    let mut log_term = -mean;
+    let mut sum = log_term.exp();
+    for i in 1..=(k as u64) {
+        log_term += mean.ln() - (i as f64).ln();
+        sum += log_term.exp();
+    }
+    sum.min(1.0)
 }
 
 /// The log of the average of the alternatives' likelihood ratios: an
@@ -361,10 +390,11 @@ mod tests {
     fn zero_errors_show_inside_once_there_are_enough_requests() {
         // About ln(10)/0.005 ~ 460 requests show "under 0.5%" at 90% with
         // no error; within 2x stable (under the 0.05% floor here) needs the
-        // 3,000 requests in which a canary at 0.1% would show three errors.
-        let few = run(20, tally(0.0, 100.0), tally(0.0, 2000.0));
+        // ln(10)/0.0005 ~ 4,600 in which a canary on the floor would have
+        // shown an error but one time in ten.
+        let few = run(40, tally(0.0, 100.0), tally(0.0, 2000.0));
         assert_eq!(few.shown(&ERRORS, 0.01, 0.0005, 50.0), Shown::Unsure);
-        let many = run(30, tally(0.0, 100.0), tally(0.0, 2000.0));
+        let many = run(50, tally(0.0, 100.0), tally(0.0, 2000.0));
         assert_eq!(many.shown(&ERRORS, 0.01, 0.0005, 50.0), Shown::Inside);
     }
 
@@ -474,5 +504,82 @@ mod tests {
             mean > expected / 2.0 && mean < expected * 2.0,
             "estimate {expected:.0} requests, simulated {mean:.0}"
         );
+    }
+
+    /// steady-4x at 5% of 400 req/s: 100 canary requests a poll at 0.08%,
+    /// 1,900 stable ones at 0.02%; allowed is the 0.05% floor, 1.6x under
+    /// the canary.
+    const STEADY_4X: (f64, f64) = (0.0008, 0.0002);
+
+    #[test]
+    fn a_canary_over_the_allowed_rate_is_never_within_by_its_own_errors() {
+        // With the errors it is expected to show, at every count from one
+        // poll to six hours at 5%: the estimate is over the line, and so is
+        // every bound.
+        let (canary, stable) = STEADY_4X;
+        let mut e = Evidence::default();
+        for poll in 0..4_320 {
+            e.observe(
+                &ERRORS,
+                tally(100.0 * canary, 100.0).into(),
+                Some(tally(1900.0 * stable, 1900.0).into()),
+            );
+            assert!(
+                !matches!(e.shown(&ERRORS, 0.01, 0.0005, 50.0), Shown::Inside),
+                "within after {poll} polls: {:?}",
+                e.canary
+            );
+            assert!(!under_line(e.canary, 0.0005, 0.1));
+        }
+    }
+
+    /// Polls until the canary shows Inside or a breach, or `polls` pass:
+    /// the poll it showed Inside at, if it did.
+    fn inside_at(rng: &mut crate::sim::rng::Rng, rates: (f64, f64), polls: usize) -> Option<usize> {
+        let mut e = Evidence::default();
+        for poll in 1..=polls {
+            let canary = tally(rng.poisson(100.0 * rates.0), 100.0);
+            let stable = tally(rng.poisson(1900.0 * rates.1), 1900.0);
+            e.observe(&ERRORS, canary.into(), Some(stable.into()));
+            match e.shown(&ERRORS, 0.01, 0.0005, 50.0) {
+                Shown::Inside => return Some(poll),
+                Shown::Unsure => {}
+                _ => return None,
+            }
+        }
+        None
+    }
+
+    #[test]
+    fn a_canary_over_the_line_seldom_passes_by_luck_and_a_healthy_one_does() {
+        // Seeded runs, looked at every poll for an hour (720 polls). The
+        // point estimate after ~3,000 requests passed the 4x canary about
+        // half the time; the bound passes it in a few runs in a hundred.
+        let mut rng = crate::sim::rng::Rng::new(4);
+        let runs = 200;
+        let lucky = (0..runs)
+            .filter(|_| inside_at(&mut rng, STEADY_4X, 720).is_some())
+            .count();
+        assert!(lucky <= runs / 10, "{lucky} of {runs} passed");
+        // A canary as good as stable (0.02%): within in 15 minutes (180
+        // polls) in most runs, and never shown past a line.
+        let healthy = (0..runs)
+            .filter(|_| inside_at(&mut rng, (0.0002, 0.0002), 180).is_some())
+            .count();
+        assert!(healthy >= runs * 3 / 4, "only {healthy} of {runs}");
+    }
+
+    #[test]
+    fn the_bound_is_the_exact_poisson_tail() {
+        // No error in 4,605 requests against 0.05%: e^-2.30 = 0.100.
+        assert!(under_line(tally(0.0, 4700.0), 0.0005, 0.1));
+        assert!(!under_line(tally(0.0, 4500.0), 0.0005, 0.1));
+        // One error: P(X <= 1) at 3.89 expected is 0.100.
+        assert!(under_line(tally(1.0, 7900.0), 0.0005, 0.1));
+        assert!(!under_line(tally(1.0, 7700.0), 0.0005, 0.1));
+        // Large counts do not underflow: 900 of 1,000,000 against 0.1%.
+        assert!(under_line(tally(900.0, 1e6), 0.001, 0.1));
+        assert!(!under_line(tally(990.0, 1e6), 0.001, 0.1));
+        assert!(!under_line(tally(0.0, 0.0), 0.001, 0.1));
     }
 }
