@@ -38,6 +38,11 @@ pub enum Command {
     Note {
         text: String,
     },
+    /// The operator opened a metric's detail on screen: a look, which a
+    /// drill scores as detection. Named by the metric's rule name.
+    Look {
+        metric: String,
+    },
     /// Open a manual gate.
     OpenGate,
     /// After a failed hook: run it again, or skip it with a reason.

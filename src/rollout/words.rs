@@ -15,6 +15,7 @@ pub fn words(event: &Event) -> Option<(log::Level, String)> {
         | Event::ChecklistTicked { .. }
         | Event::Decision { .. }
         | Event::Note { .. }
+        | Event::Looked { .. }
         | Event::Preflight { .. } => decided(event),
         Event::StageEntering { .. }
         | Event::StageObserving { .. }
@@ -26,6 +27,7 @@ pub fn words(event: &Event) -> Option<(log::Level, String)> {
         | Event::SourceWarning { .. }
         | Event::TrafficOff { .. }
         | Event::TrafficBack { .. }
+        | Event::BreachPending { .. }
         | Event::CountdownStarted { .. }
         | Event::CountdownCleared { .. } => watched(event),
         Event::RollbackComplete
@@ -69,6 +71,7 @@ fn decided(event: &Event) -> Option<(log::Level, String)> {
             (level, format!("{word} by {by}: {reason}"))
         }
         Event::Note { by, text } => (Info, format!("note by {by}: {text}")),
+        Event::Looked { by, metric, .. } => (Info, format!("{by} opened {metric}")),
         Event::Preflight { checks } => preflight(checks),
         _ => return None,
     })
@@ -127,6 +130,17 @@ fn watched(event: &Event) -> Option<(log::Level, String)> {
                 (level, format!("{} -> {}: {reason}", from.word(), to.word()))
             }
         }
+        Event::BreachPending {
+            metric,
+            since,
+            holds_at,
+        } => (
+            Warn,
+            format!(
+                "{metric}: the breach counts in {} if it holds",
+                Span::whole_secs(holds_at.saturating_sub(*since))
+            ),
+        ),
         Event::SourceWarning {
             metric,
             group,

@@ -5,9 +5,9 @@
 //! A person is scored on how fast they see and decide, so every window in
 //! which the screen asks something of them runs at real pace: a countdown,
 //! a critical breach whose `for` they race, the first minute after a metric
-//! leaves OK, the first minute of a stage whose wait is over (the operator
-//! may advance), and a
-//! pause or hold they asked for. Only what the screen shows moves the pace,
+//! leaves OK, a pending breach until its `for` would hold (the engine's
+//! `BreachPending` says when), the first minute of a stage whose wait is
+//! over (the operator may advance), and a pause or hold they asked for. Only what the screen shows moves the pace,
 //! never the simulator's hidden fault, so a blind drill's pace gives
 //! nothing away.
 
@@ -34,6 +34,8 @@ pub struct Pace {
     wait_ms: u64,
     countdown: bool,
     critical: BTreeSet<String>,
+    /// Until when a pending breach's `for` runs: the race against it.
+    pending_until: Option<At>,
     alarmed: BTreeSet<String>,
     first_look_until: Option<At>,
     /// When the observed stage's wait is over (the operator may advance).
@@ -57,6 +59,9 @@ impl Pace {
             Event::CountdownStarted { .. } => self.countdown = true,
             Event::CountdownCleared { .. } => self.countdown = false,
             Event::MetricChanged { metric, to, .. } => self.metric(at, metric, *to),
+            Event::BreachPending { holds_at, .. } => {
+                self.pending_until = self.pending_until.max(Some(*holds_at))
+            }
             Event::StageObserving { .. } => self.ready_at = Some(at + self.wait_ms),
             Event::StageEntering { .. } | Event::StageLeft { .. } => self.ready_at = None,
             Event::Decision { action, .. } => self.decision(*action),
@@ -101,6 +106,7 @@ impl Pace {
         let deciding = self.countdown
             || !self.critical.is_empty()
             || self.thinking
+            || self.pending_until.is_some_and(|until| now < until)
             || self.first_look_until.is_some_and(|until| now < until)
             || self
                 .ready_at
@@ -200,5 +206,23 @@ mod tests {
         assert_eq!(p.at(100 * S), Speed::Human);
         p.see(130 * S, &decision(Move::Resume));
         assert_eq!(p.at(131 * S), Speed::Compressed);
+    }
+
+    #[test]
+    fn a_pending_breach_runs_at_human_pace_until_its_for_would_hold() {
+        let mut p = Pace::new(Span::mins(3));
+        p.see(0, &observing(1));
+        // Long past the first look, a breach starts its `for`.
+        p.see(
+            200 * S,
+            &Event::BreachPending {
+                metric: "error_rate".into(),
+                since: 200 * S,
+                holds_at: 290 * S,
+            },
+        );
+        assert_eq!(p.at(260 * S), Speed::Human, "the trainee races the for");
+        assert_eq!(p.at(289 * S), Speed::Human);
+        assert_eq!(p.at(290 * S), Speed::Compressed, "the race is over");
     }
 }

@@ -146,6 +146,20 @@ impl Screen {
         }
     }
 
+    /// A metric's detail newly open on the driver's screen is a look the
+    /// core hears of (a drill scores it as detection); the screen only
+    /// says which metric.
+    fn looked(&self, r: &Rollout, was_open: Option<usize>) -> Vec<Input> {
+        match self.open.filter(|i| Some(*i) != was_open) {
+            Some(i) => r.tracks.get(i).map_or_else(Vec::new, |t| {
+                self.command(Command::Look {
+                    metric: t.rule.name.clone(),
+                })
+            }),
+            None => vec![],
+        }
+    }
+
     fn typing_key(&mut self, ask: Ask, mut text: String, key: KeyEvent) -> Answer {
         let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
         match key.code {
@@ -214,8 +228,9 @@ impl Screen {
         if self.help && !matches!(action, Action::Help | Action::Quit | Action::Back) {
             return nothing();
         }
+        let was_open = self.open;
         if self.looking(r, action) {
-            return nothing();
+            return (self.looked(r, was_open), Control::Continue);
         }
         match action {
             Action::Quit if Self::live(r) => {
