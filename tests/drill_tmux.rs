@@ -112,3 +112,66 @@ fn a_blind_drill_names_its_scenario_in_the_journal_and_on_screen_only_with_the_s
         "revealed with the score:\n{screen}"
     );
 }
+
+#[test]
+fn a_trainee_who_opens_the_failing_metric_is_scored_as_detecting_it_before_the_policy_acts() {
+    if !tmux_installed() {
+        return;
+    }
+    let data = tempfile::tempdir().unwrap();
+    let scenario = trainee_scenario(data.path(), "trainee", WINDOW);
+    let args = format!(
+        "--scenario '{}' --speed 60 --operator ana",
+        scenario.display()
+    );
+    let t = Tmux::start("look", &drill_command(data.path(), &args));
+    t.wait_for("drill trainee");
+    t.advance_until("drill fault on");
+    // The failing metric is the table's first row: enter opens its detail
+    // while the breach races its `for`; esc goes back to the log.
+    t.keys("Enter");
+    t.wait_for("error rate (1 of 3)");
+    t.keys("Escape");
+    t.wait_for("drill score");
+    t.keys("q");
+    let screen = t.wait_for("EXIT=");
+    // The score's sentence, unwrapped from the screen's lines.
+    let flat = screen.split_whitespace().collect::<Vec<_>>().join(" ");
+    let who = &flat[flat
+        .find("the policy rolled back at")
+        .unwrap_or_else(|| panic!("the policy made the call:\n{screen}"))..];
+    let policy = t_plus(who, "rolled back at ");
+    let looked = t_plus(who, "detected it (opened error_rate at ");
+    assert!(
+        looked < policy,
+        "detected at T+{looked}s, before the policy's T+{policy}s: {who}"
+    );
+    let journal = journal_text(data.path());
+    assert_eq!(journal.matches("\"looked\"").count(), 1, "{journal}");
+}
+
+/// The seconds of the "T+1m20s" that follows `after` in `line`.
+fn t_plus(line: &str, after: &str) -> u64 {
+    let rest = &line[line
+        .find(after)
+        .unwrap_or_else(|| panic!("{after:?} in {line}"))
+        + after.len()..];
+    let rest = rest
+        .strip_prefix("T+")
+        .unwrap_or_else(|| panic!("T+ in {rest}"));
+    let span: String = rest
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric())
+        .collect();
+    let (mut secs, mut n) = (0, 0);
+    for c in span.chars() {
+        match c {
+            '0'..='9' => n = n * 10 + c.to_digit(10).unwrap() as u64,
+            'h' => (secs, n) = (secs + n * 3600, 0),
+            'm' => (secs, n) = (secs + n * 60, 0),
+            's' => (secs, n) = (secs + n, 0),
+            _ => break,
+        }
+    }
+    secs
+}
