@@ -43,6 +43,11 @@ pub enum Command {
     Look {
         metric: String,
     },
+    /// A y/N question about a decision (roll back?) opened on screen, or
+    /// answered: the operator is deciding.
+    Question {
+        open: bool,
+    },
     /// Open a manual gate.
     OpenGate,
     /// After a failed hook: run it again, or skip it with a reason.

@@ -27,7 +27,6 @@ pub fn words(event: &Event) -> Option<(log::Level, String)> {
         | Event::SourceWarning { .. }
         | Event::TrafficOff { .. }
         | Event::TrafficBack { .. }
-        | Event::BreachPending { .. }
         | Event::CountdownStarted { .. }
         | Event::CountdownCleared { .. } => watched(event),
         Event::RollbackComplete
@@ -35,7 +34,9 @@ pub fn words(event: &Event) -> Option<(log::Level, String)> {
         | Event::Finished { .. }
         | Event::DrillFault { .. }
         | Event::DrillScore(_) => ended(event),
-        Event::HookOutput { .. } | Event::Snapshot { .. } => None,
+        // The metric's own line says it is critical and the table shows
+        // "held 45s of 1m": the finish line is for the journal and the pace.
+        Event::HookOutput { .. } | Event::Snapshot { .. } | Event::BreachPending { .. } => None,
     }
 }
 
@@ -130,17 +131,6 @@ fn watched(event: &Event) -> Option<(log::Level, String)> {
                 (level, format!("{} -> {}: {reason}", from.word(), to.word()))
             }
         }
-        Event::BreachPending {
-            metric,
-            since,
-            holds_at,
-        } => (
-            Warn,
-            format!(
-                "{metric}: the breach counts in {} if it holds",
-                Span::whole_secs(holds_at.saturating_sub(*since))
-            ),
-        ),
         Event::SourceWarning {
             metric,
             group,

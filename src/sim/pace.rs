@@ -7,7 +7,8 @@
 //! a critical breach whose `for` they race, the first minute after a metric
 //! leaves OK, a pending breach until its `for` would hold (the engine's
 //! `BreachPending` says when), the first minute of a stage whose wait is
-//! over (the operator may advance), and a pause or hold they asked for. Only what the screen shows moves the pace,
+//! over (the operator may advance), a pause or hold they asked for, and a
+//! decision's y/N question while it is open on screen. Only what the screen shows moves the pace,
 //! never the simulator's hidden fault, so a blind drill's pace gives
 //! nothing away.
 
@@ -42,6 +43,8 @@ pub struct Pace {
     ready_at: Option<At>,
     /// The operator paused or held: they are thinking.
     thinking: bool,
+    /// A decision's y/N question is open on screen.
+    asked: bool,
     /// A rollback was decided, or the rollout ended: nothing left to decide.
     decided: bool,
 }
@@ -68,6 +71,11 @@ impl Pace {
             Event::Finished { .. } => self.decided = true,
             _ => {}
         }
+    }
+
+    /// A question about a decision opened (true) or answered (false).
+    pub fn deciding(&mut self, open: bool) {
+        self.asked = open;
     }
 
     fn metric(&mut self, at: At, metric: &str, to: Level) {
@@ -106,6 +114,7 @@ impl Pace {
         let deciding = self.countdown
             || !self.critical.is_empty()
             || self.thinking
+            || self.asked
             || self.pending_until.is_some_and(|until| now < until)
             || self.first_look_until.is_some_and(|until| now < until)
             || self
@@ -224,5 +233,16 @@ mod tests {
         assert_eq!(p.at(260 * S), Speed::Human, "the trainee races the for");
         assert_eq!(p.at(289 * S), Speed::Human);
         assert_eq!(p.at(290 * S), Speed::Compressed, "the race is over");
+    }
+
+    #[test]
+    fn an_open_question_is_a_decision_in_progress() {
+        let mut p = Pace::new(Span::mins(3));
+        p.see(0, &observing(0));
+        assert_eq!(p.at(30 * S), Speed::Compressed);
+        p.deciding(true);
+        assert_eq!(p.at(31 * S), Speed::Human, "roll back? y/N is on screen");
+        p.deciding(false);
+        assert_eq!(p.at(32 * S), Speed::Compressed);
     }
 }

@@ -32,14 +32,16 @@ impl Screen {
             Mode::Normal => self.normal_key(r, key, now),
             Mode::ConfirmRollback if is_yes(&key) => {
                 let reason = "rolled back by the operator from the cockpit".to_string();
-                (
-                    self.command(Command::Rollback { reason }),
-                    Control::Continue,
-                )
+                let mut inputs = self.command(Command::Question { open: false });
+                inputs.extend(self.command(Command::Rollback { reason }));
+                (inputs, Control::Continue)
             }
             Mode::ConfirmRollback => {
                 self.flash = Some("roll back: not confirmed, nothing done".into());
-                nothing()
+                (
+                    self.command(Command::Question { open: false }),
+                    Control::Continue,
+                )
             }
             Mode::ConfirmQuit if is_yes(&key) => (vec![], Control::Quit),
             Mode::ConfirmQuit => nothing(),
@@ -280,9 +282,10 @@ impl Screen {
             None if s.started_at.is_none() || r.is_finished() => {
                 self.refuse(Said::NothingToRollBack)
             }
+            // The question open on screen is a decision in progress.
             None => {
                 self.mode = Mode::ConfirmRollback;
-                vec![]
+                self.command(Command::Question { open: true })
             }
         }
     }

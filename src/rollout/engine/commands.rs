@@ -2,7 +2,7 @@
 
 use super::Rollout;
 use crate::rollout::decision::{Actor, Move};
-use crate::rollout::effect::Said;
+use crate::rollout::effect::{Effect, Said};
 use crate::rollout::event::Event;
 use crate::rollout::input::Command;
 use crate::rollout::state::Phase;
@@ -46,6 +46,7 @@ impl Rollout {
             }
             Command::Note { text } => self.journal(now, Event::Note { by: actor, text }),
             Command::Look { metric } => self.look(now, actor, metric),
+            Command::Question { open } => self.out.push(Effect::Deciding(open)),
             Command::OpenGate => {
                 if self.state.phase == Phase::Gate {
                     self.decision(now, Move::OpenGate, actor, "gate opened by hand");
