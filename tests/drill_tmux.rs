@@ -13,20 +13,26 @@ use drill_support::{
 /// The countdown and the breach's `for`, in seconds of the scenario.
 const WINDOW: u64 = 4;
 
-#[test]
-fn at_60x_the_countdown_lasts_its_real_seconds_and_an_idle_trainee_is_saved_by_the_policy() {
-    if !tmux_installed() {
-        return;
-    }
+/// A trainee drill at `--speed 60`, advanced until its fault is on.
+fn at_the_fault(name: &str) -> (tempfile::TempDir, Tmux) {
     let data = tempfile::tempdir().unwrap();
     let scenario = trainee_scenario(data.path(), "trainee", WINDOW);
     let args = format!(
         "--scenario '{}' --speed 60 --operator ana",
         scenario.display()
     );
-    let t = Tmux::start("idle", &drill_command(data.path(), &args));
+    let t = Tmux::start(name, &drill_command(data.path(), &args));
     t.wait_for("drill trainee");
     t.advance_until("drill fault on");
+    (data, t)
+}
+
+#[test]
+fn at_60x_the_countdown_lasts_its_real_seconds_and_an_idle_trainee_is_saved_by_the_policy() {
+    if !tmux_installed() {
+        return;
+    }
+    let (data, t) = at_the_fault("idle");
     // At 60x a 4 s countdown would flash by in 67 ms; at human pace it
     // lasts its 4 real seconds, less what watching the screen misses (we
     // measured ~0.4 s: the first redraw, tmux's capture, 20 ms samples).
@@ -53,15 +59,7 @@ fn a_trainee_who_rolls_back_during_the_countdown_gets_the_credit() {
     if !tmux_installed() {
         return;
     }
-    let data = tempfile::tempdir().unwrap();
-    let scenario = trainee_scenario(data.path(), "trainee", WINDOW);
-    let args = format!(
-        "--scenario '{}' --speed 60 --operator ana",
-        scenario.display()
-    );
-    let t = Tmux::start("trainee", &drill_command(data.path(), &args));
-    t.wait_for("drill trainee");
-    t.advance_until("drill fault on");
+    let (data, t) = at_the_fault("trainee");
     // During the countdown `r` rolls back at once, no question asked.
     t.wait_for("AUTO-ROLLBACK IN");
     t.keys("r");
@@ -118,15 +116,7 @@ fn a_trainee_who_opens_the_failing_metric_is_scored_as_detecting_it_before_the_p
     if !tmux_installed() {
         return;
     }
-    let data = tempfile::tempdir().unwrap();
-    let scenario = trainee_scenario(data.path(), "trainee", WINDOW);
-    let args = format!(
-        "--scenario '{}' --speed 60 --operator ana",
-        scenario.display()
-    );
-    let t = Tmux::start("look", &drill_command(data.path(), &args));
-    t.wait_for("drill trainee");
-    t.advance_until("drill fault on");
+    let (data, t) = at_the_fault("look");
     // The failing metric is the table's first row: enter opens its detail
     // while the breach races its `for`; esc goes back to the log.
     t.keys("Enter");
