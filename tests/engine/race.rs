@@ -91,3 +91,22 @@ fn the_first_look_at_a_metric_in_a_stage_is_journalled_once() {
         Some("alice opened error_rate")
     );
 }
+
+#[test]
+fn a_question_open_on_screen_is_said_as_a_decision_in_progress_but_not_journalled() {
+    let mut d = Drive::started("");
+    d.run(MIN, healthy);
+    let before = d.events().len();
+    d.cmd(Command::Question { open: true });
+    d.cmd(Command::Question { open: false });
+    let deciding: Vec<_> = d
+        .effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Deciding(open) => Some(*open),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(deciding, [true, false]);
+    assert_eq!(d.events().len(), before, "the incident log stays quiet");
+}
