@@ -13,20 +13,26 @@ use drill_support::{
 /// The countdown and the breach's `for`, in seconds of the scenario.
 const WINDOW: u64 = 4;
 
-#[test]
-fn at_60x_the_countdown_lasts_its_real_seconds_and_an_idle_trainee_is_saved_by_the_policy() {
-    if !tmux_installed() {
-        return;
-    }
+/// A trainee drill at `--speed 60`, advanced until its fault is on.
+fn at_the_fault(name: &str) -> (tempfile::TempDir, Tmux) {
     let data = tempfile::tempdir().unwrap();
     let scenario = trainee_scenario(data.path(), "trainee", WINDOW);
     let args = format!(
         "--scenario '{}' --speed 60 --operator ana",
         scenario.display()
     );
-    let t = Tmux::start("idle", &drill_command(data.path(), &args));
+    let t = Tmux::start(name, &drill_command(data.path(), &args));
     t.wait_for("drill trainee");
     t.advance_until("drill fault on");
+    (data, t)
+}
+
+#[test]
+fn at_60x_the_countdown_lasts_its_real_seconds_and_an_idle_trainee_is_saved_by_the_policy() {
+    if !tmux_installed() {
+        return;
+    }
+    let (data, t) = at_the_fault("idle");
     // At 60x a 4 s countdown would flash by in 67 ms; at human pace it
     // lasts its 4 real seconds, less what watching the screen misses (we
     // measured ~0.4 s: the first redraw, tmux's capture, 20 ms samples).
@@ -53,15 +59,7 @@ fn a_trainee_who_rolls_back_during_the_countdown_gets_the_credit() {
     if !tmux_installed() {
         return;
     }
-    let data = tempfile::tempdir().unwrap();
-    let scenario = trainee_scenario(data.path(), "trainee", WINDOW);
-    let args = format!(
-        "--scenario '{}' --speed 60 --operator ana",
-        scenario.display()
-    );
-    let t = Tmux::start("trainee", &drill_command(data.path(), &args));
-    t.wait_for("drill trainee");
-    t.advance_until("drill fault on");
+    let (data, t) = at_the_fault("trainee");
     // During the countdown `r` rolls back at once, no question asked.
     t.wait_for("AUTO-ROLLBACK IN");
     t.keys("r");
@@ -111,4 +109,59 @@ fn a_blind_drill_names_its_scenario_in_the_journal_and_on_screen_only_with_the_s
         screen.contains("was secret-burst"),
         "revealed with the score:\n{screen}"
     );
+}
+
+#[test]
+fn a_trainee_who_opens_the_failing_metric_is_scored_as_detecting_it_before_the_policy_acts() {
+    if !tmux_installed() {
+        return;
+    }
+    let (data, t) = at_the_fault("look");
+    // The failing metric is the table's first row: enter opens its detail
+    // while the breach races its `for`; esc goes back to the log.
+    t.keys("Enter");
+    t.wait_for("error rate (1 of 3)");
+    t.keys("Escape");
+    t.wait_for("drill score");
+    t.keys("q");
+    let screen = t.wait_for("EXIT=");
+    // The score's sentence, unwrapped from the screen's lines.
+    let flat = screen.split_whitespace().collect::<Vec<_>>().join(" ");
+    let who = &flat[flat
+        .find("the policy rolled back at")
+        .unwrap_or_else(|| panic!("the policy made the call:\n{screen}"))..];
+    let policy = t_plus(who, "rolled back at ");
+    let looked = t_plus(who, "detected it (opened error_rate at ");
+    assert!(
+        looked < policy,
+        "detected at T+{looked}s, before the policy's T+{policy}s: {who}"
+    );
+    let journal = journal_text(data.path());
+    assert_eq!(journal.matches("\"looked\"").count(), 1, "{journal}");
+}
+
+/// The seconds of the "T+1m20s" that follows `after` in `line`.
+fn t_plus(line: &str, after: &str) -> u64 {
+    let rest = &line[line
+        .find(after)
+        .unwrap_or_else(|| panic!("{after:?} in {line}"))
+        + after.len()..];
+    let rest = rest
+        .strip_prefix("T+")
+        .unwrap_or_else(|| panic!("T+ in {rest}"));
+    let span: String = rest
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric())
+        .collect();
+    let (mut secs, mut n) = (0, 0);
+    for c in span.chars() {
+        match c {
+            '0'..='9' => n = n * 10 + c.to_digit(10).unwrap() as u64,
+            'h' => (secs, n) = (secs + n * 3600, 0),
+            'm' => (secs, n) = (secs + n * 60, 0),
+            's' => (secs, n) = (secs + n, 0),
+            _ => break,
+        }
+    }
+    secs
 }

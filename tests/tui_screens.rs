@@ -1421,17 +1421,27 @@ fn arrows_select_a_metric_enter_opens_it_and_esc_returns() {
     assert!(open.contains("verdicts in this stage:"), "{open}");
     assert!(open.contains("WARN"), "{open}");
     assert!(open.contains("since canary began"), "{open}");
-    // Nothing steered: the engine saw no input from these keys.
+    // Nothing steered: no flash; each metric opened is a look the log
+    // names once (a drill scores it as detection).
     assert!(w.screen.flash.is_none());
     press_code(&mut w, KeyCode::Up);
     assert!(text_of(&w.draw(120, 40)).contains(" error rate (1 of 3) in canary "));
+    press_code(&mut w, KeyCode::Down);
     press_code(&mut w, KeyCode::Esc);
     assert_eq!(w.screen.open, None);
-    assert_eq!(text_of(&w.draw(120, 40)), {
-        let mut again = warning();
-        again.screen.selected = 0;
-        text_of(&again.draw(120, 40))
-    });
+    let back = text_of(&w.draw(120, 40));
+    assert!(back.contains("TREND"), "{back}");
+    assert_eq!(
+        back.matches("alice@ops-1 opened latency_p95").count(),
+        1,
+        "{back}"
+    );
+    assert_eq!(
+        back.matches("alice@ops-1 opened error_rate").count(),
+        1,
+        "{back}"
+    );
+    assert_eq!(w.r.state.stage, warning().r.state.stage);
 }
 
 /// Rebound, the same steps take the new keys, and the old ones do nothing.

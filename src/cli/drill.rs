@@ -20,10 +20,10 @@ pub struct DrillArgs {
     /// Simulated seconds per real second while nothing asks the operator
     /// for a decision: at 10 a quiet 15-minute stage takes 90 s. On screen
     /// the windows a person is scored on run at human pace (1x, in real
-    /// seconds): a countdown, a metric at critical, the first minute after
-    /// a metric leaves OK, the first minute of a stage ready to advance, a
-    /// pause or hold. Headless and `--batch` drills run at this speed
-    /// throughout.
+    /// seconds): a countdown, a metric at critical, a breach racing its
+    /// `for`, the first minute after a metric leaves OK, the first minute
+    /// of a stage ready to advance, a pause or hold, a y/N question open.
+    /// Headless and `--batch` drills run at this speed throughout.
     #[arg(long, default_value_t = 10.0)]
     pub speed: f64,
     /// No screen: events as JSON lines on stdout, the policy decides.

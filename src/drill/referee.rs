@@ -55,6 +55,7 @@ impl Watch {
             tokio::select! {
                 effect = effects.recv() => match effect {
                     Some(Effect::Journal { at, event }) => self.referee.see(at, &event),
+                    Some(Effect::Deciding(open)) => self.referee.pace.deciding(open),
                     Some(_) => continue,
                     None => return self.referee,
                 },

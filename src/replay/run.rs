@@ -75,6 +75,7 @@ impl Run {
                     Effect::WatchGate { stage, .. } => inputs.push(Input::GateOpened { stage }),
                     Effect::Notify { .. }
                     | Effect::Say(_)
+                    | Effect::Deciding(_)
                     | Effect::Checkpoint(_)
                     | Effect::Finished(_) => {}
                 }

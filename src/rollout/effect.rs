@@ -45,6 +45,10 @@ pub enum Effect {
     /// Comes after the journal events and before any action.
     Checkpoint(Box<State>),
     Finished(Outcome),
+    /// The operator has a decision's question open on screen (true) or
+    /// answered it (false): a decision in progress, for views that pace a
+    /// drill. Not journalled: the decision, if any, is.
+    Deciding(bool),
 }
 
 /// A command the engine refused, and why, as data: the views word it (the

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use super::decision::{Actor, Move, Purpose};
 use super::reading::Group;
 use super::traffic::TrafficShare;
-use super::verdict::Level;
+use super::verdict::{At, Level};
 use super::window::WindowStatus;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -113,6 +113,22 @@ pub enum Event {
         stage: usize,
         set: f64,
         seen: f64,
+    },
+    /// A metric turned critical with a `for` still to hold: the race the
+    /// operator runs against the policy. From `since`; the breach counts at
+    /// `holds_at` if it still holds then. Once per breach, beside the
+    /// metric's change, so a postmortem reads how long there was to act.
+    BreachPending {
+        metric: String,
+        since: At,
+        holds_at: At,
+    },
+    /// The operator opened a metric's detail: their first look at it in
+    /// this stage (later looks are not journalled).
+    Looked {
+        by: Actor,
+        metric: String,
+        stage: usize,
     },
     CountdownStarted {
         seconds: u64,

@@ -38,6 +38,16 @@ pub enum Command {
     Note {
         text: String,
     },
+    /// The operator opened a metric's detail on screen: a look, which a
+    /// drill scores as detection. Named by the metric's rule name.
+    Look {
+        metric: String,
+    },
+    /// A y/N question about a decision (roll back?) opened on screen, or
+    /// answered: the operator is deciding.
+    Question {
+        open: bool,
+    },
     /// Open a manual gate.
     OpenGate,
     /// After a failed hook: run it again, or skip it with a reason.

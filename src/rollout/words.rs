@@ -15,6 +15,7 @@ pub fn words(event: &Event) -> Option<(log::Level, String)> {
         | Event::ChecklistTicked { .. }
         | Event::Decision { .. }
         | Event::Note { .. }
+        | Event::Looked { .. }
         | Event::Preflight { .. } => decided(event),
         Event::StageEntering { .. }
         | Event::StageObserving { .. }
@@ -33,7 +34,9 @@ pub fn words(event: &Event) -> Option<(log::Level, String)> {
         | Event::Finished { .. }
         | Event::DrillFault { .. }
         | Event::DrillScore(_) => ended(event),
-        Event::HookOutput { .. } | Event::Snapshot { .. } => None,
+        // The metric's own line says it is critical and the table shows
+        // "held 45s of 1m": the finish line is for the journal and the pace.
+        Event::HookOutput { .. } | Event::Snapshot { .. } | Event::BreachPending { .. } => None,
     }
 }
 
@@ -69,6 +72,7 @@ fn decided(event: &Event) -> Option<(log::Level, String)> {
             (level, format!("{word} by {by}: {reason}"))
         }
         Event::Note { by, text } => (Info, format!("note by {by}: {text}")),
+        Event::Looked { by, metric, .. } => (Info, format!("{by} opened {metric}")),
         Event::Preflight { checks } => preflight(checks),
         _ => return None,
     })

@@ -54,7 +54,7 @@ impl Session {
                 url,
                 every_ms,
             } => edges::spawn_gate(self.tx.clone(), self.clock, *stage, url.clone(), *every_ms),
-            Effect::Say(_) | Effect::Finished(_) => {}
+            Effect::Say(_) | Effect::Finished(_) | Effect::Deciding(_) => {}
         }
         Ok(())
     }

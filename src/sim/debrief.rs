@@ -94,7 +94,9 @@ pub fn who(s: &DrillScore) -> String {
             format!("the policy {did} at {at}; the operator took no action")
         }
         (Some(Actor::Policy), Some(act)) => {
-            format!("the policy {did} at {at}; the operator's first act: {act}, but no decision")
+            format!(
+                "the policy {did} at {at}; the operator detected it ({act}) but made no decision"
+            )
         }
         (Some(Actor::Operator(by)), Some(act)) => {
             format!("the operator ({by}) {did} at {at}; first act: {act}")

@@ -5,9 +5,10 @@
 //! A person is scored on how fast they see and decide, so every window in
 //! which the screen asks something of them runs at real pace: a countdown,
 //! a critical breach whose `for` they race, the first minute after a metric
-//! leaves OK, the first minute of a stage whose wait is over (the operator
-//! may advance), and a
-//! pause or hold they asked for. Only what the screen shows moves the pace,
+//! leaves OK, a pending breach until its `for` would hold (the engine's
+//! `BreachPending` says when), the first minute of a stage whose wait is
+//! over (the operator may advance), a pause or hold they asked for, and a
+//! decision's y/N question while it is open on screen. Only what the screen shows moves the pace,
 //! never the simulator's hidden fault, so a blind drill's pace gives
 //! nothing away.
 
@@ -34,12 +35,16 @@ pub struct Pace {
     wait_ms: u64,
     countdown: bool,
     critical: BTreeSet<String>,
+    /// Until when a pending breach's `for` runs: the race against it.
+    pending_until: Option<At>,
     alarmed: BTreeSet<String>,
     first_look_until: Option<At>,
     /// When the observed stage's wait is over (the operator may advance).
     ready_at: Option<At>,
     /// The operator paused or held: they are thinking.
     thinking: bool,
+    /// A decision's y/N question is open on screen.
+    asked: bool,
     /// A rollback was decided, or the rollout ended: nothing left to decide.
     decided: bool,
 }
@@ -57,12 +62,20 @@ impl Pace {
             Event::CountdownStarted { .. } => self.countdown = true,
             Event::CountdownCleared { .. } => self.countdown = false,
             Event::MetricChanged { metric, to, .. } => self.metric(at, metric, *to),
+            Event::BreachPending { holds_at, .. } => {
+                self.pending_until = self.pending_until.max(Some(*holds_at))
+            }
             Event::StageObserving { .. } => self.ready_at = Some(at + self.wait_ms),
             Event::StageEntering { .. } | Event::StageLeft { .. } => self.ready_at = None,
             Event::Decision { action, .. } => self.decision(*action),
             Event::Finished { .. } => self.decided = true,
             _ => {}
         }
+    }
+
+    /// A question about a decision opened (true) or answered (false).
+    pub fn deciding(&mut self, open: bool) {
+        self.asked = open;
     }
 
     fn metric(&mut self, at: At, metric: &str, to: Level) {
@@ -101,6 +114,8 @@ impl Pace {
         let deciding = self.countdown
             || !self.critical.is_empty()
             || self.thinking
+            || self.asked
+            || self.pending_until.is_some_and(|until| now < until)
             || self.first_look_until.is_some_and(|until| now < until)
             || self
                 .ready_at
@@ -200,5 +215,34 @@ mod tests {
         assert_eq!(p.at(100 * S), Speed::Human);
         p.see(130 * S, &decision(Move::Resume));
         assert_eq!(p.at(131 * S), Speed::Compressed);
+    }
+
+    #[test]
+    fn a_pending_breach_runs_at_human_pace_until_its_for_would_hold() {
+        let mut p = Pace::new(Span::mins(3));
+        p.see(0, &observing(1));
+        // Long past the first look, a breach starts its `for`.
+        p.see(
+            200 * S,
+            &Event::BreachPending {
+                metric: "error_rate".into(),
+                since: 200 * S,
+                holds_at: 290 * S,
+            },
+        );
+        assert_eq!(p.at(260 * S), Speed::Human, "the trainee races the for");
+        assert_eq!(p.at(289 * S), Speed::Human);
+        assert_eq!(p.at(290 * S), Speed::Compressed, "the race is over");
+    }
+
+    #[test]
+    fn an_open_question_is_a_decision_in_progress() {
+        let mut p = Pace::new(Span::mins(3));
+        p.see(0, &observing(0));
+        assert_eq!(p.at(30 * S), Speed::Compressed);
+        p.deciding(true);
+        assert_eq!(p.at(31 * S), Speed::Human, "roll back? y/N is on screen");
+        p.deciding(false);
+        assert_eq!(p.at(32 * S), Speed::Compressed);
     }
 }

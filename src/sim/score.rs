@@ -122,6 +122,12 @@ fn first_act(events: &[(At, Event)]) -> Option<(At, String)> {
             action,
             ..
         } => Some((*at, word(action))),
+        // Opening the failing metric's detail is a look: detection.
+        Event::Looked {
+            by: Actor::Operator(_),
+            metric,
+            ..
+        } => Some((*at, format!("opened {metric}"))),
         _ => None,
     })
 }

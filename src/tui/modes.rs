@@ -32,14 +32,16 @@ impl Screen {
             Mode::Normal => self.normal_key(r, key, now),
             Mode::ConfirmRollback if is_yes(&key) => {
                 let reason = "rolled back by the operator from the cockpit".to_string();
-                (
-                    self.command(Command::Rollback { reason }),
-                    Control::Continue,
-                )
+                let mut inputs = self.command(Command::Question { open: false });
+                inputs.extend(self.command(Command::Rollback { reason }));
+                (inputs, Control::Continue)
             }
             Mode::ConfirmRollback => {
                 self.flash = Some("roll back: not confirmed, nothing done".into());
-                nothing()
+                (
+                    self.command(Command::Question { open: false }),
+                    Control::Continue,
+                )
             }
             Mode::ConfirmQuit if is_yes(&key) => (vec![], Control::Quit),
             Mode::ConfirmQuit => nothing(),
@@ -146,6 +148,20 @@ impl Screen {
         }
     }
 
+    /// A metric's detail newly open on the driver's screen is a look the
+    /// core hears of (a drill scores it as detection); the screen only
+    /// says which metric.
+    fn looked(&self, r: &Rollout, was_open: Option<usize>) -> Vec<Input> {
+        match self.open.filter(|i| Some(*i) != was_open) {
+            Some(i) => r.tracks.get(i).map_or_else(Vec::new, |t| {
+                self.command(Command::Look {
+                    metric: t.rule.name.clone(),
+                })
+            }),
+            None => vec![],
+        }
+    }
+
     fn typing_key(&mut self, ask: Ask, mut text: String, key: KeyEvent) -> Answer {
         let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
         match key.code {
@@ -214,8 +230,9 @@ impl Screen {
         if self.help && !matches!(action, Action::Help | Action::Quit | Action::Back) {
             return nothing();
         }
+        let was_open = self.open;
         if self.looking(r, action) {
-            return nothing();
+            return (self.looked(r, was_open), Control::Continue);
         }
         match action {
             Action::Quit if Self::live(r) => {
@@ -265,9 +282,10 @@ impl Screen {
             None if s.started_at.is_none() || r.is_finished() => {
                 self.refuse(Said::NothingToRollBack)
             }
+            // The question open on screen is a decision in progress.
             None => {
                 self.mode = Mode::ConfirmRollback;
-                vec![]
+                self.command(Command::Question { open: true })
             }
         }
     }

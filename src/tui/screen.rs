@@ -339,6 +339,7 @@ impl Screen {
                         .push(level, &format!("{} {text}", self.time_of_day(*at)));
                 }
             }
+            Effect::Deciding(_) => {}
             Effect::Say(said) => {
                 let text = self.said(said);
                 self.flash = Some(text.clone());

@@ -227,4 +227,5 @@ fn healthy(_: &Drive) -> Option<f64> {
 mod breaches;
 mod evidence;
 mod lifecycle;
+mod race;
 mod traffic;

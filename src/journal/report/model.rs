@@ -364,7 +364,13 @@ impl Report {
                 }
                 self.moment(at, "finished", format!("outcome: {}", self.outcome));
             }
-            Event::ChecklistTicked { .. } | Event::WaitingForGate { .. } => {}
+            Event::Looked { by, metric, .. } => {
+                self.moment(at, "looked", format!("{by} opened {metric}"))
+            }
+            // The metric's change is the timeline's "detected" already.
+            Event::ChecklistTicked { .. }
+            | Event::WaitingForGate { .. }
+            | Event::BreachPending { .. } => {}
         }
     }
 

@@ -2,7 +2,7 @@
 
 use super::Rollout;
 use crate::rollout::decision::{Actor, Move};
-use crate::rollout::effect::Said;
+use crate::rollout::effect::{Effect, Said};
 use crate::rollout::event::Event;
 use crate::rollout::input::Command;
 use crate::rollout::state::Phase;
@@ -45,6 +45,8 @@ impl Rollout {
                 self.countdown_command(now, actor, command)
             }
             Command::Note { text } => self.journal(now, Event::Note { by: actor, text }),
+            Command::Look { metric } => self.look(now, actor, metric),
+            Command::Question { open } => self.out.push(Effect::Deciding(open)),
             Command::OpenGate => {
                 if self.state.phase == Phase::Gate {
                     self.decision(now, Move::OpenGate, actor, "gate opened by hand");
@@ -147,5 +149,21 @@ impl Rollout {
             _ => "auto-rollback cancelled for this breach",
         };
         self.decision(now, action, actor, reason);
+    }
+}
+
+impl Rollout {
+    /// The first look at a metric in a stage is journalled ("alice opened
+    /// error rate"); looking again, or at a metric this stage does not
+    /// watch, adds nothing to the log.
+    fn look(&mut self, now: At, by: Actor, metric: String) {
+        let stage = self.state.stage;
+        let watched = self.tracks.iter().any(|t| t.rule.name == metric);
+        if !watched || self.state.started_at.is_none() {
+            return;
+        }
+        if self.looked.insert((stage, metric.clone())) {
+            self.journal(now, Event::Looked { by, metric, stage });
+        }
     }
 }

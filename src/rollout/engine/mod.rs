@@ -10,7 +10,7 @@
 //! countdowns, no data, snapshots), `share` (the canary's share of
 //! requests), `derived` (ready, now, next: what the views ask).
 
-use std::collections::VecDeque;
+use std::collections::{BTreeSet, VecDeque};
 
 use crate::config::Config;
 use crate::config::model::Hook;
@@ -38,6 +38,9 @@ pub struct Rollout {
     pub tracks: Vec<Track>,
     windows: DeployWindows,
     out: Vec<Effect>,
+    /// (stage, metric) the operator has opened: only a first look is
+    /// journalled. Not checkpointed: after a resume a look counts anew.
+    looked: BTreeSet<(usize, String)>,
 }
 
 impl Rollout {
@@ -82,6 +85,7 @@ impl Rollout {
             tracks,
             windows,
             out: Vec::new(),
+            looked: BTreeSet::new(),
         }
     }
 
@@ -105,6 +109,7 @@ impl Rollout {
             tracks: Vec::new(),
             windows,
             out: Vec::new(),
+            looked: BTreeSet::new(),
         };
         rollout.tracks = rollout
             .rules_for(rollout.state.stage)
@@ -168,7 +173,7 @@ impl Rollout {
             Effect::Journal { .. } => 0,
             _ => 2,
         });
-        let decided = effects.iter().any(|e| matches!(e, Effect::Journal { event, .. } if !matches!(event, Event::Snapshot { .. } | Event::MetricChanged { .. })));
+        let decided = effects.iter().any(|e| matches!(e, Effect::Journal { event, .. } if !matches!(event, Event::Snapshot { .. } | Event::MetricChanged { .. } | Event::BreachPending { .. } | Event::Looked { .. })));
         if decided
             || effects.iter().any(|e| {
                 matches!(

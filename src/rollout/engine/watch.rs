@@ -7,6 +7,7 @@ use crate::rollout::decision::{Actor, Move};
 use crate::rollout::effect::Effect;
 use crate::rollout::event::Event;
 use crate::rollout::state::{Countdown, Phase};
+use crate::rollout::track::Track;
 use crate::rollout::verdict::{At, Level};
 
 impl Rollout {
@@ -19,6 +20,7 @@ impl Rollout {
             }
             if let Some(previous) = t.refresh(now, stale) {
                 let v = t.value();
+                let pending = pending_breach(t, previous.level);
                 changes.push(Event::MetricChanged {
                     metric: v.metric,
                     from: previous.level,
@@ -27,6 +29,7 @@ impl Rollout {
                     canary: v.canary,
                     baseline: v.baseline,
                 });
+                changes.extend(pending);
             }
         }
         for event in changes {
@@ -155,4 +158,16 @@ impl Rollout {
             self.out.push(Effect::Journal { at: now, event });
         }
     }
+}
+
+/// A metric that just turned critical and must still hold its `for`
+/// before the policy acts: the race, said once, with its finish line. A
+/// breach the evidence judged counts at once: nothing pending.
+fn pending_breach(t: &Track, from: Level) -> Option<Event> {
+    let turned = t.verdict.level == Level::Critical && from != Level::Critical;
+    (turned && !t.verdict.evidence && t.rule.for_ms > 0).then(|| Event::BreachPending {
+        metric: t.rule.name.clone(),
+        since: t.since,
+        holds_at: t.since + t.rule.for_ms,
+    })
 }
