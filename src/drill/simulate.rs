@@ -42,8 +42,8 @@ pub async fn serve(scenario: Scenario, speed: f64, ports: Ports) -> i32 {
     tokio::spawn(async move {
         while let Some(f) = faults.recv().await {
             let state = if f.active { "on" } else { "off" };
-            let at = crate::duration::Span::whole_secs(f.at_ms);
-            eprintln!("T+{at} fault {state}: {}", f.what);
+            let at = crate::format::offset(f.at_ms as i64);
+            crate::say::tell(format!("{at} fault {state}: {}", f.what));
         }
     });
     wait_for_stop().await;

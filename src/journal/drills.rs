@@ -98,7 +98,7 @@ fn after_fault(s: &DrillScore, ms: Option<u64>) -> String {
     };
     match s.fault_visible_ms {
         Some(fault) => format!("+{}", Span::whole_secs(ms - fault.min(ms))),
-        None => format!("T+{}", Span::whole_secs(ms)),
+        None => crate::format::offset(ms as i64),
     }
 }
 
