@@ -76,7 +76,7 @@ pub trait View {
         key: crossterm::event::KeyEvent,
         now: At,
     ) -> (Vec<Input>, Control);
-    fn render(&mut self, rollout: &Rollout, now: At, clock_only: bool);
+    fn render(&mut self, rollout: &Rollout, now: At);
     /// Headless: the exit code when only an operator could carry on.
     fn stuck(&mut self, rollout: &Rollout) -> Option<i32>;
     /// Whether the session ends as soon as the rollout has an outcome.
@@ -293,15 +293,6 @@ impl Session {
         }
     }
 
-    /// For the views that still end with a bare exit code (the screen, the
-    /// drill): a failure is told here, as it will not reach `main`.
-    pub async fn drive(self, view: &mut dyn View, first: Vec<Input>) -> i32 {
-        self.run(view, first).await.unwrap_or_else(|e| {
-            crate::say::tell(&e);
-            e.code()
-        })
-    }
-
     /// Runs until the view quits, the rollout ends (headless), or a signal:
     /// the exit code of how it ended, or why it could not go on (a source
     /// that cannot be built, a journal that cannot be written).
@@ -384,20 +375,20 @@ impl Session {
         loop {
             let now = self.clock.now();
             if self.rollout.is_finished() && view.exits_on_outcome() {
-                view.render(&self.rollout, now, false);
+                view.render(&self.rollout, now);
                 return Ok(exit::of_outcome(self.rollout.state.outcome));
             }
             if let Some(code) = view.stuck(&self.rollout) {
                 return Ok(code);
             }
-            let (input, clock_only) = tokio::select! {
-                _ = tick.tick() => (Some(Input::Tick), true),
+            let input = tokio::select! {
+                _ = tick.tick() => Some(Input::Tick),
                 msg = self.rx.recv() => match msg {
                     // Every sender is gone, ours included: cannot happen
                     // while the session lives, so it is the runtime's fault.
                     None => return Err(Error::failed("the session's message channel closed")),
                     Some(msg) => match self.message(self.redacted(msg), view)? {
-                        Step::Go(input) => (input, false),
+                        Step::Go(input) => input,
                         Step::End(code) => return Ok(code),
                     },
                 },
@@ -405,7 +396,7 @@ impl Session {
             if let Some(input) = input {
                 self.apply(input, view)?;
             }
-            view.render(&self.rollout, self.clock.now(), clock_only);
+            view.render(&self.rollout, self.clock.now());
             self.publish(None);
             if let Some(code) = self.followers(view)? {
                 return Ok(code);

@@ -9,18 +9,21 @@ use crate::format::offset;
 use crate::rollout::At;
 use crate::rollout::event::MetricValue;
 
+/// `at` in UTC as `format`; the raw milliseconds if out of range.
+fn utc(at: At, format: &str) -> String {
+    chrono::DateTime::from_timestamp_millis(at as i64)
+        .map(|t| t.format(format).to_string())
+        .unwrap_or_else(|| at.to_string())
+}
+
 /// `2026-11-24 10:30:05 UTC`
 fn when(at: At) -> String {
-    chrono::DateTime::from_timestamp_millis(at as i64)
-        .map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
-        .unwrap_or_else(|| at.to_string())
+    utc(at, "%Y-%m-%d %H:%M:%S UTC")
 }
 
 /// `10:30:05`
 fn clock(at: At) -> String {
-    chrono::DateTime::from_timestamp_millis(at as i64)
-        .map(|t| t.format("%H:%M:%S").to_string())
-        .unwrap_or_else(|| at.to_string())
+    utc(at, "%H:%M:%S")
 }
 
 fn span(ms: u64) -> String {
