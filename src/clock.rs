@@ -99,12 +99,13 @@ impl Clock {
 
     /// A timestamp as the operator's local HH:MM:SS.
     pub fn show(at: At) -> String {
+        Clock::local(at, "%H:%M:%S")
+    }
+
+    /// A timestamp in the operator's time zone, as `format`.
+    pub fn local(at: At, format: &str) -> String {
         chrono::DateTime::from_timestamp_millis(at as i64)
-            .map(|t| {
-                t.with_timezone(&chrono::Local)
-                    .format("%H:%M:%S")
-                    .to_string()
-            })
+            .map(|t| t.with_timezone(&chrono::Local).format(format).to_string())
             .unwrap_or_default()
     }
 }

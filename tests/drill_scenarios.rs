@@ -12,7 +12,7 @@
 use std::process::Command;
 
 use cockpit::sim::Scenario;
-use cockpit::sim::scenario::{BUILT_IN, Verdict};
+use cockpit::sim::scenario::{BUILT_IN, Ending};
 use serde_json::Value;
 
 struct Drill {
@@ -70,21 +70,21 @@ impl Drill {
     }
 
     /// What happened: outcome, stage of the deciding call, simulated ms.
-    fn result(&self) -> (Verdict, String, u64) {
+    fn result(&self) -> (Ending, String, u64) {
         let started = self.first("started").expect("a started event");
         let stages: Vec<String> = serde_json::from_value(started["stages"].clone()).unwrap();
-        let outcome = self.first("finished").map_or(Verdict::Held, |f| {
+        let outcome = self.first("finished").map_or(Ending::Held, |f| {
             serde_json::from_value(f["outcome"].clone()).unwrap()
         });
         let deciding = |e: &&Value| {
             e["action"]
                 == match outcome {
-                    Verdict::Promoted => "promote",
+                    Ending::Promoted => "promote",
                     _ => "rollback",
                 }
         };
         let stage = match self.all("decision").into_iter().find(deciding) {
-            Some(d) if outcome != Verdict::Held => d["stage"].as_u64().unwrap(),
+            Some(d) if outcome != Ending::Held => d["stage"].as_u64().unwrap(),
             _ => self
                 .all("stage_observing")
                 .last()
@@ -251,7 +251,7 @@ fn judge(d: &Drill) -> Judgement {
     let within = expect.within.as_millis();
     // Both ends of `took` are journal timestamps from the drill's clock.
     let on_time = match outcome {
-        Verdict::Held => took >= within && d.stop_reason().is_some(),
+        Ending::Held => took >= within && d.stop_reason().is_some(),
         _ => took <= within,
     };
     eprintln!(

@@ -1,7 +1,8 @@
 //! Actions: the hooks that move real traffic (`exec` processes, `http`
 //! requests), notifications and HTTP gates.
 //!
-//! INTERFACE (used by `run::edges`; keep these signatures):
+//! The runtime's edges call only these, so a hook kind is added here
+//! without touching the loop:
 //! - `run_hook(&Hook, &Vars, &serde_json::Value, Lines) -> HookRun`
 //! - `notify(&[Hook], &Vars, event: &str, &serde_json::Value, Lines)`
 //! - `gate_open(url: &str, timeout: Duration) -> bool` (one poll: 200?)

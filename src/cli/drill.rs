@@ -4,10 +4,11 @@
 
 use std::io::{IsTerminal, Write};
 
-use super::runtime;
 use crate::clock::operator;
 use crate::drill::Blind;
+use crate::error::Error;
 use crate::exit;
+use crate::run::runtime;
 use crate::sim::Scenario;
 use crate::sim::scenario::{BUILT_IN, DEFAULT};
 use crate::sim::server::Ports;
@@ -157,20 +158,16 @@ pub struct SimulateArgs {
     pub ports: Option<String>,
 }
 
-fn load(name: &str, speed: f64) -> Result<Scenario, i32> {
+fn load(name: &str, speed: f64) -> Result<Scenario, Error> {
     if !(speed.is_finite() && (0.1..=1000.0).contains(&speed)) {
-        eprintln!(
-            "error: --speed {speed} is out of range: use 0.1 to 1000 (10 = ten times real time)"
-        );
-        return Err(exit::CONFIG);
+        return Err(Error::usage(format!(
+            "--speed {speed} is out of range: use 0.1 to 1000 (10 = ten times real time)"
+        )));
     }
-    Scenario::load(name).map_err(|e| {
-        eprintln!("error: {e}");
-        exit::CONFIG
-    })
+    Scenario::load(name).map_err(Error::usage)
 }
 
-pub fn list() -> i32 {
+pub fn list() -> Result<i32, Error> {
     let mut out = std::io::stdout().lock();
     for (name, _) in BUILT_IN {
         if let Ok(s) = Scenario::load(name) {
@@ -185,29 +182,17 @@ pub fn list() -> i32 {
             );
         }
     }
-    exit::OK
+    Ok(exit::OK)
 }
 
-pub fn simulate(args: SimulateArgs) -> i32 {
-    let ports = match args.ports.as_deref().map(Ports::parse).transpose() {
-        Ok(p) => p.unwrap_or_default(),
-        Err(e) => {
-            eprintln!("error: {e}");
-            return exit::CONFIG;
-        }
-    };
-    let scenario = match load(&args.scenario, args.speed) {
-        Ok(s) => s,
-        Err(code) => return code,
-    };
-    let rt = match runtime() {
-        Ok(rt) => rt,
-        Err(code) => return code,
-    };
-    rt.block_on(crate::drill::simulate::serve(scenario, args.speed, ports))
+pub fn simulate(args: SimulateArgs) -> Result<i32, Error> {
+    let ports = args.ports.as_deref().map(Ports::parse).transpose();
+    let ports = ports.map_err(Error::usage)?.unwrap_or_default();
+    let scenario = load(&args.scenario, args.speed)?;
+    runtime()?.block_on(crate::drill::simulate::serve(scenario, args.speed, ports))
 }
 
-pub fn drill(args: DrillArgs) -> i32 {
+pub fn drill(args: DrillArgs) -> Result<i32, Error> {
     if args.list {
         return list();
     }
@@ -215,29 +200,22 @@ pub fn drill(args: DrillArgs) -> i32 {
         return batch(&args, n);
     }
     if args.seed.is_some() && !args.blind {
-        eprintln!("error: --seed goes with --batch or --blind");
-        return exit::CONFIG;
+        return Err(Error::usage("--seed goes with --batch or --blind"));
     }
     let (mut scenario, blind) = if args.blind {
-        match pick_blind(&args) {
-            Ok(picked) => picked,
-            Err(code) => return code,
-        }
+        pick_blind(&args)?
     } else {
-        match load(&args.scenario, args.speed) {
-            Ok(s) => (s, None),
-            Err(code) => return code,
-        }
+        (load(&args.scenario, args.speed)?, None)
     };
     if let Some(policy) = args.policy {
         scenario.policy.on_critical = policy.on_critical();
     }
     if !args.headless && !std::io::stdout().is_terminal() {
-        eprintln!(
-            "error: stdout is not a terminal, so the screen cannot be drawn.\n\
-             Run `cockpit drill --headless` for JSON lines (or `ssh -t` for a terminal)."
+        return Err(
+            Error::usage("stdout is not a terminal, so the screen cannot be drawn.").then(
+                "Run `cockpit drill --headless` for JSON lines (or `ssh -t` for a terminal).",
+            ),
         );
-        return exit::CONFIG;
     }
     let opts = crate::drill::Options {
         speed: args.speed,
@@ -249,11 +227,7 @@ pub fn drill(args: DrillArgs) -> i32 {
             None => args.scenario.clone(),
         },
     };
-    let rt = match runtime() {
-        Ok(rt) => rt,
-        Err(code) => return code,
-    };
-    rt.block_on(crate::drill::run(scenario, blind, &opts))
+    runtime()?.block_on(crate::drill::run(scenario, blind, &opts))
 }
 
 /// The ten scenarios of the README's table: the ones a single run teaches
@@ -262,7 +236,7 @@ const BLIND_POOL: usize = 10;
 
 /// Picks a blind drill's scenario, seeded by `--seed` or the time; every
 /// name of `--from` is loaded first, so a typo is found before the drill.
-fn pick_blind(args: &DrillArgs) -> Result<(Scenario, Option<Blind>), i32> {
+fn pick_blind(args: &DrillArgs) -> Result<(Scenario, Option<Blind>), Error> {
     let names: Vec<String> = if args.from.is_empty() {
         BUILT_IN[..BLIND_POOL]
             .iter()
@@ -276,8 +250,9 @@ fn pick_blind(args: &DrillArgs) -> Result<(Scenario, Option<Blind>), i32> {
             .collect()
     };
     if names.is_empty() {
-        eprintln!("error: --from names no scenario; e.g. --from error-burst,healthy");
-        return Err(exit::CONFIG);
+        return Err(Error::usage(
+            "--from names no scenario; e.g. --from error-burst,healthy",
+        ));
     }
     let mut pool = Vec::new();
     for name in &names {
@@ -293,23 +268,18 @@ fn pick_blind(args: &DrillArgs) -> Result<(Scenario, Option<Blind>), i32> {
 }
 
 /// `drill --batch N`: the calls of many seeded runs, as a table.
-fn batch(args: &DrillArgs, runs: usize) -> i32 {
+fn batch(args: &DrillArgs, runs: usize) -> Result<i32, Error> {
     use crate::config::model::Judge;
     let names: Vec<&str> = if args.scenario == "all" {
         BUILT_IN.iter().map(|(n, _)| *n).collect()
     } else {
         vec![args.scenario.as_str()]
     };
-    let mut scenarios = Vec::new();
-    for name in names {
-        match Scenario::load(name) {
-            Ok(s) => scenarios.push(s),
-            Err(e) => {
-                eprintln!("error: {e}");
-                return exit::CONFIG;
-            }
-        }
-    }
+    let scenarios: Vec<Scenario> = names
+        .into_iter()
+        .map(Scenario::load)
+        .collect::<Result<_, _>>()
+        .map_err(Error::usage)?;
     let judges = match args.judge {
         JudgeArg::Evidence => vec![Judge::Evidence],
         JudgeArg::Thresholds => vec![Judge::Thresholds],
@@ -317,22 +287,16 @@ fn batch(args: &DrillArgs, runs: usize) -> i32 {
     };
     for judge in judges {
         let started = std::time::Instant::now();
-        match crate::sim::batch::batch(&scenarios, runs, args.seed.unwrap_or(1), judge) {
-            Ok(rows) => {
-                print!("{}", crate::sim::batch::table(judge, &rows));
-                println!(
-                    "({} runs in {:.1}s)\n",
-                    runs * scenarios.len(),
-                    started.elapsed().as_secs_f64()
-                );
-            }
-            Err(e) => {
-                eprintln!("error: {e}");
-                return exit::ERROR;
-            }
-        }
+        let rows = crate::sim::batch::batch(&scenarios, runs, args.seed.unwrap_or(1), judge)
+            .map_err(Error::failed)?;
+        print!("{}", crate::sim::batch::table(judge, &rows));
+        println!(
+            "({} runs in {:.1}s)\n",
+            runs * scenarios.len(),
+            started.elapsed().as_secs_f64()
+        );
     }
-    exit::OK
+    Ok(exit::OK)
 }
 
 #[cfg(test)]

@@ -105,8 +105,8 @@ pub fn main() -> Result<i32, Error> {
         Cmd::Replay(args) => replay::run(args),
         Cmd::Watch(args) => Ok(watch::run(args)),
         Cmd::Status(args) => Ok(status::run(args)),
-        Cmd::Drill(args) => Ok(drill::drill(args)),
-        Cmd::Simulate(args) => Ok(drill::simulate(args)),
+        Cmd::Drill(args) => drill::drill(args),
+        Cmd::Simulate(args) => drill::simulate(args),
         Cmd::Completions { shell } => {
             clap_complete::generate(
                 shell,
@@ -135,14 +135,5 @@ pub fn build_plan(
         );
         let problems = errors.iter().map(ToString::to_string).collect();
         Error::many(Kind::Usage, problems, Some(count))
-    })
-}
-
-/// The runtime for `drill.rs`, which still ends with a bare exit code: the
-/// error is told here, since it does not reach `main`.
-pub fn runtime() -> Result<tokio::runtime::Runtime, i32> {
-    crate::run::runtime().map_err(|e| {
-        crate::say::tell(&e);
-        e.code()
     })
 }

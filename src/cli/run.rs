@@ -99,11 +99,9 @@ pub fn run(args: RunArgs) -> Result<i32, Error> {
     } = start(&args.asked(), &path, config, sources, &who)?;
     let code = match screen {
         None => runtime.block_on(session.run(&mut view, first))?,
-        // The screen's loop still ends with a bare code: `Session::drive`
-        // tells a failure itself.
         Some(screen) => {
             let screen = screen.with_preflight(preflight);
-            runtime.block_on(crate::tui::run(session, screen, first))
+            runtime.block_on(crate::tui::run(session, screen, first))?
         }
     };
     drop(lock);

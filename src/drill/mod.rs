@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 use tokio::sync::mpsc::{self, UnboundedSender};
 
 use crate::clock::{Clock, operator};
-use crate::exit;
+use crate::error::{Error, Kind};
 use crate::journal::{self, Header, Journal};
 use crate::metrics::Sources;
 use crate::plan::{self, Choices};
@@ -42,7 +42,7 @@ pub struct Options {
 
 /// Runs `scenario` to its end and returns the exit code; the score is on
 /// stderr and in the journal.
-pub async fn run(scenario: Scenario, blind: Option<Blind>, opts: &Options) -> i32 {
+pub async fn run(scenario: Scenario, blind: Option<Blind>, opts: &Options) -> Result<i32, Error> {
     // What the screen and headless output call the drill until its end.
     let label = blind.as_ref().map(|b| b.label.clone());
     let shown = Scenario {
@@ -57,23 +57,12 @@ pub async fn run(scenario: Scenario, blind: Option<Blind>, opts: &Options) -> i3
         Clock::paced(opts.speed)
     };
     let (fault_tx, faults) = mpsc::unbounded_channel::<FaultChange>();
-    let sim = match Simulator::start(scenario.clone(), clock, Some(fault_tx)).await {
-        Ok(sim) => sim,
-        Err(e) => {
-            eprintln!("error: cannot serve the simulator on 127.0.0.1: {e}");
-            return exit::ERROR;
-        }
-    };
-    let (config, screen, sources) = match plan_for(&shown, &sim, opts) {
-        Ok(parts) => parts,
-        Err(code) => return code,
-    };
-    let Some(journal) = open_journal(&shown, blind.as_ref(), &config, opts, clock)
-        .map_err(|e| eprintln!("error: {e}"))
-        .ok()
-    else {
-        return exit::ERROR;
-    };
+    let sim = Simulator::start(scenario.clone(), clock, Some(fault_tx))
+        .await
+        .map_err(|e| Error::failed(format!("cannot serve the simulator on 127.0.0.1: {e}")))?;
+    let (config, screen, sources) = plan_for(&shown, &sim, opts)?;
+    let journal =
+        open_journal(&shown, blind.as_ref(), &config, opts, clock).map_err(Error::failed)?;
     let path = journal.path().to_path_buf();
     announce(
         &shown,
@@ -96,8 +85,9 @@ pub async fn run(scenario: Scenario, blind: Option<Blind>, opts: &Options) -> i3
     let watch = referee::Watch::new(&scenario, label, opts.headless, pace);
     let referee = tokio::spawn(watch.run(effects, clock, session.sender()));
     let first = first_inputs(&shown, blind.is_some(), &opts.who);
-    let code = match screen {
-        None => session.drive(&mut view, first).await,
+    // A failed session is still scored: the error waits for the debrief.
+    let ended = match screen {
+        None => session.run(&mut view, first).await,
         Some(screen) => crate::tui::run(session, screen, first).await,
     };
     drop(sim);
@@ -106,14 +96,14 @@ pub async fn run(scenario: Scenario, blind: Option<Blind>, opts: &Options) -> i3
     let owed = referee.await.ok().and_then(|r| r.owed(clock.now()));
     let headless = opts.headless.then_some((&mut view, &rollout));
     debrief(settle(&path, owed, clock.now(), headless));
-    code
+    ended
 }
 
 /// The score on stderr, whichever way the drill ended.
 fn debrief(settled: Result<crate::rollout::DrillScore, String>) {
     match settled {
-        Ok(score) => score::render(&score).iter().for_each(|l| eprintln!("{l}")),
-        Err(e) => eprintln!("warning: the drill could not be scored: {e}"),
+        Ok(score) => score::render(&score).into_iter().for_each(crate::say::tell),
+        Err(e) => crate::say::tell(format!("warning: the drill could not be scored: {e}")),
     }
 }
 
@@ -123,13 +113,13 @@ fn plan_for(
     shown: &Scenario,
     sim: &Simulator,
     opts: &Options,
-) -> Result<(crate::config::Config, Option<crate::tui::Screen>, Sources), i32> {
+) -> Result<(crate::config::Config, Option<crate::tui::Screen>, Sources), Error> {
     let text = drill_config::config_text(shown, &sim.endpoints(), opts.headless, None);
     let origin = format!("drill config for scenario {}", shown.name);
     let choices = Choices::new(opts.theme.clone());
     let plan = plan::from_text(Path::new(&origin), &text, &choices).map_err(|errors| {
-        errors.iter().for_each(|e| eprintln!("error: {e}"));
-        exit::CONFIG
+        let problems = errors.iter().map(ToString::to_string).collect();
+        Error::many(Kind::Usage, problems, None)
     })?;
     let drives = (!opts.headless).then_some((opts.who.as_str(), operator().1));
     Ok(plan.into_parts(drives))
@@ -143,11 +133,11 @@ fn announce(shown: &Scenario, blind: bool, summary: &str, speed: f64, path: &Pat
     } else {
         summary
     };
-    eprintln!(
+    crate::say::tell(format!(
         "drill {}: {about} ({speed}x; journal {})",
         shown.name,
         path.display()
-    );
+    ));
 }
 
 /// Faults switching in the simulator go into the journal as they happen.

@@ -6,24 +6,25 @@ use std::io::Write;
 use tokio::sync::mpsc;
 
 use crate::clock::Clock;
+use crate::error::Error;
 use crate::exit;
 use crate::sim::Scenario;
 use crate::sim::model::{FaultChange, Version};
 use crate::sim::server::{Ports, Simulator};
 
 /// Serves `scenario` at `speed` on `ports`, printing its addresses and
-/// each fault as it switches; the exit code once stopped.
-pub async fn serve(scenario: Scenario, speed: f64, ports: Ports) -> i32 {
+/// each fault as it switches, until stopped.
+pub async fn serve(scenario: Scenario, speed: f64, ports: Ports) -> Result<i32, Error> {
     let clock = Clock::new(speed);
     let (tx, mut faults) = mpsc::unbounded_channel::<FaultChange>();
     let name = scenario.name.clone();
-    let sim = match Simulator::start_on(scenario, clock, Some(tx), ports).await {
-        Ok(sim) => sim,
-        Err(e) => {
-            eprintln!("error: cannot serve the simulator on 127.0.0.1 ({ports:?}): {e}");
-            return exit::ERROR;
-        }
-    };
+    let sim = Simulator::start_on(scenario, clock, Some(tx), ports)
+        .await
+        .map_err(|e| {
+            Error::failed(format!(
+                "cannot serve the simulator on 127.0.0.1 ({ports:?}): {e}"
+            ))
+        })?;
     let (old, new) = sim.versions();
     println!("simulating scenario {name} at {speed}x");
     println!(
@@ -42,13 +43,13 @@ pub async fn serve(scenario: Scenario, speed: f64, ports: Ports) -> i32 {
     tokio::spawn(async move {
         while let Some(f) = faults.recv().await {
             let state = if f.active { "on" } else { "off" };
-            let at = crate::duration::Span::whole_secs(f.at_ms);
-            eprintln!("T+{at} fault {state}: {}", f.what);
+            let at = crate::format::offset(f.at_ms as i64);
+            crate::say::tell(format!("{at} fault {state}: {}", f.what));
         }
     });
     wait_for_stop().await;
     drop(sim);
-    exit::OK
+    Ok(exit::OK)
 }
 
 /// SIGINT or SIGTERM (or Ctrl-C where those cannot be watched).

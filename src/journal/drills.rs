@@ -98,19 +98,13 @@ fn after_fault(s: &DrillScore, ms: Option<u64>) -> String {
     };
     match s.fault_visible_ms {
         Some(fault) => format!("+{}", Span::whole_secs(ms - fault.min(ms))),
-        None => format!("T+{}", Span::whole_secs(ms)),
+        None => crate::format::offset(ms as i64),
     }
 }
 
 /// A journal's start as the reader's local date and minute.
 pub fn local_time(at: At) -> String {
-    chrono::DateTime::from_timestamp_millis(at as i64)
-        .map(|t| {
-            t.with_timezone(&chrono::Local)
-                .format("%Y-%m-%d %H:%M")
-                .to_string()
-        })
-        .unwrap_or_default()
+    crate::clock::Clock::local(at, "%Y-%m-%d %H:%M")
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! The incident log: one append-only JSON Lines file per run.
 //!
-//! INTERFACE (used by `run`; keep these signatures):
+//! What the runtime writes through (resume depends on the order: an event
+//! is on disk before its effect runs):
 //! - `Journal::create(dir: &Path, header: Header) -> io::Result<Journal>`
 //! - `Journal::append_event(&mut self, at: At, event: &Event) -> io::Result<()>`
 //!   (decisions are fsynced before this returns: write-ahead)
@@ -9,7 +10,7 @@
 //! - `Journal::path(&self) -> &Path`
 //! - `default_dir(&Config) -> PathBuf`
 //!
-//! Added: `Journal::reopen` (resume appends to the same file), `read`,
+//! Also: `Journal::reopen` (resume appends to the same file), `read`,
 //! `runs` (every journal in a dir), `lock`, `resume`, `report`,
 //! `Journal::append_driver` and `Read::drivers` (who drove, in order).
 //!

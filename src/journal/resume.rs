@@ -14,7 +14,7 @@ use crate::rollout::{Actor, At, Command, Event, Input, Move, Rollout, State};
 
 /// What resuming a journal means, worked out before anything is written.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Plan {
+pub struct ResumePlan {
     /// The last checkpoint; `None` when the cockpit died before the first.
     pub state: Option<State>,
     /// Event lines after it, voided on resume.
@@ -27,7 +27,7 @@ pub struct Plan {
     pub ticked: Vec<(Actor, String)>,
 }
 
-pub fn plan(read: &Read) -> Plan {
+pub fn plan(read: &Read) -> ResumePlan {
     let last = read
         .entries
         .iter()
@@ -37,7 +37,7 @@ pub fn plan(read: &Read) -> Plan {
         _ => None,
     });
     let tail = &read.entries[last.map_or(0, |i| i + 1)..];
-    let mut plan = Plan {
+    let mut plan = ResumePlan {
         state,
         voided: vec![],
         hook_result: None,
@@ -125,7 +125,7 @@ fn command_for(event: &Event) -> Option<(Actor, Command)> {
     Some((by, command))
 }
 
-impl Plan {
+impl ResumePlan {
     /// The engine where the journal left it, and the inputs that carry over
     /// what was decided after the checkpoint. `now` is when the run resumes.
     pub fn rollout(&self, config: Config, now: At) -> (Rollout, Vec<Input>) {

@@ -6,7 +6,8 @@
 //! metrics all read the same scrape) poll on their own schedule, so a
 //! slow one is no data at its timeout and never delays the others.
 //!
-//! INTERFACE (used by `run::edges`; keep these signatures):
+//! The runtime's edges call only these, so a source kind is added here
+//! without touching the loop:
 //! - `Sources::from_config(&Config) -> Result<Sources, String>`
 //! - `Sources::every(&self) -> std::time::Duration` (simulated time between polls)
 //! - `Sources::run(self, every, deliver)`: polls until `deliver` returns

@@ -126,7 +126,7 @@ impl View for Headless {
     }
 
     /// Every metric's level and values, at least every poll interval.
-    fn render(&mut self, r: &Rollout, now: At, _: bool) {
+    fn render(&mut self, r: &Rollout, now: At) {
         let Some(every) = self.poll_every else { return };
         if self.last_poll.is_some_and(|last| now < last + every) {
             return;

@@ -8,6 +8,7 @@ pub mod headless;
 mod inbox;
 mod past;
 pub mod start;
+mod view;
 
 use std::time::Duration;
 
@@ -15,95 +16,15 @@ use tokio::sync::mpsc;
 
 pub use edges::spawn_signals;
 pub use start::runtime;
+pub use view::{Control, Msg, View};
 
 use crate::clock::{Clock, operator};
 use crate::config::Config;
 use crate::error::Error;
 use crate::exit;
-use crate::rollout::{At, Effect, Group, Input, Outcome, Reading, Rollout};
+use crate::rollout::{At, Effect, Group, Input, Outcome, Rollout};
 use crate::secrets::Secrets;
 use inbox::Step;
-
-/// What the edges tell the loop.
-#[derive(Debug)]
-pub enum Msg {
-    Samples(Vec<(usize, Group, Reading)>),
-    /// Recent canary values from the source's backfill, for sparklines.
-    History(Vec<(usize, Vec<(At, f64)>)>),
-    HookDone {
-        id: u64,
-        ok: bool,
-        summary: String,
-        label: String,
-        tail: Vec<String>,
-    },
-    /// A line of hook output or a notification result, for the log pane.
-    Line(String),
-    /// What Prometheus warned about in a poll, for the journal and the view.
-    Warnings(Vec<crate::metrics::Warning>),
-    GateOpen(usize),
-    Key(crossterm::event::KeyEvent),
-    Redraw,
-    /// An event from an edge for the journal and the view, not for the
-    /// core: a drill's faults and its score.
-    Journal(crate::rollout::Event),
-    /// A signal or a dead task: stop now, leaving the journal resumable.
-    Stop(String),
-}
-
-/// What a view wants after a key.
-#[derive(Debug, PartialEq)]
-pub enum Control {
-    Continue,
-    Quit,
-    /// The driver offers the wheel (to a follower, or anyone), or withdraws.
-    Offer(Option<handover::Offer>),
-    /// A follower asks for the wheel.
-    Take,
-}
-
-/// The screen or the JSON-lines printer; both drive the same core.
-pub trait View {
-    fn effect(&mut self, rollout: &Rollout, effect: &Effect);
-    fn line(&mut self, text: &str);
-    /// A line a hook printed, at `at`.
-    fn output(&mut self, _at: At, text: &str) {
-        self.line(text);
-    }
-    fn key(
-        &mut self,
-        rollout: &Rollout,
-        key: crossterm::event::KeyEvent,
-        now: At,
-    ) -> (Vec<Input>, Control);
-    fn render(&mut self, rollout: &Rollout, now: At, clock_only: bool);
-    /// Headless: the exit code when only an operator could carry on.
-    fn stuck(&mut self, rollout: &Rollout) -> Option<i32>;
-    /// Whether the session ends as soon as the rollout has an outcome.
-    fn exits_on_outcome(&self) -> bool;
-    /// What happened before this session, from the journal being resumed:
-    /// for the eyes only (the headless view's stdout is this run's events).
-    fn history(&mut self, _effect: &Effect) {}
-    /// Who follows the rollout with `cockpit watch` now.
-    fn watchers(&mut self, _who: &[String]) {}
-    /// The runtime refused the operator's start (a failed pre-flight), and why.
-    fn refused(&mut self, why: &str) {
-        self.line(why);
-    }
-    /// The operator's typed reason to start despite a failed pre-flight,
-    /// once given (taken: asked again after a refusal).
-    fn forced_start(&mut self) -> Option<String> {
-        None
-    }
-    /// A question is open on the screen: not a safe point to hand over.
-    fn busy(&self) -> bool {
-        false
-    }
-    /// The session is stopping (a signal, a dead task) and why.
-    fn stopped(&mut self, why: &str) {
-        self.line(why);
-    }
-}
 
 pub struct Session {
     pub rollout: Rollout,
@@ -293,15 +214,6 @@ impl Session {
         }
     }
 
-    /// For the views that still end with a bare exit code (the screen, the
-    /// drill): a failure is told here, as it will not reach `main`.
-    pub async fn drive(self, view: &mut dyn View, first: Vec<Input>) -> i32 {
-        self.run(view, first).await.unwrap_or_else(|e| {
-            crate::say::tell(&e);
-            e.code()
-        })
-    }
-
     /// Runs until the view quits, the rollout ends (headless), or a signal:
     /// the exit code of how it ended, or why it could not go on (a source
     /// that cannot be built, a journal that cannot be written).
@@ -384,20 +296,20 @@ impl Session {
         loop {
             let now = self.clock.now();
             if self.rollout.is_finished() && view.exits_on_outcome() {
-                view.render(&self.rollout, now, false);
+                view.render(&self.rollout, now);
                 return Ok(exit::of_outcome(self.rollout.state.outcome));
             }
             if let Some(code) = view.stuck(&self.rollout) {
                 return Ok(code);
             }
-            let (input, clock_only) = tokio::select! {
-                _ = tick.tick() => (Some(Input::Tick), true),
+            let input = tokio::select! {
+                _ = tick.tick() => Some(Input::Tick),
                 msg = self.rx.recv() => match msg {
                     // Every sender is gone, ours included: cannot happen
                     // while the session lives, so it is the runtime's fault.
                     None => return Err(Error::failed("the session's message channel closed")),
                     Some(msg) => match self.message(self.redacted(msg), view)? {
-                        Step::Go(input) => (input, false),
+                        Step::Go(input) => input,
                         Step::End(code) => return Ok(code),
                     },
                 },
@@ -405,7 +317,7 @@ impl Session {
             if let Some(input) = input {
                 self.apply(input, view)?;
             }
-            view.render(&self.rollout, self.clock.now(), clock_only);
+            view.render(&self.rollout, self.clock.now());
             self.publish(None);
             if let Some(code) = self.followers(view)? {
                 return Ok(code);

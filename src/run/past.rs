@@ -222,7 +222,7 @@ fn resume_run(
 }
 
 /// The journal's record of who resumed, where, and what it voids.
-fn resumed(who: &str, plan: &resume::Plan, at: crate::rollout::At) -> Resumed {
+fn resumed(who: &str, plan: &resume::ResumePlan, at: crate::rollout::At) -> Resumed {
     Resumed {
         at,
         by: who.to_string(),

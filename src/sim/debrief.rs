@@ -4,9 +4,9 @@
 use crate::duration::Span;
 use crate::rollout::{Actor, DrillScore};
 
-/// "T+3m05s"
+/// "T+3m05s", the one spelling of a moment on the timeline.
 fn t(ms: u64) -> String {
-    format!("T+{}", Span::whole_secs(ms))
+    crate::format::offset(ms as i64)
 }
 
 /// The score in words, a few lines for the screen, stderr and the report.

@@ -22,7 +22,8 @@ pub struct Endpoints {
 }
 
 /// The drill's config as TOML text, readable as a starting point for a
-/// team's own config.
+/// team's own config. Long by its template, which reads best whole, as the
+/// file it makes.
 pub fn config_text(
     scenario: &Scenario,
     at: &Endpoints,

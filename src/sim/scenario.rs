@@ -85,7 +85,7 @@ pub struct Scenario {
     pub duration: Span,
     pub traffic: Traffic,
     #[serde(default)]
-    pub rollout: Plan,
+    pub rollout: DrillRollout,
     #[serde(default)]
     pub policy: DrillPolicy,
     pub expect: Expect,
@@ -124,7 +124,7 @@ fn default_wobble_period() -> Span {
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
-pub struct Plan {
+pub struct DrillRollout {
     /// Canary weights in percent, one stage each.
     pub stages: Vec<f64>,
     /// Observation time per stage.
@@ -133,9 +133,9 @@ pub struct Plan {
     pub readiness_probe: bool,
 }
 
-impl Default for Plan {
+impl Default for DrillRollout {
     fn default() -> Self {
-        Plan {
+        DrillRollout {
             stages: vec![5.0, 25.0, 50.0, 100.0],
             wait: Span::mins(3),
             readiness_probe: false,
@@ -166,10 +166,11 @@ impl Default for DrillPolicy {
     }
 }
 
-/// What a good operator ends with.
+/// How a drill ends, as a scenario expects it and as scored: the rollout's
+/// outcome, or held (not `rollout::Verdict`, which judges a metric).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Verdict {
+pub enum Ending {
     Promoted,
     RolledBack,
     RolledBackUnrecovered,
@@ -177,32 +178,32 @@ pub enum Verdict {
     Held,
 }
 
-impl Verdict {
-    pub fn of(outcome: Option<Outcome>) -> Verdict {
+impl Ending {
+    pub fn of(outcome: Option<Outcome>) -> Ending {
         match outcome {
-            Some(Outcome::Promoted) => Verdict::Promoted,
-            Some(Outcome::RolledBack) => Verdict::RolledBack,
-            Some(Outcome::RolledBackUnrecovered) => Verdict::RolledBackUnrecovered,
-            None => Verdict::Held,
+            Some(Outcome::Promoted) => Ending::Promoted,
+            Some(Outcome::RolledBack) => Ending::RolledBack,
+            Some(Outcome::RolledBackUnrecovered) => Ending::RolledBackUnrecovered,
+            None => Ending::Held,
         }
     }
 
     pub fn word(self) -> &'static str {
         match self {
-            Verdict::Promoted => "promoted",
-            Verdict::RolledBack => "rolled back",
-            Verdict::RolledBackUnrecovered => "rolled back, not recovered",
-            Verdict::Held => "held",
+            Ending::Promoted => "promoted",
+            Ending::RolledBack => "rolled back",
+            Ending::RolledBackUnrecovered => "rolled back, not recovered",
+            Ending::Held => "held",
         }
     }
 
     /// The rollout outcome this verdict stands for (held: none).
     pub fn outcome(self) -> Option<Outcome> {
         match self {
-            Verdict::Promoted => Some(Outcome::Promoted),
-            Verdict::RolledBack => Some(Outcome::RolledBack),
-            Verdict::RolledBackUnrecovered => Some(Outcome::RolledBackUnrecovered),
-            Verdict::Held => None,
+            Ending::Promoted => Some(Outcome::Promoted),
+            Ending::RolledBack => Some(Outcome::RolledBack),
+            Ending::RolledBackUnrecovered => Some(Outcome::RolledBackUnrecovered),
+            Ending::Held => None,
         }
     }
 
@@ -216,7 +217,7 @@ impl Verdict {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Expect {
-    pub outcome: Verdict,
+    pub outcome: Ending,
     /// The stage (by name, e.g. "25%") where the call is made.
     pub stage: String,
     /// Simulated time from start by which the outcome should be reached.
@@ -318,8 +319,7 @@ impl Scenario {
                 "rollout.stages is empty: give canary weights such as [5, 25, 50, 100]".into(),
             );
         }
-        if self.expect.outcome != Verdict::Held && !self.stage_names().contains(&self.expect.stage)
-        {
+        if self.expect.outcome != Ending::Held && !self.stage_names().contains(&self.expect.stage) {
             return Err(format!(
                 "expect.stage \"{}\" is not one of the stages: {}",
                 self.expect.stage,

@@ -4,7 +4,7 @@
 
 use super::Scenario;
 pub use super::debrief::{render, who};
-use super::scenario::Verdict;
+use super::scenario::Ending;
 use crate::rollout::{Actor, At, DrillScore, Event, Level, Move};
 
 /// Scores the events of one drill (in journal order). `end` is when the
@@ -30,7 +30,7 @@ pub fn score(scenario: &Scenario, events: &[(At, Event)], end: At) -> DrillScore
             _ => None,
         })
         .unwrap_or_default();
-    let outcome = Verdict::of(events.iter().find_map(|(_, e)| match e {
+    let outcome = Ending::of(events.iter().find_map(|(_, e)| match e {
         Event::Finished { outcome } => Some(*outcome),
         _ => None,
     }));
@@ -63,7 +63,7 @@ pub fn score(scenario: &Scenario, events: &[(At, Event)], end: At) -> DrillScore
         right_call: outcome == expect.outcome && stage == expect.stage,
         in_time: match outcome {
             // Holding is right only if it lasted: the drill ran its course.
-            Verdict::Held => ended >= expect.within.as_millis(),
+            Ending::Held => ended >= expect.within.as_millis(),
             _ => ended <= expect.within.as_millis(),
         },
         fault_visible_ms: fault,
@@ -85,11 +85,11 @@ pub fn score(scenario: &Scenario, events: &[(At, Event)], end: At) -> DrillScore
 }
 
 /// The decision that led to `outcome`: a promote, a rollback; none held.
-fn decisive(events: &[(At, Event)], outcome: Verdict) -> Option<&(At, Event)> {
+fn decisive(events: &[(At, Event)], outcome: Ending) -> Option<&(At, Event)> {
     events.iter().find(|(_, e)| {
         matches!(e, Event::Decision { action, .. } if match outcome {
-            Verdict::Promoted => *action == Move::Promote,
-            Verdict::Held => false,
+            Ending::Promoted => *action == Move::Promote,
+            Ending::Held => false,
             _ => *action == Move::Rollback,
         })
     })

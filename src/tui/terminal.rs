@@ -19,6 +19,7 @@ use tokio::sync::mpsc::UnboundedSender;
 use tokio::task::JoinHandle;
 
 use super::screen::{Following, Screen};
+use crate::error::Error;
 use crate::exit;
 use crate::feed::{Follower, follow_now, wall_ms};
 use crate::rollout::{At, Effect, Input, Rollout};
@@ -33,21 +34,21 @@ static ON_SCREEN: AtomicBool = AtomicBool::new(false);
 static PANIC_TX: Mutex<Option<UnboundedSender<Msg>>> = Mutex::new(None);
 
 /// Runs the session on the screen until quit, a signal or a fatal error.
-pub async fn run(session: Session, screen: Screen, first: Vec<Input>) -> i32 {
+/// A failure comes back to be told after the terminal is given back, so it
+/// is not drawn over by the alternate screen.
+pub async fn run(session: Session, screen: Screen, first: Vec<Input>) -> Result<i32, Error> {
     let journal = session
         .journal
         .as_ref()
         .map(|j| j.path().display().to_string());
-    let Some((mut view, reader)) = Tui::enter(screen, session.sender()) else {
-        return exit::ERROR;
-    };
+    let (mut view, reader) = Tui::enter(screen, session.sender())?;
     panic_for_tests();
-    let code = session.drive(&mut view, first).await;
-    let code = view.leave(reader, code);
+    let ended = session.run(&mut view, first).await;
+    let ended = view.leave(reader, ended);
     if let Some(path) = journal {
-        eprintln!("cockpit: journal {path}");
+        crate::say::tell(format!("cockpit: journal {path}"));
     }
-    code
+    ended
 }
 
 /// Follows another engineer's rollout from its live feed, read-only, until
@@ -58,8 +59,13 @@ pub async fn watch(mut follower: Follower, screen: Screen) -> i32 {
     let (me, _) = crate::clock::operator();
     let mut presence = follower.presence(&me);
     let mut taking = super::wheel::Taking::new(&follower.live.journal, &me);
-    let Some((mut view, reader)) = Tui::enter(screen, tx) else {
-        return exit::ERROR;
+    // `cli/watch.rs` still takes a bare code: the error is told here.
+    let (mut view, reader) = match Tui::enter(screen, tx) {
+        Ok(entered) => entered,
+        Err(e) => {
+            crate::say::tell(&e);
+            return e.code();
+        }
     };
     // Four looks a second: the driver writes at most that often.
     let mut look = tokio::time::interval(Duration::from_millis(250));
@@ -95,10 +101,13 @@ pub async fn watch(mut follower: Follower, screen: Screen) -> i32 {
             },
         }
         let now = view.follow(&mut follower);
-        view.render(&follower.rollout, now, false);
+        view.render(&follower.rollout, now);
     };
-    let code = view.leave(reader, code);
-    eprintln!("cockpit: watched {}", follower.live.journal.display());
+    let code = view.leave(reader, Ok(code)).unwrap_or_else(|e| e.code());
+    crate::say::tell(format!(
+        "cockpit: watched {}",
+        follower.live.journal.display()
+    ));
     code
 }
 
@@ -202,8 +211,8 @@ impl Drop for Tui {
 }
 
 impl Tui {
-    /// Takes the terminal; `None` (said on stderr) when it cannot.
-    fn enter(screen: Screen, tx: UnboundedSender<Msg>) -> Option<(Tui, JoinHandle<()>)> {
+    /// Takes the terminal, or says why it cannot.
+    fn enter(screen: Screen, tx: UnboundedSender<Msg>) -> Result<(Tui, JoinHandle<()>), Error> {
         let terminal = match ratatui::try_init() {
             Ok(t) => {
                 ON_SCREEN.store(true, Ordering::SeqCst);
@@ -211,8 +220,7 @@ impl Tui {
             }
             Err(e) => {
                 leave_screen();
-                eprintln!("error: cannot set up the terminal: {e}");
-                return None;
+                return Err(Error::failed(format!("cannot set up the terminal: {e}")));
             }
         };
         stop_on_panic(tx.clone());
@@ -225,21 +233,23 @@ impl Tui {
             redraw_asked: Arc::new(AtomicBool::new(false)),
             stopped: None,
         };
-        Some((view, reader))
+        Ok((view, reader))
     }
 
     /// Gives the terminal back and says why the screen stopped, if it had to.
-    fn leave(mut self, reader: JoinHandle<()>, code: i32) -> i32 {
+    /// A panic outranks how the session ended: its message is already on
+    /// stderr, only its code is left.
+    fn leave(mut self, reader: JoinHandle<()>, ended: Result<i32, Error>) -> Result<i32, Error> {
         reader.abort();
         let stopped = self.stopped.take();
         drop(self);
         if let Some(why) = stopped {
-            eprintln!("cockpit: {why}");
+            crate::say::tell(format!("cockpit: {why}"));
         }
         if PANICKED.load(Ordering::SeqCst) {
-            exit::ERROR
+            Err(Error::shown(crate::error::Kind::Failed))
         } else {
-            code
+            ended
         }
     }
 
@@ -325,7 +335,7 @@ impl View for Tui {
         self.screen.key(rollout, key, now)
     }
 
-    fn render(&mut self, rollout: &Rollout, now: At, _clock_only: bool) {
+    fn render(&mut self, rollout: &Rollout, now: At) {
         self.screen.saw(now);
         self.screen.observe(rollout, now);
         if PANICKED.load(Ordering::SeqCst) {

@@ -5,32 +5,25 @@ use std::fmt::Write;
 
 use super::model::{AFTER_ROLLBACK, Report};
 use crate::duration::Span;
+use crate::format::offset;
 use crate::rollout::At;
 use crate::rollout::event::MetricValue;
 
+/// `at` in UTC as `format`; the raw milliseconds if out of range.
+fn utc(at: At, format: &str) -> String {
+    chrono::DateTime::from_timestamp_millis(at as i64)
+        .map(|t| t.format(format).to_string())
+        .unwrap_or_else(|| at.to_string())
+}
+
 /// `2026-11-24 10:30:05 UTC`
 fn when(at: At) -> String {
-    chrono::DateTime::from_timestamp_millis(at as i64)
-        .map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
-        .unwrap_or_else(|| at.to_string())
+    utc(at, "%Y-%m-%d %H:%M:%S UTC")
 }
 
 /// `10:30:05`
 fn clock(at: At) -> String {
-    chrono::DateTime::from_timestamp_millis(at as i64)
-        .map(|t| t.format("%H:%M:%S").to_string())
-        .unwrap_or_else(|| at.to_string())
-}
-
-/// `T+2m05s`, `T-15m00s`, `T+0s`
-fn offset(ms: i64) -> String {
-    let sign = if ms < 0 { '-' } else { '+' };
-    let s = ms.unsigned_abs() / 1000;
-    match (s / 3600, s / 60 % 60, s % 60) {
-        (0, 0, sec) => format!("T{sign}{sec}s"),
-        (0, m, sec) => format!("T{sign}{m}m{sec:02}s"),
-        (h, m, sec) => format!("T{sign}{h}h{m:02}m{sec:02}s"),
-    }
+    utc(at, "%H:%M:%S")
 }
 
 fn span(ms: u64) -> String {
@@ -84,7 +77,7 @@ pub fn markdown(r: &Report) -> String {
 
 /// The drill's score: when things were seen and decided, in simulated time.
 fn drill_score(out: &mut String, d: &crate::rollout::event::DrillScore) {
-    let t = |ms: Option<u64>| ms.map_or_else(|| "-".to_string(), |ms| format!("T+{}", span(ms)));
+    let t = |ms: Option<u64>| ms.map_or_else(|| "-".to_string(), |ms| offset(ms as i64));
     let verdict = crate::rollout::words::drill_verdict(d);
     let blind = d
         .blind
@@ -300,15 +293,4 @@ fn notes(out: &mut String, r: &Report) {
         let _ = writeln!(out, "- {} {}: {}", clock(n.at), n.by, n.text);
     }
     out.push('\n');
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn offsets_read_like_seed_004() {
-        assert_eq!(super::offset(0), "T+0s");
-        assert_eq!(super::offset(125_000), "T+2m05s");
-        assert_eq!(super::offset(-900_000), "T-15m00s");
-        assert_eq!(super::offset(3_723_000), "T+1h02m03s");
-    }
 }

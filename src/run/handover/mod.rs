@@ -225,7 +225,7 @@ mod tests {
         ) -> (Vec<Input>, Control) {
             (vec![], Control::Continue)
         }
-        fn render(&mut self, _: &Rollout, _: At, _: bool) {}
+        fn render(&mut self, _: &Rollout, _: At) {}
         fn stuck(&mut self, _: &Rollout) -> Option<i32> {
             None
         }

@@ -7,7 +7,6 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use super::rows;
-use crate::duration::Span as Dur;
 use crate::rollout::{At, Now, Rollout};
 use crate::tui::screen::Screen;
 use crate::tui::theme::Theme;
@@ -82,7 +81,7 @@ fn when<'a>(s: &Screen, r: &Rollout, now: At) -> Line<'a> {
     let t = &s.theme;
     let since = r.state.started_at.map_or_else(
         || "not started".to_string(),
-        |at| format!("T+{}", Dur::whole_secs(now.saturating_sub(at))),
+        |at| crate::format::offset(now.saturating_sub(at) as i64),
     );
     let window = s.window(r, now);
     // Only drills skip the checks: the window does not apply to a rehearsal.
