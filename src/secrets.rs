@@ -204,30 +204,19 @@ impl Secrets {
     }
 
     /// A reading's outside words (a NO DATA reason, a detail) redacted.
-    pub fn reading(&self, reading: crate::rollout::Reading) -> crate::rollout::Reading {
+    pub fn reading(&self, mut reading: crate::rollout::Reading) -> crate::rollout::Reading {
         use crate::rollout::Reading;
-        match reading {
-            Reading::NoData { reason, requests } => Reading::NoData {
-                reason: self.redact(&reason),
-                requests,
-            },
-            Reading::Value {
-                value,
-                requests,
-                detail,
-                histogram,
-                raw,
-            } => Reading::Value {
-                value,
-                requests,
-                detail: detail.map(|d| self.redact(&d)),
-                histogram,
+        match &mut reading {
+            Reading::NoData { reason, .. } => *reason = self.redact(reason),
+            Reading::Value { detail, raw, .. } => {
+                *detail = detail.as_deref().map(|d| self.redact(d));
                 // Redacted whole, then shortened: a cut cannot split a secret.
-                raw: raw.text().map_or_else(Default::default, |r| {
+                *raw = raw.text().map_or_else(Default::default, |r| {
                     crate::rollout::reading::Raw::bounded(&self.redact(r))
-                }),
-            },
+                });
+            }
         }
+        reading
     }
 
     /// Every string inside a JSON value redacted, keys included.

@@ -306,24 +306,18 @@ fn reading(m: &ScrapeMetric, observed: &[&Outcome], speed: f64) -> Reading {
             Outcome::Failed(_) => None,
         })
         .collect();
-    let scaled = |r: Reading| match r {
-        Reading::Value {
-            value,
-            requests,
-            detail,
-            histogram,
-            raw,
-        } => Reading::Value {
-            value: value * m.scale,
-            requests,
-            detail,
-            // The bounds are in the family's unit, as the value was.
-            histogram: histogram.map(|h| h.into_iter().map(|(le, n)| (le * m.scale, n)).collect()),
-            raw,
-        },
-        other => other,
-    };
-    scaled(compute_reading(m, &pairs))
+    let mut reading = compute_reading(m, &pairs);
+    if let Reading::Value {
+        value, histogram, ..
+    } = &mut reading
+    {
+        *value *= m.scale;
+        // The bounds are in the family's unit, as the value was.
+        for (le, _) in histogram.iter_mut().flatten() {
+            *le *= m.scale;
+        }
+    }
+    reading
 }
 
 /// A target's page, what grew over the window ending at it (none on its

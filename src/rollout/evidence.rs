@@ -372,6 +372,20 @@ mod tests {
         Tally { bad, total }
     }
 
+    /// A canary turning to 2% errors is critical within ten polls.
+    fn critical_within_ten_polls_of_two_percent(mut e: Evidence) {
+        let mut polls = 0;
+        while !matches!(e.shown(&ERRORS, 0.01, 0.0005, 50.0), Shown::Past(1.., _)) {
+            e.observe(
+                &ERRORS,
+                tally(2.0, 100.0).into(),
+                Some(tally(1.0, 2000.0).into()),
+            );
+            polls += 1;
+            assert!(polls < 10, "not shown after {polls} polls");
+        }
+    }
+
     fn run(polls: usize, canary: Tally, baseline: Tally) -> Evidence {
         let mut e = Evidence::default();
         for _ in 0..polls {
@@ -419,17 +433,7 @@ mod tests {
 
     #[test]
     fn two_percent_errors_are_critical_within_a_few_polls() {
-        let mut e = run(60, tally(0.0, 100.0), tally(1.0, 2000.0));
-        let mut polls = 0;
-        while !matches!(e.shown(&ERRORS, 0.01, 0.0005, 50.0), Shown::Past(1.., _)) {
-            e.observe(
-                &ERRORS,
-                tally(2.0, 100.0).into(),
-                Some(tally(1.0, 2000.0).into()),
-            );
-            polls += 1;
-            assert!(polls < 10, "not shown after {polls} polls");
-        }
+        critical_within_ten_polls_of_two_percent(run(60, tally(0.0, 100.0), tally(1.0, 2000.0)));
     }
 
     #[test]
@@ -462,17 +466,7 @@ mod tests {
 
     #[test]
     fn a_fault_late_in_a_long_healthy_stage_is_not_diluted() {
-        let mut e = run(720, tally(0.05, 100.0), tally(1.0, 2000.0));
-        let mut polls = 0;
-        while !matches!(e.shown(&ERRORS, 0.01, 0.0005, 50.0), Shown::Past(1.., _)) {
-            e.observe(
-                &ERRORS,
-                tally(2.0, 100.0).into(),
-                Some(tally(1.0, 2000.0).into()),
-            );
-            polls += 1;
-            assert!(polls < 10, "not shown after {polls} polls");
-        }
+        critical_within_ten_polls_of_two_percent(run(720, tally(0.05, 100.0), tally(1.0, 2000.0)));
     }
 
     #[test]

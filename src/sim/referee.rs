@@ -103,7 +103,7 @@ impl Referee {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::rollout::Outcome;
     use crate::rollout::window::WindowStatus;
@@ -111,7 +111,8 @@ mod tests {
     const T0: At = 1_700_000_000_000;
     const MIN: u64 = 60_000;
 
-    fn started() -> Event {
+    /// A drill's start, as the journal says it; the score's tests use it too.
+    pub(in crate::sim) fn started() -> Event {
         Event::Started {
             rollout: "drill".into(),
             service: "checkout".into(),

@@ -143,22 +143,8 @@ fn word(v: &impl serde::Serialize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rollout::window::WindowStatus;
     use crate::rollout::{Actor, Outcome};
-
-    fn started() -> Event {
-        Event::Started {
-            rollout: "drill".into(),
-            service: "checkout".into(),
-            environment: "production".into(),
-            old_version: "1".into(),
-            new_version: "2".into(),
-            strategy: "canary".into(),
-            stages: ["5%", "25%", "50%", "100%"].map(String::from).to_vec(),
-            operator: "me".into(),
-            window: WindowStatus::Skipped("drill".into()),
-        }
-    }
+    use crate::sim::referee::tests::started;
 
     fn changed(to: Level) -> Event {
         Event::MetricChanged {
