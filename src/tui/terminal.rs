@@ -91,7 +91,8 @@ pub async fn watch(mut follower: Follower, screen: Screen) -> Result<i32, Error>
                     break Ok(exit::OK);
                 }
                 Some(_) => {}
-                None => break Err(Error::failed("the screen's messages stopped")),
+                // The view holds a sender, so this is a fault, not a way out.
+                None => break Err(Error::failed("the screen stopped hearing keys and signals")),
             },
         }
         let now = view.follow(&mut follower);
