@@ -319,6 +319,49 @@ fn watch_says_when_there_is_nothing_to_watch_or_no_terminal_to_draw_on() {
     assert!(err.contains(".jsonl"), "names the journal: {err}");
 }
 
+/// `status` and `watch` fail like every other command: one `error:` line
+/// on stderr, nothing on stdout, the code of the failure's kind.
+#[test]
+fn status_and_watch_say_each_failure_once_with_its_exit_code() {
+    let data = tempfile::tempdir().unwrap();
+    let cases: [(&[&str], i32, &str); 4] = [
+        (&["status", "db-1"], 1, "\"db-1\" is not a host"),
+        (
+            &["status", "--watch"],
+            2,
+            "the list cannot be drawn; try --json",
+        ),
+        (
+            &["watch", "checkout"],
+            1,
+            "no cockpit is driving \"checkout\"",
+        ),
+        (&["watch", "--theme", "nosuch"], 1, "nothing to watch"),
+    ];
+    for (args, code, words) in cases {
+        let out = cockpit()
+            .args(args)
+            .env("XDG_DATA_HOME", data.path())
+            .current_dir(data.path())
+            .output()
+            .unwrap();
+        said_once(args, &out, code, words);
+    }
+}
+
+/// The failure was said once, on stderr, with its exit code: stdout stays
+/// the command's output.
+fn said_once(args: &[&str], out: &std::process::Output, code: i32, words: &str) {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(code), "{args:?}: {stderr}");
+    assert_eq!(stderr.matches("error: ").count(), 1, "{args:?}: {stderr}");
+    assert!(
+        stderr.starts_with("error: ") && stderr.contains(words),
+        "{args:?}: {stderr}"
+    );
+    assert!(out.stdout.is_empty(), "{args:?}");
+}
+
 /// A drill journal holding only its score, as `cockpit drill` leaves one.
 fn scored_drill(dir: &Path, who: &str, started_at: u64, score: serde_json::Value) {
     use cockpit::journal::{Header, Journal};
@@ -509,13 +552,6 @@ fn each_failure_is_said_once_with_its_exit_code() {
             _ => cfg.clone(),
         };
         let out = cockpit().args(args).arg(&target).output().unwrap();
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(code), "{args:?}: {stderr}");
-        assert_eq!(stderr.matches("error: ").count(), 1, "{args:?}: {stderr}");
-        assert!(
-            stderr.starts_with("error: ") && stderr.contains(words),
-            "{stderr}"
-        );
-        assert!(out.stdout.is_empty(), "{args:?}");
+        said_once(args, &out, code, words);
     }
 }

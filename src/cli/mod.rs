@@ -103,8 +103,8 @@ pub fn main() -> Result<i32, Error> {
         Cmd::Run(args) => run::run(args),
         Cmd::Report(args) => report::run(args),
         Cmd::Replay(args) => replay::run(args),
-        Cmd::Watch(args) => Ok(watch::run(args)),
-        Cmd::Status(args) => Ok(status::run(args)),
+        Cmd::Watch(args) => watch::run(args),
+        Cmd::Status(args) => status::run(args),
         Cmd::Drill(args) => drill::drill(args),
         Cmd::Simulate(args) => drill::simulate(args),
         Cmd::Completions { shell } => {

@@ -107,7 +107,7 @@ pub fn run(args: RunArgs) -> Result<i32, Error> {
     drop(lock);
     // Handed the wheel to a follower: this terminal follows the run now.
     Ok(match crate::run::handover::handed_over() {
-        Some(journal) => crate::run::handover::follow_instead(&journal),
+        Some(journal) => crate::run::handover::follow_instead(&journal)?,
         None => code,
     })
 }

@@ -6,6 +6,7 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use crate::duration::Span;
+use crate::error::Error;
 use crate::exit;
 use crate::feed::glance::{Glance, Glancer};
 pub use crate::feed::glance::{Row, rows};
@@ -53,32 +54,19 @@ pub fn line(r: &Row) -> String {
     )
 }
 
-pub fn run(args: StatusArgs) -> i32 {
-    let remote = match args.host.as_deref().map(|h| (h, Remote::parse(h))) {
-        Some((_, Some(Ok(remote)))) => Some(remote),
-        Some((_, Some(Err(e)))) => {
-            eprintln!("error: {e}");
-            return exit::ERROR;
-        }
-        Some((host, None)) => {
-            eprintln!("error: \"{host}\" is not a host: write ssh://[user@]host[:port]");
-            return exit::ERROR;
-        }
+pub fn run(args: StatusArgs) -> Result<i32, Error> {
+    let remote = match args.host.as_deref() {
+        Some(host) => Some(host_of(host)?),
         None => None,
     };
     if args.watch {
         return live_list(&args, remote);
     }
     let rows = match &remote {
-        Some(remote) => remote_rows(&args, remote, !std::io::stdin().is_terminal()),
-        None => Ok(rows(&super::report::journal_dir(args.config.as_deref()))),
-    };
-    let rows = match rows {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return exit::ERROR;
+        Some(remote) => {
+            remote_rows(&args, remote, !std::io::stdin().is_terminal()).map_err(Error::failed)?
         }
+        None => rows(&super::report::journal_dir(args.config.as_deref())),
     };
     if args.json {
         println!("{}", serde_json::to_string(&rows).unwrap_or_default());
@@ -87,15 +75,26 @@ pub fn run(args: StatusArgs) -> i32 {
     } else {
         rows.iter().for_each(|r| println!("{}", line(r)));
     }
-    exit::OK
+    Ok(exit::OK)
+}
+
+/// The host named on the command line, or why it is not one.
+fn host_of(host: &str) -> Result<Remote, Error> {
+    match Remote::parse(host) {
+        Some(remote) => remote.map_err(Error::failed),
+        None => Err(Error::failed(format!(
+            "\"{host}\" is not a host: write ssh://[user@]host[:port]"
+        ))),
+    }
 }
 
 /// `--watch`: the list, live, until quit; `enter` watches the selected
 /// rollout in this terminal (over SSH as `watch ssh://host/ROLLOUT`).
-fn live_list(args: &StatusArgs, remote: Option<Remote>) -> i32 {
+fn live_list(args: &StatusArgs, remote: Option<Remote>) -> Result<i32, Error> {
     if !std::io::stdout().is_terminal() {
-        eprintln!("error: stdout is not a terminal, so the list cannot be drawn; try --json");
-        return exit::CONFIG;
+        return Err(Error::usage(
+            "stdout is not a terminal, so the list cannot be drawn; try --json",
+        ));
     }
     let place = remote
         .as_ref()
@@ -135,27 +134,16 @@ pub fn watch_list(
     look: &dyn Fn() -> Glancer,
     watch: &super::watch::WatchArgs,
     target: &dyn Fn(&str) -> String,
-) -> i32 {
+) -> Result<i32, Error> {
     let choice = watch.theme.as_deref().unwrap_or("dark");
-    let theme = match Theme::load(choice, theme::colour_wanted()) {
-        Ok(t) => t,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return exit::CONFIG;
-        }
-    };
+    let theme = Theme::load(choice, theme::colour_wanted()).map_err(Error::usage)?;
     let mut open = |rollout: &str| {
         let mut args = watch.clone();
         args.target = Some(target(rollout));
         super::watch::run(args)
     };
-    match list::run(&mut list, look, &theme, &KeyMap::default(), &mut open) {
-        Ok(()) => exit::OK,
-        Err(e) => {
-            eprintln!("error: {e}");
-            exit::ERROR
-        }
-    }
+    list::run(&mut list, look, &theme, &KeyMap::default(), &mut open)?;
+    Ok(exit::OK)
 }
 
 /// The rows of this machine's journal dir, looked up every second.

@@ -8,6 +8,7 @@ use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::error::Error;
 use crate::exit;
 use crate::feed::ssh::{Link, Remote, Ssh};
 use crate::feed::wire::Sender;
@@ -39,63 +40,42 @@ pub struct WatchArgs {
     pub theme: Option<String>,
 }
 
-pub fn run(args: WatchArgs) -> i32 {
-    if let Some(code) = several(&args) {
-        return code;
+pub fn run(args: WatchArgs) -> Result<i32, Error> {
+    if let Some(ended) = several(&args) {
+        return ended;
     }
     let remote = args.target.as_deref().and_then(Remote::parse);
     let follower = match remote {
-        Some(remote) => remote.and_then(|r| connect(&args, &r)),
-        None => find(&args).and_then(|feed| Follower::open(&feed)),
-    };
-    let follower = match follower {
-        Ok(f) => f,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return exit::ERROR;
-        }
+        Some(remote) => connect(&args, &remote.map_err(Error::failed)?)?,
+        None => Follower::open(&find(&args)?).map_err(Error::failed)?,
     };
     if args.feed {
-        return stream(follower);
+        return Ok(stream(follower));
     }
     if !std::io::stdout().is_terminal() {
-        eprintln!(
-            "error: stdout is not a terminal, so the screen cannot be drawn.\n\
+        return Err(Error::usage(format!(
+            "stdout is not a terminal, so the screen cannot be drawn.\n\
              To follow from a script, read the journal: {} (or `ssh -t` for a terminal).",
             follower.live.journal.display()
-        );
-        return exit::CONFIG;
+        )));
     }
-    let screen = match screen(&args, &follower.live) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return exit::CONFIG;
-        }
-    };
-    match tokio::runtime::Builder::new_current_thread()
+    let screen = screen(&args, &follower.live)?;
+    let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-    {
-        Ok(rt) => {
-            let code = rt.block_on(crate::tui::watch(follower, screen));
-            drop(rt);
-            // Handed the wheel: this terminal drives the run from here.
-            match crate::run::handover::taken() {
-                Some(grant) => crate::run::handover::drive_instead(&grant),
-                None => code,
-            }
-        }
-        Err(e) => {
-            eprintln!("error: cannot start the runtime: {e}");
-            exit::ERROR
-        }
+        .map_err(|e| Error::failed(format!("cannot start the runtime: {e}")))?;
+    let watched = rt.block_on(crate::tui::watch(follower, screen));
+    drop(rt);
+    // Handed the wheel: this terminal drives the run from here.
+    match crate::run::handover::taken() {
+        Some(grant) => crate::run::handover::drive_instead(&grant),
+        None => watched,
     }
 }
 
 /// No rollout named and several live here, on a terminal: the list of
 /// them, each one watched from there; `None` when there is one or none.
-fn several(args: &WatchArgs) -> Option<i32> {
+fn several(args: &WatchArgs) -> Option<Result<i32, Error>> {
     if args.target.is_some() || args.feed || !std::io::stdout().is_terminal() {
         return None;
     }
@@ -127,7 +107,7 @@ pub fn ssh(remote_cockpit: &str) -> Ssh {
 /// Starts `cockpit watch --feed` on the host and waits for its first
 /// snapshot. Only the first connection may ask for a passphrase (it runs
 /// before the screen is drawn); reconnects are in batch mode.
-fn connect(args: &WatchArgs, remote: &Remote) -> Result<Follower, String> {
+fn connect(args: &WatchArgs, remote: &Remote) -> Result<Follower, Error> {
     let ssh = ssh(&args.remote_cockpit);
     let remote_args = {
         let r = remote.clone();
@@ -140,12 +120,12 @@ fn connect(args: &WatchArgs, remote: &Remote) -> Result<Follower, String> {
     let interactive = std::io::stdin().is_terminal();
     let link = Link::start(remote_args, !interactive);
     Follower::connect(link, &remote.label()).map_err(|e| {
-        format!(
+        Error::failed(format!(
             "cannot follow over ssh://{}: {e}\n\
              (the host runs `{} watch --feed`; --remote-cockpit names another path)",
             remote.label(),
             args.remote_cockpit
-        )
+        ))
     })
 }
 
@@ -176,7 +156,7 @@ fn stream(mut follower: Follower) -> i32 {
 }
 
 /// The live feed named, or the newest in the journal dir.
-fn find(args: &WatchArgs) -> Result<PathBuf, String> {
+fn find(args: &WatchArgs) -> Result<PathBuf, Error> {
     if let Some(target) = &args.target {
         let path = Path::new(target);
         if path.is_file() {
@@ -196,16 +176,16 @@ fn find(args: &WatchArgs) -> Result<PathBuf, String> {
             .collect();
         if live.len() > 1 {
             let lines: Vec<String> = live.iter().map(super::status::line).collect();
-            return Err(format!(
+            return Err(Error::failed(format!(
                 "{} rollouts are live here; name the one to follow, \
                  e.g. `cockpit watch \"{}\"`:\n{}",
                 live.len(),
                 live[0].rollout,
                 lines.join("\n")
-            ));
+            )));
         }
     }
-    live::newest(&dir, name).ok_or_else(|| match name {
+    let missing = |name: Option<&str>| match name {
         Some(n) => format!(
             "no cockpit is driving \"{n}\" here (no live feed for it in {}); \
              name a journal file, or pass --config for another journal dir",
@@ -216,22 +196,25 @@ fn find(args: &WatchArgs) -> Result<PathBuf, String> {
              start one with `cockpit run` or `cockpit drill`, or name a journal file",
             dir.display()
         ),
-    })
+    };
+    live::newest(&dir, name).ok_or_else(|| Error::failed(missing(name)))
 }
 
 /// The driver's keys (help shows the same letters), with a theme of the
 /// follower's choosing.
-fn screen(args: &WatchArgs, live: &live::Live) -> Result<Screen, String> {
+/// Either failing is the user's choice of theme or the driver's config.
+fn screen(args: &WatchArgs, live: &live::Live) -> Result<Screen, Error> {
     let colour = theme::colour_wanted();
     let theme = match &args.theme {
-        Some(choice) => Theme::load(choice, colour)?,
+        Some(choice) => Theme::load(choice, colour).map_err(Error::usage)?,
         None => live
             .config
             .ui
             .theme
             .as_deref()
             .and_then(|t| Theme::load(t, colour).ok())
-            .map_or_else(|| Theme::load("dark", colour), Ok)?,
+            .map_or_else(|| Theme::load("dark", colour), Ok)
+            .map_err(Error::usage)?,
     };
-    Screen::new(&live.config, theme, &live.driver, live.ssh)
+    Screen::new(&live.config, theme, &live.driver, live.ssh).map_err(Error::usage)
 }

@@ -18,6 +18,7 @@ use ratatui::widgets::{Cell, Paragraph, Row as TableRow, Table, TableState, Wrap
 use super::keys::{Action, KeyMap};
 use super::theme::Theme;
 use crate::duration::Span as Dur;
+use crate::error::Error;
 use crate::feed::glance::{Glance, Glancer, Row};
 use crate::feed::ssh::{ATTEMPTS, LinkDown};
 
@@ -263,26 +264,28 @@ fn footer_line<'a>(theme: &Theme, keys: &KeyMap) -> Line<'a> {
 
 /// Owns the terminal until quit: draws when something changed, reads keys,
 /// and hands the terminal to `watch` for the selected rollout, then takes
-/// it back. `look` starts the lookups again after each watch.
+/// it back. `look` starts the lookups again after each watch. A watch that
+/// fails ends the list with its error: drawn again, the list would hide
+/// the message until quit.
 pub fn run(
     list: &mut List,
     look: &dyn Fn() -> Glancer,
     theme: &Theme,
     keys: &KeyMap,
-    watch: &mut dyn FnMut(&str) -> i32,
-) -> Result<(), String> {
+    watch: &mut dyn FnMut(&str) -> Result<i32, Error>,
+) -> Result<(), Error> {
     loop {
         let pick = {
             let glancer = look();
-            let mut terminal =
-                ratatui::try_init().map_err(|e| format!("cannot set up the terminal: {e}"))?;
+            let mut terminal = ratatui::try_init()
+                .map_err(|e| Error::failed(format!("cannot set up the terminal: {e}")))?;
             let pick = pick_one(list, &glancer, &mut terminal, theme, keys);
             ratatui::restore();
-            pick?
+            pick.map_err(Error::failed)?
         };
         match pick {
             Pick::Watch(rollout) => {
-                watch(&rollout);
+                watch(&rollout)?;
             }
             Pick::Quit | Pick::Stay => return Ok(()),
         }

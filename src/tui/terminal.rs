@@ -52,25 +52,19 @@ pub async fn run(session: Session, screen: Screen, first: Vec<Input>) -> Result<
 }
 
 /// Follows another engineer's rollout from its live feed, read-only, until
-/// `q`, a signal, or the terminal goes away.
-pub async fn watch(mut follower: Follower, screen: Screen) -> i32 {
+/// `q`, a signal, or the terminal goes away. Like `run`, a failure comes
+/// back to be told by `main`, after the terminal is given back.
+pub async fn watch(mut follower: Follower, screen: Screen) -> Result<i32, Error> {
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     crate::run::spawn_signals(tx.clone());
     let (me, _) = crate::clock::operator();
     let mut presence = follower.presence(&me);
     let mut taking = super::wheel::Taking::new(&follower.live.journal, &me);
-    // `cli/watch.rs` still takes a bare code: the error is told here.
-    let (mut view, reader) = match Tui::enter(screen, tx) {
-        Ok(entered) => entered,
-        Err(e) => {
-            crate::say::tell(&e);
-            return e.code();
-        }
-    };
+    let (mut view, reader) = Tui::enter(screen, tx)?;
     // Four looks a second: the driver writes at most that often.
     let mut look = tokio::time::interval(Duration::from_millis(250));
     look.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    let code = loop {
+    let ended = loop {
         let now = view.follow(&mut follower);
         tokio::select! {
             _ = look.tick() => {
@@ -80,7 +74,7 @@ pub async fn watch(mut follower: Follower, screen: Screen) -> i32 {
                 }
                 if let Some(grant) = taking.look(&mut view.screen) {
                     crate::run::handover::take(grant);
-                    break exit::OK;
+                    break Ok(exit::OK);
                 }
             }
             msg = rx.recv() => match msg {
@@ -88,27 +82,28 @@ pub async fn watch(mut follower: Follower, screen: Screen) -> i32 {
                     let (inputs, control) = view.screen.key(&follower.rollout, key, now);
                     taking.key(&mut view.screen, inputs, &control);
                     if control == Control::Quit {
-                        break exit::OK;
+                        break Ok(exit::OK);
                     }
                 }
                 Some(Msg::Stop(why)) => {
                     // The driver's "the journal can resume..." is not a follower's business.
                     view.stopped = why.split(';').next().map(str::to_string);
-                    break exit::OK;
+                    break Ok(exit::OK);
                 }
                 Some(_) => {}
-                None => break exit::ERROR,
+                // The view holds a sender, so this is a fault, not a way out.
+                None => break Err(Error::failed("the screen stopped hearing keys and signals")),
             },
         }
         let now = view.follow(&mut follower);
         view.render(&follower.rollout, now);
     };
-    let code = view.leave(reader, Ok(code)).unwrap_or_else(|e| e.code());
+    let ended = view.leave(reader, ended);
     crate::say::tell(format!(
         "cockpit: watched {}",
         follower.live.journal.display()
     ));
-    code
+    ended
 }
 
 /// Gives the terminal back, once: after a panic both the hook and the

@@ -30,6 +30,7 @@ pub use channel::{
 use channel::{area, asks, collect_notes, config_of, sharing};
 
 use super::{Session, View};
+use crate::error::Error;
 use crate::files;
 use crate::journal::DriverChange;
 use crate::rollout::{Actor, Command, Input};
@@ -158,15 +159,15 @@ impl Session {
 }
 
 /// The old driver's process, the lock released, follows the same rollout.
-pub fn follow_instead(journal: &Path) -> i32 {
+pub fn follow_instead(journal: &Path) -> Result<i32, Error> {
     let mut cockpit = cockpit();
     cockpit.arg("watch").arg(journal);
-    exec(cockpit)
+    Err(exec(cockpit))
 }
 
 /// The new driver: once the old one has let go of the lock (it does right
 /// after granting), carries the run on from its journal.
-pub fn drive_instead(grant: &Grant) -> i32 {
+pub fn drive_instead(grant: &Grant) -> Result<i32, Error> {
     let dir = grant.journal.parent().unwrap_or(Path::new("."));
     let me = crate::journal::lock::Holder::me(&grant.to, 0);
     // Bounded: the old driver lets go within a moment of granting.
@@ -188,7 +189,7 @@ pub fn drive_instead(grant: &Grant) -> i32 {
         .arg("--config")
         .arg(&grant.config);
     cockpit.arg("--operator").arg(&grant.to);
-    exec(cockpit)
+    Err(exec(cockpit))
 }
 
 fn cockpit() -> std::process::Command {
@@ -197,12 +198,11 @@ fn cockpit() -> std::process::Command {
 }
 
 /// Replaces this process (the same terminal, the same pid); returns only
-/// when that failed.
-fn exec(mut command: std::process::Command) -> i32 {
+/// when that failed, with what to tell the user.
+fn exec(mut command: std::process::Command) -> Error {
     use std::os::unix::process::CommandExt as _;
     let e = command.exec();
-    eprintln!("error: cannot carry on after the hand-over: {e}");
-    crate::exit::ERROR
+    Error::failed(format!("cannot carry on after the hand-over: {e}"))
 }
 
 #[cfg(test)]
