@@ -62,17 +62,7 @@ pub async fn run(
             .take()
             .map(|s| read_lines(s, true, prefix, lines, &seen)),
     ];
-    let ended = match tokio::time::timeout(limit, child.wait()).await {
-        Ok(Ok(status)) => Ok(status),
-        Ok(Err(e)) => Err(format!("lost track of the process: {e}")),
-        Err(_) => {
-            kill_all(&mut child, &tag).await;
-            Err(format!(
-                "timed out after {} (killed with every process it started)",
-                limit_text(limit)
-            ))
-        }
-    };
+    let ended = ended_within(&mut child, limit, &tag).await;
     if let Some(pid) = pid {
         descendants::waited(pid);
     }
@@ -82,7 +72,27 @@ pub async fn run(
     // Orphans it left that have ended since: ours to reap, as subreaper.
     descendants::reap();
     let seen = std::mem::take(&mut *seen.lock().unwrap_or_else(|p| p.into_inner()));
-    let took = span_rounded(started.elapsed());
+    summed_up(ended, seen, span_rounded(started.elapsed()))
+}
+
+/// The hook's exit, or why there is none: killed with every process it
+/// started when it outlives `limit`.
+async fn ended_within(child: &mut Child, limit: Duration, tag: &str) -> Result<ExitStatus, String> {
+    match tokio::time::timeout(limit, child.wait()).await {
+        Ok(Ok(status)) => Ok(status),
+        Ok(Err(e)) => Err(format!("lost track of the process: {e}")),
+        Err(_) => {
+            kill_all(child, tag).await;
+            Err(format!(
+                "timed out after {} (killed with every process it started)",
+                limit_text(limit)
+            ))
+        }
+    }
+}
+
+/// How the hook ended, in one line with the output line that says most.
+fn summed_up(ended: Result<ExitStatus, String>, seen: Seen, took: String) -> HookRun {
     let (ok, summary) = match ended {
         Ok(status) if status.success() => (
             true,

@@ -68,26 +68,44 @@ pub async fn run(
         Ok(c) => c,
         Err(e) => return HookRun::failed(format!("cannot build an HTTP client: {e}")),
     };
+    // Every retry and the outcome, for the journal.
+    let mut tail = Vec::new();
+    let (ok, summary) = attempts(&client, &req, hook, timeout, prefix, lines, &mut tail).await;
+    // The outcome is logged once, by the engine's `hook_finished` event.
+    let summary = req.secrets.redact(&summary);
+    tail.push(summary.clone());
+    HookRun { ok, summary, tail }
+}
+
+/// Attempts until one is done or the retries run out, backing off between
+/// them; each retry is said on `lines` and kept in `tail`.
+async fn attempts(
+    client: &reqwest::Client,
+    req: &Request,
+    hook: &Hook,
+    timeout: Duration,
+    prefix: &str,
+    lines: &Lines,
+    tail: &mut Vec<String>,
+) -> (bool, String) {
     let retries = hook.retries.unwrap_or(HTTP_RETRIES);
     let what = format!("{} {}", req.method, req.shown_url);
     let mut backoff = FIRST_BACKOFF;
     let mut attempt = 0;
-    // Every retry and the outcome, for the journal.
-    let mut tail = Vec::new();
-    let (ok, summary) = loop {
+    loop {
         attempt += 1;
         let started = Instant::now();
-        let result = attempt_once(&client, &req, timeout).await;
+        let result = attempt_once(client, req, timeout).await;
         let took = format!("{:.1}s", started.elapsed().as_secs_f64());
         match result {
-            Attempt::Done(ok, outcome) => break (ok, format!("{what}: {outcome} in {took}")),
+            Attempt::Done(ok, outcome) => return (ok, format!("{what}: {outcome} in {took}")),
             Attempt::Retry(why) if attempt > retries => {
                 let tries = if attempt == 1 {
                     String::new()
                 } else {
                     format!(" (after {attempt} attempts)")
                 };
-                break (false, format!("{what}: {why}{tries}"));
+                return (false, format!("{what}: {why}{tries}"));
             }
             Attempt::Retry(why) => {
                 let line = format!(
@@ -101,11 +119,7 @@ pub async fn run(
                 backoff = (backoff * 2).min(MAX_BACKOFF);
             }
         }
-    };
-    // The outcome is logged once, by the engine's `hook_finished` event.
-    let summary = req.secrets.redact(&summary);
-    tail.push(summary.clone());
-    HookRun { ok, summary, tail }
+    }
 }
 
 fn request(

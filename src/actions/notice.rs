@@ -94,13 +94,7 @@ impl Notice {
                 if !metrics.is_empty() {
                     self.metrics = metrics.into_iter().map(|m| m.reason).collect();
                 }
-                self.severity = match action {
-                    Move::Rollback => Severity::Critical,
-                    Move::ForceAdvance | Move::Pause | Move::Hold | Move::Cancel => {
-                        Severity::Warning
-                    }
-                    _ => Severity::Info,
-                };
+                self.severity = severity(action);
                 if action == Move::Rollback {
                     self.page = Some(Page::Trigger);
                 }
@@ -114,19 +108,7 @@ impl Notice {
                 self.severity = Severity::Warning;
             }
             Event::Finished { outcome } => {
-                let (words, severity, page) = match outcome {
-                    Outcome::Promoted => ("promoted", Severity::Info, None),
-                    Outcome::RolledBack => (
-                        "rolled back, and the metrics recovered",
-                        Severity::Info,
-                        Some(Page::Resolve),
-                    ),
-                    Outcome::RolledBackUnrecovered => (
-                        "rollback did not recover the metrics",
-                        Severity::Critical,
-                        Some(Page::Trigger),
-                    ),
-                };
+                let (words, severity, page) = finished(outcome);
                 self.headline = format!("{r}: {words}");
                 self.severity = severity;
                 self.page = page;
@@ -192,6 +174,33 @@ impl Notice {
             out.push(("Metrics".into(), self.metrics.join("; ")));
         }
         out
+    }
+}
+
+/// How loud a decision is: a rollback is critical, a move against the
+/// plan a warning.
+fn severity(action: Move) -> Severity {
+    match action {
+        Move::Rollback => Severity::Critical,
+        Move::ForceAdvance | Move::Pause | Move::Hold | Move::Cancel => Severity::Warning,
+        _ => Severity::Info,
+    }
+}
+
+/// A finished rollout in words, how loud, and what it does to a page.
+fn finished(outcome: Outcome) -> (&'static str, Severity, Option<Page>) {
+    match outcome {
+        Outcome::Promoted => ("promoted", Severity::Info, None),
+        Outcome::RolledBack => (
+            "rolled back, and the metrics recovered",
+            Severity::Info,
+            Some(Page::Resolve),
+        ),
+        Outcome::RolledBackUnrecovered => (
+            "rollback did not recover the metrics",
+            Severity::Critical,
+            Some(Page::Trigger),
+        ),
     }
 }
 

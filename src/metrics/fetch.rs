@@ -82,6 +82,29 @@ fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
 /// from the environment only.
 pub fn client(e: &Endpoint) -> Result<reqwest::Client, String> {
     let table = e.table;
+    let mut builder = crate::net::client_builder(&reqwest::Method::GET)
+        .default_headers(headers(e)?)
+        .timeout(Duration::from_millis(e.timeout.as_millis()));
+    if let Some(path) = e.ca_file {
+        let pem = std::fs::read(path)
+            .map_err(|err| format!("[{table}] ca_file: cannot read {}: {err}", path.display()))?;
+        let cert = reqwest::Certificate::from_pem(&pem).map_err(|err| {
+            format!(
+                "[{table}] ca_file: {} is not a PEM certificate: {err}",
+                path.display()
+            )
+        })?;
+        builder = builder.add_root_certificate(cert);
+    }
+    builder
+        .build()
+        .map_err(|err| format!("[{table}]: cannot build the HTTP client: {err}"))
+}
+
+/// The endpoint's auth and extra headers, their values read from the
+/// environment where the config names a variable.
+fn headers(e: &Endpoint) -> Result<HeaderMap, String> {
+    let table = e.table;
     let secret = |var: &str, key: &str| {
         std::env::var(var).map_err(|_| {
             format!(
@@ -126,21 +149,5 @@ pub fn client(e: &Endpoint) -> Result<reqwest::Client, String> {
         };
         headers.insert(key, sensitive(&value, &format!("headers.{name}"))?);
     }
-    let mut builder = crate::net::client_builder(&reqwest::Method::GET)
-        .default_headers(headers)
-        .timeout(Duration::from_millis(e.timeout.as_millis()));
-    if let Some(path) = e.ca_file {
-        let pem = std::fs::read(path)
-            .map_err(|err| format!("[{table}] ca_file: cannot read {}: {err}", path.display()))?;
-        let cert = reqwest::Certificate::from_pem(&pem).map_err(|err| {
-            format!(
-                "[{table}] ca_file: {} is not a PEM certificate: {err}",
-                path.display()
-            )
-        })?;
-        builder = builder.add_root_certificate(cert);
-    }
-    builder
-        .build()
-        .map_err(|err| format!("[{table}]: cannot build the HTTP client: {err}"))
+    Ok(headers)
 }

@@ -154,48 +154,7 @@ impl Sources {
             Some(spec) => Some(Arc::new(Api::from_config(config, spec)?)),
             None => None,
         };
-        let mut pollers: Vec<Poller> = Vec::new();
-        if let Some(api) = &api {
-            for metric in api.metrics() {
-                pollers.push(Poller::Api {
-                    api: api.clone(),
-                    metric,
-                });
-            }
-        }
-        let mut scraped = Vec::new();
-        for (i, m) in config.metrics.iter().enumerate() {
-            if let Some(sm) = ScrapeMetric::from_spec(m)? {
-                scraped.push((i, sm));
-            }
-        }
-        if let Some(spec) = &config.scrape
-            && !scraped.is_empty()
-        {
-            pollers.push(Poller::Scrape(Scraper::new(spec, scraped)?));
-        }
-        for (i, m) in config.metrics.iter().enumerate() {
-            if let Some(url) = &m.probe {
-                pollers.push(Poller::Probe(Probe {
-                    metric: i,
-                    url: url.clone(),
-                    expect_version: config.rollout.new_version.clone(),
-                }));
-            }
-        }
-        if let Some(spec) = &config.alertmanager {
-            let client = fetch::client(&spec.endpoint())?;
-            for (i, m) in config.metrics.iter().enumerate() {
-                if let Some(sel) = &m.alerts {
-                    pollers.push(Poller::Alerts(AlertCount::new(
-                        i,
-                        spec,
-                        sel,
-                        client.clone(),
-                    )?));
-                }
-            }
-        }
+        let pollers = pollers(config, api.as_ref())?;
         let probe_timeout = config
             .scrape
             .as_ref()
@@ -305,6 +264,54 @@ impl Sources {
             None => Vec::new(),
         }
     }
+}
+
+/// One poller per source a metric reads: a Prometheus query, the scraper
+/// of all scraped metrics, a probe, an Alertmanager count.
+fn pollers(config: &Config, api: Option<&Arc<Api>>) -> Result<Vec<Poller>, String> {
+    let mut pollers: Vec<Poller> = Vec::new();
+    if let Some(api) = api {
+        for metric in api.metrics() {
+            pollers.push(Poller::Api {
+                api: api.clone(),
+                metric,
+            });
+        }
+    }
+    let mut scraped = Vec::new();
+    for (i, m) in config.metrics.iter().enumerate() {
+        if let Some(sm) = ScrapeMetric::from_spec(m)? {
+            scraped.push((i, sm));
+        }
+    }
+    if let Some(spec) = &config.scrape
+        && !scraped.is_empty()
+    {
+        pollers.push(Poller::Scrape(Scraper::new(spec, scraped)?));
+    }
+    for (i, m) in config.metrics.iter().enumerate() {
+        if let Some(url) = &m.probe {
+            pollers.push(Poller::Probe(Probe {
+                metric: i,
+                url: url.clone(),
+                expect_version: config.rollout.new_version.clone(),
+            }));
+        }
+    }
+    if let Some(spec) = &config.alertmanager {
+        let client = fetch::client(&spec.endpoint())?;
+        for (i, m) in config.metrics.iter().enumerate() {
+            if let Some(sel) = &m.alerts {
+                pollers.push(Poller::Alerts(AlertCount::new(
+                    i,
+                    spec,
+                    sel,
+                    client.clone(),
+                )?));
+            }
+        }
+    }
+    Ok(pollers)
 }
 
 /// Sleeps what is left of one poll interval after `spent`, in slices, the

@@ -28,6 +28,8 @@ impl Plan {
     }
 }
 
+/// `check`'s text, section by section in the order an operator reads a
+/// rollout: what changes, in which stages, judged on what, by which rules.
 fn describe(plan: &Plan) -> String {
     let (path, c) = (&plan.path, &plan.config);
     let mut out = String::new();
@@ -38,6 +40,39 @@ fn describe(plan: &Plan) -> String {
         "rollout: {}: {} {} -> {} ({}, {})",
         r.name, r.service, r.old_version, r.new_version, r.strategy, r.environment
     );
+    stages(&mut out, plan);
+    let notices = notifications(c);
+    if !notices.is_empty() {
+        out.push_str("\nevent hooks:\n");
+        for line in notices {
+            let _ = writeln!(out, "  {line}");
+        }
+    }
+    out.push_str("\nsources:\n");
+    for line in sources(c, plan.sources.every()) {
+        let _ = writeln!(out, "  {line}");
+    }
+    out.push_str("\nmetrics:\n");
+    let first = plan.rules.first().cloned().unwrap_or_default();
+    for (i, m) in c.metrics.iter().enumerate() {
+        metric_line(&mut out, c, m, first.get(i));
+    }
+    policy(&mut out, c);
+    let _ = writeln!(out, "screen: theme {}; {}", plan.theme.name, keys(plan));
+    let warnings = warnings(c);
+    if !warnings.is_empty() {
+        out.push_str("\nwarnings:\n");
+        for w in warnings {
+            let _ = writeln!(out, "  - {w}");
+        }
+    }
+    out
+}
+
+/// Each stage with its hooks and the rules it changes, and the least time
+/// they all take.
+fn stages(out: &mut String, plan: &Plan) {
+    let c = &plan.config;
     out.push_str("\nstages:\n");
     for (i, s) in c.stages.iter().enumerate() {
         let _ = writeln!(
@@ -74,58 +109,51 @@ fn describe(plan: &Plan) -> String {
     }
     let total = c.stages.iter().map(|s| s.wait.0).sum();
     let _ = writeln!(out, "minimum total duration: {}", Span(total));
-    let notices = notifications(c);
-    if !notices.is_empty() {
-        out.push_str("\nevent hooks:\n");
-        for line in notices {
-            let _ = writeln!(out, "  {line}");
+}
+
+/// One metric: its lines, how it is judged, and where it is read.
+fn metric_line(out: &mut String, c: &Config, m: &MetricSpec, rule: Option<&Rule>) {
+    let unit = m.unit.clone().unwrap_or_default();
+    let sign = if m.direction == Some(Direction::LowerIsWorse) {
+        "<"
+    } else {
+        ">"
+    };
+    let line = |v: Option<f64>| v.map_or("-".into(), |v| crate::format::with_unit(v, &unit));
+    let judged = match rule {
+        // A p95 from a hand-written query has no buckets to count.
+        Some(r)
+            if r.lines().is_some() && !(r.kind == MetricKind::LatencyP95 && m.query.is_some()) =>
+        {
+            format!(
+                "by evidence, {}% sure of a breach",
+                number((1.0 - r.alpha) * 100.0)
+            )
         }
+        _ => format!("for {}", m.for_.unwrap_or_default()),
+    };
+    let _ = write!(
+        out,
+        "  {:<14} warn {sign} {:<9} crit {sign} {:<9} {judged}",
+        m.name,
+        line(m.warning),
+        line(m.critical),
+    );
+    if let Some(n) = m.min_requests {
+        let _ = write!(out, ", min {} requests", number(n));
     }
-    out.push_str("\nsources:\n");
-    for line in sources(c, plan.sources.every()) {
-        let _ = writeln!(out, "  {line}");
+    if let Some(x) = m.baseline_ratio {
+        let _ = write!(out, ", <= {}x baseline", number(x));
     }
-    out.push_str("\nmetrics:\n");
-    let first = plan.rules.first().cloned().unwrap_or_default();
-    for (i, m) in c.metrics.iter().enumerate() {
-        let unit = m.unit.clone().unwrap_or_default();
-        let sign = if m.direction == Some(Direction::LowerIsWorse) {
-            "<"
-        } else {
-            ">"
-        };
-        let line = |v: Option<f64>| v.map_or("-".into(), |v| crate::format::with_unit(v, &unit));
-        let judged = match first.get(i) {
-            // A p95 from a hand-written query has no buckets to count.
-            Some(r)
-                if r.lines().is_some()
-                    && !(r.kind == MetricKind::LatencyP95 && m.query.is_some()) =>
-            {
-                format!(
-                    "by evidence, {}% sure of a breach",
-                    number((1.0 - r.alpha) * 100.0)
-                )
-            }
-            _ => format!("for {}", m.for_.unwrap_or_default()),
-        };
-        let _ = write!(
-            out,
-            "  {:<14} warn {sign} {:<9} crit {sign} {:<9} {judged}",
-            m.name,
-            line(m.warning),
-            line(m.critical),
-        );
-        if let Some(n) = m.min_requests {
-            let _ = write!(out, ", min {} requests", number(n));
-        }
-        if let Some(x) = m.baseline_ratio {
-            let _ = write!(out, ", <= {}x baseline", number(x));
-        }
-        if let Some(x) = m.immediate {
-            let _ = write!(out, ", at once {sign} {}", line(Some(x)));
-        }
-        let _ = writeln!(out, "  [{}]", source(c, m));
+    if let Some(x) = m.immediate {
+        let _ = write!(out, ", at once {sign} {}", line(Some(x)));
     }
+    let _ = writeln!(out, "  [{}]", source(c, m));
+}
+
+/// What happens on a breach, on no data, to traffic, and when a rollout
+/// may run.
+fn policy(out: &mut String, c: &Config) {
     let p = &c.policy;
     let critical = match p.on_critical {
         OnCritical::Rollback => "roll back at once".to_string(),
@@ -169,15 +197,6 @@ fn describe(plan: &Plan) -> String {
         "checklist: {} items to tick before stage 1",
         c.checklist.items.len()
     );
-    let _ = writeln!(out, "screen: theme {}; {}", plan.theme.name, keys(plan));
-    let warnings = warnings(c);
-    if !warnings.is_empty() {
-        out.push_str("\nwarnings:\n");
-        for w in warnings {
-            let _ = writeln!(out, "  - {w}");
-        }
-    }
-    out
 }
 
 fn hooks(list: &[Hook]) -> String {

@@ -36,7 +36,6 @@ const LOG_MIN: u16 = 3;
 pub fn draw(frame: &mut Frame, s: &Screen, r: &Rollout, now: At) {
     let area = frame.area();
     frame.render_widget(Block::default().style(s.theme.text), area);
-    let t = &s.theme;
     let decision = footer::decision_lines(s, r, now, area.width);
     let decision_h = decision.len() as u16;
     if let Some(open) = s.opened(r) {
@@ -49,6 +48,16 @@ pub fn draw(frame: &mut Frame, s: &Screen, r: &Rollout, now: At) {
         overlays(frame, s, area);
         return;
     }
+    draw_main(frame, s, r, now, decision);
+    overlays(frame, s, area);
+}
+
+/// The main screen: header, stages, the metrics or start panel, a failed
+/// hook, the decision, the log and the keys, top to bottom.
+fn draw_main(frame: &mut Frame, s: &Screen, r: &Rollout, now: At, decision: Vec<Line>) {
+    let area = frame.area();
+    let t = &s.theme;
+    let decision_h = decision.len() as u16;
     let (panel, panel_lines) = middle(s, r, now, area.width);
     let failure = footer::failure_panel(s, r);
     let fixed = 2 + 1 + decision_h + 1;
@@ -92,7 +101,6 @@ pub fn draw(frame: &mut Frame, s: &Screen, r: &Rollout, now: At) {
     frame.render_widget(Paragraph::new(decision), decision_area);
     draw_log(frame, s, log);
     frame.render_widget(Paragraph::new(footer_line(s, r, now)), footer);
-    overlays(frame, s, area);
 }
 
 /// The log under a rule, newest at the bottom; says when it is scrolled
