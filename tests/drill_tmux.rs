@@ -7,7 +7,8 @@ use std::time::Duration;
 
 mod drill_support;
 use drill_support::{
-    Tmux, drill_command, journal_text, on_screen_for, tmux_installed, trainee_scenario,
+    Tmux, assert_scored_once, drill_command, journal_text, on_screen_for, tmux_installed,
+    trainee_scenario,
 };
 
 /// The countdown and the breach's `for`, in seconds of the scenario.
@@ -41,17 +42,14 @@ fn at_60x_the_countdown_lasts_its_real_seconds_and_an_idle_trainee_is_saved_by_t
         lasted >= Duration::from_millis(WINDOW * 1000 - 500),
         "the countdown lasted {lasted:?}"
     );
-    t.wait_for("drill score");
-    t.keys("q");
-    let screen = t.wait_for("EXIT=");
+    let screen = t.scored_then_quit();
     assert!(
         screen.contains("EXIT=3"),
         "rolled back is exit 3:\n{screen}"
     );
     assert!(screen.contains("the POLICY's call"), "{screen}");
     assert!(screen.contains("the operator took no action"), "{screen}");
-    let journal = journal_text(data.path());
-    assert_eq!(journal.matches("\"drill_score\"").count(), 1, "{journal}");
+    assert_scored_once(data.path());
 }
 
 #[test]
@@ -63,9 +61,7 @@ fn a_trainee_who_rolls_back_during_the_countdown_gets_the_credit() {
     // During the countdown `r` rolls back at once, no question asked.
     t.wait_for("AUTO-ROLLBACK IN");
     t.keys("r");
-    t.wait_for("drill score");
-    t.keys("q");
-    let screen = t.wait_for("EXIT=");
+    let screen = t.scored_then_quit();
     assert!(
         screen.contains("EXIT=3"),
         "rolled back is exit 3:\n{screen}"
@@ -75,8 +71,7 @@ fn a_trainee_who_rolls_back_during_the_countdown_gets_the_credit() {
         screen.contains("the operator (ana) rolled back"),
         "{screen}"
     );
-    let journal = journal_text(data.path());
-    assert_eq!(journal.matches("\"drill_score\"").count(), 1, "{journal}");
+    assert_scored_once(data.path());
 }
 
 #[test]
@@ -102,9 +97,7 @@ fn a_blind_drill_names_its_scenario_in_the_journal_and_on_screen_only_with_the_s
     t.advance_until("drill fault on");
     let screen = t.wait_for("AUTO-ROLLBACK IN");
     assert!(!screen.contains("secret-burst"), "{screen}");
-    t.wait_for("drill score");
-    t.keys("q");
-    let screen = t.wait_for("EXIT=");
+    let screen = t.scored_then_quit();
     assert!(
         screen.contains("was secret-burst"),
         "revealed with the score:\n{screen}"
@@ -122,9 +115,7 @@ fn a_trainee_who_opens_the_failing_metric_is_scored_as_detecting_it_before_the_p
     t.keys("Enter");
     t.wait_for("error rate (1 of 3)");
     t.keys("Escape");
-    t.wait_for("drill score");
-    t.keys("q");
-    let screen = t.wait_for("EXIT=");
+    let screen = t.scored_then_quit();
     // The score's sentence, unwrapped from the screen's lines.
     let flat = screen.split_whitespace().collect::<Vec<_>>().join(" ");
     let who = &flat[flat

@@ -70,6 +70,14 @@ impl Tmux {
         }
     }
 
+    /// Waits for the drill's score, quits, and returns the last screen
+    /// (which ends with the shell's `EXIT=<code>`).
+    pub fn scored_then_quit(&self) -> String {
+        self.wait_for("drill score");
+        self.keys("q");
+        self.wait_for("EXIT=")
+    }
+
     pub fn keys(&self, keys: &str) {
         Command::new("tmux")
             .args(["-L", &self.socket, "send-keys", keys])
@@ -185,4 +193,10 @@ pub fn on_screen_for(t: &Tmux, text: &str) -> Duration {
     };
     let seen = sample(true);
     sample(false) - seen
+}
+
+/// The drill's journal holds exactly one score: it is written once, at the end.
+pub fn assert_scored_once(data: &std::path::Path) {
+    let journal = journal_text(data);
+    assert_eq!(journal.matches("\"drill_score\"").count(), 1, "{journal}");
 }
