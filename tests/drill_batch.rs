@@ -73,8 +73,8 @@ fn a_canary_four_times_worse_than_stable_is_not_promoted() {
     assert!(old.false_promotions > RUNS / 2, "{old:?}");
 }
 
-/// The batch hands the simulator's pages to the scraper directly; a live
-/// drill fetches them over HTTP. The same pages read the same.
+/// The batch hands the simulator's counters to the scraper as samples; a
+/// live drill fetches its page over HTTP and parses it. They read the same.
 #[tokio::test]
 async fn the_batch_path_reads_what_a_real_scrape_of_the_same_pages_reads() {
     let scenario = Scenario::load("errors-at-five").unwrap();
@@ -108,7 +108,7 @@ async fn the_batch_path_reads_what_a_real_scrape_of_the_same_pages_reads() {
         *page.lock().unwrap() = text.clone();
         let fetched = live.poll().await;
         let at = base + Duration::from_millis(step * 5000);
-        let absorbed = offline.absorb(&[Ok((text, at))]);
+        let absorbed = offline.absorb_read(vec![Ok((model.page(Version::Canary), at))]);
         assert_eq!(fetched.len(), absorbed.len());
         for ((m, g, a), (_, _, b)) in fetched.iter().zip(&absorbed) {
             match (a, b) {

@@ -2,9 +2,11 @@
 //! simulated time as fast as the machine allows, to measure the calls the
 //! policy makes (right calls, detection times, false rollbacks).
 //!
-//! Nothing goes over HTTP: the simulator's pages are handed to the same
-//! scraper (parser, window, arithmetic) a live drill reads them through,
-//! and the stage hooks move the model's weight directly. The engine, the
+//! Nothing goes over HTTP and no text is written or parsed: the
+//! simulator's counters are handed, as the samples its page would parse
+//! into, to the same scraper (window, arithmetic) a live drill reads them
+//! through, and the stage hooks move the model's weight directly. A test
+//! below shows the text path gives the same readings. The engine, the
 //! judge and the score are the ones a live drill uses.
 
 use std::path::Path;
@@ -17,7 +19,7 @@ use super::score::score;
 use crate::config::Config;
 use crate::config::model::Judge;
 use crate::metrics::probe;
-use crate::metrics::scrape::{Body, ScrapeMetric, Scraper};
+use crate::metrics::scrape::{Page, ScrapeMetric, Scraper};
 use crate::rollout::{
     Actor, At, Command, DrillScore, Effect, Event, Group, Input, Level, Move, Purpose, Rollout,
     Sample,
@@ -211,18 +213,18 @@ impl Batch {
             self.events.push((T0 + f.at_ms, event));
         }
         let at = self.base + Duration::from_millis(since);
-        let page = |v: Version| -> Body {
+        let page = |v: Version| -> Page<'_> {
             if self.model.conditions(v).outage {
                 Err("HTTP 503 from the simulator".into())
             } else {
-                Ok((self.model.exposition(v), at))
+                Ok((self.model.page(v), at))
             }
         };
         // Targets in the order the config lists them: canary, then stable.
-        let bodies = [page(Version::Canary), page(Version::Stable)];
+        let pages = vec![page(Version::Canary), page(Version::Stable)];
         let mut samples: Vec<Sample> = self
             .scraper
-            .absorb(&bodies)
+            .absorb_read(pages)
             .into_iter()
             .map(|(metric, group, reading)| Sample {
                 metric,
@@ -332,5 +334,40 @@ mod tests {
             ("rolled_back", "25%")
         );
         assert!(r.detection_ms().is_some());
+    }
+
+    /// The shortcut the batch takes (samples, no text) reads exactly what
+    /// a scrape of the simulator's page reads, faults and resets included.
+    #[test]
+    fn the_simulators_samples_read_as_its_page_does() {
+        let scenarios = [
+            "errors-at-five",
+            "latency-creep",
+            "counter-reset",
+            "steady-4x",
+        ];
+        for name in scenarios {
+            let scenario = Scenario::load(name).unwrap();
+            let setup = Setup::new(&scenario, Judge::Evidence).unwrap();
+            let (mut by_text, mut by_samples) = (setup.scraper.clone(), setup.scraper.clone());
+            let mut model = Model::new(scenario).with_step(1000);
+            let base = Instant::now();
+            let mut values = 0;
+            for poll in 1..=240u64 {
+                model.set_weight(if poll < 60 { 5.0 } else { 50.0 });
+                model.advance_to(poll * 5000);
+                let at = base + Duration::from_millis(poll * 5000);
+                let versions = [Version::Canary, Version::Stable];
+                let text = versions.map(|v| Ok((model.exposition(v), at)));
+                let read = versions.map(|v| Ok((model.page(v), at))).into();
+                let (a, b) = (by_text.absorb(&text), by_samples.absorb_read(read));
+                assert_eq!(a, b, "{name}, poll {poll}");
+                values += a
+                    .iter()
+                    .filter(|(_, _, r)| matches!(r, crate::rollout::Reading::Value { .. }))
+                    .count();
+            }
+            assert!(values > 1000, "{name}: only {values} values were read");
+        }
     }
 }

@@ -7,10 +7,12 @@
 //! jitter, not by sampling single requests: the error rate and p95 a scraper
 //! or Prometheus computes are the ones the scenario sets, at any traffic.
 
+use std::borrow::Cow;
 use std::fmt::Write;
 
 use super::rng::Rng;
 use super::scenario::{Fault, Scenario, Target};
+use crate::metrics::exposition::{FamilyType, Labels, MetricSnapshot, Sample, series_id};
 
 mod latency;
 use latency::Latency;
@@ -95,6 +97,48 @@ pub struct Conditions {
     pub ready: bool,
 }
 
+/// One series of a version's page, named and labelled once.
+#[derive(Debug, Clone)]
+struct Series {
+    name: &'static str,
+    labels: Vec<(&'static str, String)>,
+    id: u64,
+}
+
+/// The series `exposition` writes, in its order: requests by code, the
+/// buckets, `+Inf`, sum and count.
+fn shape(service: &str, version: &str) -> Vec<Series> {
+    let series = |name: &'static str, more: &[(&'static str, String)]| {
+        let mut labels = vec![
+            ("service", service.to_string()),
+            ("version", version.to_string()),
+        ];
+        labels.extend(more.iter().cloned());
+        let borrowed: Labels = labels
+            .iter()
+            .map(|(k, v)| (*k, Cow::Borrowed(v.as_str())))
+            .collect();
+        let id = series_id(name, &borrowed);
+        Series { name, labels, id }
+    };
+    let mut out: Vec<Series> = ["200", "404", "500"]
+        .iter()
+        .map(|code| {
+            let more = [("method", "GET".to_string()), ("code", code.to_string())];
+            series("http_requests_total", &more)
+        })
+        .collect();
+    let bucket = "http_request_duration_seconds_bucket";
+    let bounds = BUCKETS
+        .iter()
+        .map(|b| b.to_string())
+        .chain(["+Inf".to_string()]);
+    out.extend(bounds.map(|le| series(bucket, &[("le", le)])));
+    out.push(series("http_request_duration_seconds_sum", &[]));
+    out.push(series("http_request_duration_seconds_count", &[]));
+    out
+}
+
 #[derive(Debug, Clone)]
 pub struct Model {
     pub scenario: Scenario,
@@ -108,8 +152,10 @@ pub struct Model {
     canary: Counters,
     faults: Vec<FaultState>,
     /// Version labels: the drill's rollout names them.
-    pub versions: (String, String),
-    pub service: String,
+    versions: (String, String),
+    service: String,
+    /// Each version's page series: stable's, canary's.
+    shapes: (Vec<Series>, Vec<Series>),
 }
 
 impl Model {
@@ -125,6 +171,7 @@ impl Model {
             faults,
             versions: ("1.9.3".into(), "2.0.0".into()),
             service: "checkout".into(),
+            shapes: (shape("checkout", "1.9.3"), shape("checkout", "2.0.0")),
             scenario,
         };
         model.update_faults();
@@ -137,6 +184,15 @@ impl Model {
     pub fn with_step(mut self, ms: u64) -> Model {
         self.step_ms = ms.max(1);
         self
+    }
+
+    /// The version labels: stable's, canary's.
+    pub fn versions(&self) -> &(String, String) {
+        &self.versions
+    }
+
+    pub fn service(&self) -> &str {
+        &self.service
     }
 
     pub fn now_ms(&self) -> u64 {
@@ -328,6 +384,53 @@ impl Model {
             "http_request_duration_seconds_count{{{labels}}} {total}"
         );
         out
+    }
+
+    /// The same page as `exposition`, already read into samples: what a
+    /// batch drill hands the scraper instead of text to write and parse
+    /// (a test shows both give the same readings). The series are named
+    /// and labelled once; only their values are read here.
+    pub fn page(&self, v: Version) -> MetricSnapshot<'_> {
+        let c = self.counters(v);
+        let total = c.total().floor();
+        let buckets = c.buckets.iter().map(|count| count.floor().min(total));
+        // As the page writes it: to the millisecond.
+        let sum = format!("{:.3}", c.sum_seconds)
+            .parse()
+            .unwrap_or(c.sum_seconds);
+        let values = [c.ok, c.not_found, c.errors]
+            .map(f64::floor)
+            .into_iter()
+            .chain(buckets)
+            .chain([total, sum, total]);
+        let shape = match v {
+            Version::Stable => &self.shapes.0,
+            Version::Canary => &self.shapes.1,
+        };
+        let samples = shape
+            .iter()
+            .zip(values)
+            .map(|(series, value)| Sample {
+                name: series.name,
+                labels: series
+                    .labels
+                    .iter()
+                    .map(|(k, v)| (*k, Cow::Borrowed(v.as_str())))
+                    .collect(),
+                value,
+                timestamp: None,
+                series: series.id,
+            })
+            .collect();
+        let types = [
+            ("http_requests_total", FamilyType::Counter),
+            ("http_request_duration_seconds", FamilyType::Histogram),
+        ];
+        MetricSnapshot {
+            samples,
+            types: types.map(|(k, t)| (k.to_string(), t)).into_iter().collect(),
+            duplicates: Vec::new(),
+        }
     }
 
     /// `/health` (liveness) or `/ready` (readiness) as PRODUCT.md shows them:

@@ -165,11 +165,11 @@ impl Simulator {
     }
 
     pub fn versions(&self) -> (String, String) {
-        self.shared.advance().versions.clone()
+        self.shared.advance().versions().clone()
     }
 
     pub fn service(&self) -> String {
-        self.shared.advance().service.clone()
+        self.shared.advance().service().to_string()
     }
 }
 

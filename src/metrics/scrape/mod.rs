@@ -44,6 +44,25 @@ enum Outcome<'a> {
 /// A target's page and when it was read, or why there is none.
 pub type Body = Result<(String, Instant), String>;
 
+/// A group's lines of one family on its pages, for the detail view.
+type RawLines<'a> = dyn Fn(Group, &str) -> String + 'a;
+
+/// A target's page already read into samples, or why there is none.
+pub type Page<'a> = Result<(MetricSnapshot<'a>, Instant), String>;
+
+/// A page read: refused like a failed scrape when a counter is not a
+/// finite number, so the window skips it and the next one spans the gap.
+fn accept<'a>(snapshot: MetricSnapshot<'a>, at: Instant, url: &str) -> Outcome<'a> {
+    match compute::non_finite_counter(&snapshot) {
+        Some(why) => Outcome::Failed(format!("cannot use {}: {why}", shown(url))),
+        None => Outcome::Read {
+            snapshot,
+            at,
+            window: None,
+        },
+    }
+}
+
 /// Cloned before its first poll, a fresh scraper of the same targets (a
 /// batch drill makes one per run without building an HTTP client each time).
 #[derive(Clone)]
@@ -104,15 +123,66 @@ impl Scraper {
 
     /// Readings from one page (or failure) per target, in the order the
     /// targets were configured, read at `at`. `poll` fetches them over
-    /// HTTP; a batch drill hands over the simulator's pages directly, so
-    /// both go through the same parser, window and arithmetic.
+    /// HTTP and a drill's simulator serves them; both go through the same
+    /// parser, window and arithmetic.
     pub fn absorb(&mut self, bodies: &[Body]) -> Vec<(usize, Group, Reading)> {
-        let mut outcomes: Vec<Outcome> = self
+        let outcomes: Vec<Outcome> = self
             .targets
             .iter()
             .zip(bodies)
-            .map(|(t, body)| self.read(&t.url, body))
+            .map(|(t, body)| match body {
+                Err(reason) => Outcome::Failed(reason.clone()),
+                Ok((text, at)) => match exposition::parse(text, &self.wanted) {
+                    Ok(snapshot) => accept(snapshot, *at, &t.url),
+                    Err(e) => Outcome::Failed(format!("cannot read {}: {e}", shown(&t.url))),
+                },
+            })
             .collect();
+        // The answer's own lines, for the detail view.
+        let pages: Vec<(Group, String, &str)> = self
+            .targets
+            .iter()
+            .zip(bodies)
+            .filter_map(|(t, b)| Some((t.group, t.url.clone(), b.as_ref().ok()?.0.as_str())))
+            .collect();
+        let raw = |group: Group, family: &str| {
+            let mine: Vec<(&str, &str)> = pages
+                .iter()
+                .filter(|(g, _, _)| *g == group)
+                .map(|(_, url, text)| (url.as_str(), *text))
+                .collect();
+            read_lines(&mine, family)
+        };
+        self.judge(outcomes, Some(&raw))
+    }
+
+    /// Readings from pages already read into samples, one per target: a
+    /// batch drill's simulator hands over its counters without writing and
+    /// parsing text a thousand times a run. The window and arithmetic are
+    /// `absorb`'s; the readings carry no raw lines (no one looks at them).
+    pub fn absorb_read(&mut self, pages: Vec<Page<'_>>) -> Vec<(usize, Group, Reading)> {
+        let outcomes = pages
+            .into_iter()
+            .zip(&self.targets)
+            .map(|(page, t)| match page {
+                Err(reason) => Outcome::Failed(reason),
+                Ok((mut snapshot, at)) => {
+                    snapshot.samples.retain(|s| self.wanted.keeps(s.name));
+                    accept(snapshot, at, &t.url)
+                }
+            })
+            .collect();
+        self.judge(outcomes, None)
+    }
+
+    /// Records each good page in its target's window, then reads every
+    /// metric of each group from the group's windows, with the lines of
+    /// the answer `raw` finds for a group and family.
+    fn judge(
+        &mut self,
+        mut outcomes: Vec<Outcome>,
+        raw: Option<&RawLines>,
+    ) -> Vec<(usize, Group, Reading)> {
         // A failed scrape records nothing: the next window then spans the
         // gap, as `rate` does over missed scrapes.
         for (target, outcome) in self.targets.iter_mut().zip(&mut outcomes) {
@@ -140,18 +210,10 @@ impl Scraper {
             if observed.is_empty() {
                 continue;
             }
-            let pages: Vec<(&str, &str)> = self
-                .targets
-                .iter()
-                .zip(bodies)
-                .filter(|(t, _)| t.group == group)
-                .filter_map(|(t, b)| Some((t.url.as_str(), b.as_ref().ok()?.0.as_str())))
-                .collect();
             for (i, m) in &self.metrics {
-                let r = reading(m, &observed, self.speed);
-                let r = match r {
-                    Reading::Value { .. } => r.with_raw(&read_lines(&pages, &m.family)),
-                    other => other,
+                let r = match (reading(m, &observed, self.speed), raw) {
+                    (r @ Reading::Value { .. }, Some(raw)) => r.with_raw(&raw(group, &m.family)),
+                    (r, _) => r,
                 };
                 out.push((*i, group, r));
             }
@@ -172,25 +234,6 @@ impl Scraper {
         let text =
             String::from_utf8(got.body).map_err(|_| format!("{} is not UTF-8 text", shown(url)))?;
         Ok((text, at))
-    }
-
-    fn read<'a>(&self, url: &str, body: &'a Body) -> Outcome<'a> {
-        match body {
-            Err(reason) => Outcome::Failed(reason.clone()),
-            // Refused like a failed scrape, so the window skips it and the
-            // next good page is read against the last good one.
-            Ok((text, at)) => match exposition::parse(text, &self.wanted) {
-                Ok(snapshot) => match compute::non_finite_counter(&snapshot) {
-                    Some(why) => Outcome::Failed(format!("cannot use {}: {why}", shown(url))),
-                    None => Outcome::Read {
-                        snapshot,
-                        at: *at,
-                        window: None,
-                    },
-                },
-                Err(e) => Outcome::Failed(format!("cannot read {}: {e}", shown(url))),
-            },
-        }
     }
 }
 
