@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 mod drill_support;
-use drill_support::{Tmux, drill_command, tmux_installed};
+use drill_support::{Tmux, advance_until, drill_command, tmux_installed};
 
 #[test]
 fn on_screen_a_drill_stops_when_its_time_is_up_held_with_one_score() {
@@ -76,13 +76,13 @@ fn a_second_engineer_follows_a_drill_read_only_and_is_told_when_the_driver_dies(
     driver.wait_for(" watching");
 
     // The follower's keys steer nothing: its `p` pauses nobody.
-    watcher.keys("p");
+    watcher.keys(&["p"]);
     watcher.wait_for("read-only: you are watching; ana drives");
     std::thread::sleep(Duration::from_millis(600));
     assert!(!driver.screen().contains("PAUSED"), "{}", driver.screen());
 
     // The driver advances; the follower sees the first stage done.
-    driver.advance_until("✓ 5%");
+    advance_until(&driver, "✓ 5%");
     watcher.wait_for("✓ 5%");
 
     // The driver's cockpit dies without a word (a dropped connection, kill -9).
@@ -95,6 +95,6 @@ fn a_second_engineer_follows_a_drill_read_only_and_is_told_when_the_driver_dies(
     driver.wait_for("EXIT=137");
     let screen = watcher.wait_for("NO WORD FROM THE DRIVER");
     assert!(screen.contains("cockpit run --resume"), "{screen}");
-    watcher.keys("q");
+    watcher.keys(&["q"]);
     watcher.wait_for("EXIT=0");
 }

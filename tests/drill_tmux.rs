@@ -7,8 +7,8 @@ use std::time::Duration;
 
 mod drill_support;
 use drill_support::{
-    Tmux, assert_scored_once, drill_command, journal_text, on_screen_for, tmux_installed,
-    trainee_scenario,
+    Tmux, advance_until, assert_scored_once, drill_command, journal_text, on_screen_for,
+    scored_then_quit, tmux_installed, trainee_scenario,
 };
 
 /// The countdown and the breach's `for`, in seconds of the scenario.
@@ -24,7 +24,7 @@ fn at_the_fault(name: &str) -> (tempfile::TempDir, Tmux) {
     );
     let t = Tmux::start(name, &drill_command(data.path(), &args));
     t.wait_for("drill trainee");
-    t.advance_until("drill fault on");
+    advance_until(&t, "drill fault on");
     (data, t)
 }
 
@@ -42,7 +42,7 @@ fn at_60x_the_countdown_lasts_its_real_seconds_and_an_idle_trainee_is_saved_by_t
         lasted >= Duration::from_millis(WINDOW * 1000 - 500),
         "the countdown lasted {lasted:?}"
     );
-    let screen = t.scored_then_quit();
+    let screen = scored_then_quit(&t);
     assert!(
         screen.contains("EXIT=3"),
         "rolled back is exit 3:\n{screen}"
@@ -60,8 +60,8 @@ fn a_trainee_who_rolls_back_during_the_countdown_gets_the_credit() {
     let (data, t) = at_the_fault("trainee");
     // During the countdown `r` rolls back at once, no question asked.
     t.wait_for("AUTO-ROLLBACK IN");
-    t.keys("r");
-    let screen = t.scored_then_quit();
+    t.keys(&["r"]);
+    let screen = scored_then_quit(&t);
     assert!(
         screen.contains("EXIT=3"),
         "rolled back is exit 3:\n{screen}"
@@ -94,10 +94,10 @@ fn a_blind_drill_names_its_scenario_in_the_journal_and_on_screen_only_with_the_s
         "{}",
         journal_text(data.path())
     );
-    t.advance_until("drill fault on");
+    advance_until(&t, "drill fault on");
     let screen = t.wait_for("AUTO-ROLLBACK IN");
     assert!(!screen.contains("secret-burst"), "{screen}");
-    let screen = t.scored_then_quit();
+    let screen = scored_then_quit(&t);
     assert!(
         screen.contains("was secret-burst"),
         "revealed with the score:\n{screen}"
@@ -112,10 +112,10 @@ fn a_trainee_who_opens_the_failing_metric_is_scored_as_detecting_it_before_the_p
     let (data, t) = at_the_fault("look");
     // The failing metric is the table's first row: enter opens its detail
     // while the breach races its `for`; esc goes back to the log.
-    t.keys("Enter");
+    t.keys(&["Enter"]);
     t.wait_for("error rate (1 of 3)");
-    t.keys("Escape");
-    let screen = t.scored_then_quit();
+    t.keys(&["Escape"]);
+    let screen = scored_then_quit(&t);
     // The score's sentence, unwrapped from the screen's lines.
     let flat = screen.split_whitespace().collect::<Vec<_>>().join(" ");
     let who = &flat[flat

@@ -9,156 +9,40 @@
 //! fails with what was on the screen.
 
 mod journal_support;
+#[path = "support/scrape_page.rs"]
+mod scrape_page;
+#[path = "support/tmux.rs"]
+mod tmux;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::sync::atomic::{AtomicBool, Ordering};
 
-const PATIENCE: Duration = Duration::from_secs(90);
+use tmux::{Tmux, poll, quoted};
 
-fn poll<T>(mut probe: impl FnMut() -> Option<T>) -> Option<T> {
-    let begun = Instant::now();
-    loop {
-        if let Some(v) = probe() {
-            return Some(v);
-        }
-        if begun.elapsed() > PATIENCE {
-            return None;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
-fn tmux_installed() -> bool {
-    let ok = Command::new("tmux")
-        .arg("-V")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        assert_ne!(
-            std::env::var("CI").as_deref(),
-            Ok("true"),
-            "tmux not installed, and CI=true: the hand-over tests must run"
-        );
-        eprintln!("SKIP: tmux not installed");
-    }
-    ok
-}
-
-/// One private tmux server; each engineer gets a window of it.
-struct Tmux {
-    socket: String,
-    dir: PathBuf,
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = self.tmux(&["kill-server"]);
-    }
-}
-
-impl Tmux {
-    fn new(dir: &Path, name: &str) -> Tmux {
-        let socket = format!("cockpit-handover-{}-{name}", std::process::id());
-        let conf = dir.join("tmux.conf");
-        std::fs::write(
-            &conf,
-            "set -g remain-on-exit on\nset -g status off\nset -g default-shell /bin/sh\n",
-        )
-        .unwrap();
-        let t = Tmux {
-            socket,
-            dir: dir.to_path_buf(),
-        };
-        let out = Command::new("tmux")
-            .args(["-L", &t.socket, "-f"])
-            .arg(&conf)
-            .args(["new-session", "-d", "-x", "100", "-y", "30", "-n", "idle"])
-            .arg("exec sleep 600")
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{out:?}");
-        t
-    }
-
-    fn tmux(&self, args: &[&str]) -> std::process::Output {
-        Command::new("tmux")
-            .args(["-L", &self.socket])
-            .args(args)
-            .output()
-            .unwrap()
-    }
-
-    /// `cockpit ARGS` as Unix user `user` (its `USER`, the name a cockpit
-    /// goes by) in a new window named `user`.
-    fn open(&self, user: &str, args: &[&str]) {
-        let quoted: Vec<String> = args.iter().map(|a| format!("'{a}'")).collect();
-        let command = format!(
-            "cd '{}' && USER={user} '{}' {}; exec sleep 600",
-            self.dir.display(),
-            journal_support::bin().display(),
-            quoted.join(" ")
-        );
-        let out = self.tmux(&["new-window", "-d", "-n", user, &command]);
-        assert!(out.status.success(), "{out:?}");
-    }
-
-    fn keys(&self, user: &str, keys: &[&str]) {
-        for k in keys {
-            let out = self.tmux(&["send-keys", "-t", user, k]);
-            assert!(out.status.success(), "send-keys {k}: {out:?}");
-        }
-    }
-
-    /// Types `text` literally, as keys.
-    fn type_text(&self, user: &str, text: &str) {
-        let out = self.tmux(&["send-keys", "-t", user, "-l", text]);
-        assert!(out.status.success(), "send-keys {text}: {out:?}");
-    }
-
-    fn screen(&self, user: &str) -> String {
-        let out = self.tmux(&["capture-pane", "-p", "-t", user]);
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    fn wait_for(&self, user: &str, text: &str) -> String {
-        let mut last = String::new();
-        poll(|| {
-            last = self.screen(user);
-            last.contains(text).then(|| last.clone())
-        })
-        .unwrap_or_else(|| panic!("waited for {text:?} on {user}'s screen, which shows:\n{last}"))
-    }
+/// `cockpit ARGS` in `dir` as Unix user `user` (its `USER`, the name a
+/// cockpit goes by) in a new window of `t` named `user`.
+fn open(t: &Tmux, dir: &Path, user: &str, args: &[&str]) -> Tmux {
+    let command = format!(
+        "cd '{}' && USER={user} '{}' {}; exec sleep 600",
+        dir.display(),
+        journal_support::bin().display(),
+        quoted(args)
+    );
+    t.open(user, &command)
 }
 
 /// A canary healthy until `failing` is set, then one request in two fails.
 fn fixture(failing: Arc<AtomicBool>) -> (String, tokio::runtime::Runtime) {
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let scrapes = Arc::new(AtomicU64::new(0));
-    let bad = Arc::new(AtomicU64::new(0));
-    let (addr, _task) = rt
-        .block_on(cockpit::httpd::serve(0, move |_req| {
-            let total = 100 * (scrapes.fetch_add(1, Ordering::SeqCst) + 1);
-            let more = if failing.load(Ordering::SeqCst) {
-                50
-            } else {
-                0
-            };
-            let bad = bad.fetch_add(more, Ordering::SeqCst) + more;
-            async move {
-                let body = format!(
-                    "# TYPE http_requests_total counter\n\
-                     http_requests_total{{code=\"200\"}} {ok}\n\
-                     http_requests_total{{code=\"500\"}} {bad}\n",
-                    ok = total - bad,
-                );
-                cockpit::httpd::Response::text(200, body)
-            }
-        }))
-        .unwrap();
-    (format!("http://{addr}/metrics"), rt)
+    scrape_page::serve(move || {
+        let errors = if failing.load(Ordering::SeqCst) {
+            50
+        } else {
+            0
+        };
+        (100, errors)
+    })
 }
 
 /// A first stage long enough to hand over in, hooks that log the weight.
@@ -232,40 +116,48 @@ fn journal_lines(dir: &Path) -> Vec<serde_json::Value> {
         .collect()
 }
 
+/// Two engineers' windows of one private tmux server.
+struct Pair {
+    alice: Tmux,
+    bob: Tmux,
+}
+
 /// Alice drives stage 1; bob follows.
-fn alice_drives_bob_follows(dir: &Path) -> Tmux {
+fn alice_drives_bob_follows(dir: &Path) -> Pair {
     let name = dir.file_name().unwrap().to_string_lossy().into_owned();
-    let t = Tmux::new(dir, &name);
-    t.open("alice", &["run", "--config", "cockpit.toml"]);
-    t.wait_for("alice", "s starts the rollout");
-    t.keys("alice", &["s"]);
+    let t = Tmux::start_sized(&name, (100, 30), "exec sleep 600");
+    let alice = open(&t, dir, "alice", &["run", "--config", "cockpit.toml"]);
+    alice.wait_for("s starts the rollout");
+    alice.keys(&["s"]);
     poll(|| {
         let log = std::fs::read_to_string(dir.join("weights.log")).ok()?;
         log.contains("10").then_some(())
     })
     .expect("stage 1's enter hook ran");
-    t.open("bob", &["watch", "--config", "cockpit.toml"]);
-    t.wait_for("bob", &format!("driver alice@{}", host()));
-    t
+    let bob = open(&t, dir, "bob", &["watch", "--config", "cockpit.toml"]);
+    bob.wait_for(&format!("driver alice@{}", host()));
+    Pair { alice, bob }
 }
 
 #[test]
 fn a_followers_note_reaches_the_journal_under_the_followers_name() {
-    if !tmux_installed() {
+    if !tmux::installed() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
     let (url, _server) = fixture(Arc::default());
     config(dir.path(), &url);
     let t = alice_drives_bob_follows(dir.path());
-    t.keys("bob", &["n"]);
-    t.wait_for("bob", "Note for the incident log");
-    t.type_text("bob", "canary p95 looks odd");
-    t.keys("bob", &["Enter"]);
+    t.bob.keys(&["n"]);
+    t.bob.wait_for("Note for the incident log");
+    t.bob.type_text("canary p95 looks odd");
+    t.bob.keys(&["Enter"]);
     // Journalled by alice's cockpit, so on both screens.
     let bob = format!("bob@{}", host());
-    t.wait_for("alice", &format!("note by {bob}: canary p95 looks odd"));
-    t.wait_for("bob", &format!("note by {bob}: canary p95 looks odd"));
+    t.alice
+        .wait_for(&format!("note by {bob}: canary p95 looks odd"));
+    t.bob
+        .wait_for(&format!("note by {bob}: canary p95 looks odd"));
     let lines = journal_lines(dir.path());
     let note = lines
         .iter()
@@ -274,13 +166,13 @@ fn a_followers_note_reaches_the_journal_under_the_followers_name() {
     assert!(note.to_string().contains(&bob), "{note}");
     assert!(note.to_string().contains("canary p95 looks odd"), "{note}");
     // A follower still cannot steer.
-    t.keys("bob", &["r"]);
-    t.wait_for("bob", "read-only");
+    t.bob.keys(&["r"]);
+    t.bob.wait_for("read-only");
 }
 
 #[test]
 fn alice_hands_bob_the_wheel_mid_stage_and_his_cockpit_rolls_back_the_breach() {
-    if !tmux_installed() {
+    if !tmux::installed() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -289,24 +181,24 @@ fn alice_hands_bob_the_wheel_mid_stage_and_his_cockpit_rolls_back_the_breach() {
     config(dir.path(), &url);
     let t = alice_drives_bob_follows(dir.path());
     let (alice, bob) = (format!("alice@{}", host()), format!("bob@{}", host()));
-    t.keys("alice", &["H"]);
-    t.wait_for("alice", "· wheel offered");
-    t.wait_for("bob", "offers you the wheel: T takes it");
-    t.keys("bob", &["T"]);
+    t.alice.keys(&["H"]);
+    t.alice.wait_for("· wheel offered");
+    t.bob.wait_for("offers you the wheel: T takes it");
+    t.bob.keys(&["T"]);
     // Bob drives (his screen leads with his name and steers), alice follows.
-    t.wait_for("bob", &format!("driver {bob}"));
-    t.wait_for("alice", &format!("driver {bob}"));
-    t.keys("alice", &["r"]);
-    t.wait_for("alice", "read-only");
+    t.bob.wait_for(&format!("driver {bob}"));
+    t.alice.wait_for(&format!("driver {bob}"));
+    t.alice.keys(&["r"]);
+    t.alice.wait_for("read-only");
 
     failing.store(true, Ordering::SeqCst);
     poll(|| {
         let log = std::fs::read_to_string(dir.path().join("weights.log")).ok()?;
         log.contains("undo").then_some(())
     })
-    .unwrap_or_else(|| panic!("no rollback; bob's screen:\n{}", t.screen("bob")));
-    t.wait_for("bob", "rolled back");
-    t.wait_for("alice", "rolled back");
+    .unwrap_or_else(|| panic!("no rollback; bob's screen:\n{}", t.bob.screen()));
+    t.bob.wait_for("rolled back");
+    t.alice.wait_for("rolled back");
 
     let lines = journal_lines(dir.path());
     let change = lines

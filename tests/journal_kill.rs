@@ -10,35 +10,9 @@ use cockpit::journal;
 use cockpit::rollout::{Event, Move};
 
 mod journal_support;
+#[path = "support/scrape_page.rs"]
+mod scrape_page;
 use journal_support::{bin, journal_files};
-
-/// A `/metrics` page, healthy: 100 more requests per scrape, none failing,
-/// all under 100 ms. On a runtime of its own so the test can block.
-fn fixture() -> (String, tokio::runtime::Runtime) {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let scrapes = std::sync::Arc::new(AtomicU64::new(0));
-    let (addr, _task) = rt
-        .block_on(cockpit::httpd::serve(0, move |_req| {
-            let total = 100 * (scrapes.fetch_add(1, Ordering::SeqCst) + 1);
-            async move {
-                let body = format!(
-                    "# TYPE http_requests_total counter\n\
-                     http_requests_total{{code=\"200\"}} {total}\n\
-                     http_requests_total{{code=\"500\"}} 0\n\
-                     # TYPE http_request_duration_seconds histogram\n\
-                     http_request_duration_seconds_bucket{{le=\"0.1\"}} {total}\n\
-                     http_request_duration_seconds_bucket{{le=\"+Inf\"}} {total}\n\
-                     http_request_duration_seconds_sum {sum}\n\
-                     http_request_duration_seconds_count {total}\n",
-                    sum = total as f64 * 0.05,
-                );
-                cockpit::httpd::Response::text(200, body)
-            }
-        }))
-        .unwrap();
-    (format!("http://{addr}/metrics"), rt)
-}
 
 /// Two stages; every enter hook logs itself then takes 400 ms, so kills
 /// land before, during and after hooks.
@@ -214,7 +188,7 @@ fn kill_after(dir: &Path, run: &mut Run, lines: usize) -> bool {
 
 #[test]
 fn a_run_killed_anywhere_and_resumed_ends_like_an_uninterrupted_one() {
-    let (url, _server) = fixture();
+    let (url, _server) = scrape_page::healthy();
 
     let clean = tempfile::tempdir().unwrap();
     let cfg = config(clean.path(), &url);
@@ -267,7 +241,7 @@ fn a_run_killed_anywhere_and_resumed_ends_like_an_uninterrupted_one() {
 
 #[test]
 fn a_hook_cut_off_by_a_kill_is_never_rerun_without_a_word() {
-    let (url, _server) = fixture();
+    let (url, _server) = scrape_page::healthy();
     let tmp = tempfile::tempdir().unwrap();
     let cfg = config(tmp.path(), &url);
     // The enter hook waits (bounded: 60 s) for the test to let it go, so
@@ -317,7 +291,7 @@ fn a_hook_cut_off_by_a_kill_is_never_rerun_without_a_word() {
 fn a_run_killed_at_a_url_gate_watches_the_gate_again_on_resume() {
     use std::sync::Arc;
     use std::sync::atomic::{AtomicBool, Ordering};
-    let (url, _server) = fixture();
+    let (url, _server) = scrape_page::healthy();
     let open = Arc::new(AtomicBool::new(false));
     let gate_rt = tokio::runtime::Runtime::new().unwrap();
     let flag = open.clone();

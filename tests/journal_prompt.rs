@@ -3,84 +3,15 @@
 //! resumed screen's log starts with what the journal already held.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::time::Duration;
 
 use cockpit::journal::{self, Header, Journal};
 use cockpit::rollout::{Actor, Command as Cmd, Effect, Input, Rollout};
 
 mod journal_support;
+#[path = "support/tmux.rs"]
+mod tmux;
 use journal_support::{bin, journal_files};
-
-/// A tmux server of our own, killed when the test ends.
-struct Tmux(String);
-
-impl Tmux {
-    fn start(name: &str, command: &str) -> Option<Tmux> {
-        if Command::new("tmux").arg("-V").output().is_err() {
-            assert!(
-                std::env::var("CI").as_deref() != Ok("true"),
-                "tmux is required in CI"
-            );
-            eprintln!("SKIP: tmux not installed");
-            return None;
-        }
-        let socket = format!("cockpit-journal-{name}-{}", std::process::id());
-        let ok = Command::new("tmux")
-            .args([
-                "-L",
-                &socket,
-                "new-session",
-                "-d",
-                "-x",
-                "80",
-                "-y",
-                "24",
-                command,
-            ])
-            .status()
-            .unwrap()
-            .success();
-        assert!(ok, "tmux new-session failed");
-        Some(Tmux(socket))
-    }
-
-    fn screen(&self) -> String {
-        let out = Command::new("tmux")
-            .args(["-L", &self.0, "capture-pane", "-p"])
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    /// Waits (bounded) until the screen shows `text`.
-    fn wait_for(&self, text: &str) -> String {
-        for _ in 0..600 {
-            let screen = self.screen();
-            if screen.contains(text) {
-                return screen;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        panic!("never saw {text:?}; the screen:\n{}", self.screen());
-    }
-
-    fn keys(&self, keys: &[&str]) {
-        Command::new("tmux")
-            .args(["-L", &self.0, "send-keys"])
-            .args(keys)
-            .status()
-            .unwrap();
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = Command::new("tmux")
-            .args(["-L", &self.0, "kill-server"])
-            .status();
-    }
-}
+use tmux::{Tmux, poll, then_exit_status};
 
 /// A config and an unfinished run of its rollout (started, never ended).
 fn setup(dir: &Path) -> (PathBuf, PathBuf) {
@@ -162,20 +93,21 @@ fn decided_before_the_crash(config: &Path, old: &Path) {
 }
 
 fn command(config: &Path) -> String {
-    format!(
-        "'{}' run --config '{}'; echo EXIT=$?; sleep 60",
+    then_exit_status(&format!(
+        "'{}' run --config '{}'",
         bin().display(),
         config.display()
-    )
+    ))
 }
 
 #[test]
 fn declining_to_resume_changes_nothing() {
+    if !tmux::installed() {
+        return;
+    }
     let tmp = tempfile::tempdir().unwrap();
     let (config, old) = setup(tmp.path());
-    let Some(tmux) = Tmux::start("no", &command(&config)) else {
-        return;
-    };
+    let tmux = Tmux::start("no", &command(&config));
     let screen = tmux.wait_for("Resume it? [y/N]");
     assert!(
         screen.contains("rollout checkout 2.0 has an unfinished run started"),
@@ -195,21 +127,20 @@ fn declining_to_resume_changes_nothing() {
 
 #[test]
 fn answering_y_resumes_the_same_journal_before_the_screen_starts() {
+    if !tmux::installed() {
+        return;
+    }
     let tmp = tempfile::tempdir().unwrap();
     let (config, old) = setup(tmp.path());
     decided_before_the_crash(&config, &old);
-    let Some(tmux) = Tmux::start("yes", &command(&config)) else {
-        return;
-    };
+    let tmux = Tmux::start("yes", &command(&config));
     tmux.wait_for("Resume it? [y/N]");
     tmux.keys(&["y", "Enter"]);
-    for _ in 0..600 {
+    // Bounded; the count below says what went wrong if it never came.
+    poll(|| {
         let text = std::fs::read_to_string(&old).unwrap();
-        if text.contains("\"type\":\"resumed\"") {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
+        text.contains("\"type\":\"resumed\"").then_some(())
+    });
     let read = journal::read(&old).unwrap();
     assert_eq!(read.status().to_string(), "unfinished");
     let resumed = read

@@ -5,6 +5,9 @@ use std::path::Path;
 
 use assert_cmd::Command;
 
+#[path = "support/scrape_page.rs"]
+mod scrape_page;
+
 /// A config whose journal goes to `dir`, with the rest appended.
 fn config(dir: &Path, extra: &str) -> std::path::PathBuf {
     let text = format!(
@@ -170,42 +173,6 @@ fn run_until_with(
     (stdout, stderr)
 }
 
-/// A `/metrics` page whose counters grow by 100 requests per scrape, of
-/// which `errors` are 5xx; latency all under 100 ms. Served on a runtime of
-/// its own so the test can block on the binary.
-fn fixture(errors: u64) -> (String, tokio::runtime::Runtime) {
-    fixture_of(100, errors)
-}
-
-/// `fixture` with `requests` per scrape instead of 100.
-fn fixture_of(requests: u64, errors: u64) -> (String, tokio::runtime::Runtime) {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let scrapes = std::sync::Arc::new(AtomicU64::new(0));
-    let (addr, _task) = rt
-        .block_on(cockpit::httpd::serve(0, move |_req| {
-            let n = scrapes.fetch_add(1, Ordering::SeqCst) + 1;
-            let (total, bad) = (requests * n, errors * n);
-            async move {
-                let body = format!(
-                    "# TYPE http_requests_total counter\n\
-                     http_requests_total{{code=\"200\"}} {ok}\n\
-                     http_requests_total{{code=\"500\"}} {bad}\n\
-                     # TYPE http_request_duration_seconds histogram\n\
-                     http_request_duration_seconds_bucket{{le=\"0.1\"}} {total}\n\
-                     http_request_duration_seconds_bucket{{le=\"+Inf\"}} {total}\n\
-                     http_request_duration_seconds_sum {sum}\n\
-                     http_request_duration_seconds_count {total}\n",
-                    ok = total - bad,
-                    sum = total as f64 * 0.05,
-                );
-                cockpit::httpd::Response::text(200, body)
-            }
-        }))
-        .unwrap();
-    (format!("http://{addr}/metrics"), rt)
-}
-
 /// Two stages whose hooks append to `hooks.log`, fast enough for a test.
 fn live_config(dir: &Path, url: &str) -> std::path::PathBuf {
     let log = dir.join("hooks.log");
@@ -272,7 +239,7 @@ dir = "{journal}"
 #[test]
 fn a_healthy_canary_is_promoted_through_real_hooks_and_scrapes() {
     let dir = tempfile::tempdir().unwrap();
-    let (url, _server) = fixture(0);
+    let (url, _server) = scrape_page::healthy();
     let out = cockpit()
         .args(["run", "--headless", "--auto-advance", "--config"])
         .arg(live_config(dir.path(), &url))
@@ -343,7 +310,7 @@ fn headless_never_turns_auto_advance_on_by_itself() {
 #[test]
 fn an_erroring_canary_is_rolled_back_and_its_stage_undone() {
     let dir = tempfile::tempdir().unwrap();
-    let (url, _server) = fixture(10);
+    let (url, _server) = scrape_page::serve(|| (100, 10));
     let out = cockpit()
         .args(["run", "--headless", "--auto-advance", "--config"])
         .arg(live_config(dir.path(), &url))
@@ -533,8 +500,8 @@ fn prometheus_warnings_are_journalled_and_printed_redacted() {
 fn a_weight_the_traffic_does_not_follow_is_said_loudly() {
     let dir = tempfile::tempdir().unwrap();
     // The hook sets 10%, but the canary gets 2 requests of every 100.
-    let (canary, _c) = fixture_of(2, 0);
-    let (baseline, _b) = fixture_of(98, 0);
+    let (canary, _c) = scrape_page::serve(|| (2, 0));
+    let (baseline, _b) = scrape_page::serve(|| (98, 0));
     let cfg = live_config(dir.path(), &canary);
     let text = std::fs::read_to_string(&cfg)
         .unwrap()
@@ -571,7 +538,7 @@ fn a_weight_the_traffic_does_not_follow_is_said_loudly() {
 #[test]
 fn the_pre_flight_is_journalled_before_the_start_with_its_failures() {
     let dir = tempfile::tempdir().unwrap();
-    let (url, _server) = fixture(0);
+    let (url, _server) = scrape_page::healthy();
     let cfg = live_config(dir.path(), &url);
     // The undo hook's program is not installed: stage 1 waits unless forced.
     let text = std::fs::read_to_string(&cfg).unwrap();

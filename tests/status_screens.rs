@@ -7,7 +7,7 @@ use std::path::Path;
 
 use cockpit::feed::glance::{Glance, Row};
 use cockpit::feed::ssh::LinkDown;
-use cockpit::rollout::{Input, Rollout};
+use cockpit::rollout::{Input, Level, Rollout};
 use cockpit::tui::keys::KeyMap;
 use cockpit::tui::list::{self, List, Pick};
 use cockpit::tui::theme::Theme;
@@ -28,7 +28,7 @@ fn row(rollout: &str, stage: &str, weight: f64, driver: &str, gone: bool) -> Row
         weight_set: Some(weight),
         weight_seen: Some(weight - 0.4),
         phase: "observing".into(),
-        worst: Some(("error rate".into(), "WARN".into(), Some(0.42), "%".into())),
+        worst: Some(("error rate".into(), Level::Warning, Some(0.42), "%".into())),
         driver: driver.into(),
         watchers: vec!["bob@laptop".into()],
         running_ms: 754_000,

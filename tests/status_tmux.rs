@@ -91,16 +91,16 @@ fn watch_with_two_live_rollouts_lists_them_enter_watches_one_and_q_comes_back() 
     assert!(list.contains(picked), "{list}");
 
     // The arrows move the selection.
-    t.keys("Down");
+    t.keys(&["Down"]);
     t.wait_for(&format!("▶ {picked}"));
-    t.keys("Enter");
+    t.keys(&["Enter"]);
     let watching = t.wait_for("WATCHING");
     let header = watching.lines().next().unwrap_or_default();
     assert!(header.starts_with(picked), "watching {picked}:\n{watching}");
 
-    t.keys("q");
+    t.keys(&["q"]);
     t.wait_for("2 live rollouts here");
-    t.keys("q");
+    t.keys(&["q"]);
     let end = t.wait_for("EXIT=");
     assert!(end.contains("EXIT=0"), "{end}");
 }

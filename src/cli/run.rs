@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use crate::clock::operator;
 use crate::error::Error;
 use crate::plan::Choices;
+use crate::run::Ended;
 use crate::run::headless::UnknownHook;
 use crate::run::start::{Asked, Started, start};
 
@@ -97,7 +98,7 @@ pub fn run(args: RunArgs) -> Result<i32, Error> {
         // Held (not `_`) until the session ends: one driver per rollout.
         lock,
     } = start(&args.asked(), &path, config, sources, &who)?;
-    let code = match screen {
+    let ended = match screen {
         None => runtime.block_on(session.run(&mut view, first))?,
         Some(screen) => {
             let screen = screen.with_preflight(preflight);
@@ -105,9 +106,9 @@ pub fn run(args: RunArgs) -> Result<i32, Error> {
         }
     };
     drop(lock);
-    // Handed the wheel to a follower: this terminal follows the run now.
-    Ok(match crate::run::handover::handed_over() {
-        Some(journal) => crate::run::handover::follow_instead(&journal)?,
-        None => code,
-    })
+    match ended {
+        Ended::Exit(code) => Ok(code),
+        // Handed the wheel to a follower: this terminal follows the run now.
+        Ended::HandedOver(journal) => crate::run::handover::follow_instead(&journal),
+    }
 }

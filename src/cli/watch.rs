@@ -13,8 +13,8 @@ use crate::exit;
 use crate::feed::ssh::{Link, Remote, Ssh};
 use crate::feed::wire::Sender;
 use crate::feed::{self as live, Follower, wall_ms};
-use crate::tui::Screen;
 use crate::tui::theme::{self, Theme};
+use crate::tui::{Screen, Watched};
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct WatchArgs {
@@ -66,10 +66,10 @@ pub fn run(args: WatchArgs) -> Result<i32, Error> {
         .map_err(|e| Error::failed(format!("cannot start the runtime: {e}")))?;
     let watched = rt.block_on(crate::tui::watch(follower, screen));
     drop(rt);
-    // Handed the wheel: this terminal drives the run from here.
-    match crate::run::handover::taken() {
-        Some(grant) => crate::run::handover::drive_instead(&grant),
-        None => watched,
+    match watched? {
+        Watched::Left => Ok(exit::OK),
+        // Handed the wheel: this terminal drives the run from here.
+        Watched::TookOver(grant) => crate::run::handover::drive_instead(&grant),
     }
 }
 

@@ -89,7 +89,8 @@ pub async fn run(scenario: Scenario, blind: Option<Blind>, opts: &Options) -> Re
     let ended = match screen {
         None => session.run(&mut view, first).await,
         Some(screen) => crate::tui::run(session, screen, first).await,
-    };
+    }
+    .map(crate::run::Ended::code);
     drop(sim);
     // The session is over, so its effects channel is closed and the
     // referee has seen every effect.

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::ssh::{self, LinkDown};
 use super::{Live, feeds, follow_now, read, wall_ms};
-use crate::rollout::Reading;
+use crate::rollout::{Level, Reading};
 
 /// One rollout, as its cockpit last published it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -24,8 +24,9 @@ pub struct Row {
     pub weight_set: Option<f64>,
     pub weight_seen: Option<f64>,
     pub phase: String,
-    /// The metric in the worst state, its level and canary value.
-    pub worst: Option<(String, String, Option<f64>, String)>,
+    /// The metric in the worst state, its level, canary value and unit.
+    #[serde(with = "worst_json")]
+    pub worst: Option<(String, Level, Option<f64>, String)>,
     pub driver: String,
     pub watchers: Vec<String>,
     pub running_ms: u64,
@@ -50,8 +51,7 @@ pub fn row(live: &Live, wall: u64) -> Row {
                 Some((_, Reading::Value { value, .. })) => Some(*value),
                 _ => None,
             };
-            let level = t.verdict.level.word().to_string();
-            (t.rule.label(), level, value, t.rule.unit.clone())
+            (t.rule.label(), t.verdict.level, value, t.rule.unit.clone())
         });
     let phase = serde_json::to_value(&state.phase).unwrap_or_default();
     Row {
@@ -107,7 +107,44 @@ impl Row {
         let v = v.map_or("no data".into(), |v| {
             format!("{}{unit}", crate::format::number(v))
         });
-        format!("worst {m} {v} ({level})")
+        format!("worst {m} {v} ({})", level.word())
+    }
+}
+
+/// `status --json` spells the level as the screen does (`WARN`), the
+/// form scripts and hosts running an older cockpit already read and send.
+mod worst_json {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    use crate::rollout::Level;
+
+    type Worst = Option<(String, Level, Option<f64>, String)>;
+    type Json = Option<(String, String, Option<f64>, String)>;
+
+    pub fn serialize<S: Serializer>(worst: &Worst, s: S) -> Result<S::Ok, S::Error> {
+        let json: Json = worst
+            .clone()
+            .map(|(m, level, v, unit)| (m, level.word().to_string(), v, unit));
+        json.serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Worst, D::Error> {
+        let json = Json::deserialize(d)?;
+        Ok(json.map(|(m, word, v, unit)| (m, level_of(&word), v, unit)))
+    }
+
+    /// A word this cockpit does not know is no judgement it can colour.
+    fn level_of(word: &str) -> Level {
+        [
+            Level::Ok,
+            Level::LowEvidence,
+            Level::NoData,
+            Level::Warning,
+            Level::Critical,
+        ]
+        .into_iter()
+        .find(|l| l.word() == word)
+        .unwrap_or(Level::NoData)
     }
 }
 
@@ -187,6 +224,20 @@ fn keep_looking(
 mod tests {
     use super::*;
     use std::sync::atomic::AtomicU32;
+
+    #[test]
+    fn status_json_spells_the_worst_level_as_the_screen_does() {
+        let json = r#"{"rollout":"checkout","strategy":"canary","stage":"5%",
+            "weight_set":5.0,"weight_seen":null,"phase":"observing",
+            "worst":["error rate","CRIT",2.5,"%"],"driver":"ana@box",
+            "watchers":[],"running_ms":1000,"driver_gone":false,"ended":null}"#;
+        let row: Row = serde_json::from_str(json).unwrap();
+        let worst = row.worst.as_ref().unwrap();
+        assert_eq!(worst.1, Level::Critical);
+        assert_eq!(row.worst_words(), "worst error rate 2.5% (CRIT)");
+        let again = serde_json::to_value(&row).unwrap();
+        assert_eq!(again["worst"][1], "CRIT");
+    }
 
     #[test]
     fn a_look_that_fails_says_the_link_is_down_and_the_next_good_one_clears_it() {

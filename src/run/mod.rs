@@ -10,6 +10,7 @@ mod past;
 pub mod start;
 mod view;
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use tokio::sync::mpsc;
@@ -57,6 +58,27 @@ pub struct Session {
     watchers: Vec<mpsc::UnboundedSender<Effect>>,
     tx: mpsc::UnboundedSender<Msg>,
     rx: mpsc::UnboundedReceiver<Msg>,
+}
+
+/// How a session ended, for the command that started it.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Ended {
+    /// With this exit code: the rollout's outcome, a quit, a signal.
+    Exit(i32),
+    /// The wheel went to a follower; the journal of the run, which this
+    /// terminal follows from now on.
+    HandedOver(PathBuf),
+}
+
+impl Ended {
+    /// The exit code alone, for a caller that never follows after a
+    /// hand-over: the run goes on unfinished under its new driver.
+    pub fn code(self) -> i32 {
+        match self {
+            Ended::Exit(code) => code,
+            Ended::HandedOver(_) => exit::of_outcome(None),
+        }
+    }
 }
 
 /// How long an ending session waits for notifications still being sent.
@@ -214,10 +236,10 @@ impl Session {
         }
     }
 
-    /// Runs until the view quits, the rollout ends (headless), or a signal:
-    /// the exit code of how it ended, or why it could not go on (a source
-    /// that cannot be built, a journal that cannot be written).
-    pub async fn run(mut self, view: &mut dyn View, first: Vec<Input>) -> Result<i32, Error> {
+    /// Runs until the view quits, the rollout ends (headless), a signal, or
+    /// the wheel goes to a follower: how it ended, or why it could not go
+    /// on (a source that cannot be built, a journal that cannot be written).
+    pub async fn run(mut self, view: &mut dyn View, first: Vec<Input>) -> Result<Ended, Error> {
         let sources = match self.sources.take() {
             Some(s) => Ok(s),
             None => crate::metrics::Sources::from_config(&self.rollout.config),
@@ -233,7 +255,7 @@ impl Session {
             }
         }
         self.rewatch_gate();
-        let code = match self.journal_preflight() {
+        let ended = match self.journal_preflight() {
             Ok(()) => self.event_loop(view, first).await,
             Err(e) => Err(e),
         };
@@ -247,7 +269,7 @@ impl Session {
         if let Some(j) = &mut self.journal {
             let _ = j.flush();
         }
-        code
+        ended
     }
 
     /// The pre-flight's result, journalled once before anything starts so
@@ -287,7 +309,7 @@ impl Session {
         }
     }
 
-    async fn event_loop(&mut self, view: &mut dyn View, first: Vec<Input>) -> Result<i32, Error> {
+    async fn event_loop(&mut self, view: &mut dyn View, first: Vec<Input>) -> Result<Ended, Error> {
         for input in first {
             self.apply(input, view)?;
         }
@@ -297,10 +319,10 @@ impl Session {
             let now = self.clock.now();
             if self.rollout.is_finished() && view.exits_on_outcome() {
                 view.render(&self.rollout, now);
-                return Ok(exit::of_outcome(self.rollout.state.outcome));
+                return Ok(Ended::Exit(exit::of_outcome(self.rollout.state.outcome)));
             }
             if let Some(code) = view.stuck(&self.rollout) {
-                return Ok(code);
+                return Ok(Ended::Exit(code));
             }
             let input = tokio::select! {
                 _ = tick.tick() => Some(Input::Tick),
@@ -310,7 +332,7 @@ impl Session {
                     None => return Err(Error::failed("the session's message channel closed")),
                     Some(msg) => match self.message(self.redacted(msg), view)? {
                         Step::Go(input) => input,
-                        Step::End(code) => return Ok(code),
+                        Step::End(code) => return Ok(Ended::Exit(code)),
                     },
                 },
             };
@@ -319,8 +341,8 @@ impl Session {
             }
             view.render(&self.rollout, self.clock.now());
             self.publish(None);
-            if let Some(code) = self.followers(view)? {
-                return Ok(code);
+            if let Some(journal) = self.followers(view)? {
+                return Ok(Ended::HandedOver(journal));
             }
             if let Some(feed) = &self.feed {
                 view.watchers(&feed.watchers);

@@ -207,17 +207,10 @@ fn table_row<'a>(r: &Row, wide: bool, theme: &Theme) -> TableRow<'a> {
     let phase = if r.ended.is_some() { "ended" } else { &r.phase };
     let worst = r.worst_words();
     let mut worst = worst.strip_prefix("worst ").unwrap_or(&worst).to_string();
-    let level = r.worst.as_ref().map(|w| w.1.as_str());
     if !wide && let Some(cut) = worst.rfind(" (") {
         worst.truncate(cut); // The colour says the level.
     }
-    let worst_style = match level {
-        Some("CRIT") => theme.critical,
-        Some("WARN") => theme.warning,
-        Some("OK") => theme.ok,
-        Some("LOW EVIDENCE") => theme.low_evidence,
-        _ => theme.no_data,
-    };
+    let worst_style = r.worst.as_ref().map_or(theme.no_data, |w| theme.level(w.1));
     let mut cells = vec![Cell::from(r.rollout.clone()).style(theme.title)];
     if wide {
         cells.push(Cell::from(r.strategy.clone()));
@@ -322,6 +315,68 @@ fn pick_one(
             },
             Event::Resize(..) => dirty = true,
             _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+
+    use super::*;
+    use crate::rollout::Level;
+
+    fn row(rollout: &str, level: Level) -> Row {
+        Row {
+            rollout: rollout.into(),
+            strategy: "canary".into(),
+            stage: "canary".into(),
+            weight_set: Some(5.0),
+            weight_seen: None,
+            phase: "observing".into(),
+            worst: Some(("error rate".into(), level, Some(2.5), "%".into())),
+            driver: "ana@box".into(),
+            watchers: vec![],
+            running_ms: 60_000,
+            driver_gone: false,
+            ended: None,
+        }
+    }
+
+    /// The style of the first cell of the line naming `rollout`, where the
+    /// worst metric starts.
+    fn worst_cell(t: &Terminal<TestBackend>, rollout: &str) -> ratatui::buffer::Cell {
+        let buf = t.backend().buffer();
+        let width = buf.area.width as usize;
+        let lines: Vec<String> = buf
+            .content
+            .chunks(width)
+            .map(|l| l.iter().map(|c| c.symbol()).collect())
+            .collect();
+        let y = lines.iter().position(|l| l.contains(rollout)).unwrap();
+        let x = lines[y].find("error rate").unwrap();
+        let x = lines[y][..x].chars().count();
+        buf.content[y * width + x].clone()
+    }
+
+    #[test]
+    fn each_rows_worst_metric_has_the_colour_of_its_level() {
+        let theme = Theme::load("dark", true).unwrap();
+        let mut list = List::new("here");
+        list.take(Glance::Rows(vec![
+            row("checkout", Level::Critical),
+            row("search", Level::Warning),
+        ]));
+        for width in [120, 80] {
+            let mut t = Terminal::new(TestBackend::new(width, 10)).unwrap();
+            t.draw(|f| draw(f, &list, &theme, &KeyMap::default()))
+                .unwrap();
+            let crit = worst_cell(&t, "checkout");
+            assert_eq!(crit.fg, theme.critical.fg.unwrap(), "CRIT at {width}");
+            assert_ne!(crit.fg, theme.warning.fg.unwrap());
+            let warn = worst_cell(&t, "search");
+            assert_eq!(warn.fg, theme.warning.fg.unwrap(), "WARN at {width}");
         }
     }
 }

@@ -30,5 +30,5 @@ mod wheel;
 
 pub use draw::{draw, footer_line, height};
 pub use screen::{Ask, Following, Mode, Screen, local_time, utc_time};
-pub use terminal::{run, watch};
+pub use terminal::{Watched, run, watch};
 pub use wheel::take_over_remote;

@@ -20,10 +20,10 @@ use tokio::task::JoinHandle;
 
 use super::screen::{Following, Screen};
 use crate::error::Error;
-use crate::exit;
 use crate::feed::{Follower, follow_now, wall_ms};
 use crate::rollout::{At, Effect, Input, Rollout};
-use crate::run::{Control, Msg, Session, View};
+use crate::run::handover::Grant;
+use crate::run::{Control, Ended, Msg, Session, View};
 
 /// About ten frames a second at most: enough to feel immediate, cheap over SSH.
 const MIN_FRAME: Duration = Duration::from_millis(100);
@@ -33,10 +33,19 @@ static PANICKED: AtomicBool = AtomicBool::new(false);
 static ON_SCREEN: AtomicBool = AtomicBool::new(false);
 static PANIC_TX: Mutex<Option<UnboundedSender<Msg>>> = Mutex::new(None);
 
-/// Runs the session on the screen until quit, a signal or a fatal error.
-/// A failure comes back to be told after the terminal is given back, so it
-/// is not drawn over by the alternate screen.
-pub async fn run(session: Session, screen: Screen, first: Vec<Input>) -> Result<i32, Error> {
+/// How following ended, for `cockpit watch`.
+#[derive(Debug)]
+pub enum Watched {
+    /// The follower left (`q`, a signal).
+    Left,
+    /// The driver granted this follower the wheel: it drives from here.
+    TookOver(Grant),
+}
+
+/// Runs the session on the screen until quit, a signal, a hand-over or a
+/// fatal error. A failure comes back to be told after the terminal is
+/// given back, so it is not drawn over by the alternate screen.
+pub async fn run(session: Session, screen: Screen, first: Vec<Input>) -> Result<Ended, Error> {
     let journal = session
         .journal
         .as_ref()
@@ -52,9 +61,10 @@ pub async fn run(session: Session, screen: Screen, first: Vec<Input>) -> Result<
 }
 
 /// Follows another engineer's rollout from its live feed, read-only, until
-/// `q`, a signal, or the terminal goes away. Like `run`, a failure comes
-/// back to be told by `main`, after the terminal is given back.
-pub async fn watch(mut follower: Follower, screen: Screen) -> Result<i32, Error> {
+/// `q`, a signal, the terminal goes away, or the driver grants it the
+/// wheel. Like `run`, a failure comes back to be told by `main`, after the
+/// terminal is given back.
+pub async fn watch(mut follower: Follower, screen: Screen) -> Result<Watched, Error> {
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     crate::run::spawn_signals(tx.clone());
     let (me, _) = crate::clock::operator();
@@ -73,8 +83,7 @@ pub async fn watch(mut follower: Follower, screen: Screen) -> Result<i32, Error>
                     p.refresh();
                 }
                 if let Some(grant) = taking.look(&mut view.screen) {
-                    crate::run::handover::take(grant);
-                    break Ok(exit::OK);
+                    break Ok(Watched::TookOver(grant));
                 }
             }
             msg = rx.recv() => match msg {
@@ -82,13 +91,13 @@ pub async fn watch(mut follower: Follower, screen: Screen) -> Result<i32, Error>
                     let (inputs, control) = view.screen.key(&follower.rollout, key, now);
                     taking.key(&mut view.screen, inputs, &control);
                     if control == Control::Quit {
-                        break Ok(exit::OK);
+                        break Ok(Watched::Left);
                     }
                 }
                 Some(Msg::Stop(why)) => {
                     // The driver's "the journal can resume..." is not a follower's business.
                     view.stopped = why.split(';').next().map(str::to_string);
-                    break Ok(exit::OK);
+                    break Ok(Watched::Left);
                 }
                 Some(_) => {}
                 // The view holds a sender, so this is a fault, not a way out.
@@ -234,7 +243,7 @@ impl Tui {
     /// Gives the terminal back and says why the screen stopped, if it had to.
     /// A panic outranks how the session ended: its message is already on
     /// stderr, only its code is left.
-    fn leave(mut self, reader: JoinHandle<()>, ended: Result<i32, Error>) -> Result<i32, Error> {
+    fn leave<T>(mut self, reader: JoinHandle<()>, ended: Result<T, Error>) -> Result<T, Error> {
         reader.abort();
         let stopped = self.stopped.take();
         drop(self);

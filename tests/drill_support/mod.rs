@@ -1,121 +1,38 @@
-//! The real binary in tmux for the drill tests: a tmux server of our own
-//! per test, the screen as text, keys, bounded waits.
+//! The drill tests' scenarios, journals and keys, on the shared tmux
+//! helpers (`tests/support/tmux.rs`).
 #![allow(dead_code)] // each test binary uses its own part of it
 
-use std::process::Command;
 use std::time::{Duration, Instant};
 
-/// A tmux server of our own, killed when the test ends.
-pub struct Tmux {
-    socket: String,
-}
+#[path = "../support/tmux.rs"]
+mod tmux;
+pub use tmux::{Tmux, installed as tmux_installed};
 
-impl Tmux {
-    pub fn start(name: &str, command: &str) -> Tmux {
-        let socket = format!("cockpit-drill-{}-{name}", std::process::id());
-        let ok = Command::new("tmux")
-            .args([
-                "-L",
-                &socket,
-                "new-session",
-                "-d",
-                "-x",
-                "80",
-                "-y",
-                "24",
-                command,
-            ])
-            .status()
-            .unwrap()
-            .success();
-        assert!(ok, "tmux new-session failed");
-        Tmux { socket }
-    }
-
-    pub fn screen(&self) -> String {
-        let out = Command::new("tmux")
-            .args(["-L", &self.socket, "capture-pane", "-p"])
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&out.stdout).into()
-    }
-
-    /// Bounded: gives up after a minute and fails with what is on screen.
-    pub fn wait_for(&self, text: &str) -> String {
-        let begun = Instant::now();
-        loop {
-            let screen = self.screen();
-            if screen.contains(text) {
-                return screen;
-            }
-            assert!(
-                begun.elapsed() < Duration::from_secs(60),
-                "never saw {text:?}; screen:\n{screen}"
-            );
-            std::thread::sleep(Duration::from_millis(200));
-        }
-    }
-
-    /// Presses `a` (advance) every half second until `text` shows; bounded.
-    pub fn advance_until(&self, text: &str) {
-        let begun = Instant::now();
-        while !self.screen().contains(text) {
-            self.keys("a");
-            assert!(
-                begun.elapsed() < Duration::from_secs(60),
-                "{}",
-                self.screen()
-            );
-            std::thread::sleep(Duration::from_millis(500));
-        }
-    }
-
-    /// Waits for the drill's score, quits, and returns the last screen
-    /// (which ends with the shell's `EXIT=<code>`).
-    pub fn scored_then_quit(&self) -> String {
-        self.wait_for("drill score");
-        self.keys("q");
-        self.wait_for("EXIT=")
-    }
-
-    pub fn keys(&self, keys: &str) {
-        Command::new("tmux")
-            .args(["-L", &self.socket, "send-keys", keys])
-            .status()
-            .unwrap();
+/// Presses `a` (advance) every half second until `text` shows; bounded.
+pub fn advance_until(t: &Tmux, text: &str) {
+    let begun = Instant::now();
+    while !t.screen().contains(text) {
+        t.keys(&["a"]);
+        assert!(begun.elapsed() < tmux::PATIENCE, "{}", t.screen());
+        std::thread::sleep(Duration::from_millis(500));
     }
 }
 
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = Command::new("tmux")
-            .args(["-L", &self.socket, "kill-server"])
-            .status();
-    }
+/// Waits for the drill's score, quits, and returns the last screen
+/// (which ends with the shell's `EXIT=<code>`).
+pub fn scored_then_quit(t: &Tmux) -> String {
+    t.wait_for("drill score");
+    t.keys(&["q"]);
+    t.wait_for(tmux::EXIT_MARK)
 }
 
 /// `cockpit drill ARGS` in its own data dir; the shell says its exit code.
 pub fn drill_command(data: &std::path::Path, args: &str) -> String {
-    format!(
-        "XDG_DATA_HOME='{}' '{}' drill {args}; echo EXIT=$?; sleep 60",
+    tmux::then_exit_status(&format!(
+        "XDG_DATA_HOME='{}' '{}' drill {args}",
         data.display(),
         env!("CARGO_BIN_EXE_cockpit")
-    )
-}
-
-pub fn tmux_installed() -> bool {
-    let ok = Command::new("tmux")
-        .arg("-V")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "tmux not installed, and CI=true"
-        );
-        eprintln!("SKIP: tmux not installed");
-    }
-    ok
+    ))
 }
 
 /// A short drill for a trainee: a 1-minute first stage, and at 25% the

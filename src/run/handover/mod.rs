@@ -21,7 +21,6 @@ mod channel;
 
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 use std::time::Duration;
 
 pub use channel::{
@@ -42,35 +41,14 @@ pub struct Wheel {
     pub handed_to: Option<String>,
 }
 
-/// The journal of the run this process handed over, for the caller that
-/// started the session: `drive` returns an exit code to many callers, and
-/// only `run` turns into a follower afterwards.
-static HANDED: Mutex<Option<PathBuf>> = Mutex::new(None);
-/// The grant this process's follower received, for `watch` to act on.
-static TAKEN: Mutex<Option<Grant>> = Mutex::new(None);
-
-pub fn handed_over() -> Option<PathBuf> {
-    HANDED.lock().ok()?.take()
-}
-
-pub fn taken() -> Option<Grant> {
-    TAKEN.lock().ok()?.take()
-}
-
-/// A follower received the wheel: `watch` carries on as its driver.
-pub fn take(grant: Grant) {
-    if let Ok(mut slot) = TAKEN.lock() {
-        *slot = Some(grant);
-    }
-}
-
 impl Session {
     /// Between two inputs: followers' notes journalled, and the wheel
-    /// handed over when asked at a safe point (`Some`: the session ends).
+    /// handed over when asked at a safe point (`Some`: the journal of the
+    /// run handed over; the session ends).
     pub(super) fn followers(
         &mut self,
         view: &mut dyn View,
-    ) -> Result<Option<i32>, crate::error::Error> {
+    ) -> Result<Option<PathBuf>, crate::error::Error> {
         let Some(path) = self.journal.as_ref().map(|j| j.path().to_path_buf()) else {
             return Ok(None);
         };
@@ -97,7 +75,7 @@ impl Session {
         &mut self,
         path: &Path,
         view: &mut dyn View,
-    ) -> Result<Option<i32>, crate::error::Error> {
+    ) -> Result<Option<PathBuf>, crate::error::Error> {
         let Some(offer) = self.wheel.offer.clone() else {
             return Ok(None);
         };
@@ -142,10 +120,7 @@ impl Session {
         files::replace(&answer, &text, sharing(path)).map_err(fail)?;
         self.offer_wheel(None);
         self.wheel.handed_to = Some(to);
-        if let Ok(mut slot) = HANDED.lock() {
-            *slot = Some(path.to_path_buf());
-        }
-        Ok(Some(crate::exit::of_outcome(None)))
+        Ok(Some(path.to_path_buf()))
     }
 
     /// Who drives now, as the header names them.
@@ -273,12 +248,15 @@ mod tests {
             "a question is open"
         );
         assert!(asked.granted().is_none());
-        assert!(s.followers(&mut Asking(false)).unwrap().is_some());
+        assert_eq!(
+            s.followers(&mut Asking(false)),
+            Ok(Some(journal.clone())),
+            "handed over"
+        );
 
         let grant = asked.granted().expect("granted");
         assert_eq!(grant.to, "bob@box");
         assert!(grant.config.is_absolute());
-        assert_eq!(handed_over(), Some(journal.clone()));
         assert_eq!(offered(&journal), None, "the offer is over");
         let read = crate::journal::read(&journal).unwrap();
         let whos: Vec<_> = read.drivers().into_iter().map(|d| d.who).collect();
