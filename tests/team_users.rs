@@ -18,7 +18,7 @@ mod journal_support;
 
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -110,14 +110,37 @@ impl Team {
     /// `program ARGS` as `user`, as a login would set them up (`runuser`
     /// sets `USER`, the name a cockpit goes by).
     fn run_as(&self, user: &str, cwd: &Path, program: &Path, args: &[&str]) -> Output {
-        Command::new("runuser")
+        self.command_as(user, cwd, program, args).output().unwrap()
+    }
+
+    fn command_as(&self, user: &str, cwd: &Path, program: &Path, args: &[&str]) -> Command {
+        let mut command = Command::new("runuser");
+        command
             .args(["-u", user, "--"])
             .arg(program)
             .args(args)
             .current_dir(cwd)
-            .stdin(std::process::Stdio::null())
-            .output()
-            .unwrap()
+            .stdin(Stdio::null());
+        command
+    }
+}
+
+/// A headless cockpit started as a user through `runuser` (which waits for
+/// it as a child of its own): killed by the pid its lock names, if still
+/// running when the test ends.
+struct Headless {
+    runuser: Child,
+    pid: Option<i32>,
+}
+
+impl Drop for Headless {
+    fn drop(&mut self) {
+        if let Some(pid) = self.pid {
+            // SAFETY: a signal to the process this test started.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+        }
+        let _ = self.runuser.kill();
+        let _ = self.runuser.wait();
     }
 }
 
@@ -329,6 +352,33 @@ dir = "{dir}"
             dir = self.journal_dir.display()
         );
         std::fs::write(self.dir.join(name), text).unwrap();
+    }
+
+    /// `cockpit run --headless ARGS` as `user`, its stderr kept.
+    fn headless(&self, team: &Team, user: &str, args: &[&str]) -> Headless {
+        let mut all = vec!["run", "--headless", "--auto-advance", "--checklist-done"];
+        all.extend(args);
+        let mut command = team.command_as(user, &self.dir, &self.bin, &all);
+        let runuser = command
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        Headless { runuser, pid: None }
+    }
+
+    fn lock(&self) -> PathBuf {
+        self.journal_dir.join("checkout-2-0.lock")
+    }
+
+    /// The pid of the cockpit holding the lock as `operator`, once it does.
+    fn driving(&self, operator: &str) -> i32 {
+        poll(|| {
+            let text = std::fs::read_to_string(self.lock()).ok()?;
+            let holder: serde_json::Value = serde_json::from_str(&text).ok()?;
+            (holder["operator"] == operator).then(|| holder["pid"].as_i64().unwrap() as i32)
+        })
+        .unwrap_or_else(|| panic!("{operator} never took the lock"))
     }
 
     fn weights(&self) -> String {
@@ -612,4 +662,64 @@ fn a_group_that_only_follows_is_told_why_its_note_and_take_are_refused() {
         dir = place.journal_dir.display()
     );
     assert!(err.contains(&fix), "{err}");
+}
+
+#[test]
+fn a_member_resumes_the_run_of_a_driver_killed_and_takes_over_its_lock() {
+    if !can_run() {
+        return;
+    }
+    let team = Team::make(3);
+    let [a, b] = [team.users[0].clone(), team.users[1].clone()];
+    let (alice, bob) = (format!("{a}@{}", host()), format!("{b}@{}", host()));
+    let place = Place::new(&team, &a);
+    let failing = Arc::new(AtomicBool::new(false));
+    let (url, _server) = fixture(failing.clone());
+    let sharing = format!("group = \"{}\"\ngroup_may = \"drive\"", team.group);
+    place.config("cockpit.toml", &url, &sharing);
+
+    let mut first = place.headless(&team, &a, &["--config", "cockpit.toml"]);
+    let pid = place.driving(&alice);
+    first.pid = Some(pid);
+    poll(|| place.weights().contains(&format!("10 {a}")).then_some(()))
+        .expect("stage 1's enter hook ran");
+    // SAFETY: a signal to the cockpit this test started.
+    unsafe { libc::kill(pid, libc::SIGKILL) };
+    let _ = first.runuser.wait();
+    let owner = |p: &Path| std::fs::metadata(p).unwrap().uid();
+    assert_eq!(
+        owner(&place.lock()),
+        team.uid(&a),
+        "the crash left its lock"
+    );
+
+    let args = ["--resume", "--config", "cockpit.toml"];
+    let mut second = place.headless(&team, &b, &args);
+    second.pid = Some(place.driving(&bob));
+    assert_eq!(
+        owner(&place.lock()),
+        team.uid(&a),
+        "the very file, locked by the second"
+    );
+    failing.store(true, Ordering::SeqCst);
+    let ended = poll(|| second.runuser.try_wait().unwrap());
+    assert!(
+        ended.is_some(),
+        "the second driver never finished the rollback"
+    );
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut second.runuser.stderr.take().unwrap(), &mut err).unwrap();
+    assert!(err.contains("took over the stale lock"), "{err}");
+    assert!(err.contains(&format!("{alice} (pid {pid})")), "{err}");
+
+    let lines = place.journal_lines();
+    let resumed = lines
+        .iter()
+        .find(|l| l["type"] == "resumed")
+        .expect("resumed");
+    assert_eq!(resumed["by"], bob.as_str());
+    let weights = place.weights();
+    assert!(weights.contains(&format!("undo 0 {b}")), "{weights}");
+    assert_eq!(weights.lines().count(), 2, "{weights}");
+    assert_eq!(owner(&place.journal()), team.uid(&a));
 }
