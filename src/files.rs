@@ -33,7 +33,9 @@ pub enum Sharing {
     /// Dirs 02770, files 0660, owned by this group (`group_may = "drive"`):
     /// its members may also note, take the wheel and drive. Setgid, so what
     /// any member creates keeps the group; not sticky, so one member may
-    /// replace, reopen or remove another's file (a lock, a feed, a note).
+    /// replace, reopen or remove another's file (a lock, a feed, a note):
+    /// in a sticky dir Linux's `fs.protected_regular` refuses opening
+    /// another's file with `O_CREAT`, which is how a lock is taken.
     Team(u32),
 }
 
@@ -246,9 +248,9 @@ pub fn open_or_create(path: &Path, sharing: Sharing) -> io::Result<File> {
         .map_err(|e| explain(e, Links::Refuse))?;
     let file = regular(file)?;
     let meta = file.metadata()?;
-    // SAFETY: geteuid has no preconditions.
     let shaped = meta.mode() & 0o7777 == sharing.file_mode()
         && sharing.gid().is_none_or(|gid| gid == meta.gid());
+    // SAFETY: geteuid has no preconditions.
     if meta.uid() == unsafe { libc::geteuid() } && !shaped {
         sharing.apply(&file, sharing.file_mode())?;
     }

@@ -287,7 +287,7 @@ pub fn prepare_dir(config: &Config) -> Result<PathBuf, String> {
 }
 
 /// How `config` shares its journals.
-pub fn sharing(config: &Config) -> Result<Sharing, String> {
+fn sharing(config: &Config) -> Result<Sharing, String> {
     let Some(name) = &config.journal.group else {
         return Ok(Sharing::Owner);
     };
