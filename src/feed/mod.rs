@@ -115,10 +115,11 @@ pub fn wall_ms() -> u64 {
 
 /// Replaces `path` whole: a reader sees the old file or the new one, never
 /// half. Shared like the journal beside it (0600, or 0640 for `[journal]
-/// group`): it names the operator and the config. `tempfile` creates its
-/// file with `O_CREAT | O_EXCL`, which never opens through a link planted
-/// at its (random) name, and the rename replaces a link planted at `path`
-/// rather than writing through it: the guarantee `files::create_new` gives.
+/// group`, 0660 when that group may drive): it names the operator and the
+/// config. `tempfile` creates its file with `O_CREAT | O_EXCL`, which never
+/// opens through a link planted at its (random) name, and the rename
+/// replaces a link planted at `path` rather than writing through it: the
+/// guarantee `files::create_new` gives.
 fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let sharing = Sharing::of_dir(dir);

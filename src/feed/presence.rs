@@ -58,7 +58,7 @@ impl Presence {
     pub fn announce(journal: &Path, who: &str) -> Option<Presence> {
         let dir = presence_dir(journal);
         let sharing = Sharing::of_dir(journal.parent().unwrap_or(Path::new(".")));
-        files::prepare_dir(&dir, sharing).ok()?;
+        files::prepare_dir(&dir, sharing, Links::Refuse).ok()?;
         let name = format!("{}-{}", crate::clock::host_name(), std::process::id());
         let presence = Presence {
             path: dir.join(name),

@@ -131,7 +131,11 @@ fn watch_finds_the_newest_running_feed_before_one_that_ended() {
 fn followers_files_are_shared_as_the_journal_dir_is() {
     use std::os::unix::fs::{MetadataExt, PermissionsExt};
     let mode = |p: &Path| std::fs::metadata(p).unwrap().mode() & 0o7777;
-    for (dir_mode, want_dir, want_file) in [(0o700, 0o700, 0o600), (0o750, 0o750, 0o640)] {
+    for (dir_mode, want_dir, want_file) in [
+        (0o700, 0o700, 0o600),
+        (0o750, 0o750, 0o640),
+        (0o2770, 0o2770, 0o660),
+    ] {
         let dir = tempfile::tempdir().unwrap();
         std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(dir_mode)).unwrap();
         let journal = dir.path().join("checkout-2-0-x.jsonl");

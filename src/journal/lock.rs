@@ -93,16 +93,22 @@ impl Lock {
         let io = |e: std::io::Error, what: &Path| {
             LockError::Io(format!("cannot use the lock {}: {e}", what.display()))
         };
-        super::ensure_dir(dir).map_err(|e| {
+        let shared = super::ensure_dir(dir).map_err(|e| {
             LockError::Io(format!("cannot use the journal dir {}: {e}", dir.display()))
         })?;
+        // A team member taking the wheel takes this very file; a group that
+        // only follows has no use for it.
+        let sharing = match shared {
+            Sharing::Team(_) => shared,
+            _ => Sharing::Owner,
+        };
         let path = dir.join(format!("{}.lock", super::slug(rollout)));
         // A holder on its way out removes the name: whoever locked the old
         // file then opens the new one. Bounded, for a pathological churn.
         for _ in 0..100 {
             // Not exclusive: a crashed holder's file is reused, since the
             // flock, not the file, is the lock. Never through a link.
-            let file = files::open_or_create(&path, Sharing::Owner).map_err(|e| io(e, &path))?;
+            let file = files::open_or_create(&path, sharing).map_err(|e| io(e, &path))?;
             // SAFETY: flock on a descriptor this function owns.
             if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
                 let e = std::io::Error::last_os_error();

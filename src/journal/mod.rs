@@ -38,6 +38,7 @@ pub use drivers::Drove;
 pub use read::{Entry, Read, RunStatus, RunSummary, read, runs};
 
 use crate::config::Config;
+use crate::config::model::GroupMay;
 use crate::files::{self, Sharing};
 use crate::rollout::{At, Event, State};
 
@@ -150,7 +151,8 @@ pub struct Journal {
 
 impl Journal {
     /// A new journal `<rollout>-<UTC start>.jsonl` in `dir`, mode 0600
-    /// (0640 in a dir shared with a group), never through a planted link.
+    /// (0640 in a dir shared with a group, 0660 with a team), never through
+    /// a planted link.
     pub fn create(dir: &Path, header: Header) -> io::Result<Journal> {
         let sharing = ensure_dir(dir)?;
         let stamp = chrono::DateTime::from_timestamp_millis(header.started_at as i64)
@@ -273,26 +275,35 @@ pub fn slug(rollout: &str) -> String {
         .collect()
 }
 
-/// The journal dir of `config`, made ready: created or set to 0700, or to
-/// 0750 for `[journal] group`; refused when other users may write to it.
+/// The journal dir of `config`, made ready: created or set to 0700, to
+/// 0750 for `[journal] group`, to 02770 when that group may drive; refused
+/// when other users (but such a group) may write to it.
 pub fn prepare_dir(config: &Config) -> Result<PathBuf, String> {
     let dir = default_dir(config);
-    let sharing = match &config.journal.group {
-        None => Sharing::Owner,
-        Some(name) => Sharing::Group(files::group_id(name).ok_or_else(|| {
-            format!("[journal] group: no group \"{name}\" on this system (any more)")
-        })?),
-    };
-    files::prepare_dir(&dir, sharing)
+    let sharing = sharing(config)?;
+    files::prepare_dir(&dir, sharing, files::Links::Follow)
         .map_err(|e| format!("cannot use the journal dir {}: {e}", dir.display()))?;
     Ok(dir)
+}
+
+/// How `config` shares its journals.
+fn sharing(config: &Config) -> Result<Sharing, String> {
+    let Some(name) = &config.journal.group else {
+        return Ok(Sharing::Owner);
+    };
+    let gid = files::group_id(name)
+        .ok_or_else(|| format!("[journal] group: no group \"{name}\" on this system (any more)"))?;
+    Ok(match config.journal.group_may {
+        GroupMay::Follow => Sharing::Group(gid),
+        GroupMay::Drive => Sharing::Team(gid),
+    })
 }
 
 /// A journal dir as `run` prepared it, or a new private one: how the files
 /// in it are shared.
 pub fn ensure_dir(dir: &Path) -> io::Result<Sharing> {
     if std::fs::symlink_metadata(dir).is_err() {
-        files::prepare_dir(dir, Sharing::Owner)?;
+        files::prepare_dir(dir, Sharing::Owner, files::Links::Follow)?;
     }
     let meta = std::fs::metadata(dir)?;
     if !meta.is_dir() {

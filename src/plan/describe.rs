@@ -7,7 +7,7 @@ mod judging;
 use super::Plan;
 use crate::config::Config;
 use crate::config::model::{
-    Direction, Hook, HookFormat, MetricKind, MetricSpec, OnCritical, OnNoData,
+    Direction, GroupMay, Hook, HookFormat, MetricKind, MetricSpec, OnCritical, OnNoData,
 };
 use crate::duration::Span;
 use crate::format::number;
@@ -59,6 +59,9 @@ fn describe(plan: &Plan) -> String {
     }
     policy(&mut out, c);
     let _ = writeln!(out, "screen: theme {}; {}", plan.theme.name, keys(plan));
+    if let Some(line) = journal_sharing(c) {
+        let _ = writeln!(out, "{line}");
+    }
     let warnings = warnings(c);
     if !warnings.is_empty() {
         out.push_str("\nwarnings:\n");
@@ -67,6 +70,16 @@ fn describe(plan: &Plan) -> String {
         }
     }
     out
+}
+
+/// Who besides the driver may use the journal dir, when anyone may.
+fn journal_sharing(c: &Config) -> Option<String> {
+    let group = c.journal.group.as_ref()?;
+    let may = match c.journal.group_may {
+        GroupMay::Follow => "members may follow (read the journals and the live feed)",
+        GroupMay::Drive => "members may follow, note and take the wheel",
+    };
+    Some(format!("journals: shared with group {group}: {may}"))
 }
 
 /// Each stage with its hooks and the rules it changes, and the least time

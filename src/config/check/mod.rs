@@ -15,7 +15,7 @@ pub use values::{unusable, written_hooks};
 use std::collections::HashSet;
 
 use super::error::Problem;
-use super::model::Config;
+use super::model::{Config, GroupMay};
 use super::problem;
 use crate::at;
 use crate::rollout::window::DeployWindows;
@@ -34,15 +34,24 @@ pub(super) fn rules(config: &Config, out: &mut Vec<Problem>) {
     check_journal_group(config, out);
 }
 
-/// `[journal] group` must name a group this system knows.
+/// `[journal] group` must name a group this system knows; `group_may`
+/// says what that group may do, so it needs one.
 fn check_journal_group(config: &Config, out: &mut Vec<Problem>) {
-    if let Some(name) = &config.journal.group
+    let journal = &config.journal;
+    if let Some(name) = &journal.group
         && crate::files::group_id(name).is_none()
     {
         out.push(problem(
             at!["journal", "group"],
             format!("no group \"{name}\" on this system"),
             "name an existing group (see /etc/group, `getent group`), or remove `group` to keep journals owner-only",
+        ));
+    }
+    if journal.group.is_none() && journal.group_may == GroupMay::Drive {
+        out.push(problem(
+            at!["journal", "group_may"],
+            "group_may = \"drive\" without a group: nobody else could drive",
+            "add `group = \"NAME\"` under [journal], the team's group, or remove `group_may`",
         ));
     }
 }

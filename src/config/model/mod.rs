@@ -233,6 +233,20 @@ pub struct JournalSpec {
     /// A group that may read the journals and follow the live feed
     /// (dirs 0750, files 0640); owner-only when unset.
     pub group: Option<String>,
+    /// What that group's members may do beyond following.
+    pub group_may: GroupMay,
+}
+
+/// `[journal] group_may`: what the members of `[journal] group` may do.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum GroupMay {
+    /// Read journals, follow the live feed (dirs 0750, files 0640).
+    #[default]
+    Follow,
+    /// Also leave notes, take the wheel and drive: the dir is theirs to
+    /// write in (dirs 02770, files 0660).
+    Drive,
 }
 
 impl Default for JournalSpec {
@@ -241,6 +255,7 @@ impl Default for JournalSpec {
             dir: None,
             snapshot_every: Span::secs(60),
             group: None,
+            group_may: GroupMay::Follow,
         }
     }
 }

@@ -61,10 +61,40 @@ pub struct Grant {
     pub to: String,
 }
 
+/// `<journal>.watchers/<sub>`, made ready; never through a link planted in
+/// a dir a team shares.
 pub(super) fn area(journal: &Path, sub: &str) -> io::Result<PathBuf> {
-    let dir = journal.with_extension("watchers").join(sub);
-    files::prepare_dir(&dir, sharing(journal))?;
+    let watchers = journal.with_extension("watchers");
+    let dir = watchers.join(sub);
+    for d in [&watchers, &dir] {
+        files::prepare_dir(d, sharing(journal), Links::Refuse)
+            .map_err(|e| unwritable(e, journal))?;
+    }
     Ok(dir)
+}
+
+/// A follower refused a place in another's journal dir: the dir is shared
+/// for following only, and the fix is the driver's config.
+fn unwritable(e: io::Error, journal: &Path) -> io::Error {
+    if e.kind() != io::ErrorKind::PermissionDenied {
+        return e;
+    }
+    let (read_only, needs) = match sharing(journal) {
+        Sharing::Team(_) => return e,
+        Sharing::Group(gid) => (
+            format!("lets group {} follow, not write", files::group_name(gid)),
+            "`group_may = \"drive\"`",
+        ),
+        Sharing::Owner => (
+            "is its owner's alone".to_string(),
+            "`group = \"TEAM\"` and `group_may = \"drive\"`",
+        ),
+    };
+    let why = format!(
+        "the journal dir {read_only}: notes and taking the wheel need {needs} under [journal] in \
+         the driver's config"
+    );
+    io::Error::new(e.kind(), why)
 }
 
 pub(super) fn sharing(journal: &Path) -> Sharing {
@@ -122,7 +152,8 @@ pub fn ask(journal: &Path, who: &str) -> io::Result<Ask> {
     let id = me_id();
     let path = dir.join(format!("take-{id}"));
     let _ = std::fs::remove_file(&path);
-    let mut file = files::create_new(&path, sharing(journal), false)?;
+    let mut file =
+        files::create_new(&path, sharing(journal), false).map_err(|e| unwritable(e, journal))?;
     io::Write::write_all(&mut file, who.as_bytes())?;
     Ok(Ask {
         id,
@@ -192,7 +223,7 @@ impl Notes {
             .map_or(0, |d| d.as_nanos());
         let path = dir.join(format!("{}-{stamp}-{}", me_id(), self.count));
         let mut file = files::create_new(&path, sharing(journal), false)
-            .map_err(|e| NoteRefused::Io(e.to_string()))?;
+            .map_err(|e| NoteRefused::Io(unwritable(e, journal).to_string()))?;
         io::Write::write_all(&mut file, note.to_string().as_bytes())
             .map_err(|e| NoteRefused::Io(e.to_string()))?;
         self.sent = Some(Instant::now());
