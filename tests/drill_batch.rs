@@ -34,15 +34,10 @@ fn healthy_canaries_are_not_rolled_back_and_never_advance_blind() {
         assert_eq!(s.false_rollbacks, 0, "{name}: {s:?}");
         assert_eq!(s.blind_advances, 0, "{name}: {s:?}");
         // At 20 req/s at 5% a good release shows it is within 2x stable
-        // in about 4-8 minutes; plain-healthy asks for a promotion in 10,
-        // so a third of its runs are late (held, never rolled back), and
-        // flaky-dependency's blips hold some past their time too.
-        let on_time = match name {
-            "plain-healthy" => RUNS / 2,
-            "flaky-dependency" => RUNS * 3 / 4,
-            _ => RUNS * 9 / 10,
-        };
-        assert!(s.right >= on_time, "{name}: {s:?}");
+        // in 4-10 minutes, longer after an unlucky run of errors: about
+        // one plain-healthy run in twenty is still held after 30 minutes
+        // (never rolled back), as the benchmark's 1,000 runs show.
+        assert!(s.right >= RUNS * 17 / 20, "{name}: {s:?}");
     }
 }
 
@@ -64,8 +59,10 @@ fn a_canary_four_times_worse_than_stable_is_not_promoted() {
     let s = summary("steady-4x", Judge::Evidence);
     assert_eq!(s.false_promotions, 0, "{s:?}");
     // Its rate estimate under the allowed one after ~3,000 requests used to
-    // let a third of the runs past 5%; the bound on its errors lets a few.
+    // let a third of the runs past 5%; the bound on its errors lets a few,
+    // and those are caught at 25% or 50%.
     assert!(s.false_advances <= RUNS / 10, "{s:?}");
+    assert!(s.rolled_back >= RUNS * 9 / 10, "{s:?}");
     assert_eq!(s.blind_advances, 0, "{s:?}");
     // Judged by point values it is promoted every time: the ratio rule never
     // holds for `for` when errors come once a minute.

@@ -218,3 +218,49 @@ fn the_bound_is_the_exact_poisson_tail() {
     assert!(!under_line(tally(990.0, 1e6), 0.001, 0.1));
     assert!(!under_line(tally(0.0, 0.0), 0.001, 0.1));
 }
+
+#[test]
+fn alternatives_that_agree_add_up_but_one_alone_needs_the_full_bar() {
+    let bar = (1.0 / 0.01f64).ln();
+    let run = Run {
+        canary: tally(5.0, 100.0),
+        stable: Tally::default(),
+    };
+    let cusum = |log: Vec<f64>| Cusum {
+        runs: vec![run; log.len()],
+        log,
+    };
+    // Each short of ln(4 / alpha), the old per-alternative bar, but their
+    // average past 1/alpha.
+    let agreeing = cusum(vec![bar + 1.0, bar + 1.0, bar + 1.0, 0.0]);
+    assert_eq!(agreeing.alarm(0.01), Some(run));
+    // One alternative alone must carry the average: ln(4 / alpha).
+    let alone = cusum(vec![bar + 1.0, 0.0, 0.0, 0.0]);
+    assert_eq!(alone.alarm(0.01), None);
+    assert!(
+        cusum(vec![bar + 4f64.ln(), 0.0, 0.0, 0.0])
+            .alarm(0.01)
+            .is_some()
+    );
+}
+
+#[test]
+fn a_canary_on_the_critical_line_raises_a_false_alarm_no_sooner_than_1_in_alpha_polls() {
+    // The e-detector's promise, looked at every poll: on the line, the
+    // mean time to a (false) critical alarm is at least 1/alpha polls.
+    let mut rng = crate::sim::rng::Rng::new(9);
+    let (runs, cap) = (100, 2000);
+    let mut polls_to_alarm = 0;
+    for _ in 0..runs {
+        let mut e = Evidence::default();
+        let mut poll = 0;
+        while poll < cap && !matches!(e.shown(&ERRORS, 0.01, 0.0005, 50.0), Shown::Past(1.., _)) {
+            let canary = tally(rng.poisson(100.0 * ERRORS.critical), 100.0);
+            e.observe(&ERRORS, canary.into(), None);
+            poll += 1;
+        }
+        polls_to_alarm += poll;
+    }
+    let mean = polls_to_alarm as f64 / runs as f64;
+    assert!(mean >= 100.0, "a false alarm every {mean} polls on average");
+}
