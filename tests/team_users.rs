@@ -9,7 +9,8 @@
 //! cockpit while the first driver, a follower now, shows it. Every dir is
 //! 02770 and every file 0660, owned by the group. Without it (the default)
 //! the group only follows: 0750 and 0640, the lock 0600, and the
-//! follower's note and `T` are refused in words saying what to change.
+//! follower's note and `T` are refused in words saying what to change, and
+//! so is its `run` (fresh or `--resume`).
 //!
 //! Needs root (to make users) and tmux: skipped with a printed reason
 //! otherwise, a failure under `CI=true`.
@@ -538,6 +539,28 @@ fn a_group_that_only_follows_is_told_why_its_note_and_take_are_refused() {
     }
     let status = cockpit_as(&team, &place, &b, &["status", "--config", "cockpit.toml"]);
     assert!(status.contains(&a_drives), "{status}");
+
+    // Nor may the follower drive the rollout itself, fresh or resumed: told
+    // what the dir allows and what to set, not "Permission denied".
+    let drive = ["run", "--headless", "--auto-advance", "--checklist-done"];
+    for resume in [&[][..], &["--resume"]] {
+        let args = [&drive[..], resume, &["--config", "cockpit.toml"]].concat();
+        let out = team.run_as(&b, &place.dir, &place.bin, &args);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
+        let said = format!(
+            "cannot drive here: the journal dir {} lets group {} follow, not drive",
+            place.journal_dir.display(),
+            team.group
+        );
+        assert!(err.contains(&said), "{args:?}: {err}");
+        assert!(
+            err.contains("`group_may = \"drive\"` under [journal]"),
+            "{err}"
+        );
+        assert!(!err.contains("Permission denied"), "{err}");
+    }
+    ta.wait_for(&a_drives);
 
     // The same dir is not a team's: a member asked to drive in it is told
     // what its owner can do.
