@@ -9,34 +9,26 @@
 //! cockpit while the first driver, a follower now, shows it. Every dir is
 //! 02770 and every file 0660, owned by the group. Without it (the default)
 //! the group only follows: 0750 and 0640, the lock 0600, and the
-//! follower's note and `T` are refused in words saying what to change.
+//! follower's note and `T` are refused in words saying what to change, and
+//! so is its `run` (fresh or `--resume`).
 //!
 //! Needs root (to make users) and tmux: skipped with a printed reason
 //! otherwise, a failure under `CI=true`.
 
 mod journal_support;
+#[path = "support/scrape_page.rs"]
+mod scrape_page;
+#[path = "support/tmux.rs"]
+mod tmux;
 
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
-const PATIENCE: Duration = Duration::from_secs(90);
-
-fn poll<T>(mut probe: impl FnMut() -> Option<T>) -> Option<T> {
-    let begun = Instant::now();
-    loop {
-        if let Some(v) = probe() {
-            return Some(v);
-        }
-        if begun.elapsed() > PATIENCE {
-            return None;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
+use tmux::{Tmux, poll};
 
 fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
@@ -154,120 +146,18 @@ impl Drop for Team {
     }
 }
 
-/// One private tmux server (root's); each engineer's window runs the
-/// cockpit as that engineer's Unix user.
-struct Tmux {
-    socket: String,
-    dir: PathBuf,
-    bin: PathBuf,
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = self.tmux(&["kill-server"]);
-    }
-}
-
-impl Tmux {
-    fn new(dir: &Path, bin: &Path, name: &str) -> Tmux {
-        let socket = format!("cockpit-team-{}-{name}", std::process::id());
-        let conf = dir.join("tmux.conf");
-        std::fs::write(
-            &conf,
-            "set -g remain-on-exit on\nset -g status off\nset -g default-shell /bin/sh\n",
-        )
-        .unwrap();
-        let t = Tmux {
-            socket,
-            dir: dir.to_path_buf(),
-            bin: bin.to_path_buf(),
-        };
-        // Wide: a refusal says what to change in one long line.
-        let out = Command::new("tmux")
-            .args(["-L", &t.socket, "-f"])
-            .arg(&conf)
-            .args(["new-session", "-d", "-x", "220", "-y", "40", "-n", "idle"])
-            .arg("exec sleep 600")
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{out:?}");
-        t
-    }
-
-    fn tmux(&self, args: &[&str]) -> Output {
-        Command::new("tmux")
-            .args(["-L", &self.socket])
-            .args(args)
-            .output()
-            .unwrap()
-    }
-
-    /// `cockpit ARGS` as Unix user `user`, in a new window named after them.
-    fn open(&self, user: &str, args: &[&str]) {
-        let quoted: Vec<String> = args.iter().map(|a| format!("'{a}'")).collect();
-        let command = format!(
-            "runuser -u {user} -- /bin/sh -c \"cd '{}' && exec '{}' {}\"; exec sleep 600",
-            self.dir.display(),
-            self.bin.display(),
-            quoted.join(" ")
-        );
-        let out = self.tmux(&["new-window", "-d", "-n", user, &command]);
-        assert!(out.status.success(), "{out:?}");
-    }
-
-    fn keys(&self, user: &str, keys: &[&str]) {
-        for k in keys {
-            let out = self.tmux(&["send-keys", "-t", user, k]);
-            assert!(out.status.success(), "send-keys {k}: {out:?}");
-        }
-    }
-
-    fn type_text(&self, user: &str, text: &str) {
-        let out = self.tmux(&["send-keys", "-t", user, "-l", text]);
-        assert!(out.status.success(), "send-keys {text}: {out:?}");
-    }
-
-    fn screen(&self, user: &str) -> String {
-        let out = self.tmux(&["capture-pane", "-p", "-t", user]);
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    fn wait_for(&self, user: &str, text: &str) -> String {
-        let mut last = String::new();
-        poll(|| {
-            last = self.screen(user);
-            last.contains(text).then(|| last.clone())
-        })
-        .unwrap_or_else(|| panic!("waited for {text:?} on {user}'s screen, which shows:\n{last}"))
-    }
-}
-
 /// A canary healthy until `failing` is set, then one request in two fails.
-fn fixture(failing: Arc<AtomicBool>) -> (String, tokio::runtime::Runtime) {
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let scrapes = Arc::new(AtomicU64::new(0));
-    let bad = Arc::new(AtomicU64::new(0));
-    let (addr, _task) = rt
-        .block_on(cockpit::httpd::serve(0, move |_req| {
-            let total = 100 * (scrapes.fetch_add(1, Ordering::SeqCst) + 1);
-            let more = if failing.load(Ordering::SeqCst) {
+fn failing_when(failing: Arc<AtomicBool>) -> (String, tokio::runtime::Runtime) {
+    scrape_page::serve(move || {
+        (
+            100,
+            if failing.load(Ordering::SeqCst) {
                 50
             } else {
                 0
-            };
-            let bad = bad.fetch_add(more, Ordering::SeqCst) + more;
-            async move {
-                let body = format!(
-                    "# TYPE http_requests_total counter\n\
-                     http_requests_total{{code=\"200\"}} {ok}\n\
-                     http_requests_total{{code=\"500\"}} {bad}\n",
-                    ok = total - bad,
-                );
-                cockpit::httpd::Response::text(200, body)
-            }
-        }))
-        .unwrap();
-    (format!("http://{addr}/metrics"), rt)
+            },
+        )
+    })
 }
 
 /// The place both engineers work in: root's, readable by all; the hooks'
@@ -381,6 +271,13 @@ dir = "{dir}"
         .unwrap_or_else(|| panic!("{operator} never took the lock"))
     }
 
+    /// What a tmux window runs for `cockpit ARGS` as `user`, here.
+    fn window_as(&self, user: &str, args: &[&str]) -> String {
+        let bin = self.bin.display();
+        let cockpit = format!("'{bin}' {}", tmux::quoted(args));
+        tmux::then_exit_status(&tmux::as_user(user, &self.dir, &cockpit))
+    }
+
     fn weights(&self) -> String {
         std::fs::read_to_string(self.dir.join("weights.log")).unwrap_or_default()
     }
@@ -449,26 +346,25 @@ fn host() -> String {
         .to_string()
 }
 
-/// The driver starts stage 1; the follower follows.
-fn a_drives_b_follows(place: &Place, a: &str, b: &str) -> Tmux {
-    let name = place
-        .dir
-        .file_name()
-        .unwrap()
-        .to_string_lossy()
-        .into_owned();
-    let t = Tmux::new(&place.dir, &place.bin, &name);
-    t.open(a, &["run", "--config", "cockpit.toml"]);
-    t.wait_for(a, "s starts the rollout");
-    t.keys(a, &["s"]);
+/// The driver starts stage 1; the follower follows. Their windows, each
+/// running the cockpit as that engineer's Unix user in one root tmux;
+/// wide, for a refusal says what to change in one long line.
+fn a_drives_b_follows(place: &Place, a: &str, b: &str) -> (Tmux, Tmux) {
+    let driving = place.window_as(a, &["run", "--config", "cockpit.toml"]);
+    let ta = Tmux::start_sized("team", (220, 40), &driving);
+    ta.wait_for("s starts the rollout");
+    ta.keys(&["s"]);
     poll(|| place.weights().contains("10").then_some(()))
-        .unwrap_or_else(|| panic!("stage 1's enter hook never ran:\n{}", t.screen(a)));
-    t.open(b, &["watch", "--config", "cockpit.toml"]);
-    t.wait_for(b, &format!("driver {a}@{}", host()));
+        .unwrap_or_else(|| panic!("stage 1's enter hook never ran:\n{}", ta.screen()));
+    let tb = ta.open(
+        b,
+        &place.window_as(b, &["watch", "--config", "cockpit.toml"]),
+    );
+    tb.wait_for(&format!("driver {a}@{}", host()));
     // Settled: what a key answers is shown while the situation it was
     // pressed in lasts.
-    t.wait_for(b, "» Holding: observed");
-    t
+    tb.wait_for("» Holding: observed");
+    (ta, tb)
 }
 
 /// `cockpit check` and `cockpit status` as `user`, their stdout.
@@ -478,19 +374,26 @@ fn cockpit_as(team: &Team, place: &Place, user: &str, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// Team `test`, its group allowed to drive, working in the first member's
+/// place against a canary that fails once told to.
+fn a_team_that_drives(test: u32) -> (Team, Place, Arc<AtomicBool>, tokio::runtime::Runtime) {
+    let team = Team::make(test);
+    let place = Place::new(&team, &team.users[0]);
+    let failing = Arc::new(AtomicBool::new(false));
+    let (url, server) = failing_when(failing.clone());
+    let sharing = format!("group = \"{}\"\ngroup_may = \"drive\"", team.group);
+    place.config("cockpit.toml", &url, &sharing);
+    (team, place, failing, server)
+}
+
 #[test]
 fn a_team_member_notes_takes_the_wheel_and_rolls_back_as_themselves() {
     if !can_run() {
         return;
     }
-    let team = Team::make(1);
+    let (team, place, failing, _server) = a_team_that_drives(1);
     let [a, b] = [team.users[0].clone(), team.users[1].clone()];
     let (alice, bob) = (format!("{a}@{}", host()), format!("{b}@{}", host()));
-    let place = Place::new(&team, &a);
-    let failing = Arc::new(AtomicBool::new(false));
-    let (url, _server) = fixture(failing.clone());
-    let sharing = format!("group = \"{}\"\ngroup_may = \"drive\"", team.group);
-    place.config("cockpit.toml", &url, &sharing);
     let checked = cockpit_as(&team, &place, &b, &["check", "--config", "cockpit.toml"]);
     let said = format!(
         "journals: shared with group {}: members may follow, note and take the wheel",
@@ -498,13 +401,13 @@ fn a_team_member_notes_takes_the_wheel_and_rolls_back_as_themselves() {
     );
     assert!(checked.contains(&said), "{checked}");
 
-    let t = a_drives_b_follows(&place, &a, &b);
-    t.wait_for(&a, &format!("{bob} watching"));
-    t.keys(&b, &["n"]);
-    t.wait_for(&b, "Note for the incident log");
-    t.type_text(&b, "canary p95 looks odd");
-    t.keys(&b, &["Enter"]);
-    t.wait_for(&a, &format!("note by {bob}: canary p95 looks odd"));
+    let (ta, tb) = a_drives_b_follows(&place, &a, &b);
+    ta.wait_for(&format!("{bob} watching"));
+    tb.keys(&["n"]);
+    tb.wait_for("Note for the incident log");
+    tb.type_text("canary p95 looks odd");
+    tb.keys(&["Enter"]);
+    ta.wait_for(&format!("note by {bob}: canary p95 looks odd"));
     let note = place
         .journal_lines()
         .into_iter()
@@ -512,20 +415,20 @@ fn a_team_member_notes_takes_the_wheel_and_rolls_back_as_themselves() {
         .expect("the note journalled");
     assert!(note.to_string().contains(&bob), "{note}");
 
-    t.keys(&a, &["H"]);
-    t.wait_for(&a, "· wheel offered");
-    t.wait_for(&b, "offers you the wheel: T takes it");
-    t.keys(&b, &["T"]);
-    t.wait_for(&b, &format!("driver {bob}"));
-    t.wait_for(&a, &format!("driver {bob}"));
-    t.keys(&a, &["r"]);
-    t.wait_for(&a, "read-only");
+    ta.keys(&["H"]);
+    ta.wait_for("· wheel offered");
+    tb.wait_for("offers you the wheel: T takes it");
+    tb.keys(&["T"]);
+    tb.wait_for(&format!("driver {bob}"));
+    ta.wait_for(&format!("driver {bob}"));
+    ta.keys(&["r"]);
+    ta.wait_for("read-only");
 
     failing.store(true, Ordering::SeqCst);
     poll(|| place.weights().contains("undo").then_some(()))
-        .unwrap_or_else(|| panic!("no rollback; {b}'s screen:\n{}", t.screen(&b)));
-    t.wait_for(&b, "rolled back");
-    t.wait_for(&a, "rolled back");
+        .unwrap_or_else(|| panic!("no rollback; {b}'s screen:\n{}", tb.screen()));
+    tb.wait_for("rolled back");
+    ta.wait_for("rolled back");
 
     let lines = place.journal_lines();
     let change = lines
@@ -587,7 +490,7 @@ fn a_group_that_only_follows_is_told_why_its_note_and_take_are_refused() {
     let team = Team::make(2);
     let [a, b] = [team.users[0].clone(), team.users[1].clone()];
     let place = Place::new(&team, &a);
-    let (url, _server) = fixture(Arc::default());
+    let (url, _server) = scrape_page::healthy();
     place.config("cockpit.toml", &url, &format!("group = \"{}\"", team.group));
     let checked = cockpit_as(&team, &place, &b, &["check", "--config", "cockpit.toml"]);
     let said = format!(
@@ -596,24 +499,24 @@ fn a_group_that_only_follows_is_told_why_its_note_and_take_are_refused() {
     );
     assert!(checked.contains(&said), "{checked}");
 
-    let t = a_drives_b_follows(&place, &a, &b);
+    let (ta, tb) = a_drives_b_follows(&place, &a, &b);
     let refused = format!(
         "the journal dir lets group {} follow, not write",
         team.group
     );
-    t.keys(&b, &["n"]);
-    t.wait_for(&b, "Note for the incident log");
-    t.type_text(&b, "canary p95 looks odd");
-    t.keys(&b, &["Enter"]);
-    let screen = t.wait_for(&b, &format!("note not left: {refused}"));
+    tb.keys(&["n"]);
+    tb.wait_for("Note for the incident log");
+    tb.type_text("canary p95 looks odd");
+    tb.keys(&["Enter"]);
+    let screen = tb.wait_for(&format!("note not left: {refused}"));
     assert!(screen.contains("group_may = \"drive\""), "{screen}");
-    t.keys(&a, &["H"]);
-    t.wait_for(&b, "offers you the wheel: T takes it");
-    t.keys(&b, &["T"]);
-    t.wait_for(&b, &format!("cannot ask for the wheel: {refused}"));
+    ta.keys(&["H"]);
+    tb.wait_for("offers you the wheel: T takes it");
+    tb.keys(&["T"]);
+    tb.wait_for(&format!("cannot ask for the wheel: {refused}"));
     let a_drives = format!("driver {a}@{}", host());
     std::thread::sleep(Duration::from_secs(2));
-    t.wait_for(&a, &a_drives);
+    ta.wait_for(&a_drives);
     assert!(
         !place
             .journal_lines()
@@ -636,6 +539,28 @@ fn a_group_that_only_follows_is_told_why_its_note_and_take_are_refused() {
     }
     let status = cockpit_as(&team, &place, &b, &["status", "--config", "cockpit.toml"]);
     assert!(status.contains(&a_drives), "{status}");
+
+    // Nor may the follower drive the rollout itself, fresh or resumed: told
+    // what the dir allows and what to set, not "Permission denied".
+    let drive = ["run", "--headless", "--auto-advance", "--checklist-done"];
+    for resume in [&[][..], &["--resume"]] {
+        let args = [&drive[..], resume, &["--config", "cockpit.toml"]].concat();
+        let out = team.run_as(&b, &place.dir, &place.bin, &args);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
+        let said = format!(
+            "cannot drive here: the journal dir {} lets group {} follow, not drive",
+            place.journal_dir.display(),
+            team.group
+        );
+        assert!(err.contains(&said), "{args:?}: {err}");
+        assert!(
+            err.contains("`group_may = \"drive\"` under [journal]"),
+            "{err}"
+        );
+        assert!(!err.contains("Permission denied"), "{err}");
+    }
+    ta.wait_for(&a_drives);
 
     // The same dir is not a team's: a member asked to drive in it is told
     // what its owner can do.
@@ -669,14 +594,9 @@ fn a_member_resumes_the_run_of_a_driver_killed_and_takes_over_its_lock() {
     if !can_run() {
         return;
     }
-    let team = Team::make(3);
+    let (team, place, failing, _server) = a_team_that_drives(3);
     let [a, b] = [team.users[0].clone(), team.users[1].clone()];
     let (alice, bob) = (format!("{a}@{}", host()), format!("{b}@{}", host()));
-    let place = Place::new(&team, &a);
-    let failing = Arc::new(AtomicBool::new(false));
-    let (url, _server) = fixture(failing.clone());
-    let sharing = format!("group = \"{}\"\ngroup_may = \"drive\"", team.group);
-    place.config("cockpit.toml", &url, &sharing);
 
     let mut first = place.headless(&team, &a, &["--config", "cockpit.toml"]);
     let pid = place.driving(&alice);

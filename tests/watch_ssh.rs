@@ -15,6 +15,11 @@ use std::time::{Duration, Instant};
 use cockpit::feed::Follower;
 use cockpit::feed::ssh::{Link, Remote, Ssh};
 
+#[path = "support/tmux.rs"]
+mod tmux;
+
+use tmux::Tmux;
+
 const SSHD: &str = "/usr/sbin/sshd";
 
 fn have_sshd() -> bool {
@@ -330,53 +335,6 @@ fn a_follower_over_real_ssh_sees_stage_changes_and_survives_a_killed_session() {
     }
 }
 
-/// A tmux server of our own at 120x40, killed when the test ends.
-struct Tmux(String);
-
-impl Tmux {
-    fn start(command: &str) -> Tmux {
-        let socket = format!("cockpit-ssh-{}", std::process::id());
-        let ok = Command::new("tmux")
-            .args(["-L", &socket, "new-session", "-d", "-x", "120", "-y", "40"])
-            .arg(command)
-            .status()
-            .unwrap();
-        assert!(ok.success(), "tmux new-session failed");
-        Tmux(socket)
-    }
-
-    fn run(&self, args: &[&str]) -> String {
-        let out = Command::new("tmux")
-            .args(["-L", &self.0])
-            .args(args)
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    /// Bounded: a minute, then fails with what is on screen.
-    fn wait_for(&self, text: &str) -> String {
-        let begun = Instant::now();
-        loop {
-            let screen = self.run(&["capture-pane", "-p"]);
-            if screen.contains(text) {
-                return screen;
-            }
-            assert!(
-                begun.elapsed() < Duration::from_secs(60),
-                "never saw {text:?}; screen:\n{screen}"
-            );
-            std::thread::sleep(Duration::from_millis(200));
-        }
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        self.run(&["kill-server"]);
-    }
-}
-
 /// A drill driving on the host, and `cockpit ARGS ssh://host/...` (the
 /// address follows ARGS) in a tmux of our own; `None` when sshd or tmux
 /// is missing outside CI. The drill ends when the last of them is dropped.
@@ -398,12 +356,7 @@ fn on_host_in_tmux(args: &str) -> Option<OnHost> {
     if !have_sshd() {
         return None;
     }
-    if !which("tmux") {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "tmux not installed"
-        );
-        eprintln!("SKIP: tmux not installed");
+    if !tmux::installed() {
         return None;
     }
     let data = tempfile::tempdir().unwrap();
@@ -411,13 +364,14 @@ fn on_host_in_tmux(args: &str) -> Option<OnHost> {
     let (driver, _stages) = drill(data.path());
     wait_for_feed(data.path());
     let ssh = host.ssh();
-    let tmux = Tmux::start(&format!(
-        "COCKPIT_SSH='{}' '{}' {args} ssh://127.0.0.1:{} --remote-cockpit '{}'; echo EXIT=$?; sleep 60",
+    let command = format!(
+        "COCKPIT_SSH='{}' '{}' {args} ssh://127.0.0.1:{} --remote-cockpit '{}'",
         ssh.program.join(" "),
         env!("CARGO_BIN_EXE_cockpit"),
         host.port,
         ssh.remote_cockpit,
-    ));
+    );
+    let tmux = Tmux::start_sized("ssh", (120, 40), &tmux::then_exit_status(&command));
     Some(OnHost {
         tmux,
         driver,
@@ -434,9 +388,8 @@ fn watch_ssh_draws_the_follower_screen_locally_and_q_leaves() {
     let tmux = &on.tmux;
     let screen = tmux.wait_for("WATCHING · driver");
     assert!(screen.contains("drill healthy"), "{screen}");
-    tmux.run(&["send-keys", "q"]);
-    let screen = tmux.wait_for("EXIT=");
-    assert!(screen.contains("EXIT=0"), "{screen}");
+    tmux.keys(&["q"]);
+    assert_eq!(tmux.exited(), Some(0), "{}", tmux.history());
 }
 
 #[test]
@@ -447,12 +400,11 @@ fn status_watch_over_ssh_lists_the_hosts_rollouts_and_enter_follows_one() {
     let tmux = &on.tmux;
     let list = tmux.wait_for("1 live rollout on 127.0.0.1:");
     assert!(list.contains("▶ drill healthy"), "{list}");
-    tmux.run(&["send-keys", "Enter"]);
+    tmux.keys(&["Enter"]);
     let screen = tmux.wait_for("WATCHING · driver");
     assert!(screen.contains("drill healthy"), "{screen}");
-    tmux.run(&["send-keys", "q"]);
+    tmux.keys(&["q"]);
     tmux.wait_for("1 live rollout on");
-    tmux.run(&["send-keys", "q"]);
-    let screen = tmux.wait_for("EXIT=");
-    assert!(screen.contains("EXIT=0"), "{screen}");
+    tmux.keys(&["q"]);
+    assert_eq!(tmux.exited(), Some(0), "{}", tmux.history());
 }

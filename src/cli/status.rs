@@ -11,9 +11,10 @@ use crate::exit;
 use crate::feed::glance::{Glance, Glancer};
 pub use crate::feed::glance::{Row, rows};
 use crate::feed::ssh::Remote;
+use crate::plan::Choices;
 use crate::tui::keys::KeyMap;
 use crate::tui::list::{self, List};
-use crate::tui::theme::{self, Theme};
+use crate::tui::theme::Theme;
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct StatusArgs {
@@ -135,15 +136,31 @@ pub fn watch_list(
     watch: &super::watch::WatchArgs,
     target: &dyn Fn(&str) -> String,
 ) -> Result<i32, Error> {
-    let choice = watch.theme.as_deref().unwrap_or("dark");
-    let theme = Theme::load(choice, theme::colour_wanted()).map_err(Error::usage)?;
+    let (theme, keys) = looks(watch.config.as_deref(), watch.theme.as_deref())?;
     let mut open = |rollout: &str| {
         let mut args = watch.clone();
         args.target = Some(target(rollout));
         super::watch::run(args)
     };
-    list::run(&mut list, look, &theme, &KeyMap::default(), &mut open)?;
+    list::run(&mut list, look, &theme, &keys, &mut open)?;
     Ok(exit::OK)
+}
+
+/// The list's theme and keys, the ones `run` draws with from the same
+/// config (the one whose journal dir is listed): `theme` (`watch
+/// --theme`), else its `[ui] theme`, and its `[ui] keys`. Without a config
+/// that builds (the list is then of the default journal dir too): `theme`,
+/// else dark, and the default keys.
+fn looks(config: Option<&Path>, theme: Option<&str>) -> Result<(Theme, KeyMap), Error> {
+    let choices = Choices::new(theme.map(str::to_string));
+    let plan = crate::config::discover(config)
+        .ok()
+        .and_then(|path| crate::plan::build(&path, &choices).ok());
+    if let Some(plan) = plan {
+        return Ok((plan.theme, plan.keys));
+    }
+    let theme = Theme::load(theme.unwrap_or("dark"), choices.colour).map_err(Error::usage)?;
+    Ok((theme, KeyMap::default()))
 }
 
 /// The rows of this machine's journal dir, looked up every second.
@@ -180,10 +197,64 @@ fn remote_rows(args: &StatusArgs, remote: &Remote, batch: bool) -> Result<Vec<Ro
 
 #[cfg(test)]
 mod tests {
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+    use ratatui::style::Color;
+
     use super::*;
     use crate::clock::Clock;
     use crate::feed::{self, wall_ms};
+    use crate::rollout::Level;
     use crate::rollout::{Input, Rollout};
+    use crate::tui::list::Pick;
+    use crate::tui::list::tests::row;
+
+    #[test]
+    fn the_live_list_has_the_theme_and_keys_of_the_users_config() {
+        let dir = tempfile::tempdir().unwrap();
+        let orange = "title = { fg = \"#ff8800\", bold = true }\n";
+        std::fs::write(dir.path().join("mine.toml"), orange).unwrap();
+        let ui = "[ui]\ntheme = \"mine.toml\"\nkeys = { quit = \"x\", select_down = \"ctrl-n\", open = \"ctrl-o\" }\n";
+        let config = dir.path().join("cockpit.toml");
+        std::fs::write(&config, format!("{}\n{ui}", crate::config::MINIMAL)).unwrap();
+        let (theme, keys) = looks(Some(&config), None).unwrap();
+
+        let mut list = list_of(vec![row("checkout", Level::Ok), row("search", Level::Ok)]);
+        let mut t = Terminal::new(TestBackend::new(100, 8)).unwrap();
+        t.draw(|f| list::draw(f, &list, &theme, &keys)).unwrap();
+        let buf = t.backend().buffer();
+        let text: Vec<String> = (0..buf.area.height)
+            .map(|y| (0..buf.area.width).map(|x| buf[(x, y)].symbol()).collect())
+            .collect();
+        assert!(text[0].starts_with("cockpit status"), "{text:#?}");
+        assert_eq!(buf[(0, 0)].fg, Color::Rgb(0xff, 0x88, 0x00), "the heading");
+        let y = text.iter().position(|l| l.contains("checkout")).unwrap();
+        let x = text[y].find("checkout").unwrap();
+        let x = text[y][..x].chars().count() as u16;
+        assert_eq!(
+            buf[(x, y as u16)].fg,
+            Color::Rgb(0xff, 0x88, 0x00),
+            "a name"
+        );
+        let footer = text.last().unwrap();
+        assert!(
+            footer.contains("ctrl-n down") && footer.contains("ctrl-o watch it"),
+            "{footer}"
+        );
+        assert!(footer.contains("x quit"), "{footer}");
+
+        let press = |c| KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE);
+        let ctrl = |c| KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL);
+        assert_eq!(list.key(&keys, &ctrl('n')), Pick::Stay);
+        assert_eq!(list.key(&keys, &ctrl('o')), Pick::Watch("search".into()));
+        assert_eq!(list.key(&keys, &press('x')), Pick::Quit);
+
+        // No config: dark, and the keys every list starts with.
+        let (theme, keys) = looks(Some(&dir.path().join("none.toml")), None).unwrap();
+        assert_eq!(theme.title, Theme::load("dark", true).unwrap().title);
+        assert_eq!(list.key(&keys, &press('q')), Pick::Quit);
+    }
 
     #[test]
     fn one_line_per_rollout_and_a_silent_unfinished_driver_is_flagged() {

@@ -108,7 +108,13 @@ impl Lock {
         for _ in 0..100 {
             // Not exclusive: a crashed holder's file is reused, since the
             // flock, not the file, is the lock. Never through a link.
-            let file = files::open_or_create(&path, sharing).map_err(|e| io(e, &path))?;
+            let file = files::open_or_create(&path, sharing).map_err(|e| {
+                let denied = e.kind() == std::io::ErrorKind::PermissionDenied;
+                match not_for_you(dir, shared).filter(|_| denied) {
+                    Some(why) => LockError::Io(why),
+                    None => io(e, &path),
+                }
+            })?;
             // SAFETY: flock on a descriptor this function owns.
             if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
                 let e = std::io::Error::last_os_error();
@@ -173,6 +179,35 @@ fn names(file: &File, path: &Path) -> bool {
         (Ok(a), Ok(b)) => (a.dev(), a.ino()) == (b.dev(), b.ino()),
         _ => false,
     }
+}
+
+/// Why someone the journal dir does not let drive was refused the lock:
+/// what the dir allows, and what would change it (in the words a refused
+/// note or `T` uses). None in a dir that lets them drive, or is theirs.
+fn not_for_you(dir: &Path, shared: Sharing) -> Option<String> {
+    let (allows, needs) = match shared {
+        Sharing::Group(gid) => (
+            format!("lets group {} follow, not drive", files::group_name(gid)),
+            "`group_may = \"drive\"` under [journal] in its owner's config and in yours (the \
+             owner's next cockpit makes the dir 2770)",
+        ),
+        Sharing::Owner if !owned_by_me(dir) => (
+            "is its owner's alone".to_string(),
+            "a dir shared with `group = \"TEAM\"` and `group_may = \"drive\"` under [journal]",
+        ),
+        _ => return None,
+    };
+    Some(format!(
+        "cannot drive here: the journal dir {} {allows}: driving, resuming and taking the wheel \
+         need {needs}; until then follow with `cockpit watch`, or use a journal dir of your own",
+        dir.display()
+    ))
+}
+
+/// Whether this process's user owns `dir`.
+fn owned_by_me(dir: &Path) -> bool {
+    // SAFETY: geteuid has no preconditions.
+    std::fs::metadata(dir).is_ok_and(|m| m.uid() == unsafe { libc::geteuid() })
 }
 
 fn held_message(rollout: &str, holder: Option<&Holder>, path: &Path) -> String {

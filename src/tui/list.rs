@@ -320,14 +320,15 @@ fn pick_one(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use ratatui::Terminal;
     use ratatui::backend::TestBackend;
 
     use super::*;
     use crate::rollout::Level;
 
-    fn row(rollout: &str, level: Level) -> Row {
+    /// A rollout observing its canary at 5%, its worst metric at `level`.
+    pub(crate) fn row(rollout: &str, level: Level) -> Row {
         Row {
             rollout: rollout.into(),
             strategy: "canary".into(),

@@ -8,6 +8,7 @@
 //! mod tmux;`), so each uses its own part of it.
 #![allow(dead_code)]
 
+use std::path::Path;
 use std::process::{Command, Output};
 use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -58,6 +59,15 @@ pub fn poll<T>(mut probe: impl FnMut() -> Option<T>) -> Option<T> {
 pub fn quoted(args: &[&str]) -> String {
     let words: Vec<String> = args.iter().map(|a| format!("'{a}'")).collect();
     words.join(" ")
+}
+
+/// `command` (shell words) run by Unix user `user` in `dir`, from a tmux
+/// of root's: through `runuser`, which sets `USER` as a login would.
+pub fn as_user(user: &str, dir: &Path, command: &str) -> String {
+    format!(
+        "runuser -u {user} -- /bin/sh -c \"cd '{}' && exec {command}\"",
+        dir.display()
+    )
 }
 
 /// `command`, then its exit status on a line of its own, the window kept
