@@ -150,14 +150,18 @@ pub fn watch_list(
 /// config (the one whose journal dir is listed): `theme` (`watch
 /// --theme`), else its `[ui] theme`, and its `[ui] keys`. Without a config
 /// that builds (the list is then of the default journal dir too): `theme`,
-/// else dark, and the default keys.
+/// else dark, and the default keys; a config found but refused says so.
 fn looks(config: Option<&Path>, theme: Option<&str>) -> Result<(Theme, KeyMap), Error> {
     let choices = Choices::new(theme.map(str::to_string));
-    let plan = crate::config::discover(config)
-        .ok()
-        .and_then(|path| crate::plan::build(&path, &choices).ok());
-    if let Some(plan) = plan {
-        return Ok((plan.theme, plan.keys));
+    if let Ok(path) = crate::config::discover(config) {
+        match crate::plan::build(&path, &choices) {
+            Ok(plan) => return Ok((plan.theme, plan.keys)),
+            Err(errors) => crate::say::tell(format!(
+                "{}: {} error(s) (`cockpit check {0}` lists them): the list uses the default theme and keys",
+                path.display(),
+                errors.len()
+            )),
+        }
     }
     let theme = Theme::load(theme.unwrap_or("dark"), choices.colour).map_err(Error::usage)?;
     Ok((theme, KeyMap::default()))
