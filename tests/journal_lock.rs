@@ -376,8 +376,13 @@ fn a_journal_dir_that_cannot_be_used_is_an_io_error_exit_1() {
     }
     let (code, err) = run_for(command, 20);
     assert_eq!(code, Some(1), "{err}");
-    assert!(err.contains("error: cannot use the lock "), "{err}");
-    assert!(err.contains("Permission denied"), "{err}");
+    // Another user's dir: said in words, with what to do instead.
+    let want = format!(
+        "error: cannot drive here: the journal dir {} is its owner's alone",
+        dir.display()
+    );
+    assert!(err.contains(&want), "{err}");
+    assert!(err.contains("use a journal dir of your own"), "{err}");
 }
 
 /// A driver killed in stage 1's hook: the config, the journal dir and the
