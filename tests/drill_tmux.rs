@@ -7,8 +7,8 @@ use std::time::Duration;
 
 mod drill_support;
 use drill_support::{
-    Tmux, advance_until, assert_scored_once, drill_command, journal_text, on_screen_for,
-    scored_then_quit, tmux_installed, trainee_scenario,
+    Tmux, advance_until, advance_until_any, assert_scored_once, drill_command, journal_text,
+    on_screen_for, scored_then_quit, tmux_installed, trainee_scenario,
 };
 
 /// The countdown and the breach's `for`, in seconds of the scenario.
@@ -94,7 +94,7 @@ fn a_blind_drill_names_its_scenario_in_the_journal_and_on_screen_only_with_the_s
         "{}",
         journal_text(data.path())
     );
-    advance_until(&t, "drill fault on");
+    advance_until_any(&t, &["drill fault on", "AUTO-ROLLBACK IN"]);
     let screen = t.wait_for("AUTO-ROLLBACK IN");
     assert!(!screen.contains("secret-burst"), "{screen}");
     let screen = scored_then_quit(&t);

@@ -10,8 +10,14 @@ pub use tmux::{Tmux, installed as tmux_installed};
 
 /// Presses `a` (advance) every half second until `text` shows; bounded.
 pub fn advance_until(t: &Tmux, text: &str) {
+    advance_until_any(t, &[text]);
+}
+
+/// Presses `a` every half second until any of `texts` shows (a log line
+/// may scroll away under load before it is seen; what follows it stays).
+pub fn advance_until_any(t: &Tmux, texts: &[&str]) {
     let begun = Instant::now();
-    while !t.screen().contains(text) {
+    while !texts.iter().any(|text| t.screen().contains(text)) {
         t.keys(&["a"]);
         assert!(begun.elapsed() < tmux::PATIENCE, "{}", t.screen());
         std::thread::sleep(Duration::from_millis(500));
