@@ -138,20 +138,23 @@ impl Scraper {
                 },
             })
             .collect();
-        // The answer's own lines, for the detail view.
-        let pages: Vec<(Group, String, &str)> = self
-            .targets
-            .iter()
-            .zip(bodies)
-            .filter_map(|(t, b)| Some((t.group, t.url.clone(), b.as_ref().ok()?.0.as_str())))
-            .collect();
-        let raw = |group: Group, family: &str| {
-            let mine: Vec<(&str, &str)> = pages
+        // The answer's own lines, for the detail view: each group's pages
+        // gathered once per poll, not once per metric.
+        let of = |group: Group| -> Vec<(String, &str)> {
+            self.targets
                 .iter()
-                .filter(|(g, _, _)| *g == group)
-                .map(|(_, url, text)| (url.as_str(), *text))
-                .collect();
-            read_lines(&mine, family)
+                .zip(bodies)
+                .filter(|(t, _)| t.group == group)
+                .filter_map(|(t, b)| Some((t.url.clone(), b.as_ref().ok()?.0.as_str())))
+                .collect()
+        };
+        let (canary, baseline) = (of(Group::Canary), of(Group::Baseline));
+        let raw = |group: Group, family: &str| {
+            let pages = match group {
+                Group::Canary => &canary,
+                Group::Baseline => &baseline,
+            };
+            read_lines(pages, family)
         };
         self.judge(outcomes, Some(&raw))
     }
@@ -239,7 +242,7 @@ impl Scraper {
 
 /// The family's lines on each of a group's pages, each page under its
 /// URL when the group has more than one.
-fn read_lines(pages: &[(&str, &str)], family: &str) -> String {
+fn read_lines(pages: &[(String, &str)], family: &str) -> String {
     match pages {
         [(_, page)] => crate::metrics::raw::exposition(page, family),
         _ => pages
